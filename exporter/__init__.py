@@ -1,0 +1,29 @@
+"""exporter: offline export of Markdown articles to HTML, EPUB 3 and PDF.
+
+The pipeline reads a source, builds one immutable document from it and
+writes each edition from that document::
+
+    read_source -> build_document -> write_html / write_epub / write_pdf
+
+:func:`build` and :func:`build_many` run it; the CLI uses the same functions.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+if TYPE_CHECKING:
+    from .build import BuildResult, build, build_many
+
+__all__ = ["BuildResult", "__version__", "build", "build_many"]
+
+
+def __getattr__(name: str) -> Any:
+    # Imported on first use so that `exporter --help` stays fast.
+    if name in {"build", "build_many", "BuildResult"}:
+        from . import build as _build
+
+        return getattr(_build, name)
+    raise AttributeError(name)

@@ -1,0 +1,151 @@
+"""The offline resource policy for images named in an article.
+
+Only ``data:`` URLs and files inside the source's own folder (after resolving
+links) are read.  A remote or refused image is never fetched: its alt text
+stands in its place and a warning names the file, line and address.  Images
+without alt text are an error; images too large to decode safely are refused.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import io
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from lxml import etree
+
+from .errors import Diagnostic, ResourceError, SourceError
+from .options import Options
+from .source import Source
+
+#: Image types every EPUB reader must show, by Pillow's format name.
+MEDIA_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "GIF": "image/gif", "WEBP": "image/webp"}
+_SUFFIX = {"image/png": "png", "image/jpeg": "jpg", "image/gif": "gif", "image/webp": "webp"}
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+_MAX_IMAGE_BYTES = 32 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Asset:
+    """An image the editions carry: its name inside the book, type and bytes."""
+
+    name: str
+    media_type: str
+    data: bytes
+    width: int
+    height: int
+
+    def data_uri(self) -> str:
+        """The image as a ``data:`` URL, for the self-contained HTML edition."""
+        return f"data:{self.media_type};base64,{base64.b64encode(self.data).decode('ascii')}"
+
+
+def resolve_images(
+    root: etree._Element, source: Source, options: Options
+) -> tuple[tuple[Asset, ...], tuple[Diagnostic, ...]]:
+    """Check every ``<img>`` under *root*, rename it to its asset name, and list the assets."""
+    found: dict[str, Asset] = {}
+    warnings: list[Diagnostic] = []
+    base = source.path.parent.resolve()
+    for image in list(root.iter("img")):
+        src = (image.get("src") or "").strip()
+        line = _line_of(src, source)
+        alt = image.get("alt")
+        if alt is None or not alt.strip():
+            raise SourceError(
+                f"image {src!r} has no alt text; describe it for readers who cannot see it",
+                path=source.path,
+                line=line,
+            )
+        try:
+            data = _read_image(src, base)
+            asset = _make_asset(data, options)
+        except _Refused as refusal:
+            warnings.append(Diagnostic(refusal.code, f"{refusal} ({src}): alt text shown instead",
+                                       str(source.path), line))
+            _replace_with_alt(image, alt)
+            continue
+        except ResourceError as error:
+            raise ResourceError(f"image {src!r}: {error.message}", path=source.path,
+                                line=line) from None
+        found.setdefault(asset.name, asset)
+        image.set("src", asset.name)
+    return tuple(found.values()), tuple(warnings)
+
+
+class _Refused(Exception):
+    """An image the policy does not read; the build goes on with its alt text."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+
+
+def _read_image(src: str, base: Path) -> bytes:
+    if src.startswith("data:"):
+        header, _, payload = src.partition(",")
+        if not header.endswith(";base64"):
+            raise _Refused("RES-DATA", "only base64 data URLs are read")
+        try:
+            return base64.b64decode(payload, validate=False)
+        except (binascii.Error, ValueError):
+            raise _Refused("RES-DATA", "malformed data URL") from None
+    if _SCHEME.match(src) or src.startswith("//"):
+        raise _Refused("RES-REMOTE", "remote image not fetched: this tool works offline")
+    relative = unquote(urlsplit(src).path)
+    if not relative:
+        raise _Refused("RES-MISSING", "image has no address")
+    target = (base / relative).resolve()
+    if not target.is_relative_to(base):
+        raise _Refused("RES-OUTSIDE", "image outside the article's folder not read")
+    if not target.is_file():
+        raise _Refused("RES-MISSING", "image file not found")
+    if target.stat().st_size > _MAX_IMAGE_BYTES:
+        raise ResourceError(f"image file is larger than {_MAX_IMAGE_BYTES} bytes")
+    return target.read_bytes()
+
+
+def _make_asset(data: bytes, options: Options) -> Asset:
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            width, height = image.size
+            kind = image.format or ""
+    except Image.DecompressionBombError:
+        raise ResourceError("image has too many pixels to decode safely") from None
+    except (OSError, ValueError, SyntaxError):
+        raise _Refused("RES-FORMAT", "not an image this tool can read") from None
+    if width * height > options.max_image_pixels:
+        raise ResourceError(
+            f"image is {width}x{height} pixels, more than the limit of "
+            f"{options.max_image_pixels} pixels"
+        )
+    media_type = MEDIA_TYPES.get(kind)
+    if media_type is None:
+        raise _Refused("RES-FORMAT", f"{kind or 'unknown'} images are not supported")
+    digest = hashlib.sha256(data).hexdigest()[:16]
+    return Asset(f"images/{digest}.{_SUFFIX[media_type]}", media_type, data, width, height)
+
+
+def _replace_with_alt(image: etree._Element, alt: str) -> None:
+    stand_in = etree.Element("span", {"class": "image-missing"})
+    stand_in.text = f"[{alt.strip()}]"
+    stand_in.tail = image.tail
+    parent = image.getparent()
+    if parent is not None:
+        parent.replace(image, stand_in)
+
+
+def _line_of(needle: str, source: Source) -> int | None:
+    if not needle:
+        return None
+    for number, line in enumerate(source.body.split("\n"), start=source.body_line_offset + 1):
+        if needle[:200] in line:
+            return number
+    return None

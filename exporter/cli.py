@@ -1,0 +1,182 @@
+"""The command line: the only module that prints or exits.
+
+It turns arguments into :class:`~exporter.options.Options`, calls the
+pipeline, and turns the project's exceptions into one ``Error:`` line and an
+exit status.  Heavy libraries are imported only inside commands, so
+``exporter --help`` starts fast.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from . import __version__
+from .errors import ExporterError
+from .options import EDITIONS, FORMATS, STYLES, Options
+
+CONTENT_DIR = Path("content")
+ARTICLE_SUFFIXES = (".md", ".markdown", ".txt")
+
+
+class UsageProblem(ExporterError):
+    """An option value the command cannot use."""
+
+    exit_code = 2
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="exporter")
+def cli() -> None:
+    """Turn Markdown articles into offline editions: HTML, EPUB 3 and PDF."""
+
+
+@cli.command()
+@click.argument("sources", nargs=-1, type=click.Path(path_type=Path))
+@click.option("-o", "--output-dir", type=click.Path(path_type=Path), default=Path("dist"),
+              show_default=True, help="Folder to write the editions into.")
+@click.option("-f", "--format", "formats", multiple=True, metavar="|".join(FORMATS),
+              help="Edition to write; repeat for several. Default: all three.")
+@click.option("--style", "styles", multiple=True, metavar="NAME|FILE.css",
+              help=f"Bundled style ({', '.join(STYLES)}; default classic), or your own "
+                   "stylesheet layered on top. Repeatable.")
+@click.option("--page-size", default="A4", show_default=True,
+              help="PDF page size: A4, A5, B5, Letter, 6x9in, 5.5x8.5in or WIDTHxHEIGHT with units.")
+@click.option("--margins", default=None,
+              help="PDF margins: one to four lengths (top outer bottom inner), e.g. '20mm 18mm'.")
+@click.option("--edition", type=click.Choice(EDITIONS), default="standard", show_default=True,
+              help="PDF kind: tagged PDF/UA-1, print-ready PDF/X-4, or archival PDF/A-3.")
+@click.option("--strict", is_flag=True, help="Fail on any warning (blocked or missing resource).")
+@click.option("--debug", is_flag=True, help="Show Python tracebacks for errors.")
+def build(sources: tuple[Path, ...], output_dir: Path, formats: tuple[str, ...],
+          styles: tuple[str, ...], page_size: str, margins: str | None, edition: str,
+          strict: bool, debug: bool) -> None:
+    """Build the editions of each SOURCE (files or folders; default: every article in content/).
+
+    Writes OUTPUT_DIR/<name>.html, <name>.epub and <name>.pdf for each article.
+    """
+    with _reporting(debug):
+        options = _make_options(formats, styles, page_size, margins, edition, strict)
+        paths = list(_expand_sources(sources))
+        from .build import BuildResult, build_many
+
+        failures, last_code = 0, 1
+        for result in build_many(paths, output_dir, options=options):
+            for warning in result.warnings:
+                click.echo(f"Warning: {warning}", err=True)
+            if isinstance(result, BuildResult):
+                for output in result.outputs:
+                    click.echo(f"Wrote {output.path} ({_size(output.size)})", err=True)
+            else:
+                failures += 1
+                if debug:
+                    raise result.error
+                click.echo(f"Error: {result.error}", err=True)
+                last_code = result.error.exit_code
+        if failures:
+            if len(paths) > 1:
+                click.echo(f"Error: {failures} of {len(paths)} articles failed", err=True)
+            sys.exit(last_code if failures == len(paths) else 1)
+
+
+def _make_options(formats: Sequence[str], styles: Sequence[str], page_size: str,
+                  margins: str | None, edition: str, strict: bool) -> Options:
+    for name in formats:
+        if name not in FORMATS:
+            raise UsageProblem(f"unknown format {name!r}; choose from {', '.join(FORMATS)}")
+    style, user_sheets = "classic", []
+    for value in styles:
+        if value.endswith(".css") or os.sep in value:
+            path = Path(value)
+            if not path.is_file():
+                raise UsageProblem("no such stylesheet", path=path)
+            user_sheets.append(path)
+        elif value in STYLES:
+            style = value
+        else:
+            raise UsageProblem(f"unknown style {value!r}; choose from {', '.join(STYLES)} "
+                               "or give a .css file")
+    from .geometry import page_geometry
+
+    page_geometry(page_size, margins)  # checked now, so a bad value fails before any work
+    return Options(
+        formats=tuple(dict.fromkeys(formats)) or FORMATS,
+        style=style,
+        user_stylesheets=tuple(user_sheets),
+        page_size=page_size,
+        margins=margins,
+        edition=edition,
+        strict=strict,
+        source_date_epoch=_source_date_epoch(),
+    )
+
+
+def _source_date_epoch() -> int | None:
+    value = os.environ.get("SOURCE_DATE_EPOCH")
+    if value is None or not value.strip():
+        return None
+    if not value.strip().isdigit():
+        raise UsageProblem(f"SOURCE_DATE_EPOCH={value!r} is not a whole number of seconds")
+    return int(value)
+
+
+def _expand_sources(sources: Sequence[Path]) -> Iterator[Path]:
+    """Files as given; folders (and the default content/) as every article inside, sorted."""
+    if not sources:
+        if not CONTENT_DIR.is_dir():
+            raise UsageProblem("no SOURCE given and no content/ folder here")
+        sources = (CONTENT_DIR,)
+    for source in sources:
+        if source.is_dir():
+            found = sorted(p for p in source.rglob("*")
+                           if p.suffix.lower() in ARTICLE_SUFFIXES and p.is_file()
+                           and not any(part.startswith(".") for part in p.relative_to(source).parts))
+            if not found:
+                raise UsageProblem("folder holds no .md, .markdown or .txt article", path=source)
+            yield from found
+        else:
+            yield source
+
+
+def _size(size: int) -> str:
+    return f"{size / 1024:.0f} KiB" if size >= 1024 else f"{size} bytes"
+
+
+class _reporting:
+    """Turn the project's exceptions (and any other) into one ``Error:`` line and an exit code."""
+
+    def __init__(self, debug: bool):
+        self.debug = debug
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: Any, error: BaseException | None, traceback: Any) -> bool:
+        if error is None or isinstance(error, (SystemExit, click.exceptions.Exit,
+                                               click.ClickException, click.Abort)):
+            return False
+        if self.debug:
+            return False
+        if isinstance(error, ExporterError):
+            _fail(str(error), error.exit_code)
+        if isinstance(error, KeyboardInterrupt):
+            _fail("interrupted; no partial output was left", 130)
+        if isinstance(error, Exception):
+            _fail(f"internal error: {type(error).__name__}: {error} (run with --debug for "
+                  "details)", 1)
+        return False
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(code)
+
+
+def main() -> None:
+    """Entry point of the ``exporter`` command."""
+    cli(prog_name="exporter")

@@ -1,0 +1,233 @@
+"""The EPUB 3 edition, packaged with ebooklib and made byte-reproducible.
+
+ebooklib writes the package document, the NCX and the ZIP; this module
+writes the content and navigation documents itself (as strict XML), adds the
+accessibility metadata ebooklib has no API for, and rewrites the ZIP with
+fixed entry times and order so the same input always gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from html import escape
+
+from lxml import etree
+
+from .. import __version__
+from ..document import Document, Heading
+from ..errors import RenderError
+from ..options import Options
+from ..resources import stylesheets_for
+from .html import head_metadata, title_block
+
+XHTML = "http://www.w3.org/1999/xhtml"
+OPS = "http://www.idpf.org/2007/ops"
+_CHAPTER = "article.xhtml"
+_NAV = "nav.xhtml"
+_CSS = "styles/book.css"
+_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+
+
+def render_epub(document: Document, options: Options) -> bytes:
+    """The EPUB edition's bytes."""
+    from ebooklib import epub
+
+    meta = document.metadata
+    book = epub.EpubBook()
+    book.set_identifier(document.identifier)
+    book.set_title(meta.title)
+    book.set_language(meta.language)
+    for number, author in enumerate(meta.authors, start=1):
+        book.add_author(author, uid=f"creator{number}")
+    _add_metadata(book, document)
+
+    css = "\n".join(sheet.text for sheet in stylesheets_for("epub", options))
+    book.add_item(epub.EpubItem(uid="css", file_name=_CSS, media_type="text/css",
+                                content=css.encode("utf-8")))
+    for number, asset in enumerate(document.assets, start=1):
+        book.add_item(epub.EpubItem(uid=f"image{number}", file_name=asset.name,
+                                    media_type=asset.media_type, content=asset.data))
+    chapter = epub.EpubItem(uid="article", file_name=_CHAPTER, media_type="application/xhtml+xml",
+                            content=content_document(document))
+    book.add_item(chapter)
+    nav = epub.EpubItem(uid="nav", file_name=_NAV, media_type="application/xhtml+xml",
+                        content=nav_document(document))
+    nav.properties = ["nav"]
+    book.add_item(nav)
+    book.add_item(epub.EpubNcx())
+    book.toc = _ncx_entries(document)
+    book.spine = [chapter]
+
+    buffer = io.BytesIO()
+    try:
+        epub.write_epub(buffer, book, {"mtime": document.modified, "raise_exceptions": True,
+                                       "epub3_pages": False, "epub3_landmark": False,
+                                       "epub2_guide": False})
+    except Exception as error:  # ebooklib raises whatever its parts raise
+        raise RenderError(f"EPUB packaging failed: {error}", path=document.source.path) from error
+    return normalize_zip(buffer.getvalue())
+
+
+def _add_metadata(book: object, document: Document) -> None:
+    meta = document.metadata
+    add = book.add_metadata  # type: ignore[attr-defined]
+    if meta.date:
+        add("DC", "date", meta.date.isoformat())
+    if meta.description:
+        add("DC", "description", meta.description)
+    for subject in meta.subjects:
+        add("DC", "subject", subject)
+    if meta.publisher:
+        add("DC", "publisher", meta.publisher)
+    if meta.rights:
+        add("DC", "rights", meta.rights)
+    if meta.source_url:
+        add("DC", "source", meta.source_url)
+    add(None, "meta", None, {"name": "generator", "content": f"exporter {__version__}"})
+    for name, value in accessibility_metadata(document):
+        add(None, "meta", value, {"property": name})
+
+
+def accessibility_metadata(document: Document) -> list[tuple[str, str]]:
+    """EPUB Accessibility 1.1 metadata: access modes, features, hazards and a summary."""
+    features = ["structuralNavigation", "tableOfContents", "readingOrder",
+                "displayTransformability", "unlocked"]
+    modes = ["textual"]
+    if document.assets:
+        features.append("alternativeText")
+        modes.append("visual")
+    if "<table" in document.body:
+        features.append("table")
+    summary = (
+        "This publication meets EPUB Accessibility 1.1 and WCAG 2.2 Level AA. Its text reflows, "
+        "its sections are marked with headings listed in the table of contents, tables have "
+        "header cells"
+        + (", images have text alternatives" if document.assets else "")
+        + ", and it carries no flashing, motion or sound hazards."
+    )
+    pairs = [("schema:accessMode", mode) for mode in modes]
+    pairs.append(("schema:accessModeSufficient", "textual"))
+    pairs += [("schema:accessibilityFeature", feature) for feature in features]
+    pairs.append(("schema:accessibilityHazard", "none"))
+    pairs.append(("schema:accessibilitySummary", summary))
+    pairs.append(("dcterms:conformsTo", "EPUB Accessibility 1.1 - WCAG 2.2 Level AA"))
+    return pairs
+
+
+def _xhtml(title: str, language: str, head: str, body: str, body_type: str) -> bytes:
+    markup = (
+        '<?xml version="1.0" encoding="utf-8"?>\n<!DOCTYPE html>\n'
+        f'<html xmlns="{XHTML}" xmlns:epub="{OPS}" lang="{escape(language)}" '
+        f'xml:lang="{escape(language)}">\n<head>\n<meta charset="utf-8"/>\n'
+        f"<title>{escape(title)}</title>\n{head}</head>\n"
+        f'<body epub:type="{body_type}">\n{body}\n</body>\n</html>\n'
+    )
+    try:
+        root = etree.fromstring(markup.encode("utf-8"))
+    except etree.XMLSyntaxError as error:
+        raise RenderError(f"content document is not well-formed XML: {error}") from error
+    _epub_footnotes(root)
+    return etree.tostring(root, encoding="utf-8", xml_declaration=True, doctype="<!DOCTYPE html>")
+
+
+def content_document(document: Document) -> bytes:
+    """The article as an XHTML content document with EPUB 3 footnotes."""
+    meta = document.metadata
+    head = "\n".join(head_metadata(document)) + f'\n<link rel="stylesheet" type="text/css" href="{_CSS}"/>\n'
+    body = (f'<main>\n<article aria-labelledby="title">\n{title_block(document)}\n'
+            f'<div class="body">\n{document.body}\n</div>\n</article>\n</main>')
+    return _xhtml(meta.title, meta.language, head, body, "bodymatter")
+
+
+def _epub_footnotes(root: etree._Element) -> None:
+    """Python-Markdown's footnote list becomes EPUB 3 ``aside`` footnotes with back links."""
+    q = f"{{{XHTML}}}"
+    for ref in root.iter(f"{q}a"):
+        if "footnote-ref" in (ref.get("class") or ""):
+            ref.set(f"{{{OPS}}}type", "noteref")
+            ref.set("role", "doc-noteref")
+        elif "footnote-backref" in (ref.get("class") or ""):
+            ref.set("role", "doc-backlink")
+    for block in list(root.iter(f"{q}div")):
+        if "footnote" not in (block.get("class") or "").split():
+            continue
+        notes = etree.Element(f"{q}section", {"class": "footnotes", "role": "doc-endnotes"})
+        notes.set(f"{{{OPS}}}type", "footnotes")
+        heading = etree.SubElement(notes, f"{q}h2", {"class": "footnotes-title"})
+        heading.text = "Notes"
+        for item in block.iter(f"{q}li"):
+            aside = etree.SubElement(notes, f"{q}aside", {"id": item.get("id", ""),
+                                                          "class": "footnote",
+                                                          "role": "doc-footnote"})
+            aside.set(f"{{{OPS}}}type", "footnote")
+            aside.text = item.text
+            aside.extend(list(item))
+        notes.tail = block.tail
+        block.getparent().replace(block, notes)
+
+
+def nav_document(document: Document) -> bytes:
+    """The EPUB navigation document: table of contents and landmarks."""
+    meta = document.metadata
+    toc = f'<li><a href="{_CHAPTER}#title">{escape(meta.title)}</a>{_nav_list(document.headings)}</li>'
+    body = (
+        f'<nav epub:type="toc" id="toc" role="doc-toc" aria-labelledby="toc-title">\n'
+        f'<h1 id="toc-title">Contents</h1>\n<ol>\n{toc}\n</ol>\n</nav>\n'
+        '<nav epub:type="landmarks" id="landmarks" aria-labelledby="landmarks-title" hidden="hidden">\n'
+        '<h2 id="landmarks-title">Landmarks</h2>\n<ol>\n'
+        f'<li><a epub:type="toc" href="{_NAV}#toc">Contents</a></li>\n'
+        f'<li><a epub:type="bodymatter" href="{_CHAPTER}">{escape(meta.title)}</a></li>\n'
+        "</ol>\n</nav>"
+    )
+    head = f'<link rel="stylesheet" type="text/css" href="{_CSS}"/>\n'
+    return _xhtml(meta.title, meta.language, head, body, "frontmatter")
+
+
+def _nav_list(headings: tuple[Heading, ...]) -> str:
+    """Nested ``<ol>`` of the headings, each level inside the one above it."""
+    if not headings:
+        return ""
+    base = min(heading.level for heading in headings)
+    out, depth = ["<ol>"], base
+    first = True
+    for heading in headings:
+        level = max(heading.level, base)
+        if level > depth:
+            out.append("<ol>" * (level - depth))
+        elif not first:
+            out.append("</li>")
+            if level < depth:
+                out.append("</ol></li>" * (depth - level))
+        depth, first = level, False
+        out.append(f'<li><a href="{_CHAPTER}#{escape(heading.id)}">{escape(heading.text)}</a>')
+    out.append("</li>" + "</ol></li>" * (depth - base) + "</ol>")
+    return "".join(out)
+
+
+def _ncx_entries(document: Document) -> list[object]:
+    from ebooklib import epub
+
+    entries: list[object] = [epub.Link(f"{_CHAPTER}#title", document.metadata.title, "title")]
+    entries += [epub.Link(f"{_CHAPTER}#{h.id}", h.text, f"nav-{h.id}") for h in document.headings]
+    return entries
+
+
+def normalize_zip(data: bytes) -> bytes:
+    """Rewrite an EPUB's ZIP with ``mimetype`` first and stored, and fixed entry times."""
+    with zipfile.ZipFile(io.BytesIO(data)) as source:
+        entries = [(info.filename, source.read(info)) for info in source.infolist()]
+    order = {"mimetype": 0, "META-INF/container.xml": 1}
+    entries.sort(key=lambda entry: (order.get(entry[0], 2), entry[0]))
+    output = io.BytesIO()
+    with zipfile.ZipFile(output, "w") as target:
+        for name, payload in entries:
+            info = zipfile.ZipInfo(name, date_time=_ZIP_TIME)
+            info.create_system = 3
+            info.external_attr = 0o644 << 16
+            if name == "mimetype":
+                info.compress_type = zipfile.ZIP_STORED
+            else:
+                info.compress_type = zipfile.ZIP_DEFLATED
+            target.writestr(info, payload, compresslevel=9 if name != "mimetype" else None)
+    return output.getvalue()

@@ -1,0 +1,90 @@
+"""The project's exceptions: one base type, one subclass per kind of failure.
+
+Library code raises these; only :mod:`exporter.cli` turns them into an
+``Error:`` line and an exit status.  Exit codes skip 1 and 2, which Python
+and Click already use for crashes and usage errors.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class ExporterError(Exception):
+    """Base class of every failure the tool reports to its user."""
+
+    exit_code = 3
+
+    def __init__(self, message: str, *, path: Path | str | None = None, line: int | None = None):
+        super().__init__(message)
+        self.message = message
+        self.path = path
+        self.line = line
+
+    def __str__(self) -> str:
+        where = ""
+        if self.path is not None:
+            where = str(self.path)
+            if self.line is not None:
+                where += f":{self.line}"
+            where += ": "
+        return where + self.message
+
+
+class SourceError(ExporterError):
+    """The source file cannot be read, decoded or parsed."""
+
+    exit_code = 4
+
+
+class MetadataError(SourceError):
+    """The front matter is malformed or holds an invalid value."""
+
+    exit_code = 5
+
+
+class ResourceError(ExporterError):
+    """A resource (image, stylesheet, font) is missing or refused by the offline policy."""
+
+    exit_code = 6
+
+
+class StyleError(ExporterError):
+    """An unknown style name or an unreadable stylesheet."""
+
+    exit_code = 7
+
+
+class OutputError(ExporterError):
+    """An output file cannot be written."""
+
+    exit_code = 8
+
+
+class RenderError(ExporterError):
+    """An edition could not be rendered from a valid document."""
+
+    exit_code = 9
+
+
+class StrictError(ExporterError):
+    """A warning was raised while ``--strict`` asks for none."""
+
+    exit_code = 10
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """A warning found while building: data, shown by the CLI as it sees fit."""
+
+    code: str
+    message: str
+    path: str | None = None
+    line: int | None = None
+
+    def __str__(self) -> str:
+        where = ""
+        if self.path is not None:
+            where = self.path + (f":{self.line}" if self.line is not None else "") + ": "
+        return f"{where}{self.message}"

@@ -1,0 +1,96 @@
+"""Page sizes and margins for the PDF edition, parsed from the options' strings."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .errors import ExporterError
+
+#: Named sizes, in millimetres (width, height).
+PRESETS: dict[str, tuple[float, float]] = {
+    "a4": (210, 297),
+    "a5": (148, 210),
+    "b5": (176, 250),
+    "letter": (215.9, 279.4),
+    "us-letter": (215.9, 279.4),
+    "6x9in": (152.4, 228.6),
+    "5.5x8.5in": (139.7, 215.9),
+}
+_TO_MM = {"mm": 1.0, "cm": 10.0, "in": 25.4, "pt": 25.4 / 72}
+_LENGTH = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(mm|cm|in|pt)\s*$")
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(mm|cm|in|pt)?\s*[x×]\s*(\d+(?:\.\d+)?)\s*(mm|cm|in|pt)\s*$")
+
+
+class GeometryError(ExporterError):
+    """A page size or margin the tool cannot read."""
+
+    exit_code = 2
+
+
+@dataclass(frozen=True)
+class PageGeometry:
+    """Trim size and margins in millimetres; inner and outer mirror on facing pages."""
+
+    width: float
+    height: float
+    top: float
+    outer: float
+    bottom: float
+    inner: float
+
+    def page_css(self) -> str:
+        """``@page`` rules for this geometry."""
+        return (
+            f"@page {{ size: {self.width:g}mm {self.height:g}mm; "
+            f"margin: {self.top:g}mm {self.outer:g}mm {self.bottom:g}mm {self.inner:g}mm; }}\n"
+            f"@page :left {{ margin-left: {self.outer:g}mm; margin-right: {self.inner:g}mm; }}\n"
+            f"@page :right {{ margin-left: {self.inner:g}mm; margin-right: {self.outer:g}mm; }}\n"
+        )
+
+
+def parse_page_size(value: str) -> tuple[float, float]:
+    """A preset name (A4, A5, B5, Letter, 6x9in, 5.5x8.5in) or ``WIDTHxHEIGHT`` with units."""
+    key = value.strip().lower().replace(" ", "")
+    if key in PRESETS:
+        return PRESETS[key]
+    match = _SIZE.match(value)
+    if not match:
+        names = ", ".join(["A4", "A5", "B5", "Letter", "6x9in", "5.5x8.5in"])
+        raise GeometryError(f"page size {value!r} is not one of {names} nor WIDTHxHEIGHT with "
+                            "units (mm, cm, in, pt), e.g. 170x240mm")
+    width_unit = match.group(2) or match.group(4)
+    width = float(match.group(1)) * _TO_MM[width_unit]
+    height = float(match.group(3)) * _TO_MM[match.group(4)]
+    if not (50 <= width <= 2000 and 50 <= height <= 2000):
+        raise GeometryError(f"page size {value!r} is outside 50 mm to 2 m")
+    return round(width, 3), round(height, 3)
+
+
+def parse_margins(value: str | None, width: float) -> tuple[float, float, float, float]:
+    """CSS-like margins: one to four lengths (top, outer, bottom, inner); default by page width."""
+    if value is None:
+        side = max(12.0, round(width * 0.11, 1))
+        return round(side * 1.1, 1), side, round(side * 1.3, 1), side
+    parts = value.replace(",", " ").split()
+    lengths = []
+    for part in parts:
+        match = _LENGTH.match(part)
+        if not match:
+            raise GeometryError(f"margin {part!r} needs a unit, e.g. 20mm, 2cm, 0.75in or 54pt")
+        lengths.append(float(match.group(1)) * _TO_MM[match.group(2)])
+    if not 1 <= len(lengths) <= 4:
+        raise GeometryError("margins take one to four lengths: top outer bottom inner")
+    # The CSS shorthand's rules, with "right" read as outer and "left" as inner.
+    padded = {1: lengths * 4, 2: lengths * 2, 3: [*lengths, lengths[1]], 4: lengths}[len(lengths)]
+    top, outer, bottom, inner = padded
+    return top, outer, bottom, inner
+
+
+def page_geometry(page_size: str, margins: str | None) -> PageGeometry:
+    """The :class:`PageGeometry` for the options' page size and margins."""
+    width, height = parse_page_size(page_size)
+    top, outer, bottom, inner = parse_margins(margins, width)
+    if outer + inner >= width * 0.8 or top + bottom >= height * 0.8:
+        raise GeometryError(f"margins {margins!r} leave too little room on a {page_size} page")
+    return PageGeometry(width, height, top, outer, bottom, inner)

@@ -1,0 +1,149 @@
+"""The project's Python-Markdown extensions, and the configured converter.
+
+Each change to Markdown's output is a Treeprocessor working on the element
+tree: taking the leading ``# Title``, marking table headers, captions and
+numeric cells.  :func:`make_markdown` returns a converter with everything a
+reader expects (tables, footnotes, typographic quotes, heading ids, ...).
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as etree
+from typing import Any
+
+from markdown import Markdown
+from markdown.extensions import Extension
+from markdown.extensions.toc import stashedHTML2text, unescape
+from markdown.treeprocessors import Treeprocessor
+
+# Cell texts that read as numbers: 1,234.5 -12% $30 +0.4 600-mile is not one.
+_NUMERIC = re.compile(r"^[\s(]*[-+\u2212]?[$€£¥]?\d[\d,.\u202f\u00a0 ]*(?:%|[kKmM])?[)\s]*$")
+_CAPTION = re.compile(r"^\s*(?:Table|:)\s*:\s*")
+
+# Typographic characters rather than entities: the output is XML, read by e-readers.
+_SMARTY = {
+    "mdash": "\u2014",
+    "ndash": "\u2013",
+    "ellipsis": "\u2026",
+    "left-single-quote": "\u2018",
+    "right-single-quote": "\u2019",
+    "left-double-quote": "\u201c",
+    "right-double-quote": "\u201d",
+    "left-angle-quote": "\u00ab",
+    "right-angle-quote": "\u00bb",
+}
+
+
+class TitleProcessor(Treeprocessor):
+    """Take a leading ``<h1>`` out of the body as the title; demote the other headings.
+
+    The editions set the title themselves, so the body keeps ``h2`` and below.
+    """
+
+    def run(self, root: etree.Element) -> None:
+        self.md.exporter_title = None  # type: ignore[attr-defined]
+        children = list(root)
+        if children and children[0].tag == "h1":
+            first = children[0]
+            text = "".join(first.itertext())
+            self.md.exporter_title = unescape(stashedHTML2text(text, self.md)).strip() or None  # type: ignore[attr-defined]
+            root.remove(first)
+        if any(element.tag == "h1" for element in root.iter()):
+            for element in root.iter():
+                if element.tag in {"h1", "h2", "h3", "h4", "h5"}:
+                    element.tag = f"h{int(element.tag[1]) + 1}"
+
+
+class TableProcessor(Treeprocessor):
+    """Give tables column-header scope, a caption from a ``Table:`` paragraph and numeric cells."""
+
+    def run(self, root: etree.Element) -> None:
+        for parent in list(root.iter()):
+            for table in [child for child in parent if child.tag == "table"]:
+                self._caption(parent, table)
+                self._headers(table)
+                self._numbers(table)
+
+    def _caption(self, parent: etree.Element, table: etree.Element) -> None:
+        siblings = list(parent)
+        index = siblings.index(table)
+        for candidate in (siblings[index - 1] if index else None,
+                          siblings[index + 1] if index + 1 < len(siblings) else None):
+            if candidate is None or candidate.tag != "p" or not candidate.text:
+                continue
+            if not _CAPTION.match(candidate.text):
+                continue
+            caption = etree.Element("caption")
+            caption.text = _CAPTION.sub("", candidate.text, count=1)
+            caption.extend(list(candidate))
+            table.insert(0, caption)
+            parent.remove(candidate)
+            return
+
+    @staticmethod
+    def _headers(table: etree.Element) -> None:
+        for head in table.iter("thead"):
+            for cell in head.iter("th"):
+                cell.set("scope", "col")
+        for body in table.iter("tbody"):
+            for cell in body.iter("th"):
+                cell.set("scope", "row")
+
+    @staticmethod
+    def _numbers(table: etree.Element) -> None:
+        rows = [row for row in table.iter("tr") if row.find("td") is not None]
+        if not rows:
+            return
+        width = max(len(row) for row in rows)
+        for column in range(width):
+            cells = [row[column] for row in rows if column < len(row)]
+            texts = ["".join(cell.itertext()).strip() for cell in cells]
+            filled = [text for text in texts if text]
+            if filled and all(_NUMERIC.match(text) for text in filled):
+                for cell in cells:
+                    cell.set("class", (cell.get("class", "") + " num").strip())
+                for row in table.iter("tr"):
+                    if column < len(row) and row[column].tag == "th":
+                        row[column].set("class", (row[column].get("class", "") + " num").strip())
+
+
+class ExporterExtension(Extension):
+    """Registers the project's Treeprocessors after the built-in ones have run."""
+
+    def extendMarkdown(self, md: Markdown) -> None:  # noqa: N802 - Python-Markdown's name
+        md.treeprocessors.register(TitleProcessor(md), "exporter-title", 4)
+        md.treeprocessors.register(TableProcessor(md), "exporter-tables", 3)
+
+
+def make_markdown() -> Markdown:
+    """A Markdown converter configured for articles (XHTML output, ids without colons)."""
+    configs: dict[str, dict[str, Any]] = {
+        "footnotes": {"SEPARATOR": "-", "BACKLINK_TITLE": "Back to note %d"},
+        "smarty": {"substitutions": _SMARTY},
+        "toc": {"permalink": False, "slugify": _slugify},
+    }
+    return Markdown(
+        extensions=[
+            "abbr",
+            "attr_list",
+            "def_list",
+            "fenced_code",
+            "footnotes",
+            "sane_lists",
+            "smarty",
+            "tables",
+            "toc",
+            ExporterExtension(),
+        ],
+        extension_configs=configs,
+        output_format="xhtml",
+    )
+
+
+def _slugify(value: str, separator: str) -> str:
+    """Heading ids that are valid XML names in any script: letters kept, never a leading digit."""
+    from markdown.extensions.toc import slugify_unicode
+
+    slug = slugify_unicode(value, separator) or "section"
+    return slug if slug[0].isalpha() else f"s-{slug}"

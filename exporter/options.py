@@ -1,0 +1,50 @@
+"""Every option of a build, in one frozen object with documented defaults.
+
+The CLI (and the Python API) build one :class:`Options` and hand it down;
+no stage reads the environment or global state for a setting.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+FORMATS = ("html", "epub", "pdf")
+STYLES = ("classic", "modern", "large-print")
+EDITIONS = ("standard", "print", "archive")
+
+
+@dataclass(frozen=True)
+class Options:
+    """The settings of one build; every field has the default a reader would want."""
+
+    #: Editions to write, in this order; any of :data:`FORMATS`.
+    formats: tuple[str, ...] = FORMATS
+    #: A bundled style (one of :data:`STYLES`).
+    style: str = "classic"
+    #: The user's own stylesheets, layered on top of the bundled style.
+    user_stylesheets: tuple[Path, ...] = ()
+    #: PDF page size: a preset name (A4, A5, B5, Letter, 6x9in, 5.5x8.5in) or ``WxH`` with units.
+    page_size: str = "A4"
+    #: PDF margins as CSS lengths: one value, or ``top outer bottom inner`` mirrored on spreads.
+    margins: str | None = None
+    #: ``standard`` (tagged PDF/UA-1), ``print`` (PDF/X-4 with bleed) or ``archive`` (PDF/A-3).
+    edition: str = "standard"
+    #: Seconds since the epoch used for dates when the front matter has none
+    #: (the CLI fills it from ``SOURCE_DATE_EPOCH``); never the wall clock.
+    source_date_epoch: int | None = None
+    #: Turn every warning into a failure.
+    strict: bool = False
+    #: Largest source file accepted, in bytes.
+    max_source_bytes: int = 8 * 1024 * 1024
+    #: Largest front matter block accepted, in bytes.
+    max_front_matter_bytes: int = 64 * 1024
+    #: Deepest nesting of lists and block quotes accepted in a source.
+    max_nesting: int = 64
+    #: Largest image accepted, in pixels (width times height).
+    max_image_pixels: int = 40_000_000
+
+    def with_changes(self, **changes: Any) -> Options:
+        """Return a copy with *changes* applied (the object itself never changes)."""
+        return replace(self, **changes)

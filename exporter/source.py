@@ -1,0 +1,148 @@
+"""Stage 1: read a source file into a :class:`Source` (text, front matter, body).
+
+Decoding is strict UTF-8 (a byte-order mark is allowed); anything else is an
+error naming the byte offset.  Front matter is YAML read with ``safe_load``,
+capped in size, with aliases refused, and errors name the line.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import MetadataError, SourceError
+from .options import Options
+
+SUFFIXES = (".md", ".markdown", ".txt")
+
+# Characters that XML 1.0 forbids; they cannot reach an EPUB or a tagged PDF.
+_XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_FENCE = re.compile(r"^(?:---|\.\.\.)[ \t]*$")
+
+
+@dataclass(frozen=True)
+class Source:
+    """One article as read from disk: its raw bytes, front matter and Markdown body."""
+
+    path: Path
+    raw: bytes
+    front_matter: dict[str, Any] = field(hash=False)
+    body: str
+    #: Number of lines before the body (front matter and its fences), for error lines.
+    body_line_offset: int = 0
+
+    @property
+    def stem(self) -> str:
+        """The file name without its suffix: the name of every edition."""
+        return self.path.stem
+
+    @property
+    def kind(self) -> str:
+        """``text`` for plain-text sources, else ``markdown``."""
+        return "text" if self.path.suffix.lower() == ".txt" else "markdown"
+
+
+def read_source(path: Path, options: Options, data: bytes | None = None) -> Source:
+    """Read *path* (or the given *data* under that name) into a :class:`Source`."""
+    if data is None:
+        data = _read_bytes(path, options)
+    elif len(data) > options.max_source_bytes:
+        raise SourceError(_too_large(len(data), options), path=path)
+    text = decode_text(data, path)
+    front_matter, body, offset = split_front_matter(text, path, options)
+    return Source(path=path, raw=data, front_matter=front_matter, body=body, body_line_offset=offset)
+
+
+def _too_large(size: int, options: Options) -> str:
+    return f"source is {size} bytes, more than the limit of {options.max_source_bytes} bytes"
+
+
+def _read_bytes(path: Path, options: Options) -> bytes:
+    try:
+        if path.is_dir():
+            raise SourceError("is a folder, not an article file", path=path)
+        size = path.stat().st_size
+        if size > options.max_source_bytes:
+            raise SourceError(_too_large(size, options), path=path)
+        with path.open("rb") as handle:
+            # Read one byte past the limit so a file that grows meanwhile is caught too.
+            data = handle.read(options.max_source_bytes + 1)
+    except FileNotFoundError:
+        raise SourceError("no such file", path=path) from None
+    except PermissionError:
+        raise SourceError("permission denied", path=path) from None
+    except OSError as error:
+        raise SourceError(f"cannot read: {error.strerror or error}", path=path) from None
+    if len(data) > options.max_source_bytes:
+        raise SourceError(_too_large(len(data), options), path=path)
+    return data
+
+
+def decode_text(data: bytes, path: Path) -> str:
+    """Decode UTF-8 (with or without a byte-order mark) and normalise line ends."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        bad = data[error.start : error.start + 1].hex()
+        raise SourceError(
+            f"not valid UTF-8: byte 0x{bad} at offset {error.start}; save the file as UTF-8",
+            path=path,
+        ) from None
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    match = _XML_FORBIDDEN.search(text)
+    if match:
+        line = text.count("\n", 0, match.start()) + 1
+        column = match.start() - (text.rfind("\n", 0, match.start()) + 1) + 1
+        raise SourceError(
+            f"control character U+{ord(match.group()):04X} at column {column} is not allowed "
+            "in a document",
+            path=path,
+            line=line,
+        )
+    return text
+
+
+def split_front_matter(text: str, path: Path, options: Options) -> tuple[dict[str, Any], str, int]:
+    """Split ``---`` fenced YAML front matter from the body; return (mapping, body, offset)."""
+    lines = text.split("\n")
+    if not lines or lines[0].rstrip() != "---":
+        return {}, text, 0
+    end = next((i for i in range(1, len(lines)) if _FENCE.match(lines[i])), None)
+    if end is None:
+        raise MetadataError("front matter opened with '---' is never closed", path=path, line=1)
+    block = "\n".join(lines[1:end])
+    if len(block.encode("utf-8")) > options.max_front_matter_bytes:
+        raise MetadataError(
+            f"front matter is larger than {options.max_front_matter_bytes} bytes", path=path, line=1
+        )
+    mapping = load_yaml_mapping(block, path, first_line=2)
+    body = "\n".join(lines[end + 1 :])
+    return mapping, body, end + 1
+
+
+def load_yaml_mapping(block: str, path: Path, first_line: int = 1) -> dict[str, Any]:
+    """``safe_load`` a YAML mapping, refusing aliases; errors name the file's line."""
+    try:
+        for event in yaml.parse(block, Loader=yaml.SafeLoader):
+            if isinstance(event, yaml.AliasEvent):
+                line = event.start_mark.line + first_line if event.start_mark else None
+                raise MetadataError("YAML aliases are not allowed in metadata", path=path, line=line)
+        value = yaml.safe_load(block)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        line = mark.line + first_line if mark is not None else None
+        problem = error.problem or error.context or "invalid YAML"
+        raise MetadataError(f"invalid YAML: {problem}", path=path, line=line) from None
+    except yaml.YAMLError as error:
+        raise MetadataError(f"invalid YAML: {error}", path=path, line=first_line) from None
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise MetadataError(
+            "front matter must be a mapping of keys to values", path=path, line=first_line
+        )
+    return {str(key): item for key, item in value.items()}
