@@ -57,7 +57,7 @@ def render_epub(document: Document, options: Options) -> bytes:
     book.add_item(nav)
     book.add_item(epub.EpubNcx())
     book.toc = _ncx_entries(document)
-    book.spine = [chapter]
+    book.spine = [chapter, (nav, "no")]
 
     buffer = io.BytesIO()
     try:
@@ -66,7 +66,7 @@ def render_epub(document: Document, options: Options) -> bytes:
                                        "epub2_guide": False})
     except Exception as error:  # ebooklib raises whatever its parts raise
         raise RenderError(f"EPUB packaging failed: {error}", path=document.source.path) from error
-    return normalize_zip(buffer.getvalue())
+    return normalize_zip(buffer.getvalue(), meta.language)
 
 
 def _add_metadata(book: object, document: Document) -> None:
@@ -97,8 +97,6 @@ def accessibility_metadata(document: Document) -> list[tuple[str, str]]:
     if document.assets:
         features.append("alternativeText")
         modes.append("visual")
-    if "<table" in document.body:
-        features.append("table")
     summary = (
         "This publication meets EPUB Accessibility 1.1 and WCAG 2.2 Level AA. Its text reflows, "
         "its sections are marked with headings listed in the table of contents, tables have "
@@ -213,10 +211,15 @@ def _ncx_entries(document: Document) -> list[object]:
     return entries
 
 
-def normalize_zip(data: bytes) -> bytes:
-    """Rewrite an EPUB's ZIP with ``mimetype`` first and stored, and fixed entry times."""
+def normalize_zip(data: bytes, language: str) -> bytes:
+    """Rewrite an EPUB's ZIP with ``mimetype`` first and stored, and fixed entry times.
+
+    The package document also gets the ``xml:lang`` that ebooklib leaves out.
+    """
     with zipfile.ZipFile(io.BytesIO(data)) as source:
         entries = [(info.filename, source.read(info)) for info in source.infolist()]
+    entries = [(name, _package_language(payload, language) if name.endswith(".opf") else payload)
+               for name, payload in entries]
     order = {"mimetype": 0, "META-INF/container.xml": 1}
     entries.sort(key=lambda entry: (order.get(entry[0], 2), entry[0]))
     output = io.BytesIO()
@@ -231,3 +234,9 @@ def normalize_zip(data: bytes) -> bytes:
                 info.compress_type = zipfile.ZIP_DEFLATED
             target.writestr(info, payload, compresslevel=9 if name != "mimetype" else None)
     return output.getvalue()
+
+
+def _package_language(opf: bytes, language: str) -> bytes:
+    root = etree.fromstring(opf)
+    root.set("{http://www.w3.org/XML/1998/namespace}lang", language)
+    return etree.tostring(root, encoding="utf-8", xml_declaration=True)

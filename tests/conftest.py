@@ -1,0 +1,39 @@
+"""Shared fixtures: the seed article, built once per session, and a CLI runner."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from exporter.cli import cli
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED = ROOT / "content" / "pokrovsk.md"
+SEED_TEXT = ROOT.parent / "shared" / "seed" / "000_10d6526a50ac6efc.txt"
+
+
+def run_cli(*args: str | Path, env: dict[str, str] | None = None) -> Result:
+    """Run the ``exporter`` command in-process and return Click's result."""
+    runner = CliRunner()
+    return runner.invoke(cli, [str(arg) for arg in args], env=env, catch_exceptions=False)
+
+
+@pytest.fixture(scope="session")
+def seed_editions(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The seed article's three editions, built once by the CLI."""
+    out = tmp_path_factory.mktemp("seed-dist")
+    result = run_cli("build", SEED, "-o", out)
+    assert result.exit_code == 0, result.output
+    return {fmt: out / f"pokrovsk.{fmt}" for fmt in ("html", "epub", "pdf")}
+
+
+@pytest.fixture()
+def article_dir(tmp_path: Path) -> Path:
+    """A folder holding a copy of the seed article, to build variations in."""
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    shutil.copy(SEED, folder / "pokrovsk.md")
+    return folder
