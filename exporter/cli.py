@@ -156,12 +156,12 @@ class _reporting:
     def __enter__(self) -> None:
         return None
 
-    def __exit__(self, kind: Any, error: BaseException | None, traceback: Any) -> bool:
+    def __exit__(self, kind: Any, error: BaseException | None, traceback: Any) -> None:
         if error is None or isinstance(error, (SystemExit, click.exceptions.Exit,
                                                click.ClickException, click.Abort)):
-            return False
+            return
         if self.debug:
-            return False
+            return
         if isinstance(error, ExporterError):
             _fail(str(error), error.exit_code)
         if isinstance(error, KeyboardInterrupt):
@@ -169,7 +169,6 @@ class _reporting:
         if isinstance(error, Exception):
             _fail(f"internal error: {type(error).__name__}: {error} (run with --debug for "
                   "details)", 1)
-        return False
 
 
 def _fail(message: str, code: int) -> NoReturn:

@@ -121,7 +121,7 @@ def _collect_headings(root: etree._Element) -> tuple[Heading, ...]:
     headings: list[Heading] = []
     used = {element.get("id") for element in root.iter() if element.get("id")}
     for element in root.iter("h1", "h2", "h3", "h4", "h5", "h6"):
-        text = " ".join("".join(element.itertext()).split())
+        text = " ".join(str(element.xpath("string()")).split())
         if not element.get("id"):
             candidate, number = "section", 1
             while f"{candidate}-{number}" in used:

@@ -126,7 +126,7 @@ def _text_list(value: Any, key: str, path: Path) -> tuple[str, ...]:
 
 
 def _date(value: Any, path: Path) -> dt.date | None:
-    if value is None or isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+    if value is None or (isinstance(value, dt.date) and not isinstance(value, dt.datetime)):
         return value
     if isinstance(value, dt.datetime):
         return value.date()
@@ -152,6 +152,5 @@ def _datetime(value: Any, path: Path) -> dt.datetime | None:
             ) from None
     if not isinstance(value, dt.datetime):
         raise MetadataError("modified must be a date and time", path=path)
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.timezone.utc)
-    return value.astimezone(dt.timezone.utc)
+    moment: dt.datetime = value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+    return moment.astimezone(dt.timezone.utc)

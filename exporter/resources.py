@@ -94,7 +94,7 @@ def make_fetcher(roots: Iterable[Path]) -> Any:
     class RefusedFetch(FatalURLFetchingError):
         """A fetch the offline policy does not allow."""
 
-    class OfflineFetcher(URLFetcher):  # type: ignore[misc]
+    class OfflineFetcher(URLFetcher):
         refused = RefusedFetch
 
         def __init__(self) -> None:

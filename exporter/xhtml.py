@@ -20,7 +20,8 @@ def parse_fragment(markup: str) -> etree._Element:
     """Parse HTML *markup* into a ``<div>`` holding its elements."""
     if not markup.strip():
         return etree.Element("div")
-    return lxml_html.fragment_fromstring(markup, create_parent="div")
+    root: etree._Element = lxml_html.fragment_fromstring(markup, create_parent="div")
+    return root
 
 
 def serialize_fragment(root: etree._Element) -> str:

@@ -9,7 +9,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-ACE_DIRS = [Path(os.environ.get("EXPORTER_ACE_DIR", "/opt/ace")), Path(__file__).parent.parent / ".ace"]
+ACE_DIRS = [Path(os.environ.get("EXPORTER_ACE_DIR", "/opt/ace")),
+            Path(__file__).parent.parent / ".ace"]
 
 
 def epubcheck_messages(epub: Path) -> list[str]:

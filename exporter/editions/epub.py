@@ -162,7 +162,9 @@ def _epub_footnotes(root: etree._Element) -> None:
             aside.text = item.text
             aside.extend(list(item))
         notes.tail = block.tail
-        block.getparent().replace(block, notes)
+        parent = block.getparent()
+        if parent is not None:
+            parent.replace(block, notes)
 
 
 def nav_document(document: Document) -> bytes:

@@ -8,13 +8,14 @@ reader expects (tables, footnotes, typographic quotes, heading ids, ...).
 
 from __future__ import annotations
 
+import html
 import re
 import xml.etree.ElementTree as etree
 from typing import Any
 
 from markdown import Markdown
 from markdown.extensions import Extension
-from markdown.extensions.toc import stashedHTML2text, unescape
+from markdown.extensions.toc import render_inner_html, strip_tags
 from markdown.treeprocessors import Treeprocessor
 
 # Cell texts that read as numbers: 1,234.5 -12% $30 +0.4 600-mile is not one.
@@ -42,12 +43,12 @@ class TitleProcessor(Treeprocessor):
     """
 
     def run(self, root: etree.Element) -> None:
-        self.md.exporter_title = None  # type: ignore[attr-defined]
+        self.md.exporter_title = None
         children = list(root)
         if children and children[0].tag == "h1":
             first = children[0]
-            text = "".join(first.itertext())
-            self.md.exporter_title = unescape(stashedHTML2text(text, self.md)).strip() or None  # type: ignore[attr-defined]
+            text = html.unescape(strip_tags(render_inner_html(first, self.md)))
+            self.md.exporter_title = text.strip() or None
             root.remove(first)
         if any(element.tag == "h1" for element in root.iter()):
             for element in root.iter():
@@ -111,7 +112,7 @@ class TableProcessor(Treeprocessor):
 class ExporterExtension(Extension):
     """Registers the project's Treeprocessors after the built-in ones have run."""
 
-    def extendMarkdown(self, md: Markdown) -> None:  # noqa: N802 - Python-Markdown's name
+    def extendMarkdown(self, md: Markdown) -> None:
         md.treeprocessors.register(TitleProcessor(md), "exporter-title", 4)
         md.treeprocessors.register(TableProcessor(md), "exporter-tables", 3)
 

@@ -1,0 +1,142 @@
+"""Bad input: one ``Error:`` line naming the file, a non-zero exit, no traceback, no output."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from conftest import SEED, run_cli
+
+
+def _assert_clean_failure(result, out: Path, *, names: str | None, exit_code: int | None = None,
+                          says: str | None = None) -> str:
+    assert result.exit_code not in (0, None), result.output
+    if exit_code is not None:
+        assert result.exit_code == exit_code, result.output
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    errors = [line for line in lines if line.startswith("Error:")]
+    assert len(errors) == 1, result.stderr
+    assert "Traceback" not in result.output
+    if names is not None:
+        assert names in errors[0]
+    if says is not None:
+        assert says in errors[0]
+    assert not out.exists() or not any(out.iterdir()), list(out.iterdir())
+    return errors[0]
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere.md"
+    result = run_cli("build", missing, "-o", tmp_path / "out")
+    _assert_clean_failure(result, tmp_path / "out", names="nowhere.md", exit_code=4,
+                          says="no such file")
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads any file; covered by the folder case")
+def test_unreadable_file(tmp_path: Path) -> None:
+    source = tmp_path / "secret.md"
+    source.write_text("# x\n", encoding="utf-8")
+    source.chmod(0)
+    result = run_cli("build", source, "-o", tmp_path / "out")
+    _assert_clean_failure(result, tmp_path / "out", names="secret.md", says="permission")
+
+
+def test_folder_that_is_not_an_article(tmp_path: Path) -> None:
+    folder = tmp_path / "empty"
+    folder.mkdir()
+    result = run_cli("build", folder, "-o", tmp_path / "out")
+    _assert_clean_failure(result, tmp_path / "out", names="empty", exit_code=2)
+
+
+def test_not_utf8_names_the_byte_offset(tmp_path: Path) -> None:
+    source = tmp_path / "latin1.md"
+    source.write_bytes("# Caf\u00e9\n\nna\u00efve\n".encode("latin-1"))
+    result = run_cli("build", source, "-o", tmp_path / "out")
+    line = _assert_clean_failure(result, tmp_path / "out", names="latin1.md", exit_code=4)
+    assert "offset 5" in line and "0xe9" in line
+
+
+def test_broken_front_matter_names_the_line(tmp_path: Path) -> None:
+    source = tmp_path / "broken.md"
+    source.write_text("---\ntitle: fine\ndate: [unclosed\nlanguage: en\n---\n\nText\n",
+                      encoding="utf-8")
+    result = run_cli("build", source, "-o", tmp_path / "out")
+    line = _assert_clean_failure(result, tmp_path / "out", names="broken.md", exit_code=5)
+    assert "broken.md:" in line
+    reported = int(line.split("broken.md:")[1].split(":")[0])
+    assert reported in (3, 4, 5)
+
+
+def test_front_matter_never_closed(tmp_path: Path) -> None:
+    source = tmp_path / "open.md"
+    source.write_text("---\ntitle: x\n\nText\n", encoding="utf-8")
+    result = run_cli("build", source, "-o", tmp_path / "out")
+    _assert_clean_failure(result, tmp_path / "out", names="open.md:1", exit_code=5)
+
+
+def test_invalid_metadata_value(tmp_path: Path) -> None:
+    source = tmp_path / "lang.md"
+    source.write_text("---\nlanguage: not a language\n---\n\nText\n", encoding="utf-8")
+    result = run_cli("build", source, "-o", tmp_path / "out")
+    _assert_clean_failure(result, tmp_path / "out", names="lang.md", says="BCP 47")
+
+
+def test_unknown_format(tmp_path: Path) -> None:
+    result = run_cli("build", SEED, "-o", tmp_path / "out", "-f", "docx")
+    _assert_clean_failure(result, tmp_path / "out", names=None, exit_code=2, says="docx")
+
+
+def test_unknown_style(tmp_path: Path) -> None:
+    result = run_cli("build", SEED, "-o", tmp_path / "out", "--style", "baroque")
+    _assert_clean_failure(result, tmp_path / "out", names=None, exit_code=2, says="baroque")
+
+
+def test_missing_user_stylesheet(tmp_path: Path) -> None:
+    result = run_cli("build", SEED, "-o", tmp_path / "out", "--style", tmp_path / "gone.css")
+    _assert_clean_failure(result, tmp_path / "out", names="gone.css", exit_code=2)
+
+
+def test_bad_page_size(tmp_path: Path) -> None:
+    result = run_cli("build", SEED, "-o", tmp_path / "out", "--page-size", "huge")
+    _assert_clean_failure(result, tmp_path / "out", names=None, exit_code=2, says="huge")
+
+
+def test_output_folder_that_cannot_be_made(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder", encoding="utf-8")
+    result = run_cli("build", SEED, "-o", blocker / "out", "-f", "html")
+    assert result.exit_code == 8, result.output
+    assert result.stderr.startswith("Error:") and "Traceback" not in result.output
+    assert blocker.read_text(encoding="utf-8") == "not a folder"
+
+
+def test_one_bad_source_does_not_stop_the_others(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.md"
+    bad.write_bytes(b"\xff\xfe broken")
+    result = run_cli("build", bad, SEED, "-o", tmp_path / "out", "-f", "html")
+    assert result.exit_code != 0
+    assert (tmp_path / "out" / "pokrovsk.html").is_file()
+    assert not (tmp_path / "out" / "bad.html").exists()
+    assert "bad.md" in result.stderr and "Traceback" not in result.output
+
+
+def test_debug_shows_the_traceback(tmp_path: Path) -> None:
+    from exporter.errors import SourceError
+
+    with pytest.raises(SourceError):
+        run_cli("build", tmp_path / "nowhere.md", "--debug")
+
+
+def test_no_partial_file_when_pdf_fails(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from exporter.editions import pdf
+    from exporter.errors import RenderError
+
+    def explode(*args: object, **kwargs: object) -> None:
+        raise RenderError("simulated failure")
+
+    monkeypatch.setattr(pdf, "render_pdf", explode)
+    out = tmp_path / "out"
+    result = run_cli("build", SEED, "-o", out)
+    _assert_clean_failure(result, out, names=None, exit_code=9, says="simulated failure")
