@@ -63,8 +63,9 @@ def build(
     path = Path(source)
     document = build_document(read_source(path, options), options)
     editions, warnings = render_editions(document, options)
-    if options.strict and warnings:
-        raise StrictError(f"{len(warnings)} warning(s) with --strict: {warnings[0]}", path=path)
+    serious = [warning for warning in warnings if warning.severity == "warning"]
+    if options.strict and serious:
+        raise StrictError(f"{len(serious)} warning(s) with --strict: {serious[0]}", path=path)
     outputs = write_editions(editions, Path(output_dir), document.stem)
     return BuildResult(path, outputs, warnings)
 
@@ -93,21 +94,27 @@ def render_editions(
     """Render every asked-for edition in memory; return them by format, with all warnings."""
     editions: dict[str, bytes] = {}
     warnings = list(document.warnings)
-    for edition_format in options.formats:
-        if edition_format == "html":
-            from .editions.html import render_html
+    pages = None
+    # The PDF comes first when asked for: its page breaks become the EPUB's page list.
+    if "pdf" in options.formats:
+        from .editions.pdf import render_pdf
 
-            editions["html"] = render_html(document, options)
-        elif edition_format == "epub":
-            from .editions.epub import render_epub
+        editions["pdf"], pages, pdf_warnings = render_pdf(document, options)
+        warnings.extend(pdf_warnings)
+    if "epub" in options.formats:
+        from .editions.epub import render_epub
 
-            editions["epub"] = render_epub(document, options)
-        elif edition_format == "pdf":
-            from .editions.pdf import render_pdf
+        editions["epub"] = render_epub(document, options, pages=pages)
+        if pages is None:
+            warnings.append(Diagnostic("EPUB-NO-PAGE-LIST", "page list skipped: it follows the PDF "
+                                       "edition's pages, which this build does not make",
+                                       str(document.source.path), severity="note"))
+    if "html" in options.formats:
+        from .editions.html import render_html
 
-            editions["pdf"], _layout, pdf_warnings = render_pdf(document, options)
-            warnings.extend(pdf_warnings)
-    return editions, tuple(warnings)
+        editions["html"] = render_html(document, options)
+    ordered = {name: editions[name] for name in options.formats}
+    return ordered, tuple(warnings)
 
 
 def write_editions(editions: dict[str, bytes], output_dir: Path, stem: str) -> tuple[Output, ...]:

@@ -68,7 +68,8 @@ def build(sources: tuple[Path, ...], output_dir: Path, formats: tuple[str, ...],
         failures, last_code = 0, 1
         for result in build_many(paths, output_dir, options=options):
             for warning in result.warnings:
-                click.echo(f"Warning: {warning}", err=True)
+                label = "Note" if warning.severity == "note" else "Warning"
+                click.echo(f"{label}: {warning}", err=True)
             if isinstance(result, BuildResult):
                 for output in result.outputs:
                     click.echo(f"Wrote {output.path} ({_size(output.size)})", err=True)

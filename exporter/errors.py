@@ -82,6 +82,8 @@ class Diagnostic:
     message: str
     path: str | None = None
     line: int | None = None
+    #: ``warning`` (fails a ``--strict`` build) or ``note`` (information only).
+    severity: str = "warning"
 
     def __str__(self) -> str:
         where = ""

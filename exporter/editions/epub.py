@@ -20,6 +20,7 @@ from ..errors import RenderError
 from ..options import Options
 from ..resources import stylesheets_for
 from .html import head_metadata, title_block
+from .pagemap import PageStart, mark_page_starts
 
 XHTML = "http://www.w3.org/1999/xhtml"
 OPS = "http://www.idpf.org/2007/ops"
@@ -29,8 +30,10 @@ _CSS = "styles/book.css"
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
 
-def render_epub(document: Document, options: Options) -> bytes:
-    """The EPUB edition's bytes."""
+def render_epub(
+    document: Document, options: Options, pages: tuple[PageStart, ...] | None = None
+) -> bytes:
+    """The EPUB edition's bytes; with *pages* (from the PDF edition) it carries a page list."""
     from ebooklib import epub
 
     meta = document.metadata
@@ -40,7 +43,7 @@ def render_epub(document: Document, options: Options) -> bytes:
     book.set_language(meta.language)
     for number, author in enumerate(meta.authors, start=1):
         book.add_author(author, uid=f"creator{number}")
-    _add_metadata(book, document)
+    _add_metadata(book, document, options if pages else None)
 
     css = "\n".join(sheet.text for sheet in stylesheets_for("epub", options))
     book.add_item(epub.EpubItem(uid="css", file_name=_CSS, media_type="text/css",
@@ -49,10 +52,10 @@ def render_epub(document: Document, options: Options) -> bytes:
         book.add_item(epub.EpubItem(uid=f"image{number}", file_name=asset.name,
                                     media_type=asset.media_type, content=asset.data))
     chapter = epub.EpubItem(uid="article", file_name=_CHAPTER, media_type="application/xhtml+xml",
-                            content=content_document(document))
+                            content=content_document(document, pages))
     book.add_item(chapter)
     nav = epub.EpubItem(uid="nav", file_name=_NAV, media_type="application/xhtml+xml",
-                        content=nav_document(document))
+                        content=nav_document(document, pages))
     nav.properties = ["nav"]
     book.add_item(nav)
     book.add_item(epub.EpubNcx())
@@ -69,7 +72,7 @@ def render_epub(document: Document, options: Options) -> bytes:
     return normalize_zip(buffer.getvalue(), meta.language)
 
 
-def _add_metadata(book: object, document: Document) -> None:
+def _add_metadata(book: object, document: Document, paged: Options | None) -> None:
     meta = document.metadata
     add = book.add_metadata  # type: ignore[attr-defined]
     if meta.date:
@@ -85,14 +88,20 @@ def _add_metadata(book: object, document: Document) -> None:
     if meta.source_url:
         add("DC", "source", meta.source_url)
     add(None, "meta", None, {"name": "generator", "content": f"exporter {__version__}"})
-    for name, value in accessibility_metadata(document):
+    for name, value in accessibility_metadata(document, paged is not None):
         add(None, "meta", value, {"property": name})
+    if paged is not None:
+        source = (f"{document.stem}.pdf, the PDF edition built from the same source "
+                  f"({paged.page_size}, {paged.style} style)")
+        add(None, "meta", source, {"property": "pageBreakSource"})
 
 
-def accessibility_metadata(document: Document) -> list[tuple[str, str]]:
+def accessibility_metadata(document: Document, paged: bool) -> list[tuple[str, str]]:
     """EPUB Accessibility 1.1 metadata: access modes, features, hazards and a summary."""
     features = ["structuralNavigation", "tableOfContents", "readingOrder",
                 "displayTransformability", "unlocked"]
+    if paged:
+        features += ["printPageNumbers", "pageBreakMarkers", "pageNavigation"]
     modes = ["textual"]
     if document.assets:
         features.append("alternativeText")
@@ -102,6 +111,7 @@ def accessibility_metadata(document: Document) -> list[tuple[str, str]]:
         "its sections are marked with headings listed in the table of contents, tables have "
         "header cells"
         + (", images have text alternatives" if document.assets else "")
+        + (", and page numbers match the PDF edition" if paged else "")
         + ", and it carries no flashing, motion or sound hazards."
     )
     pairs = [("schema:accessMode", mode) for mode in modes]
@@ -113,7 +123,8 @@ def accessibility_metadata(document: Document) -> list[tuple[str, str]]:
     return pairs
 
 
-def _xhtml(title: str, language: str, head: str, body: str, body_type: str) -> bytes:
+def _xhtml(title: str, language: str, head: str, body: str, body_type: str,
+           pages: tuple[PageStart, ...] | None = None) -> bytes:
     markup = (
         '<?xml version="1.0" encoding="utf-8"?>\n<!DOCTYPE html>\n'
         f'<html xmlns="{XHTML}" xmlns:epub="{OPS}" lang="{escape(language)}" '
@@ -126,16 +137,18 @@ def _xhtml(title: str, language: str, head: str, body: str, body_type: str) -> b
     except etree.XMLSyntaxError as error:
         raise RenderError(f"content document is not well-formed XML: {error}") from error
     _epub_footnotes(root)
+    if pages:
+        mark_page_starts(root, pages)
     return etree.tostring(root, encoding="utf-8", xml_declaration=True, doctype="<!DOCTYPE html>")
 
 
-def content_document(document: Document) -> bytes:
+def content_document(document: Document, pages: tuple[PageStart, ...] | None = None) -> bytes:
     """The article as an XHTML content document with EPUB 3 footnotes."""
     meta = document.metadata
     head = "\n".join(head_metadata(document)) + f'\n<link rel="stylesheet" type="text/css" href="{_CSS}"/>\n'
     body = (f'<main>\n<article aria-labelledby="title">\n{title_block(document)}\n'
             f'<div class="body">\n{document.body}\n</div>\n</article>\n</main>')
-    return _xhtml(meta.title, meta.language, head, body, "bodymatter")
+    return _xhtml(meta.title, meta.language, head, body, "bodymatter", pages)
 
 
 def _epub_footnotes(root: etree._Element) -> None:
@@ -167,8 +180,8 @@ def _epub_footnotes(root: etree._Element) -> None:
             parent.replace(block, notes)
 
 
-def nav_document(document: Document) -> bytes:
-    """The EPUB navigation document: table of contents and landmarks."""
+def nav_document(document: Document, pages: tuple[PageStart, ...] | None = None) -> bytes:
+    """The EPUB navigation document: table of contents, landmarks and the page list."""
     meta = document.metadata
     toc = f'<li><a href="{_CHAPTER}#title">{escape(meta.title)}</a>{_nav_list(document.headings)}</li>'
     body = (
@@ -180,6 +193,11 @@ def nav_document(document: Document) -> bytes:
         f'<li><a epub:type="bodymatter" href="{_CHAPTER}">{escape(meta.title)}</a></li>\n'
         "</ol>\n</nav>"
     )
+    if pages:
+        items = "\n".join(f'<li><a href="{_CHAPTER}#page-{page.number}">{page.number}</a></li>'
+                          for page in pages)
+        body += ('\n<nav epub:type="page-list" id="page-list" aria-labelledby="page-list-title" '
+                 f'hidden="hidden">\n<h2 id="page-list-title">Pages</h2>\n<ol>\n{items}\n</ol>\n</nav>')
     head = f'<link rel="stylesheet" type="text/css" href="{_CSS}"/>\n'
     return _xhtml(meta.title, meta.language, head, body, "frontmatter")
 

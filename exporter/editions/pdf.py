@@ -18,6 +18,7 @@ from ..geometry import page_geometry
 from ..options import Options
 from ..resources import Stylesheet, make_fetcher, styles_dir, stylesheets_for
 from .html import compose_html
+from .pagemap import PageStart, page_starts
 
 #: The PDF variant of each edition (WeasyPrint's names).
 VARIANTS = {"standard": "pdf/ua-1", "print": "pdf/x-4", "archive": "pdf/a-3a"}
@@ -38,8 +39,10 @@ def _parsed_css(text: str, base_url: str, roots: tuple[Path, ...]) -> Any:
                font_config=_font_config())
 
 
-def render_pdf(document: Document, options: Options) -> tuple[bytes, Any, tuple[Diagnostic, ...]]:
-    """Render the PDF: its bytes, WeasyPrint's laid-out pages, and the warnings it logged."""
+def render_pdf(
+    document: Document, options: Options
+) -> tuple[bytes, tuple[PageStart, ...], tuple[Diagnostic, ...]]:
+    """Render the PDF: its bytes, where each page begins, and the warnings WeasyPrint logged."""
     from weasyprint import HTML
     from weasyprint.urls import FatalURLFetchingError
 
@@ -63,7 +66,7 @@ def render_pdf(document: Document, options: Options) -> tuple[bytes, Any, tuple[
         raise ResourceError(str(refusal), path=document.source.path) from None
     except (ValueError, OSError, RuntimeError) as error:
         raise RenderError(f"PDF rendering failed: {error}", path=document.source.path) from error
-    return pdf, layout, tuple(collector.diagnostics)
+    return pdf, page_starts(html.etree_element, layout), tuple(collector.diagnostics)
 
 
 def _stylesheet(sheet: Stylesheet, roots: tuple[Path, ...]) -> Any:

@@ -1,0 +1,151 @@
+"""Where each PDF page begins, and the same places marked in the EPUB.
+
+A reader who cites "p. 2" from the EPUB must land where page 2 of the PDF
+edition begins.  :func:`page_starts` reads WeasyPrint's layout for the first
+line of each page; :func:`mark_page_starts` puts EPUB page-break markers at
+those words in the content document.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from lxml import etree
+
+XHTML = "http://www.w3.org/1999/xhtml"
+OPS = "http://www.idpf.org/2007/ops"
+_FIRST_WORDS = 40
+
+
+@dataclass(frozen=True)
+class PageStart:
+    """Page *number* begins in the body element at *path*, with the words *text*."""
+
+    number: int
+    #: Child indexes from the article body's ``<div class="body">``; empty for the article's start.
+    path: tuple[int, ...]
+    text: str
+
+
+def page_starts(root: Any, layout: Any) -> tuple[PageStart, ...]:
+    """The first line of each page of a laid-out WeasyPrint document whose HTML tree is *root*."""
+    from weasyprint.formatting_structure import boxes
+
+    parents = {child: parent for parent in root.iter() for child in parent}
+    starts = [PageStart(1, (), "")]
+    for number, page in enumerate(layout.pages[1:], start=2):
+        content = [box for box in page._page_box.children if not isinstance(box, boxes.MarginBox)]
+        for top in content:
+            first = next((box for box in top.descendants()
+                          if isinstance(box, boxes.TextBox) and box.text.strip()), None)
+            if first is None:
+                continue
+            path = _path(first.element, parents)
+            if path is not None:
+                starts.append(PageStart(number, path, " ".join(first.text.split())))
+            break
+    return tuple(starts)
+
+
+def _path(element: Any, parents: dict[Any, Any]) -> tuple[int, ...] | None:
+    steps: list[int] = []
+    while element is not None:
+        parent = parents.get(element)
+        if parent is None:
+            return None
+        if _local(parent.tag) == "div" and "body" in (parent.get("class") or "").split():
+            steps.append(_element_children(parent).index(element))
+            return tuple(reversed(steps))
+        steps.append(_element_children(parent).index(element))
+        element = parent
+    return None
+
+
+def _local(tag: Any) -> str:
+    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
+
+
+def _element_children(parent: Any) -> list[Any]:
+    return [child for child in parent if isinstance(child.tag, str)]
+
+
+def mark_page_starts(root: etree._Element, starts: tuple[PageStart, ...]) -> list[str]:
+    """Insert a page-break marker for each start into the XHTML *root*; return their ids."""
+    body_div = root.find(f".//{{{XHTML}}}div[@class='body']")
+    article = root.find(f".//{{{XHTML}}}article")
+    ids = []
+    for start in starts:
+        marker = etree.Element(f"{{{XHTML}}}span", {
+            "id": f"page-{start.number}", "role": "doc-pagebreak",
+            "aria-label": str(start.number), f"{{{OPS}}}type": "pagebreak"})
+        if not start.path:
+            if article is None:
+                continue
+            article.insert(0, marker)
+        else:
+            target = _follow(body_div, start.path)
+            if target is None:
+                continue
+            _insert_at(target, _offset(target, start.text), marker)
+        ids.append(marker.get("id", ""))
+    return ids
+
+
+def _follow(element: etree._Element | None, path: tuple[int, ...]) -> etree._Element | None:
+    for index in path:
+        if element is None:
+            return None
+        children = [child for child in element if isinstance(child.tag, str)]
+        element = children[index] if index < len(children) else None
+    return element
+
+
+def _offset(element: etree._Element, words: str) -> int:
+    """Where *words* begin in *element*'s text, moved to a word boundary (0 when not found)."""
+    text = " ".join(str(element.xpath("string()")).split())
+    flat = str(element.xpath("string()"))
+    probe = words[:_FIRST_WORDS]
+    position = text.find(probe) if probe else -1
+    if position <= 0:
+        return 0
+    # Map the position in the whitespace-folded text back to the raw text.
+    raw, folded = 0, 0
+    while raw < len(flat) and folded < position:
+        if flat[raw].isspace():
+            while raw < len(flat) and flat[raw].isspace():
+                raw += 1
+            folded += 1
+        else:
+            raw += 1
+            folded += 1
+    while 0 < raw < len(flat) and flat[raw - 1].isalnum():
+        raw += 1
+    return raw
+
+
+def _insert_at(element: etree._Element, offset: int, marker: etree._Element) -> None:
+    """Put *marker* at character *offset* of *element*'s text, splitting the text node there."""
+    remaining = offset
+
+    def visit(node: etree._Element) -> bool:
+        nonlocal remaining
+        text = node.text or ""
+        if remaining <= len(text):
+            marker.tail, node.text = text[remaining:] or None, text[:remaining] or None
+            node.insert(0, marker)
+            return True
+        remaining -= len(text)
+        for index, child in enumerate(list(node)):
+            if isinstance(child.tag, str) and visit(child):
+                return True
+            tail = child.tail or ""
+            if remaining <= len(tail):
+                marker.tail, child.tail = tail[remaining:] or None, tail[:remaining] or None
+                node.insert(index + 1, marker)
+                return True
+            remaining -= len(tail)
+        return False
+
+    if not visit(element):
+        element.append(marker)
