@@ -152,7 +152,7 @@ def test_epub_metadata_is_stable_and_dated(seed_editions: dict[str, Path], tmp_p
     assert modified == ["2025-11-03T00:00:00Z"]
     assert opf.findtext(".//dc:language", namespaces=ns) == "en"
     assert len(opf.findall(".//dc:subject", namespaces=ns)) == 4
-    again = run_cli("build", SEED, "-o", tmp_path, "-f", "epub")
+    again = run_cli("build", SEED, "-o", tmp_path, "-f", "epub", "-f", "pdf")
     assert again.exit_code == 0
     assert (tmp_path / "pokrovsk.epub").read_bytes() == seed_editions["epub"].read_bytes()
 
