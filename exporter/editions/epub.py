@@ -27,6 +27,8 @@ OPS = "http://www.idpf.org/2007/ops"
 _CHAPTER = "article.xhtml"
 _NAV = "nav.xhtml"
 _CSS = "styles/book.css"
+_COVER_PAGE = "cover.xhtml"
+_COVER_IMAGE = "images/cover.png"
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
 
@@ -51,6 +53,14 @@ def render_epub(
     for number, asset in enumerate(document.assets, start=1):
         book.add_item(epub.EpubItem(uid=f"image{number}", file_name=asset.name,
                                     media_type=asset.media_type, content=asset.data))
+    cover_image = epub.EpubItem(uid="cover-image", file_name=_COVER_IMAGE, media_type="image/png",
+                                content=_cover_png(document, options))
+    cover_image.properties = ["cover-image"]
+    book.add_item(cover_image)
+    book.add_metadata(None, "meta", None, {"name": "cover", "content": "cover-image"})
+    cover = epub.EpubItem(uid="cover", file_name=_COVER_PAGE, media_type="application/xhtml+xml",
+                          content=cover_document(document))
+    book.add_item(cover)
     chapter = epub.EpubItem(uid="article", file_name=_CHAPTER, media_type="application/xhtml+xml",
                             content=content_document(document, pages))
     book.add_item(chapter)
@@ -60,7 +70,7 @@ def render_epub(
     book.add_item(nav)
     book.add_item(epub.EpubNcx())
     book.toc = _ncx_entries(document)
-    book.spine = [chapter, (nav, "no")]
+    book.spine = [cover, chapter, (nav, "no")]
 
     buffer = io.BytesIO()
     try:
@@ -98,19 +108,17 @@ def _add_metadata(book: object, document: Document, paged: Options | None) -> No
 
 def accessibility_metadata(document: Document, paged: bool) -> list[tuple[str, str]]:
     """EPUB Accessibility 1.1 metadata: access modes, features, hazards and a summary."""
+    # The cover is an image, so every edition has a visual mode and alternative text.
     features = ["structuralNavigation", "tableOfContents", "readingOrder",
-                "displayTransformability", "unlocked"]
+                "displayTransformability", "alternativeText", "unlocked"]
     if paged:
         features += ["printPageNumbers", "pageBreakMarkers", "pageNavigation"]
-    modes = ["textual"]
-    if document.assets:
-        features.append("alternativeText")
-        modes.append("visual")
+    modes = ["textual", "visual"]
     summary = (
         "This publication meets EPUB Accessibility 1.1 and WCAG 2.2 Level AA. Its text reflows, "
         "its sections are marked with headings listed in the table of contents, tables have "
         "header cells"
-        + (", images have text alternatives" if document.assets else "")
+        + ", the cover and every image have text alternatives"
         + (", and page numbers match the PDF edition" if paged else "")
         + ", and it carries no flashing, motion or sound hazards."
     )
@@ -140,6 +148,27 @@ def _xhtml(title: str, language: str, head: str, body: str, body_type: str,
     if pages:
         mark_page_starts(root, pages)
     return etree.tostring(root, encoding="utf-8", xml_declaration=True, doctype="<!DOCTYPE html>")
+
+
+def _cover_png(document: Document, options: Options) -> bytes:
+    from ..cover import make_cover
+    from .html import format_date
+
+    meta = document.metadata
+    date = format_date(meta.date, meta.language) if meta.date else None
+    return make_cover(meta, options.style, date)
+
+
+def cover_document(document: Document) -> bytes:
+    """The cover page: the cover image, described for readers who cannot see it."""
+    meta = document.metadata
+    alt = f"Cover: {meta.title}"
+    if meta.authors:
+        alt += f", by {', '.join(meta.authors)}"
+    head = f'<link rel="stylesheet" type="text/css" href="{_CSS}"/>\n'
+    body = (f'<section class="cover" epub:type="cover">\n<img src="{_COVER_IMAGE}" '
+            f'role="doc-cover" alt="{escape(alt)}"/>\n</section>')
+    return _xhtml(meta.title, meta.language, head, body, "cover")
 
 
 def content_document(document: Document, pages: tuple[PageStart, ...] | None = None) -> bytes:
@@ -189,6 +218,7 @@ def nav_document(document: Document, pages: tuple[PageStart, ...] | None = None)
         f'<h1 id="toc-title">Contents</h1>\n<ol>\n{toc}\n</ol>\n</nav>\n'
         '<nav epub:type="landmarks" id="landmarks" aria-labelledby="landmarks-title" hidden="hidden">\n'
         '<h2 id="landmarks-title">Landmarks</h2>\n<ol>\n'
+        f'<li><a epub:type="cover" href="{_COVER_PAGE}">Cover</a></li>\n'
         f'<li><a epub:type="toc" href="{_NAV}#toc">Contents</a></li>\n'
         f'<li><a epub:type="bodymatter" href="{_CHAPTER}">{escape(meta.title)}</a></li>\n'
         "</ol>\n</nav>"

@@ -1,0 +1,220 @@
+"""Readers' editions: accessible by the real checkers (DAISY Ace, EPUBCheck), tagged PDF,
+a page list that matches the PDF, a cover, and every style checked."""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from pathlib import Path
+
+import pikepdf
+import pytest
+from lxml import etree
+from PIL import Image
+
+from conftest import ROOT, SEED, run_cli
+from validators import ace_program, ace_violations, epubcheck_messages, pdf_fonts, pdf_text
+
+XHTML = "{http://www.w3.org/1999/xhtml}"
+OPS = "{http://www.idpf.org/2007/ops}"
+needs_ace = pytest.mark.skipif(ace_program() is None,
+                               reason="DAISY Ace needs Node, @daisy/ace and Chromium (see .ci/run)")
+
+FOOTNOTES = """---
+title: Notes from the Front
+author: [Olena Petrenko, Mark Hale]
+date: 2025-10-01
+language: en
+description: A multi-section report with footnotes.
+---
+
+Opening paragraph with a note.[^one]
+
+## First section
+
+Text that cites a second source.[^two]
+
+### A subsection
+
+- one
+- two
+
+## Second section
+
+Closing words.
+
+[^one]: The first note, with *emphasis*.
+[^two]: The second note.
+"""
+
+
+def _article_with_image(folder: Path) -> Path:
+    Image.new("RGB", (320, 200), (40, 90, 160)).save(folder / "map.png")
+    source = folder / "with-image.md"
+    source.write_text("---\ntitle: A Map\ndate: 2025-11-04\n---\n\nBefore.\n\n"
+                      "![Map of the front line near Pokrovsk](map.png)\n\nAfter.\n",
+                      encoding="utf-8")
+    return source
+
+
+@pytest.fixture(scope="module")
+def variety(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """EPUBs of a footnoted article, an illustrated article, and the seed in each style."""
+    folder = tmp_path_factory.mktemp("variety")
+    notes = folder / "notes.md"
+    notes.write_text(FOOTNOTES, encoding="utf-8")
+    image = _article_with_image(folder)
+    books = {}
+    for name, source in (("notes", notes), ("image", image)):
+        result = run_cli("build", source, "-o", folder / name, "-f", "epub", "-f", "pdf")
+        assert result.exit_code == 0, result.output
+        books[name] = folder / name / f"{source.stem}.epub"
+    for style in ("classic", "modern", "large-print"):
+        result = run_cli("build", SEED, "-o", folder / style, "--style", style)
+        assert result.exit_code == 0, result.output
+        books[style] = folder / style / "pokrovsk.epub"
+    return books
+
+
+@needs_ace
+def test_ace_passes_on_the_seed(seed_editions: dict[str, Path]) -> None:
+    outcome, failed = ace_violations(seed_editions["epub"])
+    assert (outcome, failed) == ("pass", [])
+
+
+@needs_ace
+@pytest.mark.parametrize("name", ["notes", "image", "modern", "large-print"])
+def test_ace_passes_on_every_kind_of_book(variety: dict[str, Path], name: str) -> None:
+    outcome, failed = ace_violations(variety[name])
+    assert (outcome, failed) == ("pass", [])
+
+
+@pytest.mark.parametrize("name", ["notes", "image", "classic", "modern", "large-print"])
+def test_epubcheck_is_clean_on_every_kind_of_book(variety: dict[str, Path], name: str) -> None:
+    assert epubcheck_messages(variety[name]) == []
+
+
+def test_accessibility_metadata(seed_editions: dict[str, Path]) -> None:
+    with zipfile.ZipFile(seed_editions["epub"]) as book:
+        opf = book.read("EPUB/content.opf").decode()
+    for needed in ("schema:accessMode", "schema:accessModeSufficient",
+                   "schema:accessibilityHazard", "schema:accessibilitySummary",
+                   ">structuralNavigation<", ">tableOfContents<", ">readingOrder<",
+                   ">alternativeText<", "EPUB Accessibility 1.1 - WCAG 2.2 Level AA"):
+        assert needed in opf, needed
+
+
+def test_footnotes_become_epub3_footnotes(variety: dict[str, Path]) -> None:
+    with zipfile.ZipFile(variety["notes"]) as book:
+        root = etree.fromstring(book.read("EPUB/article.xhtml"))
+        nav = etree.fromstring(book.read("EPUB/nav.xhtml"))
+    asides = [a for a in root.iter(f"{XHTML}aside") if a.get(f"{OPS}type") == "footnote"]
+    refs = [a for a in root.iter(f"{XHTML}a") if a.get(f"{OPS}type") == "noteref"]
+    assert len(asides) == 2 and len(refs) == 2
+    ids = {aside.get("id") for aside in asides}
+    assert {ref.get("href", "").lstrip("#") for ref in refs} == ids
+    back = [a for a in root.iter(f"{XHTML}a") if a.get("role") == "doc-backlink"]
+    assert len(back) == 2
+    toc = next(n for n in nav.iter(f"{XHTML}nav") if n.get(f"{OPS}type") == "toc")
+    assert len(toc.findall(f".//{XHTML}ol/{XHTML}li/{XHTML}ol/{XHTML}li/{XHTML}ol/{XHTML}li")) == 1
+
+
+def test_image_without_alt_text_is_an_error(tmp_path: Path) -> None:
+    Image.new("RGB", (10, 10)).save(tmp_path / "x.png")
+    source = tmp_path / "noalt.md"
+    source.write_text("# T\n\nText.\n\n![](x.png)\n", encoding="utf-8")
+    result = run_cli("build", source, "-o", tmp_path / "out")
+    assert result.exit_code == 4
+    assert result.stderr.startswith(f"Error: {source}:5:") and "alt text" in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_page_list_matches_the_pdf_pages(seed_editions: dict[str, Path]) -> None:
+    with zipfile.ZipFile(seed_editions["epub"]) as book:
+        root = etree.fromstring(book.read("EPUB/article.xhtml"))
+        nav = book.read("EPUB/nav.xhtml").decode()
+        opf = book.read("EPUB/content.opf").decode()
+    markers = [span for span in root.iter(f"{XHTML}span") if span.get(f"{OPS}type") == "pagebreak"]
+    pages = len(pikepdf.open(seed_editions["pdf"]).pages)
+    assert [m.get("aria-label") for m in markers] == [str(n) for n in range(1, pages + 1)]
+    assert 'epub:type="page-list"' in nav and 'href="article.xhtml#page-2"' in nav
+    assert "pageBreakSource" in opf and "pokrovsk.pdf" in opf
+    for marker in markers[1:]:
+        following = (marker.tail or "").split()[:4] or ["".join(marker.getnext().itertext())]
+        page_text = pdf_text(seed_editions["pdf"], "-f", marker.get("aria-label"),
+                             "-l", marker.get("aria-label"))
+        body_lines = [line for line in page_text.splitlines() if line.strip()][1:]
+        page_start = " ".join(body_lines).lstrip("•◦▪–- ")
+        assert page_start.startswith(" ".join(following)), (following, body_lines[:2])
+
+
+def test_epub_only_build_says_the_page_list_was_skipped(tmp_path: Path) -> None:
+    result = run_cli("build", SEED, "-o", tmp_path, "-f", "epub")
+    assert result.exit_code == 0
+    assert "page list skipped" in result.stderr
+    with zipfile.ZipFile(tmp_path / "pokrovsk.epub") as book:
+        assert b"page-list" not in book.read("EPUB/nav.xhtml")
+
+
+def test_cover_image_and_page(seed_editions: dict[str, Path]) -> None:
+    with zipfile.ZipFile(seed_editions["epub"]) as book:
+        opf = book.read("EPUB/content.opf").decode()
+        cover = etree.fromstring(book.read("EPUB/cover.xhtml"))
+        image = Image.open(book.open("EPUB/images/cover.png"))
+    assert re.search(r'href="images/cover.png"[^>]*properties="cover-image"|'
+                     r'properties="cover-image"[^>]*href="images/cover.png"', opf) or \
+        ('properties="cover-image"' in opf and "images/cover.png" in opf)
+    img = cover.find(f".//{XHTML}img")
+    assert img is not None and "The Battle for Pokrovsk" in img.get("alt", "")
+    assert image.size[1] > image.size[0]
+    assert opf.index('idref="cover"') < opf.index('idref="article"')
+
+
+def test_pdf_is_tagged_pdf_ua(seed_editions: dict[str, Path]) -> None:
+    with pikepdf.open(seed_editions["pdf"]) as pdf:
+        assert "/StructTreeRoot" in pdf.Root
+        assert bool(pdf.Root.MarkInfo.Marked)
+        assert str(pdf.Root.Lang) == "en"
+        assert bool(pdf.Root.ViewerPreferences.DisplayDocTitle)
+        xmp = pdf.open_metadata()
+        assert xmp.get("pdfuaid:part") == "1"
+        kinds = set()
+
+        def walk(node: pikepdf.Object, depth: int = 0) -> None:
+            if depth > 50:
+                return
+            if isinstance(node, pikepdf.Dictionary) and "/S" in node:
+                kinds.add(str(node.S))
+            kids = node.get("/K") if isinstance(node, pikepdf.Dictionary) else None
+            if isinstance(kids, pikepdf.Array):
+                for kid in kids:
+                    walk(kid, depth + 1)
+            elif isinstance(kids, pikepdf.Dictionary):
+                walk(kids, depth + 1)
+
+        walk(pdf.Root.StructTreeRoot)
+    assert {"/H1", "/H2", "/P", "/L", "/LI", "/Table", "/TH", "/TD"} <= kinds, kinds
+
+
+@pytest.mark.parametrize("style,family", [("classic", "Gentium"), ("modern", "Inter"),
+                                          ("large-print", "Inter")])
+def test_every_style_embeds_its_fonts(tmp_path: Path, style: str, family: str) -> None:
+    result = run_cli("build", SEED, "-o", tmp_path, "-f", "pdf", "--style", style)
+    assert result.exit_code == 0, result.output
+    fonts = pdf_fonts(tmp_path / "pokrovsk.pdf")
+    assert all(embedded for _, embedded in fonts) and any(family in n for n, _ in fonts)
+
+
+def _luminance(hex_colour: str) -> float:
+    channels = [int(hex_colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def test_html_colours_meet_wcag_aa_in_light_and_dark_mode() -> None:
+    css = (ROOT / "styles" / "screen.css").read_text(encoding="utf-8")
+    pairs = re.findall(r"background:\s*(#[0-9a-f]{6});\s*color:\s*(#[0-9a-f]{6})", css)
+    assert len(pairs) >= 2 and "prefers-color-scheme: dark" in css
+    for background, text in pairs:
+        light, dark = sorted((_luminance(background), _luminance(text)), reverse=True)
+        assert (light + 0.05) / (dark + 0.05) >= 4.5, (background, text)
