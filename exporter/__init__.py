@@ -15,14 +15,14 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from .build import BuildResult, build, build_many
+    from .build import BuildResult, build, build_book, build_many
 
-__all__ = ["BuildResult", "__version__", "build", "build_many"]
+__all__ = ["BuildResult", "__version__", "build", "build_book", "build_many"]
 
 
 def __getattr__(name: str) -> Any:
     # Imported on first use so that `exporter --help` stays fast.
-    if name in {"build", "build_many", "BuildResult"}:
+    if name in {"build", "build_book", "build_many", "BuildResult"}:
         from . import build as _build
 
         return getattr(_build, name)

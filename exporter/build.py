@@ -1,23 +1,26 @@
 """The pipeline in one place: read, build the document, render and write each edition.
 
-:func:`build` and :func:`build_many` are the public API; the CLI calls them.
-Every edition is rendered in memory before any file is written, so a failure
-leaves no partial output.
+    read_source -> build_document -> Book -> render_editions -> write_editions
+
+:func:`build`, :func:`build_book` and :func:`build_many` are the public API;
+the CLI calls them.  Every edition is rendered in memory before any file is
+written, so a failure leaves no partial output.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .document import Document, build_document
+from .book import Book, collect_book, single_book
 from .errors import Diagnostic, ExporterError, StrictError
 from .options import Options
 from .output import write_atomic
-from .source import read_source
+from .source import load_yaml_mapping, read_source
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,12 @@ class BuildResult:
     source: Path
     outputs: tuple[Output, ...]
     warnings: tuple[Diagnostic, ...] = ()
+    #: The EPUB identifier (``dc:identifier``), also a bag's External-Identifier.
+    identifier: str = ""
+    #: The date the editions claim (UTC), also a bag's Bagging-Date.
+    date: dt.date | None = None
+    #: Every source the editions were made from (one, or a book's articles).
+    sources: tuple[Path, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -45,7 +54,6 @@ class Failure:
 
     source: Path
     error: ExporterError
-    warnings: tuple[Diagnostic, ...] = field(default=())
 
 
 def build(
@@ -59,15 +67,46 @@ def build(
 
     *changes* are :class:`Options` fields (``style="modern"``, ``page_size="A5"``, ...).
     """
+    from .document import build_document
+
     options = _options(options, formats, changes)
     path = Path(source)
-    document = build_document(read_source(path, options), options)
-    editions, warnings = render_editions(document, options)
-    serious = [warning for warning in warnings if warning.severity == "warning"]
-    if options.strict and serious:
-        raise StrictError(f"{len(serious)} warning(s) with --strict: {serious[0]}", path=path)
-    outputs = write_editions(editions, Path(output_dir), document.stem)
-    return BuildResult(path, outputs, warnings)
+    book = single_book(build_document(read_source(path, options), options))
+    return _render_and_write(book, options, Path(output_dir), path)
+
+
+def build_book(
+    sources: Iterable[Path | str],
+    output_dir: Path | str = "dist",
+    *,
+    title: str | None = None,
+    book_file: Path | str | None = None,
+    formats: Iterable[str] | None = None,
+    options: Options | None = None,
+    **changes: Any,
+) -> BuildResult:
+    """Bind several articles into one book, ``output_dir/<slug of title>.<format>``.
+
+    The book's metadata and article order come from *book_file* (YAML) when given,
+    with its ``articles`` list relative to it; else *title* names the book.
+    """
+    from .document import build_document
+
+    options = _options(options, formats, changes)
+    settings: dict[str, Any] = {}
+    paths = [Path(source) for source in sources]
+    anchor = Path(book_file) if book_file else (paths[0] if paths else Path("book"))
+    if book_file is not None:
+        settings = _read_book_file(Path(book_file))
+        listed = settings.get("articles") or []
+        if not isinstance(listed, list) or not all(isinstance(item, str) for item in listed):
+            raise ExporterError("'articles' must be a list of file names", path=book_file)
+        paths = [Path(book_file).parent / item for item in listed] + paths
+    if title:
+        settings["title"] = title
+    documents = [build_document(read_source(path, options), options) for path in paths]
+    book = collect_book(documents, settings, anchor, options.source_date_epoch)
+    return _render_and_write(book, options, Path(output_dir), anchor)
 
 
 def build_many(
@@ -88,31 +127,39 @@ def build_many(
     return results
 
 
-def render_editions(
-    document: Document, options: Options
-) -> tuple[dict[str, bytes], tuple[Diagnostic, ...]]:
+def _render_and_write(book: Book, options: Options, output_dir: Path, path: Path) -> BuildResult:
+    editions, warnings = render_editions(book, options)
+    serious = [warning for warning in warnings if warning.severity == "warning"]
+    if options.strict and serious:
+        raise StrictError(f"{len(serious)} warning(s) with --strict: {serious[0]}", path=path)
+    outputs = write_editions(editions, output_dir, book.stem)
+    return BuildResult(path, outputs, warnings, book.identifier, book.modified.date(),
+                       tuple(article.source.path for article in book.articles))
+
+
+def render_editions(book: Book, options: Options) -> tuple[dict[str, bytes], tuple[Diagnostic, ...]]:
     """Render every asked-for edition in memory; return them by format, with all warnings."""
     editions: dict[str, bytes] = {}
-    warnings = list(document.warnings)
+    warnings = list(book.warnings)
     pages = None
     # The PDF comes first when asked for: its page breaks become the EPUB's page list.
     if "pdf" in options.formats:
         from .editions.pdf import render_pdf
 
-        editions["pdf"], pages, pdf_warnings = render_pdf(document, options)
+        editions["pdf"], pages, pdf_warnings = render_pdf(book, options)
         warnings.extend(pdf_warnings)
     if "epub" in options.formats:
         from .editions.epub import render_epub
 
-        editions["epub"] = render_epub(document, options, pages=pages)
+        editions["epub"] = render_epub(book, options, pages=pages)
         if pages is None:
             warnings.append(Diagnostic("EPUB-NO-PAGE-LIST", "page list skipped: it follows the PDF "
                                        "edition's pages, which this build does not make",
-                                       str(document.source.path), severity="note"))
+                                       str(book.articles[0].source.path), severity="note"))
     if "html" in options.formats:
         from .editions.html import render_html
 
-        editions["html"] = render_html(document, options)
+        editions["html"] = render_html(book, options)
     ordered = {name: editions[name] for name in options.formats}
     return ordered, tuple(warnings)
 
@@ -125,6 +172,19 @@ def write_editions(editions: dict[str, bytes], output_dir: Path, stem: str) -> t
         write_atomic(path, data)
         outputs.append(Output(edition_format, path, len(data), hashlib.sha256(data).hexdigest()))
     return tuple(outputs)
+
+
+def _read_book_file(path: Path) -> dict[str, Any]:
+    from .errors import SourceError
+    from .source import decode_text
+
+    try:
+        text = decode_text(path.read_bytes(), path)
+    except FileNotFoundError:
+        raise SourceError("no such book file", path=path) from None
+    except OSError as error:
+        raise SourceError(f"cannot read: {error.strerror or error}", path=path) from None
+    return load_yaml_mapping(text, path)
 
 
 def _options(options: Options | None, formats: Iterable[str] | None, changes: dict[str, Any]) -> Options:

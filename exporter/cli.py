@@ -12,13 +12,16 @@ import os
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
 from . import __version__
 from .errors import ExporterError
 from .options import EDITIONS, FORMATS, STYLES, Options
+
+if TYPE_CHECKING:
+    from .build import BuildResult
 
 CONTENT_DIR = Path("content")
 ARTICLE_SUFFIXES = (".md", ".markdown", ".txt")
@@ -51,42 +54,84 @@ def cli() -> None:
               help="PDF margins: one to four lengths (top outer bottom inner), e.g. '20mm 18mm'.")
 @click.option("--edition", type=click.Choice(EDITIONS), default="standard", show_default=True,
               help="PDF kind: tagged PDF/UA-1, print-ready PDF/X-4, or archival PDF/A-3.")
+@click.option("--book", "book", default=None, metavar="TITLE|BOOK.yaml",
+              help="Bind all SOURCES into one book with this title, or with the metadata and "
+                   "article order of a YAML file.")
+@click.option("--toc/--no-toc", default=None,
+              help="Contents with page numbers (default: for books and articles of 3+ sections).")
+@click.option("--manifest", is_flag=True,
+              help="Write OUTPUT_DIR/SHA256SUMS for 'sha256sum -c', keeping other files' entries.")
+@click.option("--bag", "bag_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              metavar="DIR", help="Also write a BagIt 1.0 bag of the editions and their sources "
+                                  "into DIR (new or empty).")
 @click.option("--strict", is_flag=True, help="Fail on any warning (blocked or missing resource).")
 @click.option("--debug", is_flag=True, help="Show Python tracebacks for errors.")
 def build(sources: tuple[Path, ...], output_dir: Path, formats: tuple[str, ...],
           styles: tuple[str, ...], page_size: str, margins: str | None, edition: str,
+          book: str | None, toc: bool | None, manifest: bool, bag_dir: Path | None,
           strict: bool, debug: bool) -> None:
     """Build the editions of each SOURCE (files or folders; default: every article in content/).
 
-    Writes OUTPUT_DIR/<name>.html, <name>.epub and <name>.pdf for each article.
+    Writes OUTPUT_DIR/<name>.html, <name>.epub and <name>.pdf for each article, or
+    OUTPUT_DIR/<slug of the title>.* for a --book.
     """
     with _reporting(debug):
-        options = _make_options(formats, styles, page_size, margins, edition, strict)
-        paths = list(_expand_sources(sources))
-        from .build import BuildResult, build_many
+        options = _make_options(formats, styles, page_size, margins, edition, strict, toc)
+        book_file = Path(book) if book and book.endswith((".yaml", ".yml")) else None
+        paths = list(_expand_sources(sources, allow_empty=book_file is not None))
+        if bag_dir is not None:
+            from .fixity import check_bag_dir
 
-        failures, last_code = 0, 1
-        for result in build_many(paths, output_dir, options=options):
+            check_bag_dir(bag_dir)  # before any work, so a long batch is not wasted
+        from .build import BuildResult, Failure, build_book, build_many
+
+        results: list[BuildResult | Failure]
+        if book is not None:
+            results = [build_book(paths, output_dir, title=None if book_file else book,
+                                  book_file=book_file, options=options)]
+        else:
+            results = build_many(paths, output_dir, options=options)
+        built = [result for result in results if isinstance(result, BuildResult)]
+        failed = [result for result in results if isinstance(result, Failure)]
+        for result in built:
             for warning in result.warnings:
                 label = "Note" if warning.severity == "note" else "Warning"
                 click.echo(f"{label}: {warning}", err=True)
-            if isinstance(result, BuildResult):
-                for output in result.outputs:
-                    click.echo(f"Wrote {output.path} ({_size(output.size)})", err=True)
-            else:
-                failures += 1
-                if debug:
-                    raise result.error
-                click.echo(f"Error: {result.error}", err=True)
-                last_code = result.error.exit_code
-        if failures:
+            for output in result.outputs:
+                click.echo(f"Wrote {output.path} ({_size(output.size)})", err=True)
+        for failure in failed:
+            if debug:
+                raise failure.error
+            click.echo(f"Error: {failure.error}", err=True)
+        _write_fixity(built, output_dir, manifest, bag_dir, len(failed))
+        if failed:
             if len(paths) > 1:
-                click.echo(f"Error: {failures} of {len(paths)} articles failed", err=True)
-            sys.exit(last_code if failures == len(paths) else 1)
+                click.echo(f"Error: {len(failed)} of {len(paths)} articles failed", err=True)
+            sys.exit(failed[0].error.exit_code if len(failed) == len(paths) else 1)
+
+
+def _write_fixity(built: Sequence[BuildResult], output_dir: Path, manifest: bool,
+                  bag_dir: Path | None, failures: int) -> None:
+    """Write SHA256SUMS and the BagIt bag for what was built, as asked."""
+    from .fixity import bagging_date, write_bag, write_manifest
+
+    editions = [output.path for result in built for output in result.outputs]
+    if manifest and editions:
+        path = write_manifest(editions, output_dir)
+        click.echo(f"Wrote {path}", err=True)
+    if bag_dir is None:
+        return
+    if failures:
+        raise UsageProblem(f"bag not written: {failures} article(s) failed", path=bag_dir)
+    write_bag(bag_dir, editions, [source for result in built for source in result.sources],
+              external_identifier=list(dict.fromkeys(result.identifier for result in built)),
+              bagging_date=bagging_date(result.date for result in built),
+              tool=f"exporter {__version__}")
+    click.echo(f"Wrote bag {bag_dir}", err=True)
 
 
 def _make_options(formats: Sequence[str], styles: Sequence[str], page_size: str,
-                  margins: str | None, edition: str, strict: bool) -> Options:
+                  margins: str | None, edition: str, strict: bool, toc: bool | None) -> Options:
     for name in formats:
         if name not in FORMATS:
             raise UsageProblem(f"unknown format {name!r}; choose from {', '.join(FORMATS)}")
@@ -113,6 +158,7 @@ def _make_options(formats: Sequence[str], styles: Sequence[str], page_size: str,
         margins=margins,
         edition=edition,
         strict=strict,
+        toc=toc,
         source_date_epoch=_source_date_epoch(),
     )
 
@@ -126,8 +172,10 @@ def _source_date_epoch() -> int | None:
     return int(value)
 
 
-def _expand_sources(sources: Sequence[Path]) -> Iterator[Path]:
+def _expand_sources(sources: Sequence[Path], allow_empty: bool = False) -> Iterator[Path]:
     """Files as given; folders (and the default content/) as every article inside, sorted."""
+    if not sources and allow_empty:
+        return
     if not sources:
         if not CONTENT_DIR.is_dir():
             raise UsageProblem("no SOURCE given and no content/ folder here")

@@ -14,7 +14,7 @@ from .errors import Diagnostic, MetadataError
 # BCP 47 language tags, simplified: a primary subtag and optional subtags.
 _LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*$")
 # The namespace of every identifier this tool derives, so they never clash with others.
-_NAMESPACE = uuid.UUID("5b0c4f7e-2d1a-5e0f-9a43-6f1e2c3b7d10")
+IDENTIFIER_NAMESPACE = uuid.UUID("5b0c4f7e-2d1a-5e0f-9a43-6f1e2c3b7d10")
 
 KNOWN_KEYS = {
     "title": "the article's title",
@@ -58,7 +58,7 @@ class Metadata:
         if self.identifier:
             return self.identifier
         key = "\x1f".join([self.title, self.date.isoformat() if self.date else "", *self.authors])
-        return f"urn:uuid:{uuid.uuid5(_NAMESPACE, key)}"
+        return f"urn:uuid:{uuid.uuid5(IDENTIFIER_NAMESPACE, key)}"
 
     def modified_at(self, source_date_epoch: int | None) -> dt.datetime:
         """The moment the editions claim as their last change, in UTC: never the wall clock.

@@ -34,6 +34,9 @@ class Options:
     #: Seconds since the epoch used for dates when the front matter has none
     #: (the CLI fills it from ``SOURCE_DATE_EPOCH``); never the wall clock.
     source_date_epoch: int | None = None
+    #: Contents list in the HTML and PDF: True, False, or None for "when there are several
+    #: articles or at least three sections".
+    toc: bool | None = None
     #: Turn every warning into a failure.
     strict: bool = False
     #: Largest source file accepted, in bytes.

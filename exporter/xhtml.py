@@ -35,3 +35,81 @@ def serialize_fragment(root: etree._Element) -> str:
     return text + "".join(
         etree.tostring(child, encoding="unicode", method="xml", with_tail=True) for child in root
     )
+
+
+def prefix_ids(root: etree._Element, prefix: str) -> None:
+    """Prefix every id and same-page link under *root*, so articles can share one page."""
+    if not prefix:
+        return
+    for element in root.iter():
+        if not isinstance(element.tag, str):
+            continue
+        if element.get("id"):
+            element.set("id", prefix + element.get("id", ""))
+        href = element.get("href")
+        if href and href.startswith("#") and len(href) > 1:
+            element.set("href", "#" + prefix + href[1:])
+
+
+def inline_footnotes(root: etree._Element) -> None:
+    """Move each Python-Markdown footnote to its call, as a ``span.footnote`` for paged media.
+
+    WeasyPrint's ``float: footnote`` sets such a span at the foot of the page of its call.
+    """
+    notes: dict[str, etree._Element] = {}
+    for block in list(root.iter("div")):
+        if "footnote" not in (block.get("class") or "").split():
+            continue
+        for item in block.iter("li"):
+            notes[item.get("id", "")] = item
+        parent = block.getparent()
+        if parent is not None:
+            parent.remove(block)
+    for call in list(root.iter("sup")):
+        link = call.find("a")
+        if link is None or "footnote-ref" not in (link.get("class") or ""):
+            continue
+        found = notes.get(link.get("href", "").lstrip("#"))
+        if found is None:
+            continue
+        item = found
+        note = etree.Element("span", {"class": "footnote", "id": item.get("id", "")})
+        for backref in list(item.iter("a")):
+            if "footnote-backref" in (backref.get("class") or ""):
+                _drop_keeping_tail(backref)
+        paragraphs = [child for child in item if child.tag == "p"]
+        if len(paragraphs) == len(item) and paragraphs:
+            # One or more paragraphs: keep their inline content, separated by spaces.
+            for number, paragraph in enumerate(paragraphs):
+                _append_text(note, (" " if number else "") + (paragraph.text or ""))
+                for child in list(paragraph):
+                    note.append(child)
+        else:
+            _append_text(note, item.text or "")
+            for child in list(item):
+                note.append(child)
+        note.tail = call.tail
+        parent = call.getparent()
+        if parent is not None:
+            parent.replace(call, note)
+
+
+def _append_text(element: etree._Element, text: str) -> None:
+    if len(element):
+        last = element[-1]
+        last.tail = (last.tail or "") + text
+    else:
+        element.text = (element.text or "") + text
+
+
+def _drop_keeping_tail(element: etree._Element) -> None:
+    parent = element.getparent()
+    if parent is None:
+        return
+    tail = (element.tail or "").rstrip()
+    previous = element.getprevious()
+    if previous is not None:
+        previous.tail = ((previous.tail or "") + tail).rstrip() or None
+    else:
+        parent.text = ((parent.text or "") + tail).rstrip() or None
+    parent.remove(element)

@@ -98,7 +98,7 @@ def test_seed_structure_in_html(seed_editions: dict[str, Path]) -> None:
     assert root.get("lang") == "en"
     assert root.findtext(".//title")
     assert len(root.findall(".//h1")) == 1
-    assert len(root.findall(".//h2")) == 4
+    assert len(root.findall(".//div[@class='body']//h2")) == 4
     lists = root.findall(".//ul")
     assert len(lists) == 1 and len(lists[0].findall("li")) == 3
     assert root.find(".//style") is not None and root.find(".//link") is None

@@ -15,16 +15,16 @@ from html import escape
 from lxml import etree
 
 from .. import __version__
+from ..book import Book
 from ..document import Document, Heading
 from ..errors import RenderError
 from ..options import Options
 from ..resources import stylesheets_for
-from .html import head_metadata, title_block
+from .html import format_date, head_metadata, title_block
 from .pagemap import PageStart, mark_page_starts
 
 XHTML = "http://www.w3.org/1999/xhtml"
 OPS = "http://www.idpf.org/2007/ops"
-_CHAPTER = "article.xhtml"
 _NAV = "nav.xhtml"
 _CSS = "styles/book.css"
 _COVER_PAGE = "cover.xhtml"
@@ -32,59 +32,67 @@ _COVER_IMAGE = "images/cover.png"
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
 
-def render_epub(
-    document: Document, options: Options, pages: tuple[PageStart, ...] | None = None
-) -> bytes:
+def chapter_name(book: Book, index: int) -> str:
+    """The file of article *index* inside the EPUB."""
+    return f"article-{index + 1:02d}.xhtml" if book.collection else "article.xhtml"
+
+
+def render_epub(book: Book, options: Options, pages: tuple[PageStart, ...] | None = None) -> bytes:
     """The EPUB edition's bytes; with *pages* (from the PDF edition) it carries a page list."""
     from ebooklib import epub
 
-    meta = document.metadata
-    book = epub.EpubBook()
-    book.set_identifier(document.identifier)
-    book.set_title(meta.title)
-    book.set_language(meta.language)
+    meta = book.metadata
+    package = epub.EpubBook()
+    package.set_identifier(book.identifier)
+    package.set_title(meta.title)
+    package.set_language(meta.language)
     for number, author in enumerate(meta.authors, start=1):
-        book.add_author(author, uid=f"creator{number}")
-    _add_metadata(book, document, options if pages else None)
+        package.add_author(author, uid=f"creator{number}")
+    _add_metadata(package, book, options if pages else None)
 
     css = "\n".join(sheet.text for sheet in stylesheets_for("epub", options))
-    book.add_item(epub.EpubItem(uid="css", file_name=_CSS, media_type="text/css",
-                                content=css.encode("utf-8")))
-    for number, asset in enumerate(document.assets, start=1):
-        book.add_item(epub.EpubItem(uid=f"image{number}", file_name=asset.name,
-                                    media_type=asset.media_type, content=asset.data))
+    package.add_item(epub.EpubItem(uid="css", file_name=_CSS, media_type="text/css",
+                                   content=css.encode("utf-8")))
+    for number, asset in enumerate(book.assets, start=1):
+        package.add_item(epub.EpubItem(uid=f"image{number}", file_name=asset.name,
+                                       media_type=asset.media_type, content=asset.data))
     cover_image = epub.EpubItem(uid="cover-image", file_name=_COVER_IMAGE, media_type="image/png",
-                                content=_cover_png(document, options))
+                                content=_cover_png(book, options))
     cover_image.properties = ["cover-image"]
-    book.add_item(cover_image)
-    book.add_metadata(None, "meta", None, {"name": "cover", "content": "cover-image"})
+    package.add_item(cover_image)
+    package.add_metadata(None, "meta", None, {"name": "cover", "content": "cover-image"})
     cover = epub.EpubItem(uid="cover", file_name=_COVER_PAGE, media_type="application/xhtml+xml",
-                          content=cover_document(document))
-    book.add_item(cover)
-    chapter = epub.EpubItem(uid="article", file_name=_CHAPTER, media_type="application/xhtml+xml",
-                            content=content_document(document, pages))
-    book.add_item(chapter)
+                          content=cover_document(book))
+    package.add_item(cover)
+    chapters = []
+    for index, document in enumerate(book.articles):
+        starts = [start for start in pages or () if start.article == index]
+        chapter = epub.EpubItem(uid=f"article{index + 1}", file_name=chapter_name(book, index),
+                                media_type="application/xhtml+xml",
+                                content=content_document(document, starts))
+        package.add_item(chapter)
+        chapters.append(chapter)
     nav = epub.EpubItem(uid="nav", file_name=_NAV, media_type="application/xhtml+xml",
-                        content=nav_document(document, pages))
+                        content=nav_document(book, pages))
     nav.properties = ["nav"]
-    book.add_item(nav)
-    book.add_item(epub.EpubNcx())
-    book.toc = _ncx_entries(document)
-    book.spine = [cover, chapter, (nav, "no")]
+    package.add_item(nav)
+    package.add_item(epub.EpubNcx())
+    package.toc = _ncx_entries(book)
+    package.spine = [cover, *chapters, (nav, "no")]
 
     buffer = io.BytesIO()
     try:
-        epub.write_epub(buffer, book, {"mtime": document.modified, "raise_exceptions": True,
-                                       "epub3_pages": False, "epub3_landmark": False,
-                                       "epub2_guide": False})
+        epub.write_epub(buffer, package, {"mtime": book.modified, "raise_exceptions": True,
+                                          "epub3_pages": False, "epub3_landmark": False,
+                                          "epub2_guide": False})
     except Exception as error:  # ebooklib raises whatever its parts raise
-        raise RenderError(f"EPUB packaging failed: {error}", path=document.source.path) from error
+        raise RenderError(f"EPUB packaging failed: {error}") from error
     return normalize_zip(buffer.getvalue(), meta.language)
 
 
-def _add_metadata(book: object, document: Document, paged: Options | None) -> None:
-    meta = document.metadata
-    add = book.add_metadata  # type: ignore[attr-defined]
+def _add_metadata(package: object, book: Book, paged: Options | None) -> None:
+    meta = book.metadata
+    add = package.add_metadata  # type: ignore[attr-defined]
     if meta.date:
         add("DC", "date", meta.date.isoformat())
     if meta.description:
@@ -98,32 +106,30 @@ def _add_metadata(book: object, document: Document, paged: Options | None) -> No
     if meta.source_url:
         add("DC", "source", meta.source_url)
     add(None, "meta", None, {"name": "generator", "content": f"exporter {__version__}"})
-    for name, value in accessibility_metadata(document, paged is not None):
+    for name, value in accessibility_metadata(paged is not None):
         add(None, "meta", value, {"property": name})
     if paged is not None:
-        source = (f"{document.stem}.pdf, the PDF edition built from the same source "
+        source = (f"{book.stem}.pdf, the PDF edition built from the same source "
                   f"({paged.page_size}, {paged.style} style)")
         add(None, "meta", source, {"property": "pageBreakSource"})
 
 
-def accessibility_metadata(document: Document, paged: bool) -> list[tuple[str, str]]:
+def accessibility_metadata(paged: bool) -> list[tuple[str, str]]:
     """EPUB Accessibility 1.1 metadata: access modes, features, hazards and a summary."""
     # The cover is an image, so every edition has a visual mode and alternative text.
     features = ["structuralNavigation", "tableOfContents", "readingOrder",
                 "displayTransformability", "alternativeText", "unlocked"]
     if paged:
         features += ["printPageNumbers", "pageBreakMarkers", "pageNavigation"]
-    modes = ["textual", "visual"]
     summary = (
         "This publication meets EPUB Accessibility 1.1 and WCAG 2.2 Level AA. Its text reflows, "
         "its sections are marked with headings listed in the table of contents, tables have "
-        "header cells"
-        + ", the cover and every image have text alternatives"
-        + (", and page numbers match the PDF edition" if paged else "")
+        "header cells, the cover and every image have text alternatives"
+        + (", page numbers match the PDF edition" if paged else "")
         + ", and it carries no flashing, motion or sound hazards."
     )
-    pairs = [("schema:accessMode", mode) for mode in modes]
-    pairs.append(("schema:accessModeSufficient", "textual"))
+    pairs = [("schema:accessMode", "textual"), ("schema:accessMode", "visual"),
+             ("schema:accessModeSufficient", "textual")]
     pairs += [("schema:accessibilityFeature", feature) for feature in features]
     pairs.append(("schema:accessibilityHazard", "none"))
     pairs.append(("schema:accessibilitySummary", summary))
@@ -132,7 +138,7 @@ def accessibility_metadata(document: Document, paged: bool) -> list[tuple[str, s
 
 
 def _xhtml(title: str, language: str, head: str, body: str, body_type: str,
-           pages: tuple[PageStart, ...] | None = None) -> bytes:
+           pages: list[PageStart] | None = None) -> bytes:
     markup = (
         '<?xml version="1.0" encoding="utf-8"?>\n<!DOCTYPE html>\n'
         f'<html xmlns="{XHTML}" xmlns:epub="{OPS}" lang="{escape(language)}" '
@@ -150,18 +156,17 @@ def _xhtml(title: str, language: str, head: str, body: str, body_type: str,
     return etree.tostring(root, encoding="utf-8", xml_declaration=True, doctype="<!DOCTYPE html>")
 
 
-def _cover_png(document: Document, options: Options) -> bytes:
+def _cover_png(book: Book, options: Options) -> bytes:
     from ..cover import make_cover
-    from .html import format_date
 
-    meta = document.metadata
+    meta = book.metadata
     date = format_date(meta.date, meta.language) if meta.date else None
     return make_cover(meta, options.style, date)
 
 
-def cover_document(document: Document) -> bytes:
+def cover_document(book: Book) -> bytes:
     """The cover page: the cover image, described for readers who cannot see it."""
-    meta = document.metadata
+    meta = book.metadata
     alt = f"Cover: {meta.title}"
     if meta.authors:
         alt += f", by {', '.join(meta.authors)}"
@@ -171,11 +176,12 @@ def cover_document(document: Document) -> bytes:
     return _xhtml(meta.title, meta.language, head, body, "cover")
 
 
-def content_document(document: Document, pages: tuple[PageStart, ...] | None = None) -> bytes:
-    """The article as an XHTML content document with EPUB 3 footnotes."""
+def content_document(document: Document, pages: list[PageStart] | None = None) -> bytes:
+    """An article as an XHTML content document with EPUB 3 footnotes and page-break markers."""
     meta = document.metadata
-    head = "\n".join(head_metadata(document)) + f'\n<link rel="stylesheet" type="text/css" href="{_CSS}"/>\n'
-    body = (f'<main>\n<article aria-labelledby="title">\n{title_block(document)}\n'
+    head = ("\n".join(head_metadata(meta, document.modified))
+            + f'\n<link rel="stylesheet" type="text/css" href="{_CSS}"/>\n')
+    body = (f'<main>\n<article aria-labelledby="title">\n{title_block(meta)}\n'
             f'<div class="body">\n{document.body}\n</div>\n</article>\n</main>')
     return _xhtml(meta.title, meta.language, head, body, "bodymatter", pages)
 
@@ -209,10 +215,16 @@ def _epub_footnotes(root: etree._Element) -> None:
             parent.replace(block, notes)
 
 
-def nav_document(document: Document, pages: tuple[PageStart, ...] | None = None) -> bytes:
-    """The EPUB navigation document: table of contents, landmarks and the page list."""
-    meta = document.metadata
-    toc = f'<li><a href="{_CHAPTER}#title">{escape(meta.title)}</a>{_nav_list(document.headings)}</li>'
+def nav_document(book: Book, pages: tuple[PageStart, ...] | None = None) -> bytes:
+    """The EPUB navigation document: table of contents (nested by article), landmarks, pages."""
+    meta = book.metadata
+    entries = []
+    for index, document in enumerate(book.articles):
+        name = chapter_name(book, index)
+        entries.append(f'<li><a href="{name}#title">{escape(document.metadata.title)}</a>'
+                       f"{_nav_list(name, document.headings)}</li>")
+    toc = "\n".join(entries)
+    first = chapter_name(book, 0)
     body = (
         f'<nav epub:type="toc" id="toc" role="doc-toc" aria-labelledby="toc-title">\n'
         f'<h1 id="toc-title">Contents</h1>\n<ol>\n{toc}\n</ol>\n</nav>\n'
@@ -220,19 +232,20 @@ def nav_document(document: Document, pages: tuple[PageStart, ...] | None = None)
         '<h2 id="landmarks-title">Landmarks</h2>\n<ol>\n'
         f'<li><a epub:type="cover" href="{_COVER_PAGE}">Cover</a></li>\n'
         f'<li><a epub:type="toc" href="{_NAV}#toc">Contents</a></li>\n'
-        f'<li><a epub:type="bodymatter" href="{_CHAPTER}">{escape(meta.title)}</a></li>\n'
+        f'<li><a epub:type="bodymatter" href="{first}">{escape(meta.title)}</a></li>\n'
         "</ol>\n</nav>"
     )
     if pages:
-        items = "\n".join(f'<li><a href="{_CHAPTER}#page-{page.number}">{page.number}</a></li>'
-                          for page in pages)
+        items = "\n".join(
+            f'<li><a href="{chapter_name(book, page.article)}#page-{page.number}">{page.number}</a></li>'
+            for page in pages)
         body += ('\n<nav epub:type="page-list" id="page-list" aria-labelledby="page-list-title" '
                  f'hidden="hidden">\n<h2 id="page-list-title">Pages</h2>\n<ol>\n{items}\n</ol>\n</nav>')
     head = f'<link rel="stylesheet" type="text/css" href="{_CSS}"/>\n'
     return _xhtml(meta.title, meta.language, head, body, "frontmatter")
 
 
-def _nav_list(headings: tuple[Heading, ...]) -> str:
+def _nav_list(chapter: str, headings: tuple[Heading, ...]) -> str:
     """Nested ``<ol>`` of the headings, each level inside the one above it."""
     if not headings:
         return ""
@@ -248,16 +261,22 @@ def _nav_list(headings: tuple[Heading, ...]) -> str:
             if level < depth:
                 out.append("</ol></li>" * (depth - level))
         depth, first = level, False
-        out.append(f'<li><a href="{_CHAPTER}#{escape(heading.id)}">{escape(heading.text)}</a>')
+        out.append(f'<li><a href="{chapter}#{escape(heading.id)}">{escape(heading.text)}</a>')
     out.append("</li>" + "</ol></li>" * (depth - base) + "</ol>")
     return "".join(out)
 
 
-def _ncx_entries(document: Document) -> list[object]:
+def _ncx_entries(book: Book) -> list[object]:
     from ebooklib import epub
 
-    entries: list[object] = [epub.Link(f"{_CHAPTER}#title", document.metadata.title, "title")]
-    entries += [epub.Link(f"{_CHAPTER}#{h.id}", h.text, f"nav-{h.id}") for h in document.headings]
+    entries: list[object] = []
+    for index, document in enumerate(book.articles):
+        name = chapter_name(book, index)
+        article = epub.Link(f"{name}#title", document.metadata.title, f"nav-a{index + 1}")
+        sections = [epub.Link(f"{name}#{h.id}", h.text, f"nav-a{index + 1}-{h.id}")
+                    for h in document.headings]
+        entries.append((epub.Section(document.metadata.title, f"{name}#title"), sections)
+                       if sections else article)
     return entries
 
 

@@ -1,70 +1,130 @@
 """The HTML edition: one self-contained page, stylesheet inlined, images as data URLs.
 
 :func:`compose_html` is shared: the PDF edition renders the same markup with
-its paged stylesheets, and the EPUB edition wraps the same title block and body.
+its paged stylesheets, and the EPUB edition reuses :func:`title_block`.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from html import escape
 
 from .. import __version__
+from ..book import Book
 from ..document import Document
+from ..metadata import Metadata
 from ..options import Options
 from ..resources import stylesheets_for
-from ..xhtml import parse_fragment, serialize_fragment
+from ..xhtml import inline_footnotes, parse_fragment, prefix_ids, serialize_fragment
 
 _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
            "September", "October", "November", "December")  # fmt: skip
+#: A single article lists its sections before the text from this many on.
+TOC_MIN_SECTIONS = 3
 
 
-def render_html(document: Document, options: Options) -> bytes:
+def render_html(book: Book, options: Options) -> bytes:
     """The HTML edition's bytes."""
     css = "\n".join(sheet.text for sheet in stylesheets_for("html", options))
-    return compose_html(document, css=css, inline_images=True).encode("utf-8")
+    return compose_html(book, options, css=css, paged=False).encode("utf-8")
 
 
-def compose_html(document: Document, *, css: str | None, inline_images: bool) -> str:
-    """A complete HTML document for *document*, with *css* inlined when given."""
-    meta = document.metadata
+def wants_toc(book: Book, options: Options) -> bool:
+    """A contents list: when asked for, else for a collection or an article of several sections."""
+    if options.toc is not None:
+        return options.toc
+    if book.collection:
+        return True
+    return sum(1 for heading in book.articles[0].headings if heading.level == 2) >= TOC_MIN_SECTIONS
+
+
+def compose_html(book: Book, options: Options, *, css: str | None, paged: bool,
+                 generator: str = f"exporter {__version__}") -> str:
+    """A complete HTML document for *book*; *paged* prepares it for the PDF edition."""
+    meta = book.metadata
     head = [
         '<meta charset="utf-8"/>',
         '<meta name="viewport" content="width=device-width, initial-scale=1"/>',
         '<meta name="color-scheme" content="light dark"/>',
         f"<title>{escape(meta.title)}</title>",
-        *head_metadata(document),
+        *head_metadata(meta, book.modified, generator),
     ]
     if css is not None:
         head.append(f"<style>\n{css}\n</style>")
-    body = document.body
-    if inline_images and document.assets:
-        body = _inline_images(document)
-    lang = escape(meta.language)
+    toc = contents(book) if wants_toc(book, options) else ""
+    parts = []
+    if book.collection:
+        parts.append(f'<section class="book-title-page" aria-labelledby="book-title">\n'
+                     f"{title_block(meta, 'book-title', heading_class='book-title')}\n</section>")
+        parts.append(toc)
+        toc = ""
+    for index, document in enumerate(book.articles):
+        prefix = book.prefix(index)
+        parts.append(
+            f'<article id="{prefix}article" class="chapter" aria-labelledby="{prefix}title">\n'
+            f"{title_block(document.metadata, prefix + 'title')}\n{toc}\n"
+            f'<div class="body">\n{_body(book, index, paged)}\n</div>\n</article>'
+        )
+    kind = "collection" if book.collection else "single"
     return (
-        f'<!DOCTYPE html>\n<html lang="{lang}">\n<head>\n' + "\n".join(head) + "\n</head>\n"
-        f'<body>\n<main>\n<article aria-labelledby="title">\n{title_block(document)}\n'
-        f'<div class="body">\n{body}\n</div>\n</article>\n</main>\n</body>\n</html>\n'
+        f'<!DOCTYPE html>\n<html lang="{escape(meta.language)}" class="{kind}">\n<head>\n'
+        + "\n".join(head) + "\n</head>\n<body>\n<main>\n" + "\n".join(parts)
+        + "\n</main>\n</body>\n</html>\n"
     )
 
 
-def head_metadata(document: Document) -> list[str]:
+def _body(book: Book, index: int, paged: bool) -> str:
+    """Article *index*'s body: ids prefixed, images inlined, footnotes placed for paged media."""
+    document = book.articles[index]
+    root = parse_fragment(document.body)
+    prefix_ids(root, book.prefix(index))
+    uris = {asset.name: asset.data_uri() for asset in document.assets}
+    for image in root.iter("img"):
+        if image.get("src", "") in uris:
+            image.set("src", uris[image.get("src", "")])
+    if paged:
+        inline_footnotes(root)
+    return serialize_fragment(root)
+
+
+def contents(book: Book) -> str:
+    """The contents list: articles (for a collection) or sections, linked for page numbers."""
+    if book.collection:
+        entries = [(book.prefix(i) + "title", doc.metadata.title, _byline_text(doc))
+                   for i, doc in enumerate(book.articles)]
+    else:
+        entries = [(h.id, h.text, "") for h in book.articles[0].headings if h.level == 2]
+    items = "\n".join(
+        f'<li><a href="#{escape(target)}">{escape(text)}</a>'
+        + (f' <span class="toc-byline">{escape(byline)}</span>' if byline else "") + "</li>"
+        for target, text, byline in entries
+    )
+    return (f'<nav class="toc" role="doc-toc" aria-labelledby="toc-title">\n'
+            f'<h2 id="toc-title" class="toc-title">Contents</h2>\n<ol>\n{items}\n</ol>\n</nav>')
+
+
+def _byline_text(document: Document) -> str:
+    return ", ".join(document.metadata.authors)
+
+
+def head_metadata(meta: Metadata, modified: dt.datetime,
+                  generator: str = f"exporter {__version__}") -> list[str]:
     """``<meta>`` elements naming author, description, subjects and dates (read by WeasyPrint)."""
-    meta = document.metadata
-    items = [("generator", f"exporter {__version__}")]
+    items = [("generator", generator)]
     items += [("author", author) for author in meta.authors]
     if meta.description:
         items.append(("description", meta.description))
     if meta.subjects:
         items.append(("keywords", ", ".join(meta.subjects)))
-    stamp = document.modified.strftime("%Y-%m-%dT%H:%M:%SZ")
+    stamp = modified.strftime("%Y-%m-%dT%H:%M:%SZ")
     items += [("dcterms.created", stamp), ("dcterms.modified", stamp)]
     return [f'<meta name="{name}" content="{escape(value)}"/>' for name, value in items]
 
 
-def title_block(document: Document) -> str:
-    """The article's header: title, subtitle, byline with date, and description."""
-    meta = document.metadata
-    parts = [f'<header class="title-block">\n<h1 id="title" class="title">{escape(meta.title)}</h1>']
+def title_block(meta: Metadata, heading_id: str = "title", heading_class: str = "title") -> str:
+    """A title header: title, subtitle, byline with date, and description."""
+    parts = [f'<header class="title-block">\n<h1 id="{escape(heading_id)}" '
+             f'class="{heading_class}">{escape(meta.title)}</h1>']
     if meta.subtitle:
         parts.append(f'<p class="subtitle">{escape(meta.subtitle)}</p>')
     byline = []
@@ -82,11 +142,8 @@ def title_block(document: Document) -> str:
     return "\n".join(parts)
 
 
-def format_date(date: object, language: str) -> str:
+def format_date(date: dt.date, language: str) -> str:
     """A date as readers of *language* write it (English words, else ISO 8601)."""
-    import datetime as dt
-
-    assert isinstance(date, dt.date)
     if language.lower().startswith("en"):
         return f"{date.day} {_MONTHS[date.month - 1]} {date.year}"
     return date.isoformat()
@@ -97,14 +154,3 @@ def _join(names: tuple[str, ...], language: str) -> str:
         return "".join(names)
     conjunction = " and " if language.lower().startswith("en") else " & "
     return ", ".join(names[:-1]) + conjunction + names[-1]
-
-
-def _inline_images(document: Document) -> str:
-    """The body with each asset's name replaced by its data URL."""
-    uris = {asset.name: asset.data_uri() for asset in document.assets}
-    root = parse_fragment(document.body)
-    for image in root.iter("img"):
-        src = image.get("src", "")
-        if src in uris:
-            image.set("src", uris[src])
-    return serialize_fragment(root)

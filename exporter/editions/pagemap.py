@@ -23,7 +23,11 @@ class PageStart:
     """Page *number* begins in the body element at *path*, with the words *text*."""
 
     number: int
-    #: Child indexes from the article body's ``<div class="body">``; empty for the article's start.
+    #: Which article of the book (0 for a single article).
+    article: int
+    #: ``header`` or ``body`` (the article's title block or text), or ``start`` for its very start.
+    container: str
+    #: Child indexes from that container to the element holding the page's first line.
     path: tuple[int, ...]
     text: str
 
@@ -33,31 +37,44 @@ def page_starts(root: Any, layout: Any) -> tuple[PageStart, ...]:
     from weasyprint.formatting_structure import boxes
 
     parents = {child: parent for parent in root.iter() for child in parent}
-    starts = [PageStart(1, (), "")]
-    for number, page in enumerate(layout.pages[1:], start=2):
+    articles = [element for element in root.iter() if _local(element.tag) == "article"]
+    starts = []
+    for number, page in enumerate(layout.pages, start=1):
         content = [box for box in page._page_box.children if not isinstance(box, boxes.MarginBox)]
         for top in content:
             first = next((box for box in top.descendants()
                           if isinstance(box, boxes.TextBox) and box.text.strip()), None)
             if first is None:
                 continue
-            path = _path(first.element, parents)
-            if path is not None:
-                starts.append(PageStart(number, path, " ".join(first.text.split())))
+            found = _locate(first.element, parents, articles)
+            if found is not None:
+                article, container, path = found
+                if number == 1 or (container == "header" and path[:1] == (0,)):
+                    container, path = "start", ()
+                starts.append(PageStart(number, article, container, path,
+                                        " ".join(first.text.split())))
             break
     return tuple(starts)
 
 
-def _path(element: Any, parents: dict[Any, Any]) -> tuple[int, ...] | None:
+def _locate(element: Any, parents: dict[Any, Any],
+            articles: list[Any]) -> tuple[int, str, tuple[int, ...]] | None:
+    """(article index, container, path) of *element*, or None outside any article's text."""
     steps: list[int] = []
     while element is not None:
         parent = parents.get(element)
         if parent is None:
             return None
-        if _local(parent.tag) == "div" and "body" in (parent.get("class") or "").split():
-            steps.append(_element_children(parent).index(element))
-            return tuple(reversed(steps))
         steps.append(_element_children(parent).index(element))
+        classes = (parent.get("class") or "").split()
+        tag = _local(parent.tag)
+        container = ("body" if tag == "div" and "body" in classes
+                     else "header" if tag == "header" and "title-block" in classes else None)
+        if container is not None:
+            article = parents.get(parent)
+            if article not in articles:
+                return None
+            return articles.index(article), container, tuple(reversed(steps))
         element = parent
     return None
 
@@ -70,23 +87,24 @@ def _element_children(parent: Any) -> list[Any]:
     return [child for child in parent if isinstance(child.tag, str)]
 
 
-def mark_page_starts(root: etree._Element, starts: tuple[PageStart, ...]) -> list[str]:
-    """Insert a page-break marker for each start into the XHTML *root*; return their ids."""
-    body_div = root.find(f".//{{{XHTML}}}div[@class='body']")
-    article = root.find(f".//{{{XHTML}}}article")
+def mark_page_starts(root: etree._Element, starts: list[PageStart]) -> list[str]:
+    """Insert a page-break marker for each start into the article XHTML *root*; return their ids."""
+    containers = {
+        "start": root.find(f".//{{{XHTML}}}article"),
+        "body": root.find(f".//{{{XHTML}}}div[@class='body']"),
+        "header": root.find(f".//{{{XHTML}}}header[@class='title-block']"),
+    }
     ids = []
     for start in starts:
         marker = etree.Element(f"{{{XHTML}}}span", {
             "id": f"page-{start.number}", "role": "doc-pagebreak",
             "aria-label": str(start.number), f"{{{OPS}}}type": "pagebreak"})
-        if not start.path:
-            if article is None:
-                continue
-            article.insert(0, marker)
+        target = _follow(containers[start.container], start.path)
+        if target is None:
+            continue
+        if start.container == "start":
+            target.insert(0, marker)
         else:
-            target = _follow(body_div, start.path)
-            if target is None:
-                continue
             _insert_at(target, _offset(target, start.text), marker)
         ids.append(marker.get("id", ""))
     return ids

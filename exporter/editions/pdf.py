@@ -2,19 +2,25 @@
 
 WeasyPrint is imported here only, when a PDF is asked for.  Stylesheets are
 parsed once per process and reused, fonts are shared through one font
-configuration, and every URL goes through the offline fetcher.
+configuration, and every URL goes through the offline fetcher.  Three kinds:
+tagged PDF/UA-1 (standard), PDF/X-4 with bleed and crop marks (print), and
+PDF/A-3 carrying its Markdown sources (archive); all byte-reproducible.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
+import re
+import uuid
 from pathlib import Path
 from typing import Any
 
-from ..document import Document
+from .. import __version__
+from ..book import Book
 from ..errors import Diagnostic, RenderError, ResourceError
 from ..geometry import page_geometry
+from ..metadata import IDENTIFIER_NAMESPACE
 from ..options import Options
 from ..resources import Stylesheet, make_fetcher, styles_dir, stylesheets_for
 from .html import compose_html
@@ -22,6 +28,8 @@ from .pagemap import PageStart, page_starts
 
 #: The PDF variant of each edition (WeasyPrint's names).
 VARIANTS = {"standard": "pdf/ua-1", "print": "pdf/x-4", "archive": "pdf/a-3a"}
+#: Bleed around the trim box of the print edition, in millimetres.
+PRINT_BLEED_MM = 3
 
 
 @functools.cache
@@ -40,33 +48,88 @@ def _parsed_css(text: str, base_url: str, roots: tuple[Path, ...]) -> Any:
 
 
 def render_pdf(
-    document: Document, options: Options
+    book: Book, options: Options
 ) -> tuple[bytes, tuple[PageStart, ...], tuple[Diagnostic, ...]]:
     """Render the PDF: its bytes, where each page begins, and the warnings WeasyPrint logged."""
     from weasyprint import HTML
     from weasyprint.urls import FatalURLFetchingError
 
-    source_dir = document.source.path.parent.resolve()
+    source_dirs = {article.source.path.parent.resolve() for article in book.articles}
     sheets = stylesheets_for("pdf", options)
-    roots = tuple(sorted({styles_dir(), source_dir, *(s.path.parent for s in sheets)}))
-    geometry = page_geometry(options.page_size, options.margins)
-    markup = compose_html(document, css=None, inline_images=True)
-    fetcher = make_fetcher(roots)
-    collector = _WarningCollector(str(document.source.path))
+    roots = tuple(sorted({styles_dir(), *source_dirs, *(s.path.parent for s in sheets)}))
+    markup = compose_html(book, options, css=None, paged=True, generator=_provenance(options))
+    collector = _WarningCollector(str(book.articles[0].source.path))
     try:
         with collector:
-            html = HTML(string=markup, base_url=source_dir.as_uri() + "/", url_fetcher=fetcher)
+            # No base URL: images are inlined and relative links stay as written, so no
+            # path of the build machine reaches the PDF.
+            html = HTML(string=markup, base_url=None, url_fetcher=make_fetcher(roots))
             stylesheets = [_stylesheet(sheet, roots) for sheet in sheets]
-            stylesheets.append(_parsed_css(geometry.page_css(), styles_dir().as_uri() + "/", roots))
+            stylesheets.append(_parsed_css(_page_css(options), styles_dir().as_uri() + "/", roots))
             layout = html.render(stylesheets=stylesheets, font_config=_font_config(),
                                  cache=_image_cache())
-            pdf = layout.write_pdf(pdf_variant=VARIANTS[options.edition],
-                                   pdf_identifier=document.digest[:32].encode("ascii"))
+            _stable_document_id(layout, f"{book.identifier}#{book.digest}")
+            pdf = layout.write_pdf(**_variant_options(book, options))
     except FatalURLFetchingError as refusal:
-        raise ResourceError(str(refusal), path=document.source.path) from None
+        raise ResourceError(str(refusal), path=book.articles[0].source.path) from None
     except (ValueError, OSError, RuntimeError) as error:
-        raise RenderError(f"PDF rendering failed: {error}", path=document.source.path) from error
+        raise RenderError(f"PDF rendering failed: {error}",
+                          path=book.articles[0].source.path) from error
     return pdf, page_starts(html.etree_element, layout), tuple(collector.diagnostics)
+
+
+def _provenance(options: Options) -> str:
+    """What made this PDF, for ``xmp:CreatorTool``: tool, version, style, page and edition."""
+    extra = f", {len(options.user_stylesheets)} user stylesheet(s)" if options.user_stylesheets else ""
+    return (f"exporter {__version__} ({options.style} style{extra}, page {options.page_size}, "
+            f"{options.edition} edition)")
+
+
+def _page_css(options: Options) -> str:
+    geometry = page_geometry(options.page_size, options.margins)
+    css = geometry.page_css()
+    if options.edition == "print":
+        css += f"@page {{ bleed: {PRINT_BLEED_MM}mm; marks: crop; }}\n"
+    return css
+
+
+def _variant_options(book: Book, options: Options) -> dict[str, Any]:
+    settings: dict[str, Any] = {
+        "pdf_variant": VARIANTS[options.edition],
+        "pdf_identifier": book.digest[:32].encode("ascii"),
+    }
+    if options.edition == "print":
+        # No open-licensed CMYK press profile is packaged for this system; sRGB is the
+        # output condition, which PDF/X-4 allows for RGB workflows.
+        settings["output_intent"] = "srgb"
+    if options.edition == "archive":
+        settings["attachments"] = _source_attachments(book)
+    return settings
+
+
+def _source_attachments(book: Book) -> list[Any]:
+    """Each article's Markdown source, embedded with relationship Source (PDF/A-3)."""
+    from weasyprint import Attachment
+
+    moment = book.modified.replace(tzinfo=None)
+    return [
+        Attachment(string=article.source.raw, name=article.source.path.name,
+                   description=f"Source of \u201c{article.metadata.title}\u201d "
+                               f"(SHA-256 {article.digest})",
+                   created=moment, modified=moment, relationship="Source")
+        for article in book.articles
+    ]
+
+
+def _stable_document_id(layout: Any, seed: str) -> None:
+    """Replace the random XMP document id that WeasyPrint writes for PDF/X with a derived one."""
+    original = layout.metadata.generate_rdf_metadata
+    stable = f"xmp.did:{uuid.uuid5(IDENTIFIER_NAMESPACE, seed)}".encode("ascii")
+
+    def generate(*args: Any) -> bytes:
+        return re.sub(rb"xmp\.did:[0-9a-f-]{36}", stable, original(*args))
+
+    layout.metadata.generate_rdf_metadata = generate
 
 
 def _stylesheet(sheet: Stylesheet, roots: tuple[Path, ...]) -> Any:

@@ -20,6 +20,8 @@ from markdown.treeprocessors import Treeprocessor
 
 # Cell texts that read as numbers: 1,234.5 -12% $30 +0.4 600-mile is not one.
 _NUMERIC = re.compile(r"^[\s(]*[-+\u2212]?[$€£¥]?\d[\d,.\u202f\u00a0 ]*(?:%|[kKmM])?[)\s]*$")
+#: Tables of at most this many rows never break across pages.
+SHORT_TABLE_ROWS = 12
 _CAPTION = re.compile(r"^\s*(?:Table|:)\s*:\s*")
 
 # Typographic characters rather than entities: the output is XML, read by e-readers.
@@ -62,6 +64,9 @@ class TableProcessor(Treeprocessor):
     def run(self, root: etree.Element) -> None:
         for parent in list(root.iter()):
             for table in [child for child in parent if child.tag == "table"]:
+                if sum(1 for _ in table.iter("tr")) <= SHORT_TABLE_ROWS:
+                    # Short tables are kept whole on one page, caption included.
+                    table.set("class", (table.get("class", "") + " short").strip())
                 self._caption(parent, table)
                 self._headers(table)
                 self._numbers(table)

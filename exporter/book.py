@@ -1,0 +1,93 @@
+"""What an edition is made from: one article, or several bound together as a book.
+
+A single article is a book of one whose metadata is the article's.  A
+collection (``--book TITLE`` or ``--book book.yaml``) has its own title and
+metadata, and each article keeps its own title, date and authors.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .assets import Asset
+from .document import Document
+from .errors import Diagnostic, MetadataError
+from .metadata import IDENTIFIER_NAMESPACE, Metadata, read_metadata
+
+
+@dataclass(frozen=True)
+class Book:
+    """One or more documents and the metadata of the whole; editions only read it."""
+
+    metadata: Metadata
+    articles: tuple[Document, ...]
+    #: Output file name without suffix.
+    stem: str
+    identifier: str
+    modified: dt.datetime
+    #: True when several articles are bound together (a title page, one chapter each).
+    collection: bool = False
+
+    @property
+    def warnings(self) -> tuple[Diagnostic, ...]:
+        """Every article's warnings, in order."""
+        return tuple(w for article in self.articles for w in article.warnings)
+
+    @property
+    def assets(self) -> tuple[Asset, ...]:
+        """Every image of every article, once each."""
+        unique = {asset.name: asset for article in self.articles for asset in article.assets}
+        return tuple(unique.values())
+
+    @property
+    def digest(self) -> str:
+        """SHA-256 naming this exact input: the sources in order."""
+        joined = "\n".join(article.digest for article in self.articles)
+        return hashlib.sha256(joined.encode("ascii")).hexdigest()
+
+    def prefix(self, index: int) -> str:
+        """The id prefix that keeps article *index*'s ids unique in a one-page edition."""
+        return f"a{index + 1}-" if self.collection else ""
+
+
+def single_book(document: Document) -> Book:
+    """The book of one article."""
+    return Book(document.metadata, (document,), document.stem, document.identifier,
+                document.modified)
+
+
+def collect_book(
+    documents: list[Document], settings: dict[str, Any], path: Path, source_date_epoch: int | None
+) -> Book:
+    """Bind *documents* into one book whose metadata comes from *settings* (a book.yaml mapping)."""
+    if not documents:
+        raise MetadataError("a book needs at least one article", path=path)
+    first = documents[0].metadata
+    keys = {key: value for key, value in settings.items() if key != "articles"}
+    keys.setdefault("language", first.language)
+    if "author" not in keys and "authors" not in keys:
+        authors = dict.fromkeys(a for d in documents for a in d.metadata.authors)
+        keys["authors"] = list(authors) or None
+    if "date" not in keys:
+        dates = [d.metadata.date for d in documents if d.metadata.date]
+        keys["date"] = max(dates) if dates else None
+    metadata, _ = read_metadata(keys, path, "Collected articles")
+    if not metadata.identifier:
+        key = "\x1f".join([metadata.title, *(d.identifier for d in documents)])
+        identifier = f"urn:uuid:{uuid.uuid5(IDENTIFIER_NAMESPACE, key)}"
+    else:
+        identifier = metadata.identifier
+    return Book(metadata, tuple(documents), slugify(metadata.title), identifier,
+                metadata.modified_at(source_date_epoch), collection=True)
+
+
+def slugify(title: str) -> str:
+    """A file name from a title: letters and digits in any script, joined by hyphens."""
+    slug = re.sub(r"[^\w]+", "-", title.lower(), flags=re.UNICODE).strip("-_")
+    return slug[:80] or "book"
