@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from .build import BuildResult
 
 CONTENT_DIR = Path("content")
+#: Exit status of ``check`` (and ``build --check``) when a validator reports an error.
+CHECK_FAILED = 12
 ARTICLE_SUFFIXES = (".md", ".markdown", ".txt")
 
 
@@ -64,12 +66,16 @@ def cli() -> None:
 @click.option("--bag", "bag_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               metavar="DIR", help="Also write a BagIt 1.0 bag of the editions and their sources "
                                   "into DIR (new or empty).")
+@click.option("--check", is_flag=True,
+              help="Validate what was built, as 'exporter check' does (EPUBCheck, Ace, PDF checks).")
+@click.option("--ace-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              envvar="EXPORTER_ACE_DIR", metavar="DIR", help="Where DAISY Ace is installed, for --check.")
 @click.option("--strict", is_flag=True, help="Fail on any warning (blocked or missing resource).")
 @click.option("--debug", is_flag=True, help="Show Python tracebacks for errors.")
 def build(sources: tuple[Path, ...], output_dir: Path, formats: tuple[str, ...],
           styles: tuple[str, ...], page_size: str, margins: str | None, edition: str,
           book: str | None, toc: bool | None, manifest: bool, bag_dir: Path | None,
-          strict: bool, debug: bool) -> None:
+          check: bool, ace_dir: Path | None, strict: bool, debug: bool) -> None:
     """Build the editions of each SOURCE (files or folders; default: every article in content/).
 
     Writes OUTPUT_DIR/<name>.html, <name>.epub and <name>.pdf for each article, or
@@ -104,6 +110,14 @@ def build(sources: tuple[Path, ...], output_dir: Path, formats: tuple[str, ...],
                 raise failure.error
             click.echo(f"Error: {failure.error}", err=True)
         _write_fixity(built, output_dir, manifest, bag_dir, len(failed))
+        if check and built:
+            from .check import check_files, format_findings, has_errors
+
+            checked = [o.path for r in built for o in r.outputs if o.format in ("epub", "pdf")]
+            findings = check_files(checked, ace_dir=ace_dir)
+            click.echo(format_findings(findings), err=True)
+            if has_errors(findings):
+                sys.exit(CHECK_FAILED)
         if failed:
             if len(paths) > 1:
                 click.echo(f"Error: {len(failed)} of {len(paths)} articles failed", err=True)
@@ -128,6 +142,30 @@ def _write_fixity(built: Sequence[BuildResult], output_dir: Path, manifest: bool
               bagging_date=bagging_date(result.date for result in built),
               tool=f"exporter {__version__}")
     click.echo(f"Wrote bag {bag_dir}", err=True)
+
+
+@cli.command("check")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the findings as a JSON array (code, severity, file, message).")
+@click.option("--ace-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              envvar="EXPORTER_ACE_DIR", show_envvar=True, metavar="DIR",
+              help="Folder where DAISY Ace was installed with npm (holds node_modules/.bin/"
+                   "ace-puppeteer). Default: ace-puppeteer on PATH.")
+def check_command(files: tuple[Path, ...], as_json: bool, ace_dir: Path | None) -> None:
+    """Check EPUB and PDF FILES, whoever made them.
+
+    EPUBs go through EPUBCheck and DAISY Ace; PDFs are checked for embedded fonts,
+    tags, language, title, PDF/A, PDF/UA and PDF/X identification and page boxes.
+    Exits with status 12 when any finding is an error.
+    """
+    with _reporting(debug=False):
+        from .check import check_files, findings_to_json, format_findings, has_errors
+
+        findings = check_files(files, ace_dir=ace_dir)
+        click.echo(findings_to_json(findings) if as_json else format_findings(findings))
+        if has_errors(findings):
+            sys.exit(CHECK_FAILED)
 
 
 def _make_options(formats: Sequence[str], styles: Sequence[str], page_size: str,

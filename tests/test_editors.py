@@ -1,0 +1,159 @@
+"""Editors' print editions: books of several articles, contents, print-ready PDF/X, footnotes."""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from pathlib import Path
+
+import pikepdf
+import pytest
+from lxml import etree
+
+from conftest import SEED, run_cli
+from validators import epubcheck_messages, pdf_fonts, pdf_text
+
+XHTML = "{http://www.w3.org/1999/xhtml}"
+OPS = "{http://www.idpf.org/2007/ops}"
+MM = 72 / 25.4
+
+NOTE = """---
+title: A Short Note
+author: Jane Roe
+date: 2025-11-12
+---
+
+A short piece whose claim needs a source.[^n]
+
+## Only section
+
+More text.
+
+[^n]: The source of the claim, at the foot of its page.
+"""
+
+
+def _articles(folder: Path) -> list[Path]:
+    first = folder / "a-pokrovsk.md"
+    first.write_bytes(SEED.read_bytes())
+    second = folder / "b-second.md"
+    second.write_text(re.sub(r"(?m)^title: .*$", 'title: "Second Dispatch"',
+                             SEED.read_text(encoding="utf-8"), count=1), encoding="utf-8")
+    third = folder / "c-note.md"
+    third.write_text(NOTE, encoding="utf-8")
+    return [first, second, third]
+
+
+@pytest.fixture(scope="module")
+def book(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """A three-article book, 6x9in, print edition."""
+    folder = tmp_path_factory.mktemp("book")
+    sources = _articles(folder)
+    result = run_cli("build", *sources, "--book", "Dispatches from Donetsk", "--page-size", "6x9in",
+                     "--edition", "print", "-o", folder / "out")
+    assert result.exit_code == 0, result.output
+    return {fmt: folder / "out" / f"dispatches-from-donetsk.{fmt}" for fmt in ("html", "epub", "pdf")}
+
+
+def _page_texts(pdf: Path) -> list[str]:
+    count = len(pikepdf.open(pdf).pages)
+    return [pdf_text(pdf, "-f", str(n), "-l", str(n)) for n in range(1, count + 1)]
+
+
+def test_book_epub_has_three_chapters_and_is_valid(book: dict[str, Path]) -> None:
+    assert epubcheck_messages(book["epub"]) == []
+    with zipfile.ZipFile(book["epub"]) as archive:
+        nav = etree.fromstring(archive.read("EPUB/nav.xhtml"))
+        names = archive.namelist()
+    toc = next(n for n in nav.iter(f"{XHTML}nav") if n.get(f"{OPS}type") == "toc")
+    chapters = toc.findall(f"{XHTML}ol/{XHTML}li")
+    assert [c.findtext(f"{XHTML}a") for c in chapters] == [
+        "The Battle for Pokrovsk: Russia Claims Gains as Ukraine Holds the Line",
+        "Second Dispatch", "A Short Note"]
+    assert all(c.find(f"{XHTML}ol") is not None for c in chapters)  # nested sections
+    assert {f"EPUB/article-0{n}.xhtml" for n in (1, 2, 3)} <= set(names)
+
+
+def test_book_contents_give_the_right_page_numbers(book: dict[str, Path]) -> None:
+    pages = _page_texts(book["pdf"])
+    contents = next(text for text in pages if "Contents" in text)
+    for title in ("Second Dispatch", "A Short Note"):
+        line = next(line for line in contents.splitlines() if title in line)
+        listed = int(line.split()[-1])
+        opening = next(n for n, text in enumerate(pages, 1)
+                       if text.lstrip().startswith(title))
+        assert listed == opening, (title, listed, opening)
+        assert opening % 2 == 1, f"{title} opens on a left-hand page"
+        assert not re.search(rf"^\s*{opening}\s*$", pages[opening - 1], re.M)
+
+
+def test_running_heads_book_title_left_article_title_right(book: dict[str, Path]) -> None:
+    titles = ("The Battle for Pokrovsk: Russia Claims Gains as Ukraine Holds the Line",
+              "Second Dispatch", "A Short Note")
+    pages = _page_texts(book["pdf"])
+    # An article's opening page carries its byline (date) under the title, and no running head.
+    openings = {n for n, text in enumerate(pages, 1) if "November 2025" in " ".join(
+        text.split("\n")[:4])}
+    body = [(n, text) for n, text in enumerate(pages, 1)
+            if n not in openings and len(text.split()) > 20]
+    left = [text for n, text in body if n % 2 == 0]
+    right = [text for n, text in body if n % 2 == 1]
+    assert left and all(text.lstrip().startswith("Dispatches from Donetsk\n") for text in left)
+    assert right and all(text.lstrip().split("\n")[0] in titles for text in right)
+
+
+def test_print_edition_is_pdf_x_with_bleed(book: dict[str, Path]) -> None:
+    with pikepdf.open(book["pdf"]) as pdf:
+        assert "/OutputIntents" in pdf.Root
+        assert str(pdf.Root.OutputIntents[0].S) == "/GTS_PDFX"
+        assert pdf.open_metadata().get("pdfxid:GTS_PDFXVersion") == "PDF/X-4"
+        for page in pdf.pages:
+            trim = [float(v) for v in page.TrimBox]
+            bleed = [float(v) for v in page.BleedBox]
+            assert [round(b - t, 1) for b, t in zip(bleed[:2], trim[:2], strict=True)] == [round(-3 * MM, 1)] * 2
+            assert [round(b - t, 1) for b, t in zip(bleed[2:], trim[2:], strict=True)] == [round(3 * MM, 1)] * 2
+            assert round(trim[2] - trim[0]) == 6 * 72 and round(trim[3] - trim[1]) == 9 * 72
+    assert all(embedded for _, embedded in pdf_fonts(book["pdf"]))
+
+
+def test_print_edition_is_reproducible(book: dict[str, Path], tmp_path: Path) -> None:
+    sources = _articles(tmp_path)
+    result = run_cli("build", *sources, "--book", "Dispatches from Donetsk", "--page-size", "6x9in",
+                     "--edition", "print", "-o", tmp_path, "-f", "pdf")
+    assert result.exit_code == 0
+    assert (tmp_path / "dispatches-from-donetsk.pdf").read_bytes() == book["pdf"].read_bytes()
+
+
+def test_footnote_sits_on_the_page_of_its_call(book: dict[str, Path]) -> None:
+    pages = _page_texts(book["pdf"])
+    page = next(text for text in pages if "whose claim needs a source" in text)
+    assert "The source of the claim, at the foot of its page." in page
+    assert page.index("whose claim") < page.index("The source of the claim")
+
+
+def test_book_file_gives_order_and_metadata(tmp_path: Path) -> None:
+    sources = _articles(tmp_path)
+    book_file = tmp_path / "book.yaml"
+    book_file.write_text(
+        "title: Winter Reports\nauthor: The Desk\ndate: 2025-12-01\nlanguage: en\n"
+        f"articles:\n  - {sources[2].name}\n  - {sources[0].name}\n", encoding="utf-8")
+    result = run_cli("build", "--book", book_file, "-o", tmp_path / "out", "-f", "epub")
+    assert result.exit_code == 0, result.output
+    with zipfile.ZipFile(tmp_path / "out" / "winter-reports.epub") as archive:
+        nav = archive.read("EPUB/nav.xhtml").decode()
+        opf = archive.read("EPUB/content.opf").decode()
+    assert nav.index("A Short Note") < nav.index("The Battle for Pokrovsk")
+    assert "<dc:title>Winter Reports</dc:title>" in opf and "The Desk" in opf
+
+
+def test_a_long_single_article_gets_contents_and_toc_can_be_turned_off(tmp_path: Path) -> None:
+    on = run_cli("build", SEED, "-o", tmp_path / "on", "-f", "pdf")
+    off = run_cli("build", SEED, "-o", tmp_path / "off", "-f", "pdf", "--no-toc")
+    assert on.exit_code == off.exit_code == 0
+    first_on = pdf_text(tmp_path / "on" / "pokrovsk.pdf", "-f", "1", "-l", "1")
+    first_off = pdf_text(tmp_path / "off" / "pokrovsk.pdf", "-f", "1", "-l", "1")
+    assert "Contents" in first_on and "Contents" not in first_off
+    line = next(line for line in first_on.splitlines() if "Looking Ahead" in line)
+    page = int(line.split()[-1])
+    heading_page = pdf_text(tmp_path / "on" / "pokrovsk.pdf", "-f", str(page), "-l", str(page))
+    assert "Looking Ahead Amid Uncertainty" in heading_page
