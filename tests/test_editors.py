@@ -110,8 +110,8 @@ def test_print_edition_is_pdf_x_with_bleed(book: dict[str, Path]) -> None:
         for page in pdf.pages:
             trim = [float(v) for v in page.TrimBox]
             bleed = [float(v) for v in page.BleedBox]
-            assert [round(b - t, 1) for b, t in zip(bleed[:2], trim[:2], strict=True)] == [round(-3 * MM, 1)] * 2
-            assert [round(b - t, 1) for b, t in zip(bleed[2:], trim[2:], strict=True)] == [round(3 * MM, 1)] * 2
+            gaps = [round(b - t, 1) for b, t in zip(bleed, trim, strict=True)]
+            assert gaps == [round(-3 * MM, 1)] * 2 + [round(3 * MM, 1)] * 2
             assert round(trim[2] - trim[0]) == 6 * 72 and round(trim[3] - trim[1]) == 9 * 72
     assert all(embedded for _, embedded in pdf_fonts(book["pdf"]))
 
