@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import hashlib
 import io
 import re
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -39,6 +41,8 @@ class Asset:
     data: bytes
     width: int
     height: int
+    #: The file it was read from, relative to the article's folder (None for data: URLs).
+    origin: str | None = None
 
     def data_uri(self) -> str:
         """The image as a ``data:`` URL, for the self-contained HTML edition."""
@@ -54,8 +58,9 @@ def resolve_images(
     base = source.path.parent.resolve()
     for image in list(root.iter("img")):
         src = (image.get("src") or "").strip()
-        line = _line_of(src, source)
         alt = image.get("alt")
+        # The sanitiser removes addresses with other schemes (file:, javascript:): find the alt.
+        line = _line_of(src, source) if src else _line_of(f"[{alt}]", source) if alt else None
         if alt is None or not alt.strip():
             raise SourceError(
                 f"image {src!r} has no alt text; describe it for readers who cannot see it",
@@ -66,13 +71,16 @@ def resolve_images(
             data = _read_image(src, base)
             asset = _make_asset(data, options)
         except _Refused as refusal:
-            warnings.append(Diagnostic(refusal.code, f"{refusal} ({src}): alt text shown instead",
+            where = f" ({src})" if src else ""
+            warnings.append(Diagnostic(refusal.code, f"{refusal}{where}: alt text shown instead",
                                        str(source.path), line))
             _replace_with_alt(image, alt)
             continue
         except ResourceError as error:
             raise ResourceError(f"image {src!r}: {error.message}", path=source.path,
                                 line=line) from None
+        if not src.startswith("data:"):
+            asset = dataclasses.replace(asset, origin=unquote(urlsplit(src).path))
         found.setdefault(asset.name, asset)
         image.set("src", asset.name)
     return tuple(found.values()), tuple(warnings)
@@ -99,7 +107,8 @@ def _read_image(src: str, base: Path) -> bytes:
         raise _Refused("RES-REMOTE", "remote image not fetched: this tool works offline")
     relative = unquote(urlsplit(src).path)
     if not relative:
-        raise _Refused("RES-MISSING", "image has no address")
+        raise _Refused("RES-MISSING", "image has no address, or one with a scheme this tool never "
+                       "reads (only files in the article's folder and data: URLs are read)")
     target = (base / relative).resolve()
     if not target.is_relative_to(base):
         raise _Refused("RES-OUTSIDE", "image outside the article's folder not read")
@@ -114,10 +123,13 @@ def _make_asset(data: bytes, options: Options) -> Asset:
     from PIL import Image
 
     try:
-        with Image.open(io.BytesIO(data)) as image:
-            width, height = image.size
-            kind = image.format or ""
-    except Image.DecompressionBombError:
+        with warnings.catch_warnings():
+            # Pillow only warns between its two limits; a library must not print, so refuse.
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as image:
+                width, height = image.size
+                kind = image.format or ""
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise ResourceError("image has too many pixels to decode safely") from None
     except (OSError, ValueError, SyntaxError):
         raise _Refused("RES-FORMAT", "not an image this tool can read") from None

@@ -13,12 +13,14 @@ import re
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .assets import Asset
-from .document import Document
 from .errors import Diagnostic, MetadataError
 from .metadata import IDENTIFIER_NAMESPACE, Metadata, read_metadata
+
+if TYPE_CHECKING:
+    from .assets import Asset
+    from .document import Document
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ written, so a failure leaves no partial output.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 from collections.abc import Iterable
@@ -16,11 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from . import cache
 from .book import Book, collect_book, single_book
 from .errors import Diagnostic, ExporterError, StrictError
 from .options import Options
 from .output import write_atomic
-from .source import load_yaml_mapping, read_source
+from .source import load_yaml_mapping, read_bytes, read_source
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,8 @@ class BuildResult:
     date: dt.date | None = None
     #: Every source the editions were made from (one, or a book's articles).
     sources: tuple[Path, ...] = ()
+    #: True when nothing had changed and the previous outputs were kept.
+    reused: bool = False
 
 
 @dataclass(frozen=True)
@@ -67,12 +71,45 @@ def build(
 
     *changes* are :class:`Options` fields (``style="modern"``, ``page_size="A5"``, ...).
     """
+    options = _options(options, formats, changes)
+    path, folder = Path(source), Path(output_dir)
+    raw = read_bytes(path, options)
+    key = cache.input_key(raw, options) if options.reuse else None
+    if key is not None:
+        record = cache.lookup(folder, path.stem, key, path.parent)
+        if record is not None:
+            return _reused(record, path, folder, options)
     from .document import build_document
 
-    options = _options(options, formats, changes)
-    path = Path(source)
-    book = single_book(build_document(read_source(path, options), options))
-    return _render_and_write(book, options, Path(output_dir), path)
+    book = single_book(build_document(read_source(path, options, data=raw), options))
+    result = _render_and_write(book, options, folder, path)
+    if key is not None:
+        _remember(result, book, key, folder)
+    return result
+
+
+def _remember(result: BuildResult, book: Book, key: str, folder: Path) -> None:
+    images = {asset.origin: hashlib.sha256(asset.data).hexdigest()
+              for asset in book.assets if asset.origin}
+    outputs = [{"format": o.format, "name": o.path.name, "size": o.size, "sha256": o.sha256}
+               for o in result.outputs]
+    extra = {"identifier": result.identifier,
+             "date": result.date.isoformat() if result.date else None,
+             "warnings": [dataclasses.asdict(warning) for warning in result.warnings]}
+    cache.store(folder, book.stem, key, images, outputs, extra)
+
+
+def _reused(record: dict[str, Any], path: Path, folder: Path, options: Options) -> BuildResult:
+    """The result of an earlier build whose inputs are unchanged."""
+    warnings = tuple(Diagnostic(**warning) for warning in record.get("warnings", []))
+    serious = [warning for warning in warnings if warning.severity == "warning"]
+    if options.strict and serious:
+        raise StrictError(f"{len(serious)} warning(s) with --strict: {serious[0]}", path=path)
+    outputs = tuple(Output(o["format"], folder / o["name"], o["size"], o["sha256"])
+                    for o in record["outputs"])
+    date = dt.date.fromisoformat(record["date"]) if record.get("date") else None
+    return BuildResult(path, outputs, warnings, record.get("identifier", ""), date, (path,),
+                       reused=True)
 
 
 def build_book(

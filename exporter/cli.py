@@ -103,8 +103,9 @@ def build(sources: tuple[Path, ...], output_dir: Path, formats: tuple[str, ...],
             for warning in result.warnings:
                 label = "Note" if warning.severity == "note" else "Warning"
                 click.echo(f"{label}: {warning}", err=True)
+            verb = "Up to date" if result.reused else "Wrote"
             for output in result.outputs:
-                click.echo(f"Wrote {output.path} ({_size(output.size)})", err=True)
+                click.echo(f"{verb}: {output.path} ({_size(output.size)})", err=True)
         for failure in failed:
             if debug:
                 raise failure.error

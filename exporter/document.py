@@ -25,6 +25,19 @@ from .source import Source
 from .xhtml import parse_fragment, serialize_fragment
 
 _INDENT = re.compile(r"^((?:[ \t]*>)*)([ \t]*)")
+# Raw HTML tags, for a cheap bound on nesting before the sanitiser (whose time grows with it).
+_TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9-]*)[^<>]*?(/?)>")
+# Elements never nested (void) or closed implicitly, which the bound leaves out.
+_NOT_NESTING = frozenset({
+    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track",
+    "wbr", "p", "li", "dt", "dd", "tr", "td", "th", "thead", "tbody", "tfoot", "option",
+    "optgroup", "rb", "rt", "rtc", "rp", "colgroup", "caption", "html", "head", "body",
+})  # fmt: skip
+_MAX_RAW_DEPTH = 2000
+# libxml2 refuses XML deeper than 256 elements; the editions wrap the body in a dozen more.
+_MAX_DEPTH = 200
+# Ids the editions give their own elements in the page that holds the body.
+_RESERVED_ID = re.compile(r"title|article|toc|toc-title|landmarks(-title)?|page-list(-title)?|page-\d+")
 
 
 @dataclass(frozen=True)
@@ -63,7 +76,7 @@ class Document:
 
 def build_document(source: Source, options: Options) -> Document:
     """Convert *source* into a :class:`Document` under *options*."""
-    from .markdown_ext import make_markdown
+    from .markdown_ext import TooComplex, make_markdown
 
     markdown_text = source.body
     if source.kind == "text":
@@ -71,17 +84,23 @@ def build_document(source: Source, options: Options) -> Document:
 
         markdown_text = text_to_markdown(markdown_text)
     _check_nesting(markdown_text, source, options)
+    _check_raw_html_depth(markdown_text, source)
     converter = make_markdown()
     try:
         html = converter.convert(markdown_text)
     except RecursionError:
         raise SourceError("the text is nested too deeply to convert", path=source.path) from None
+    except TooComplex as error:
+        line = _line_of(error.excerpt, markdown_text, source)
+        raise SourceError(error.message, path=source.path, line=line) from None
     title_from_body: str | None = getattr(converter, "exporter_title", None)
 
     fallback = title_from_body or _title_from_name(source.path)
     metadata, meta_warnings = read_metadata(source.front_matter, source.path, fallback)
 
     root = parse_fragment(sanitize_html(html))
+    _check_depth(root, source)
+    _unique_ids(root)
     found, asset_warnings = assets.resolve_images(root, source, options)
     headings = _collect_headings(root)
     body = serialize_fragment(root)
@@ -114,6 +133,62 @@ def _check_nesting(text: str, source: Source, options: Options) -> None:
             raise SourceError(
                 f"nested more than {options.max_nesting} levels deep", path=source.path, line=number
             )
+
+
+def _check_raw_html_depth(text: str, source: Source) -> None:
+    """Refuse raw HTML nested thousands deep before the sanitiser spends minutes on it."""
+    if "<" not in text:
+        return
+    stack: list[str] = []
+    open_count: dict[str, int] = {}
+    for match in _TAG.finditer(text):
+        closing, name, empty = match.group(1), match.group(2).lower(), match.group(3)
+        if name in _NOT_NESTING or empty:
+            continue
+        if not closing:
+            stack.append(name)
+            open_count[name] = open_count.get(name, 0) + 1
+            if len(stack) > _MAX_RAW_DEPTH:
+                line = source.body_line_offset + text.count("\n", 0, match.start()) + 1
+                raise SourceError(f"raw HTML is nested more than {_MAX_RAW_DEPTH} elements deep",
+                                  path=source.path, line=line)
+        elif open_count.get(name):
+            # An end tag closes every element opened inside its own, as HTML parsers do.
+            while (top := stack.pop()) != name:
+                open_count[top] -= 1
+            open_count[name] -= 1
+
+
+def _check_depth(root: etree._Element, source: Source) -> None:
+    """Refuse a body nested deeper than an EPUB's XML may be."""
+    depth = 0
+    for event, _element in etree.iterwalk(root, events=("start", "end")):
+        depth += 1 if event == "start" else -1
+        if depth > _MAX_DEPTH:
+            raise SourceError(f"the text is nested more than {_MAX_DEPTH} elements deep",
+                              path=source.path)
+
+
+def _unique_ids(root: etree._Element) -> None:
+    """Drop ids that repeat an earlier one or one the editions use, keeping the element."""
+    seen: set[str] = set()
+    for element in root.iter():
+        value = element.get("id")
+        if value is None:
+            continue
+        if value in seen or _RESERVED_ID.fullmatch(value):
+            del element.attrib["id"]
+        else:
+            seen.add(value)
+
+
+def _line_of(excerpt: str, text: str, source: Source) -> int | None:
+    """The source line where *excerpt* (the start of a paragraph) begins, if it can be found."""
+    first = excerpt.split("\n", 1)[0].strip()[:40]
+    position = text.find(first) if first else -1
+    if position < 0:
+        return None
+    return source.body_line_offset + text.count("\n", 0, position) + 1
 
 
 def _collect_headings(root: etree._Element) -> tuple[Heading, ...]:

@@ -18,8 +18,11 @@ PRESETS: dict[str, tuple[float, float]] = {
     "5.5x8.5in": (139.7, 215.9),
 }
 _TO_MM = {"mm": 1.0, "cm": 10.0, "in": 25.4, "pt": 25.4 / 72}
-_LENGTH = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(mm|cm|in|pt)\s*$")
-_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(mm|cm|in|pt)?\s*[x×]\s*(\d+(?:\.\d+)?)\s*(mm|cm|in|pt)\s*$")
+_LENGTH = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(mm|cm|in|pt)\s*$", re.IGNORECASE)
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(mm|cm|in|pt)?\s*[x×]\s*(\d+(?:\.\d+)?)\s*(mm|cm|in|pt)\s*$",
+                   re.IGNORECASE)
+#: Preset names as looked up: lower case, without spaces, hyphens or underscores.
+_PRESET_KEYS = {re.sub(r"[\s_-]", "", name): size for name, size in PRESETS.items()}
 
 
 class GeometryError(ExporterError):
@@ -51,17 +54,17 @@ class PageGeometry:
 
 def parse_page_size(value: str) -> tuple[float, float]:
     """A preset name (A4, A5, B5, Letter, 6x9in, 5.5x8.5in) or ``WIDTHxHEIGHT`` with units."""
-    key = value.strip().lower().replace(" ", "")
-    if key in PRESETS:
-        return PRESETS[key]
+    key = re.sub(r"[\s_-]", "", value.lower())
+    if key in _PRESET_KEYS:
+        return _PRESET_KEYS[key]
     match = _SIZE.match(value)
     if not match:
         names = ", ".join(["A4", "A5", "B5", "Letter", "6x9in", "5.5x8.5in"])
         raise GeometryError(f"page size {value!r} is not one of {names} nor WIDTHxHEIGHT with "
                             "units (mm, cm, in, pt), e.g. 170x240mm")
-    width_unit = match.group(2) or match.group(4)
+    width_unit = (match.group(2) or match.group(4)).lower()
     width = float(match.group(1)) * _TO_MM[width_unit]
-    height = float(match.group(3)) * _TO_MM[match.group(4)]
+    height = float(match.group(3)) * _TO_MM[match.group(4).lower()]
     if not (50 <= width <= 2000 and 50 <= height <= 2000):
         raise GeometryError(f"page size {value!r} is outside 50 mm to 2 m")
     return round(width, 3), round(height, 3)
@@ -78,12 +81,17 @@ def parse_margins(value: str | None, width: float) -> tuple[float, float, float,
         match = _LENGTH.match(part)
         if not match:
             raise GeometryError(f"margin {part!r} needs a unit, e.g. 20mm, 2cm, 0.75in or 54pt")
-        lengths.append(float(match.group(1)) * _TO_MM[match.group(2)])
+        lengths.append(float(match.group(1)) * _TO_MM[match.group(2).lower()])
     if not 1 <= len(lengths) <= 4:
         raise GeometryError("margins take one to four lengths: top outer bottom inner")
     # The CSS shorthand's rules, with "right" read as outer and "left" as inner.
-    padded = {1: lengths * 4, 2: lengths * 2, 3: [*lengths, lengths[1]], 4: lengths}[len(lengths)]
-    top, outer, bottom, inner = padded
+    if len(lengths) == 1:
+        lengths *= 4
+    elif len(lengths) == 2:
+        lengths *= 2
+    elif len(lengths) == 3:
+        lengths.append(lengths[1])
+    top, outer, bottom, inner = lengths
     return top, outer, bottom, inner
 
 

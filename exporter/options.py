@@ -37,6 +37,9 @@ class Options:
     #: Contents list in the HTML and PDF: True, False, or None for "when there are several
     #: articles or at least three sections".
     toc: bool | None = None
+    #: Keep the previous outputs when the source, images, stylesheets, options and tool
+    #: version are unchanged (checked by content hash, never by file time).
+    reuse: bool = True
     #: Turn every warning into a failure.
     strict: bool = False
     #: Largest source file accepted, in bytes.

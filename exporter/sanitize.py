@@ -2,10 +2,15 @@
 
 Python-Markdown passes raw HTML through untouched; this keeps what books need
 (tables, figures, notes, abbreviations, ...) and drops scripts, styles, frames,
-forms, event handlers, ``style`` attributes and unknown URL schemes.
+forms, event handlers, ``style`` attributes and unknown URL schemes.  Links
+may point only to the web, to e-mail or within the article; attribute values
+a book's XML may not hold (ids that are not XML names, ...) are dropped, and
+characters XML forbids, which character references can produce, become U+FFFD.
 """
 
 from __future__ import annotations
+
+import re
 
 import nh3
 
@@ -41,15 +46,63 @@ ATTRIBUTES = {
 
 URL_SCHEMES = {"http", "https", "mailto", "data"}
 
+# XML 1.0 names without colons (NCName), which ``id`` values must be in an EPUB.
+_NAME_START = (
+    "A-Z_a-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u02ff\u0370-\u037d\u037f-\u1fff\u200c\u200d"
+    "\u2070-\u218f\u2c00-\u2fef\u3001-\ud7ff\uf900-\ufdcf\ufdf0-\ufffd\U00010000-\U000effff"
+)
+_NCNAME = re.compile(f"[{_NAME_START}][{_NAME_START}\\-.0-9\u00b7\u0300-\u036f\u203f\u2040]*")
+_LANGUAGE = re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*")
+_INTEGER = re.compile(r"-?[0-9]{1,9}")
+_COUNT = re.compile(r"[0-9]{1,9}")
+#: The values an attribute may take; anything else is dropped.
+_VALUES: dict[str, re.Pattern[str]] = {
+    "id": _NCNAME,
+    "lang": _LANGUAGE,
+    "hreflang": _LANGUAGE,
+    "dir": re.compile(r"ltr|rtl|auto"),
+    "width": _COUNT,
+    "height": _COUNT,
+    "colspan": _COUNT,
+    "rowspan": _COUNT,
+    "span": _COUNT,
+    "start": _INTEGER,
+    "value": _INTEGER,
+    "scope": re.compile(r"row|col|rowgroup|colgroup"),
+    "reversed": re.compile(r"|reversed"),
+}
+_LINK = re.compile(r"#|(?:https?|mailto):", re.IGNORECASE)
+_WEB = re.compile(r"https?:", re.IGNORECASE)
+# Characters XML 1.0 forbids (surrogates are already U+FFFD after parsing).
+_XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _filter_attribute(tag: str, name: str, value: str) -> str | None:
+    """Keep an allowed attribute only when its value is one a book can hold."""
+    rule = _VALUES.get(name)
+    if rule is not None:
+        value = value.strip()
+        return value if rule.fullmatch(value) else None
+    if name == "href" and tag == "a":
+        # Other files and schemes do not travel with a one-file book: only the web, mail, or here.
+        return value if _LINK.match(value.strip()) else None
+    if name == "cite":
+        return value if _WEB.match(value.strip()) else None
+    if name == "type" and tag == "ol":
+        return value if value in {"1", "a", "A", "i", "I"} else None
+    return value
+
 
 def sanitize_html(html: str) -> str:
     """Return *html* with everything outside the allow-list removed."""
-    return nh3.clean(
+    clean = nh3.clean(
         html,
         tags=TAGS,
         clean_content_tags=DROPPED_WITH_CONTENT,
         attributes=ATTRIBUTES,
+        attribute_filter=_filter_attribute,
         url_schemes=URL_SCHEMES,
         link_rel=None,
         strip_comments=True,
     )
+    return _XML_FORBIDDEN.sub("\ufffd", clean)

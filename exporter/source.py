@@ -8,11 +8,10 @@ capped in size, with aliases refused, and errors name the line.
 from __future__ import annotations
 
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 from .errors import MetadataError, SourceError
 from .options import Options
@@ -20,8 +19,11 @@ from .options import Options
 SUFFIXES = (".md", ".markdown", ".txt")
 
 # Characters that XML 1.0 forbids; they cannot reach an EPUB or a tagged PDF.
-_XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+# (Surrogates cannot come from UTF-8, but YAML escapes such as "\ud800" can make them.)
+_XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _FENCE = re.compile(r"^(?:---|\.\.\.)[ \t]*$")
+# Deepest nesting of lists and mappings accepted in front matter (PyYAML recurses per level).
+_MAX_YAML_DEPTH = 32
 
 
 @dataclass(frozen=True)
@@ -49,7 +51,7 @@ class Source:
 def read_source(path: Path, options: Options, data: bytes | None = None) -> Source:
     """Read *path* (or the given *data* under that name) into a :class:`Source`."""
     if data is None:
-        data = _read_bytes(path, options)
+        data = read_bytes(path, options)
     elif len(data) > options.max_source_bytes:
         raise SourceError(_too_large(len(data), options), path=path)
     text = decode_text(data, path)
@@ -61,11 +63,16 @@ def _too_large(size: int, options: Options) -> str:
     return f"source is {size} bytes, more than the limit of {options.max_source_bytes} bytes"
 
 
-def _read_bytes(path: Path, options: Options) -> bytes:
+def read_bytes(path: Path, options: Options) -> bytes:
+    """The file's bytes, with errors that name it; refused when over the size limit."""
     try:
         if path.is_dir():
             raise SourceError("is a folder, not an article file", path=path)
-        size = path.stat().st_size
+        status = path.stat()
+        if not stat.S_ISREG(status.st_mode):
+            # A pipe or a device would block or never end: only regular files are articles.
+            raise SourceError("is not a regular file", path=path)
+        size = status.st_size
         if size > options.max_source_bytes:
             raise SourceError(_too_large(size, options), path=path)
         with path.open("rb") as handle:
@@ -125,12 +132,35 @@ def split_front_matter(text: str, path: Path, options: Options) -> tuple[dict[st
 
 
 def load_yaml_mapping(block: str, path: Path, first_line: int = 1) -> dict[str, Any]:
-    """``safe_load`` a YAML mapping, refusing aliases; errors name the file's line."""
+    """``safe_load`` a YAML mapping, refusing aliases; errors name the file's line.
+
+    The events are checked first, lazily, so that aliases, deep nesting and
+    characters XML forbids are refused before PyYAML builds (or recurses into) anything.
+    """
+    import yaml  # here, so a build that finds its outputs up to date never loads it
+
+    depth = 0
     try:
         for event in yaml.parse(block, Loader=yaml.SafeLoader):
+            line = event.start_mark.line + first_line if event.start_mark else None
             if isinstance(event, yaml.AliasEvent):
-                line = event.start_mark.line + first_line if event.start_mark else None
                 raise MetadataError("YAML aliases are not allowed in metadata", path=path, line=line)
+            if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+                depth += 1
+                if depth > _MAX_YAML_DEPTH:
+                    raise MetadataError(
+                        f"front matter is nested more than {_MAX_YAML_DEPTH} levels deep",
+                        path=path,
+                        line=line,
+                    )
+            elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+                depth -= 1
+            elif isinstance(event, yaml.ScalarEvent) and (bad := _XML_FORBIDDEN.search(event.value)):
+                raise MetadataError(
+                    f"character U+{ord(bad.group()):04X} is not allowed in metadata",
+                    path=path,
+                    line=line,
+                )
         value = yaml.safe_load(block)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
@@ -139,6 +169,8 @@ def load_yaml_mapping(block: str, path: Path, first_line: int = 1) -> dict[str, 
         raise MetadataError(f"invalid YAML: {problem}", path=path, line=line) from None
     except yaml.YAMLError as error:
         raise MetadataError(f"invalid YAML: {error}", path=path, line=first_line) from None
+    except RecursionError:
+        raise MetadataError("front matter is nested too deeply", path=path, line=first_line) from None
     if value is None:
         return {}
     if not isinstance(value, dict):

@@ -17,6 +17,10 @@ from markdown import Markdown
 from markdown.extensions import Extension
 from markdown.extensions.toc import render_inner_html, strip_tags
 from markdown.treeprocessors import Treeprocessor
+from markdown.util import AtomicString
+
+from ..errors import SourceError
+from ..sanitize import sanitize_html
 
 # Cell texts that read as numbers: 1,234.5 -12% $30 +0.4 600-mile is not one.
 _NUMERIC = re.compile(r"^[\s(]*[-+\u2212]?[$€£¥]?\d[\d,.\u202f\u00a0 ]*(?:%|[kKmM])?[)\s]*$")
@@ -38,6 +42,76 @@ _SMARTY = {
 }
 
 
+# Characters that may start an inline match; each match rebuilds the whole paragraph string.
+_MARKERS = "[<`*_&\\\"'!"
+_BRACKET = re.compile(r"\\.|[\[\]]", re.DOTALL)
+# Estimated nanoseconds per unit of work, measured on Python-Markdown 3.11 (pessimistic).
+_NS_PER_BRACKET_STEP = 300
+_NS_PER_REBUILT_CHAR = 5
+# Allowed estimate: three seconds, plus two microseconds for each character of text.
+_BUDGET_NS = 3_000_000_000
+_BUDGET_NS_PER_CHAR = 2_000
+
+
+class TooComplex(SourceError):
+    """A paragraph whose inline parsing would take Python-Markdown minutes, refused instead.
+
+    *excerpt* is the start of the paragraph, for finding its line in the source.
+    """
+
+    def __init__(self, message: str, excerpt: str):
+        super().__init__(message)
+        self.excerpt = excerpt
+
+
+class BudgetProcessor(Treeprocessor):
+    """Refuse text whose inline parsing cost grows with the square of its length.
+
+    Python-Markdown scans from every ``[`` to its closing bracket, or to the end of
+    the paragraph (upstream issue 798: 20,000 unclosed brackets take minutes), and
+    rebuilds the paragraph string after every match (issue 1619).  This runs
+    before the inline processor and estimates both costs on exactly the texts it
+    will parse (code, fenced blocks and raw HTML blocks are already set aside).
+    """
+
+    def run(self, root: etree.Element) -> None:
+        total_ns, length = 0, 0
+        worst = (0, "", 0, 0)
+        for element in root.iter():
+            texts = (element.tail,) if element is root else (element.text, element.tail)
+            for text in texts:
+                if not text or isinstance(text, AtomicString):
+                    continue
+                steps = _bracket_steps(text) if "[" in text else 0
+                markers = sum(text.count(char) for char in _MARKERS)
+                cost = steps * _NS_PER_BRACKET_STEP + markers * len(text) * _NS_PER_REBUILT_CHAR
+                total_ns += cost
+                length += len(text)
+                if cost > worst[0]:
+                    worst = (cost, text, steps, markers)
+        if total_ns > _BUDGET_NS + _BUDGET_NS_PER_CHAR * length:
+            _, text, steps, markers = worst
+            if steps * _NS_PER_BRACKET_STEP >= markers * len(text) * _NS_PER_REBUILT_CHAR:
+                why = ("so many unclosed or nested '[' brackets that Markdown would take minutes "
+                       "to read it; write literal brackets as \\[ and \\]")
+            else:
+                why = (f"{markers} markup characters in {len(text)} characters, more than Markdown "
+                       "can read in reasonable time; split it into shorter paragraphs")
+            raise TooComplex(f"a paragraph holds {why}", text.lstrip()[:80])
+
+
+def _bracket_steps(text: str) -> int:
+    """Characters Python-Markdown's link parser steps over for the brackets of *text*."""
+    steps, open_at = 0, []
+    for match in _BRACKET.finditer(text):
+        token = match.group()
+        if token == "[":
+            open_at.append(match.start())
+        elif token == "]" and open_at:
+            steps += match.start() - open_at.pop()
+    return steps + sum(len(text) - start for start in open_at)
+
+
 class TitleProcessor(Treeprocessor):
     """Take a leading ``<h1>`` out of the body as the title; demote the other headings.
 
@@ -49,7 +123,8 @@ class TitleProcessor(Treeprocessor):
         children = list(root)
         if children and children[0].tag == "h1":
             first = children[0]
-            text = html.unescape(strip_tags(render_inner_html(first, self.md)))
+            # The same allow-list as the body: a <script> in the heading leaves no text behind.
+            text = html.unescape(strip_tags(sanitize_html(render_inner_html(first, self.md))))
             self.md.exporter_title = text.strip() or None
             root.remove(first)
         if any(element.tag == "h1" for element in root.iter()):
@@ -118,6 +193,7 @@ class ExporterExtension(Extension):
     """Registers the project's Treeprocessors after the built-in ones have run."""
 
     def extendMarkdown(self, md: Markdown) -> None:
+        md.treeprocessors.register(BudgetProcessor(md), "exporter-budget", 25)
         md.treeprocessors.register(TitleProcessor(md), "exporter-title", 4)
         md.treeprocessors.register(TableProcessor(md), "exporter-tables", 3)
 
