@@ -3,7 +3,7 @@
 The pipeline reads a source, builds one immutable document from it and
 writes each edition from that document::
 
-    read_source -> build_document -> write_html / write_epub / write_pdf
+    read_source -> build_document -> Book -> render_html / render_epub / render_pdf
 
 :func:`build` and :func:`build_many` run it; the CLI uses the same functions.
 """
@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from .build import BuildResult, build, build_book, build_many
+    from .pipeline import BuildResult, build, build_book, build_many
 
 __all__ = ["BuildResult", "__version__", "build", "build_book", "build_many"]
 
@@ -23,7 +23,7 @@ __all__ = ["BuildResult", "__version__", "build", "build_book", "build_many"]
 def __getattr__(name: str) -> Any:
     # Imported on first use so that `exporter --help` stays fast.
     if name in {"build", "build_book", "build_many", "BuildResult"}:
-        from . import build as _build
+        from . import pipeline
 
-        return getattr(_build, name)
+        return getattr(pipeline, name)
     raise AttributeError(name)

@@ -219,7 +219,7 @@ def _write_tag_manifests(bag: Path) -> None:
 
 def _fix_modes_and_times(bag: Path, date: dt.date) -> None:
     """Give every file and folder fixed permissions and the bagging date as its time."""
-    moment = dt.datetime(date.year, date.month, date.day, tzinfo=dt.timezone.utc).timestamp()
+    moment = dt.datetime(date.year, date.month, date.day, tzinfo=dt.UTC).timestamp()
     for path in sorted(bag.rglob("*"), key=lambda item: len(item.parts), reverse=True):
         path.chmod(0o755 if path.is_dir() else 0o644)
         os.utime(path, (moment, moment))

@@ -69,10 +69,10 @@ class Metadata:
         if self.modified is not None:
             return self.modified
         if self.date is not None:
-            return dt.datetime(self.date.year, self.date.month, self.date.day, tzinfo=dt.timezone.utc)
+            return dt.datetime(self.date.year, self.date.month, self.date.day, tzinfo=dt.UTC)
         if source_date_epoch is not None:
-            return dt.datetime.fromtimestamp(source_date_epoch, tz=dt.timezone.utc)
-        return dt.datetime(1980, 1, 1, tzinfo=dt.timezone.utc)
+            return dt.datetime.fromtimestamp(source_date_epoch, tz=dt.UTC)
+        return dt.datetime(1980, 1, 1, tzinfo=dt.UTC)
 
 
 def read_metadata(
@@ -152,5 +152,5 @@ def _datetime(value: Any, path: Path) -> dt.datetime | None:
             ) from None
     if not isinstance(value, dt.datetime):
         raise MetadataError("modified must be a date and time", path=path)
-    moment: dt.datetime = value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
-    return moment.astimezone(dt.timezone.utc)
+    moment: dt.datetime = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    return moment.astimezone(dt.UTC)

@@ -17,6 +17,8 @@ from .errors import MetadataError, SourceError
 from .options import Options
 
 SUFFIXES = (".md", ".markdown", ".txt")
+#: The name a source read from standard input goes by in messages.
+STDIN = "<stdin>"
 
 # Characters that XML 1.0 forbids; they cannot reach an EPUB or a tagged PDF.
 # (Surrogates cannot come from UTF-8, but YAML escapes such as "\ud800" can make them.)
@@ -40,7 +42,7 @@ class Source:
     @property
     def stem(self) -> str:
         """The file name without its suffix: the name of every edition."""
-        return self.path.stem
+        return "stdin" if self.path.name == STDIN else self.path.stem
 
     @property
     def kind(self) -> str:

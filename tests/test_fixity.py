@@ -218,7 +218,7 @@ def test_bag_bytes_are_reproducible(editions: list[Path], tmp_path: Path,
     first_digests, second_digests = _tree_digests(first), _tree_digests(elsewhere / second)
     assert len(first_digests) == 4 + 6
     assert first_digests == second_digests
-    stamp = dt.datetime(2001, 2, 3, tzinfo=dt.timezone.utc).timestamp()
+    stamp = dt.datetime(2001, 2, 3, tzinfo=dt.UTC).timestamp()
     assert all(path.stat().st_mtime == stamp for path in first.rglob("*"))
 
 

@@ -9,6 +9,7 @@ PDF/A-3 carrying its Markdown sources (archive); all byte-reproducible.
 
 from __future__ import annotations
 
+import atexit
 import functools
 import logging
 import re
@@ -36,6 +37,8 @@ PRINT_BLEED_MM = 3
 def _font_config() -> Any:
     from weasyprint.text.fonts import FontConfiguration
 
+    # Released before interpreter shutdown, when its finaliser can no longer run cleanly.
+    atexit.register(_font_config.cache_clear)
     return FontConfiguration()
 
 

@@ -21,7 +21,7 @@ from . import cache
 from .book import Book, collect_book, single_book
 from .errors import Diagnostic, ExporterError, StrictError
 from .options import Options
-from .output import write_atomic
+from .output import write_all_atomic
 from .source import load_yaml_mapping, read_bytes, read_source
 
 
@@ -65,16 +65,18 @@ def build(
     output_dir: Path | str = "dist",
     formats: Iterable[str] | None = None,
     options: Options | None = None,
+    data: bytes | None = None,
     **changes: Any,
 ) -> BuildResult:
     """Build the editions of one article into *output_dir*; raise :class:`ExporterError` on failure.
 
     *changes* are :class:`Options` fields (``style="modern"``, ``page_size="A5"``, ...).
+    *data*, when given, is the article's bytes (read from a pipe, say) under the name *source*.
     """
     options = _options(options, formats, changes)
     path, folder = Path(source), Path(output_dir)
-    raw = read_bytes(path, options)
-    key = cache.input_key(raw, options) if options.reuse else None
+    raw = read_bytes(path, options) if data is None else data
+    key = cache.input_key(raw, options) if options.reuse and data is None else None
     if key is not None:
         record = cache.lookup(folder, path.stem, key, path.parent)
         if record is not None:
@@ -102,14 +104,26 @@ def _remember(result: BuildResult, book: Book, key: str, folder: Path) -> None:
 def _reused(record: dict[str, Any], path: Path, folder: Path, options: Options) -> BuildResult:
     """The result of an earlier build whose inputs are unchanged."""
     warnings = tuple(Diagnostic(**warning) for warning in record.get("warnings", []))
-    serious = [warning for warning in warnings if warning.severity == "warning"]
-    if options.strict and serious:
-        raise StrictError(f"{len(serious)} warning(s) with --strict: {serious[0]}", path=path)
+    _check_strict(warnings, options, path)
     outputs = tuple(Output(o["format"], folder / o["name"], o["size"], o["sha256"])
                     for o in record["outputs"])
     date = dt.date.fromisoformat(record["date"]) if record.get("date") else None
     return BuildResult(path, outputs, warnings, record.get("identifier", ""), date, (path,),
                        reused=True)
+
+
+def render_source(
+    source: Path | str, options: Options, data: bytes | None = None
+) -> tuple[dict[str, bytes], tuple[Diagnostic, ...]]:
+    """Render one article's editions in memory and write nothing (for ``-o -``)."""
+    from .document import build_document
+
+    path = Path(source)
+    raw = read_bytes(path, options) if data is None else data
+    book = single_book(build_document(read_source(path, options, data=raw), options))
+    editions, warnings = render_editions(book, options)
+    _check_strict(warnings, options, path)
+    return editions, warnings
 
 
 def build_book(
@@ -166,9 +180,7 @@ def build_many(
 
 def _render_and_write(book: Book, options: Options, output_dir: Path, path: Path) -> BuildResult:
     editions, warnings = render_editions(book, options)
-    serious = [warning for warning in warnings if warning.severity == "warning"]
-    if options.strict and serious:
-        raise StrictError(f"{len(serious)} warning(s) with --strict: {serious[0]}", path=path)
+    _check_strict(warnings, options, path)
     outputs = write_editions(editions, output_dir, book.stem)
     return BuildResult(path, outputs, warnings, book.identifier, book.modified.date(),
                        tuple(article.source.path for article in book.articles))
@@ -203,12 +215,10 @@ def render_editions(book: Book, options: Options) -> tuple[dict[str, bytes], tup
 
 def write_editions(editions: dict[str, bytes], output_dir: Path, stem: str) -> tuple[Output, ...]:
     """Write each edition atomically as ``output_dir/stem.format``."""
-    outputs = []
-    for edition_format, data in editions.items():
-        path = output_dir / f"{stem}.{edition_format}"
-        write_atomic(path, data)
-        outputs.append(Output(edition_format, path, len(data), hashlib.sha256(data).hexdigest()))
-    return tuple(outputs)
+    paths = {name: output_dir / f"{stem}.{name}" for name in editions}
+    write_all_atomic([(paths[name], data) for name, data in editions.items()])
+    return tuple(Output(name, paths[name], len(data), hashlib.sha256(data).hexdigest())
+                 for name, data in editions.items())
 
 
 def _read_book_file(path: Path) -> dict[str, Any]:
@@ -222,6 +232,13 @@ def _read_book_file(path: Path) -> dict[str, Any]:
     except OSError as error:
         raise SourceError(f"cannot read: {error.strerror or error}", path=path) from None
     return load_yaml_mapping(text, path)
+
+
+def _check_strict(warnings: Iterable[Diagnostic], options: Options, path: Path) -> None:
+    """Under ``--strict``, fail on the first warning (notes do not count)."""
+    serious = [warning for warning in warnings if warning.severity == "warning"]
+    if options.strict and serious:
+        raise StrictError(f"{len(serious)} warning(s) with --strict: {serious[0]}", path=path)
 
 
 def _options(options: Options | None, formats: Iterable[str] | None, changes: dict[str, Any]) -> Options:

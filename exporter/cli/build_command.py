@@ -1,0 +1,342 @@
+"""``exporter build``: one article, a folder of them in parallel, a book, or a pipe."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from .. import __version__
+from ..options import EDITIONS, FORMATS, STYLES, Options
+from . import CHECK_FAILED, Reporting, UsageProblem, cli
+from .progress import Reporter
+
+if TYPE_CHECKING:
+    from ..pipeline import BuildResult, Failure
+
+CONTENT_DIR = Path("content")
+ARTICLE_SUFFIXES = (".md", ".markdown", ".txt")
+STDIO = Path("-")
+
+
+@cli.command()
+@click.argument("sources", nargs=-1, type=click.Path(path_type=Path))
+@click.option("-o", "--output-dir", type=click.Path(path_type=Path), default=Path("dist"),
+              show_default=True, help="Folder to write the editions into; '-' writes the one "
+                                      "edition asked for with -f to standard output.")
+@click.option("-f", "--format", "formats", multiple=True, metavar="|".join(FORMATS),
+              help="Edition to write; repeat for several. Default: all three.")
+@click.option("--style", "styles", multiple=True, metavar="NAME|FILE.css",
+              help=f"Bundled style ({', '.join(STYLES)}; default classic), or your own "
+                   "stylesheet layered on top. Repeatable.")
+@click.option("--page-size", default="A4", show_default=True,
+              help="PDF page size: A4, A5, B5, Letter, 6x9in, 5.5x8.5in or WIDTHxHEIGHT with units.")
+@click.option("--margins", default=None,
+              help="PDF margins: one to four lengths (top outer bottom inner), e.g. '20mm 18mm'.")
+@click.option("--edition", type=click.Choice(EDITIONS), default="standard", show_default=True,
+              help="PDF kind: tagged PDF/UA-1, print-ready PDF/X-4, or archival PDF/A-3.")
+@click.option("--book", default=None, metavar="TITLE|BOOK.yaml",
+              help="Bind all SOURCES into one book with this title, or with the metadata and "
+                   "article order of a YAML file.")
+@click.option("--toc/--no-toc", default=None,
+              help="Contents with page numbers (default: for books and articles of 3+ sections).")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
+              help="Articles built at once, in worker processes (default: the number of CPUs).")
+@click.option("--timeout", type=click.FloatRange(min=0), default=600, show_default=True,
+              help="Seconds one article may take before it is stopped (0: no limit).")
+@click.option("--report", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write a JSON record per source: outputs, sizes, SHA-256, warnings, errors.")
+@click.option("--manifest", is_flag=True,
+              help="Write OUTPUT_DIR/SHA256SUMS for 'sha256sum -c', keeping other files' entries.")
+@click.option("--bag", "bag_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              metavar="DIR", help="Also write a BagIt 1.0 bag of the editions and their sources "
+                                  "into DIR (new or empty).")
+@click.option("--check", is_flag=True,
+              help="Validate what was built, as 'exporter check' does (EPUBCheck, Ace, PDF checks).")
+@click.option("--ace-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              envvar="EXPORTER_ACE_DIR", metavar="DIR", help="Where DAISY Ace is installed, for --check.")
+@click.option("--proof", is_flag=True,
+              help="Also write page images and a contact sheet of each PDF (in <name>-proof/).")
+@click.option("--watch", is_flag=True,
+              help="Keep running; rebuild what changed when a source or stylesheet is saved.")
+@click.option("--force", is_flag=True, help="Rebuild even when nothing has changed.")
+@click.option("--strict", is_flag=True, help="Fail on any warning (blocked or missing resource).")
+@click.option("--debug", is_flag=True, help="Show Python tracebacks for errors.")
+def build(sources: tuple[Path, ...], output_dir: Path, formats: tuple[str, ...],
+          styles: tuple[str, ...], page_size: str, margins: str | None, edition: str,
+          book: str | None, toc: bool | None, jobs: int | None, timeout: float,
+          report: Path | None, manifest: bool, bag_dir: Path | None, check: bool,
+          ace_dir: Path | None, proof: bool, watch: bool, force: bool, strict: bool,
+          debug: bool) -> None:
+    """Build the editions of each SOURCE (files or folders; default: every article in content/).
+
+    Writes OUTPUT_DIR/<name>.html, <name>.epub and <name>.pdf for each article, or
+    OUTPUT_DIR/<slug of the title>.* for a --book. '-' as SOURCE reads Markdown from
+    standard input.
+    """
+    with Reporting(debug):
+        options = make_options(formats, styles, page_size, margins, edition, strict, toc,
+                               reuse=not force)
+        if proof and "pdf" not in options.formats:
+            raise UsageProblem("--proof needs the PDF edition; add -f pdf")
+        if output_dir == STDIO:
+            _to_stdout(sources, options, formats)
+            return
+        if sources == (STDIO,):
+            _from_stdin(output_dir, options)
+            return
+        book_file = Path(book) if book and book.endswith((".yaml", ".yml")) else None
+        paths = list(expand_sources(sources, allow_empty=book_file is not None))
+        if bag_dir is not None:
+            from ..fixity import check_bag_dir
+
+            check_bag_dir(bag_dir)  # before any work, so a long batch is not wasted
+        run = _Run(paths, output_dir, options, book, book_file, jobs, timeout, debug)
+        status = run.once()
+        status = _after(run.built, status, output_dir, report, run.outcomes, manifest, bag_dir,
+                        check, ace_dir, proof)
+        if watch:
+            _watch(run, [*styles, *(str(p) for p in paths)])
+        if status:
+            sys.exit(status)
+
+
+class _Run:
+    """One build of everything asked for, repeatable (for --watch)."""
+
+    def __init__(self, paths: list[Path], output_dir: Path, options: Options, book: str | None,
+                 book_file: Path | None, jobs: int | None, timeout: float, debug: bool):
+        self.paths, self.output_dir, self.options = paths, output_dir, options
+        self.book, self.book_file, self.debug = book, book_file, debug
+        self.jobs, self.timeout = jobs, timeout
+        self.outcomes: list[BuildResult | Failure] = []
+
+    @property
+    def built(self) -> list[BuildResult]:
+        from ..pipeline import BuildResult
+
+        return [outcome for outcome in self.outcomes if isinstance(outcome, BuildResult)]
+
+    def once(self, only: list[Path] | None = None) -> int:
+        """Build (the *only* sources, or all); print what happened; return an exit status."""
+        from ..batch import build_all, default_jobs
+        from ..pipeline import Failure, build_book
+
+        started = time.monotonic()
+        if self.book is not None:
+            reporter = Reporter(1, self.debug)
+            try:
+                outcome: BuildResult | Failure = build_book(
+                    self.paths, self.output_dir, title=None if self.book_file else self.book,
+                    book_file=self.book_file, options=self.options)
+            except Exception as error:
+                from ..errors import ExporterError
+
+                if not isinstance(error, ExporterError) or self.debug:
+                    raise
+                outcome = Failure(self.book_file or self.paths[0], error)
+            reporter.done(outcome)
+            self.outcomes = [outcome]
+        else:
+            paths = only or self.paths
+            reporter = Reporter(len(paths), self.debug)
+            with reporter:
+                self.outcomes = build_all(paths, self.output_dir, self.options,
+                                          jobs=self.jobs or default_jobs(),
+                                          timeout=self.timeout or None, on_done=reporter.done)
+        return reporter.summary(self.outcomes, time.monotonic() - started)
+
+
+def _after(built: list[BuildResult], status: int, output_dir: Path, report: Path | None,
+           outcomes: Sequence[BuildResult | Failure], manifest: bool, bag_dir: Path | None,
+           check: bool, ace_dir: Path | None, proof: bool) -> int:
+    """Reports, fixity, proofs and checks on what was built; return the exit status."""
+    if report is not None:
+        from ..output import write_atomic
+
+        write_atomic(report, json.dumps(report_record(outcomes), indent=2).encode("utf-8") + b"\n")
+        click.echo(f"Wrote {report}", err=True)
+    editions = [output.path for result in built for output in result.outputs]
+    if manifest and editions:
+        from ..fixity import write_manifest
+
+        click.echo(f"Wrote {write_manifest(editions, output_dir)}", err=True)
+    if bag_dir is not None:
+        if status:
+            raise UsageProblem("bag not written: some articles failed", path=bag_dir)
+        from ..fixity import bagging_date, write_bag
+
+        write_bag(bag_dir, editions, [source for result in built for source in result.sources],
+                  external_identifier=list(dict.fromkeys(result.identifier for result in built)),
+                  bagging_date=bagging_date(result.date for result in built),
+                  tool=f"exporter {__version__}")
+        click.echo(f"Wrote bag {bag_dir}", err=True)
+    pdfs = [path for path in editions if path.suffix == ".pdf"]
+    if proof and pdfs:
+        from ..proof import write_proofs
+
+        for pdf in pdfs:
+            result = write_proofs(pdf, pdf.with_name(f"{pdf.stem}-proof"))
+            click.echo(f"Wrote proofs: {result.contact_sheet}", err=True)
+    if check and editions:
+        from ..check import check_files, format_findings, has_errors
+
+        findings = check_files([p for p in editions if p.suffix in (".epub", ".pdf")],
+                               ace_dir=ace_dir)
+        click.echo(format_findings(findings), err=True)
+        if has_errors(findings):
+            status = status or CHECK_FAILED
+    return status
+
+
+def report_record(outcomes: Sequence[BuildResult | Failure]) -> dict[str, Any]:
+    """A machine-readable record of a build: one entry per source, in order."""
+    from ..pipeline import BuildResult
+
+    entries: list[dict[str, Any]] = []
+    for outcome in outcomes:
+        if isinstance(outcome, BuildResult):
+            entries.append({
+                "source": str(outcome.source), "status": "reused" if outcome.reused else "built",
+                "outputs": [{"format": o.format, "path": str(o.path), "size": o.size,
+                             "sha256": o.sha256} for o in outcome.outputs],
+                "warnings": [_diagnostic(w) for w in outcome.warnings], "error": None})
+        else:
+            entries.append({
+                "source": str(outcome.source), "status": "failed", "outputs": [], "warnings": [],
+                "error": {"type": type(outcome.error).__name__, "message": outcome.error.message,
+                          "line": outcome.error.line, "exit_code": outcome.error.exit_code}})
+    return {"tool": f"exporter {__version__}", "sources": entries}
+
+
+def _diagnostic(warning: Any) -> dict[str, Any]:
+    return {"code": warning.code, "severity": warning.severity, "message": warning.message,
+            "line": warning.line}
+
+
+def _to_stdout(sources: Sequence[Path], options: Options, formats: Sequence[str]) -> None:
+    """``-o -``: the one edition asked for, as bytes on standard output; messages on stderr."""
+    if len(formats) != 1:
+        raise UsageProblem("'-o -' writes one edition: name it with a single -f")
+    if len(sources) != 1 or sources[0].is_dir():
+        raise UsageProblem("'-o -' takes exactly one SOURCE file (or '-')")
+    from ..pipeline import render_source
+    from ..source import STDIN
+
+    source, data = sources[0], None
+    if source == STDIO:
+        source, data = Path(STDIN), sys.stdin.buffer.read()
+    editions, warnings = render_source(source, options, data=data)
+    for warning in warnings:
+        click.echo(f"{'Note' if warning.severity == 'note' else 'Warning'}: {warning}", err=True)
+    stream = click.get_binary_stream("stdout")
+    stream.write(editions[formats[0]])
+    stream.flush()
+
+
+def _from_stdin(output_dir: Path, options: Options) -> None:
+    """``-`` as the only SOURCE with ``-o DIR``: write DIR/stdin.<format>."""
+    from ..pipeline import build
+    from ..source import STDIN
+
+    result = build(Path(STDIN), output_dir, options=options, data=sys.stdin.buffer.read())
+    reporter = Reporter(1)
+    reporter.done(result)
+
+
+def _watch(run: _Run, watched: list[str]) -> None:
+    """Rebuild on every save of a source or stylesheet, one line per rebuild, until Ctrl-C."""
+    from watchfiles import watch
+
+    from ..resources import styles_dir
+
+    targets = {Path(p).resolve().parent if Path(p).is_file() else Path(p).resolve()
+               for p in watched if Path(p).exists()}
+    targets.add(styles_dir())
+    click.echo(f"Watching {len(targets)} folder(s); Ctrl-C stops.", err=True)
+    sources = {path.resolve(): path for path in run.paths}
+    try:
+        for changes in watch(*targets, debounce=300, rust_timeout=0, yield_on_timeout=False):
+            changed = {Path(path).resolve() for _, path in changes}
+            styles = any(path.suffix == ".css" for path in changed)
+            only = None if styles or run.book else [sources[p] for p in changed if p in sources]
+            if only == []:
+                continue
+            status = run.once(only)
+            names = ", ".join(p.name for p in (only or run.paths))
+            click.echo(f"Rebuilt {names}: {'failed' if status else 'ok'}", err=True)
+    except KeyboardInterrupt:
+        click.echo("Stopped watching.", err=True)
+
+
+def make_options(formats: Sequence[str], styles: Sequence[str], page_size: str,
+                 margins: str | None, edition: str, strict: bool, toc: bool | None,
+                 reuse: bool = True) -> Options:
+    """Check the option values and build the :class:`Options` they describe."""
+    for name in formats:
+        if name not in FORMATS:
+            raise UsageProblem(f"unknown format {name!r}; choose from {', '.join(FORMATS)}")
+    style, user_sheets = "classic", []
+    for value in styles:
+        if value.endswith(".css") or os.sep in value:
+            path = Path(value)
+            if not path.is_file():
+                raise UsageProblem("no such stylesheet", path=path)
+            user_sheets.append(path)
+        elif value in STYLES:
+            style = value
+        else:
+            raise UsageProblem(f"unknown style {value!r}; choose from {', '.join(STYLES)} "
+                               "or give a .css file")
+    from ..geometry import page_geometry
+
+    page_geometry(page_size, margins)  # checked now, so a bad value fails before any work
+    return Options(
+        formats=tuple(dict.fromkeys(formats)) or FORMATS,
+        style=style,
+        user_stylesheets=tuple(user_sheets),
+        page_size=page_size,
+        margins=margins,
+        edition=edition,
+        strict=strict,
+        toc=toc,
+        reuse=reuse,
+        source_date_epoch=_source_date_epoch(),
+    )
+
+
+def _source_date_epoch() -> int | None:
+    value = os.environ.get("SOURCE_DATE_EPOCH")
+    if value is None or not value.strip():
+        return None
+    if not value.strip().isdigit():
+        raise UsageProblem(f"SOURCE_DATE_EPOCH={value!r} is not a whole number of seconds")
+    return int(value)
+
+
+def expand_sources(sources: Sequence[Path], allow_empty: bool = False) -> Iterator[Path]:
+    """Files as given; folders (and the default content/) as every article inside, sorted."""
+    if not sources and allow_empty:
+        return
+    if not sources:
+        if not CONTENT_DIR.is_dir():
+            raise UsageProblem("no SOURCE given and no content/ folder here")
+        sources = (CONTENT_DIR,)
+    for source in sources:
+        if source == STDIO:
+            raise UsageProblem("'-' (standard input) needs '-o -' or a single SOURCE with -o DIR")
+        if source.is_dir():
+            found = sorted(p for p in source.rglob("*")
+                           if p.suffix.lower() in ARTICLE_SUFFIXES and p.is_file()
+                           and not any(part.startswith(".") for part in p.relative_to(source).parts))
+            if not found:
+                raise UsageProblem("folder holds no .md, .markdown or .txt article", path=source)
+            yield from found
+        else:
+            yield source
