@@ -78,7 +78,29 @@ def render_pdf(
     except (ValueError, OSError, RuntimeError) as error:
         raise RenderError(f"PDF rendering failed: {error}",
                           path=book.articles[0].source.path) from error
-    return pdf, page_starts(html.etree_element, layout), tuple(collector.diagnostics)
+    diagnostics = [*_glyph_warnings(markup, book, options), *collector.diagnostics]
+    return pdf, page_starts(html.etree_element, layout), tuple(diagnostics)
+
+
+def _glyph_warnings(markup: str, book: Book, options: Options) -> list[Diagnostic]:
+    """Name the characters drawn from the fallback font, and any that no bundled font has."""
+    from lxml import html as lxml_html
+
+    from ..glyphs import describe, uncovered
+
+    text = lxml_html.fromstring(markup.encode("utf-8")).text_content()
+    fallback, missing = uncovered(text, options.style)
+    where = str(book.articles[0].source.path)
+    found = []
+    if fallback:
+        found.append(Diagnostic("PDF-GLYPH-FALLBACK", f"the {options.style} style's font lacks "
+                                f"{describe(fallback)}; drawn with the fallback font DejaVu Sans",
+                                where))
+    if missing:
+        found.append(Diagnostic("PDF-GLYPH-MISSING", f"no bundled font has {describe(missing)}; "
+                                "they depend on the fonts of the machine that builds the PDF",
+                                where))
+    return found
 
 
 def _provenance(options: Options) -> str:

@@ -1,0 +1,47 @@
+"""Which characters of a book the PDF's fonts cannot show.
+
+A character outside the style's own font is drawn from the bundled fallback
+(DejaVu Sans) and named in a warning; one outside every bundled font would
+depend on the machine's fonts, and is named as missing.
+"""
+
+from __future__ import annotations
+
+import functools
+import unicodedata
+
+from .resources import styles_dir
+
+#: The main text font of each style, and the fallback every style lists after it.
+STYLE_FONTS = {
+    "classic": "gentium-book-plus/GentiumBookPlus-Regular.ttf",
+    "modern": "inter/Inter-Regular.otf",
+    "large-print": "inter/Inter-Regular.otf",
+}
+FALLBACK_FONT = "dejavu/DejaVuSans.ttf"
+
+
+@functools.cache
+def _coverage(relative: str) -> frozenset[int]:
+    from fontTools.ttLib import TTFont
+
+    with TTFont(str(styles_dir() / "fonts" / relative), lazy=True) as font:
+        return frozenset(font.getBestCmap())
+
+
+def uncovered(text: str, style: str) -> tuple[str, str]:
+    """(characters drawn from the fallback font, characters no bundled font has)."""
+    used = {ord(char) for char in text if not char.isspace()
+            and unicodedata.category(char) not in {"Cc", "Cf", "Zs"}}
+    main = _coverage(STYLE_FONTS.get(style, STYLE_FONTS["classic"]))
+    fallback = _coverage(FALLBACK_FONT)
+    outside = sorted(used - main)
+    return ("".join(chr(c) for c in outside if c in fallback),
+            "".join(chr(c) for c in outside if c not in fallback))
+
+
+def describe(characters: str, limit: int = 12) -> str:
+    """The characters with their code points, shortened after *limit*."""
+    shown = ", ".join(f"{char} (U+{ord(char):04X})" for char in characters[:limit])
+    more = len(characters) - limit
+    return shown + (f" and {more} more" if more > 0 else "")

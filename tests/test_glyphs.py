@@ -1,0 +1,32 @@
+"""Text in scripts the style's font lacks: a fallback font and a warning, never silent boxes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from conftest import run_cli
+from validators import pdf_fonts, pdf_text
+
+ARTICLE = ("---\ntitle: Scripts\n---\n\nArmenian: Հայաստան. Georgian: საქართველო. "
+           "Hebrew: שלום. Greek: Ελλάδα. Russian: Россия.\n")
+
+
+def test_fallback_font_draws_other_scripts_and_is_named(tmp_path: Path) -> None:
+    source = tmp_path / "scripts.md"
+    source.write_text(ARTICLE, encoding="utf-8")
+    result = run_cli("build", source, "-o", tmp_path / "out", "-f", "pdf")
+    assert result.exit_code == 0, result.output
+    warning = next(line for line in result.stderr.splitlines() if "fallback font" in line)
+    assert "Հ (U+0540)" in warning and "scripts.md" in warning
+    assert "Ελλάδα" not in warning and "Р" not in warning  # Gentium covers Greek and Cyrillic
+    fonts = pdf_fonts(tmp_path / "out" / "scripts.pdf")
+    assert any("DejaVu" in name for name, _ in fonts) and all(emb for _, emb in fonts)
+    assert "Հայաստան" in pdf_text(tmp_path / "out" / "scripts.pdf")
+
+
+def test_strict_refuses_a_fallback(tmp_path: Path) -> None:
+    source = tmp_path / "scripts.md"
+    source.write_text(ARTICLE, encoding="utf-8")
+    result = run_cli("build", source, "-o", tmp_path / "out", "-f", "pdf", "--strict")
+    assert result.exit_code == 10
+    assert "fallback font" in result.stderr and not (tmp_path / "out").exists()
