@@ -88,7 +88,7 @@ def _glyph_warnings(markup: str, book: Book, options: Options) -> list[Diagnosti
 
     from ..glyphs import describe, uncovered
 
-    text = lxml_html.fromstring(markup.encode("utf-8")).text_content()
+    text = str(lxml_html.fromstring(markup.encode("utf-8")).xpath("string()"))
     fallback, missing = uncovered(text, options.style)
     where = str(book.articles[0].source.path)
     found = []
