@@ -73,7 +73,7 @@ def parse_page_size(value: str) -> tuple[float, float]:
 def parse_margins(value: str | None, width: float) -> tuple[float, float, float, float]:
     """CSS-like margins: one to four lengths (top, outer, bottom, inner); default by page width."""
     if value is None:
-        side = max(12.0, round(width * 0.11, 1))
+        side = max(12.0, round(width * 0.14, 1))
         return round(side * 1.1, 1), side, round(side * 1.3, 1), side
     parts = value.replace(",", " ").split()
     lengths = []

@@ -51,11 +51,12 @@ def _read_bundled(name: str) -> Stylesheet:
 
 
 def stylesheets_for(edition_format: str, options: Options) -> tuple[Stylesheet, ...]:
-    """The stylesheets of one edition, in cascade order: base, style, medium, the user's own."""
+    """The stylesheets of one edition, in cascade order: base, medium, style, the user's own."""
     if options.style not in STYLES:
         known = ", ".join(STYLES)
         raise StyleError(f"unknown style {options.style!r}; choose one of {known} or a .css file")
-    names = ["base.css", f"{options.style}.css", MEDIA_LAYERS[edition_format]]
+    # The style comes after the medium's layer, so a style can set its own type size.
+    names = ["base.css", MEDIA_LAYERS[edition_format], f"{options.style}.css"]
     if edition_format == "pdf":
         names.insert(0, "fonts.css")
     sheets = [_read_bundled(name) for name in names]
