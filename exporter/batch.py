@@ -10,15 +10,17 @@ from __future__ import annotations
 import os
 import signal
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from contextlib import contextmanager
-from multiprocessing import get_context
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from .errors import ExporterError, RenderError
 from .options import Options
 from .pipeline import BuildResult, Failure, build
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 Outcome = BuildResult | Failure
 
@@ -49,6 +51,9 @@ def build_all(
                 on_done(outcome)
             outcomes.append(outcome)
         return outcomes
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    from multiprocessing import get_context
+
     results: dict[int, Outcome] = {}
     workers = min(jobs, len(sources))
     # Fork: workers start with the parent's imports, and never read the environment anew.

@@ -11,7 +11,6 @@ from __future__ import annotations
 import html
 import re
 import xml.etree.ElementTree as etree
-from typing import Any
 
 from markdown import Markdown
 from markdown.extensions import Extension
@@ -208,25 +207,30 @@ class ExporterExtension(Extension):
 
 def make_markdown() -> Markdown:
     """A Markdown converter configured for articles (XHTML output, ids without colons)."""
-    configs: dict[str, dict[str, Any]] = {
-        "footnotes": {"SEPARATOR": "-", "BACKLINK_TITLE": "Back to note %d"},
-        "smarty": {"substitutions": _SMARTY},
-        "toc": {"permalink": False, "slugify": _slugify},
-    }
+    # Instances rather than names: Python-Markdown then skips its entry-point look-up.
+    from markdown.extensions.abbr import AbbrExtension
+    from markdown.extensions.attr_list import AttrListExtension
+    from markdown.extensions.def_list import DefListExtension
+    from markdown.extensions.fenced_code import FencedCodeExtension
+    from markdown.extensions.footnotes import FootnoteExtension
+    from markdown.extensions.sane_lists import SaneListExtension
+    from markdown.extensions.smarty import SmartyExtension
+    from markdown.extensions.tables import TableExtension
+    from markdown.extensions.toc import TocExtension
+
     return Markdown(
         extensions=[
-            "abbr",
-            "attr_list",
-            "def_list",
-            "fenced_code",
-            "footnotes",
-            "sane_lists",
-            "smarty",
-            "tables",
-            "toc",
+            AbbrExtension(),
+            AttrListExtension(),
+            DefListExtension(),
+            FencedCodeExtension(),
+            FootnoteExtension(SEPARATOR="-", BACKLINK_TITLE="Back to note %d"),
+            SaneListExtension(),
+            SmartyExtension(substitutions=_SMARTY),
+            TableExtension(),
+            TocExtension(permalink=False, slugify=_slugify),
             ExporterExtension(),
         ],
-        extension_configs=configs,
         output_format="xhtml",
     )
 
