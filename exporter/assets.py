@@ -131,7 +131,7 @@ def _make_asset(data: bytes, options: Options) -> Asset:
                 kind = image.format or ""
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise ResourceError("image has too many pixels to decode safely") from None
-    except (OSError, ValueError, SyntaxError):
+    except Exception:  # Pillow's parsers raise many kinds of error on hostile bytes
         raise _Refused("RES-FORMAT", "not an image this tool can read") from None
     if width * height > options.max_image_pixels:
         raise ResourceError(

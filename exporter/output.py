@@ -25,19 +25,53 @@ def write_all_atomic(items: list[tuple[Path, bytes]]) -> None:
     Every file is first written in full beside its target; only then are they
     renamed into place, so a full disk or an error leaves the old outputs.
     """
+    for path, _ in items:
+        if path.is_dir():
+            raise OutputError("is a folder; cannot replace it with a file", path=path)
     staged: list[tuple[str, Path]] = []
+    backups: list[tuple[str | None, Path]] = []
     try:
         for path, data in items:
             staged.append((_stage(path, data), path))
         for temporary, path in staged:
+            backups.append((_backup(path), path))
             try:
                 os.replace(temporary, path)
             except OSError as error:
+                _restore(backups)
                 raise OutputError(f"cannot write: {error.strerror or error}", path=path) from None
     finally:
         for temporary, _ in staged:
             with contextlib.suppress(OSError):
                 os.unlink(temporary)
+        for backup, _ in backups:
+            if backup is not None:
+                with contextlib.suppress(OSError):
+                    os.unlink(backup)
+
+
+def _backup(path: Path) -> str | None:
+    """A hard link to the file *path* still holds, so a failed build can put it back."""
+    if not path.is_file():
+        return None
+    backup = f"{path.parent}/.{path.name}.{os.getpid()}.old"
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(backup)
+    try:
+        os.link(path, backup)
+    except OSError:
+        return None
+    return backup
+
+
+def _restore(backups: list[tuple[str | None, Path]]) -> None:
+    """Undo the renames done so far: old files back in place, new ones removed."""
+    for backup, path in backups[:-1]:
+        with contextlib.suppress(OSError):
+            if backup is not None:
+                os.replace(backup, path)
+            else:
+                os.unlink(path)
 
 
 def _stage(path: Path, data: bytes) -> str:

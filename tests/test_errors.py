@@ -140,3 +140,26 @@ def test_no_partial_file_when_pdf_fails(tmp_path: Path, monkeypatch: pytest.Monk
     out = tmp_path / "out"
     result = run_cli("build", SEED, "-o", out)
     _assert_clean_failure(result, out, names=None, exit_code=9, says="simulated failure")
+
+
+def test_a_failed_rename_puts_the_earlier_outputs_back(tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    from exporter import output
+
+    out = tmp_path / "out"
+    assert run_cli("build", SEED, "-o", out, "-f", "html", "-f", "epub").exit_code == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    real_replace = os.replace
+
+    def failing_replace(source: str, target: object) -> None:
+        if str(target).endswith(".epub"):
+            raise OSError(28, "No space left on device")
+        real_replace(source, target)
+
+    monkeypatch.setattr(output.os, "replace", failing_replace)
+    result = run_cli("build", SEED, "-o", out, "-f", "html", "-f", "epub", "--style", "modern")
+    assert result.exit_code == 8 and "No space left" in result.stderr
+    after = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    assert after == before

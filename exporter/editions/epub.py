@@ -183,7 +183,10 @@ def content_document(document: Document, pages: list[PageStart] | None = None) -
             + f'\n<link rel="stylesheet" type="text/css" href="{_CSS}"/>\n')
     body = (f'<main>\n<article aria-labelledby="title">\n{title_block(meta)}\n'
             f'<div class="body">\n{document.body}\n</div>\n</article>\n</main>')
-    return _xhtml(meta.title, meta.language, head, body, "bodymatter", pages)
+    try:
+        return _xhtml(meta.title, meta.language, head, body, "bodymatter", pages)
+    except RenderError as error:
+        raise RenderError(error.message, path=document.source.path) from None
 
 
 def _epub_footnotes(root: etree._Element) -> None:
