@@ -22,7 +22,7 @@ from .metadata import Metadata, read_metadata
 from .options import Options
 from .sanitize import sanitize_html
 from .source import Source
-from .xhtml import parse_fragment, serialize_fragment
+from .xhtml import parse_fragment, repair_content_model, serialize_fragment
 
 _INDENT = re.compile(r"^((?:[ \t]*>)*)([ \t]*)")
 # Raw HTML tags, for a cheap bound on nesting before the sanitiser (whose time grows with it).
@@ -99,6 +99,7 @@ def build_document(source: Source, options: Options) -> Document:
     metadata, meta_warnings = read_metadata(source.front_matter, source.path, fallback)
 
     root = parse_fragment(sanitize_html(html))
+    repair_content_model(root)
     _check_depth(root, source)
     _unique_ids(root)
     found, asset_warnings = assets.resolve_images(root, source, options)

@@ -24,6 +24,62 @@ def parse_fragment(markup: str) -> etree._Element:
     return root
 
 
+#: Elements that hold only phrasing content: a block inside one is invalid XHTML.
+PHRASING_ONLY = {"p", "a", "abbr", "b", "bdi", "bdo", "cite", "code", "dfn", "em", "i", "kbd",
+                 "mark", "q", "rp", "rt", "ruby", "s", "samp", "small", "span", "strong", "sub",
+                 "sup", "time", "u", "var", "caption", "dt", "h1", "h2", "h3", "h4", "h5", "h6",
+                 "summary", "figcaption"}  # fmt: skip
+BLOCKS = {"address", "aside", "blockquote", "details", "div", "dl", "figure", "hr", "ol", "p",
+          "pre", "section", "table", "ul", "h1", "h2", "h3", "h4", "h5", "h6"}  # fmt: skip
+
+
+def repair_content_model(root: etree._Element) -> None:
+    """Mend raw HTML that puts blocks inside phrasing elements (``<p><b>..<table>``).
+
+    A paragraph holding a block becomes a ``div``; any other phrasing element
+    holding one is unwrapped, its content kept.  Strict EPUB readers need this.
+    """
+    changed = True
+    while changed:
+        changed = False
+        for element in list(root.iter()):
+            if not isinstance(element.tag, str) or element.tag not in PHRASING_ONLY:
+                continue
+            if not any(isinstance(child.tag, str) and child.tag in BLOCKS
+                       for child in element.iter() if child is not element):
+                continue
+            if element.tag == "p":
+                element.tag = "div"
+            else:
+                _unwrap(element)
+            changed = True
+            break
+
+
+def _unwrap(element: etree._Element) -> None:
+    """Replace *element* by its text and children."""
+    parent = element.getparent()
+    if parent is None:
+        return
+    index = parent.index(element)
+    text, tail = element.text or "", element.tail or ""
+    previous = element.getprevious()
+    if previous is not None:
+        previous.tail = (previous.tail or "") + text
+    else:
+        parent.text = (parent.text or "") + text
+    children = list(element)
+    parent.remove(element)
+    for offset, child in enumerate(children):
+        parent.insert(index + offset, child)
+    if children:
+        children[-1].tail = (children[-1].tail or "") + tail
+    elif previous is not None:
+        previous.tail = (previous.tail or "") + tail
+    else:
+        parent.text = (parent.text or "") + tail
+
+
 def serialize_fragment(root: etree._Element) -> str:
     """The children of *root* as XML that an HTML parser reads the same way."""
     for element in root.iter():
