@@ -86,6 +86,19 @@ def resolve_images(
     return tuple(found.values()), tuple(warnings)
 
 
+def load_cover(name: str, source: Source, options: Options) -> Asset:
+    """The cover image the front matter names, under the same policy as any image."""
+    try:
+        asset = _make_asset(_read_image(name, source.path.parent.resolve()), options)
+    except _Refused as refusal:
+        raise ResourceError(f"cover {name!r}: {refusal}", path=source.path) from None
+    except ResourceError as error:
+        raise ResourceError(f"cover {name!r}: {error.message}", path=source.path) from None
+    if asset.media_type not in {"image/png", "image/jpeg"}:
+        raise ResourceError(f"cover {name!r}: use a PNG or JPEG image", path=source.path)
+    return dataclasses.replace(asset, origin=name)
+
+
 class _Refused(Exception):
     """An image the policy does not read; the build goes on with its alt text."""
 

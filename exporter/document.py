@@ -17,6 +17,7 @@ from pathlib import Path
 from lxml import etree
 
 from . import assets
+from .assets import Asset
 from .errors import Diagnostic, SourceError
 from .metadata import Metadata, read_metadata
 from .options import Options
@@ -60,7 +61,9 @@ class Document:
     headings: tuple[Heading, ...]
     identifier: str
     modified: dt.datetime
-    assets: tuple[assets.Asset, ...] = ()
+    assets: tuple[Asset, ...] = ()
+    #: The cover image the front matter names (else the EPUB draws one).
+    cover: Asset | None = None
     warnings: tuple[Diagnostic, ...] = field(default=(), compare=False)
 
     @property
@@ -113,6 +116,7 @@ def build_document(source: Source, options: Options) -> Document:
         identifier=metadata.derived_identifier(),
         modified=metadata.modified_at(options.source_date_epoch),
         assets=found,
+        cover=assets.load_cover(metadata.cover, source, options) if metadata.cover else None,
         warnings=meta_warnings + asset_warnings,
     )
 

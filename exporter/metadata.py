@@ -33,6 +33,7 @@ KNOWN_KEYS = {
     "publisher": "the publisher's name",
     "rights": "copyright or licence statement",
     "source": "address of the original publication",
+    "cover": "a PNG or JPEG cover image in the article's folder (else one is drawn)",
 }
 
 
@@ -52,6 +53,8 @@ class Metadata:
     publisher: str | None = None
     rights: str | None = None
     source_url: str | None = None
+    #: An image file for the cover, relative to the article's folder.
+    cover: str | None = None
 
     def derived_identifier(self) -> str:
         """The front matter's identifier, else a ``urn:uuid`` derived from title, date and authors."""
@@ -104,6 +107,7 @@ def read_metadata(
         publisher=_text(get("publisher"), "publisher", path),
         rights=_text(get("rights"), "rights", path),
         source_url=_text(get("source"), "source", path),
+        cover=_text(get("cover"), "cover", path),
     )
     return metadata, tuple(warnings)
 

@@ -91,8 +91,9 @@ def build(
 
 
 def _remember(result: BuildResult, book: Book, key: str, folder: Path) -> None:
+    covers = [article.cover for article in book.articles if article.cover]
     images = {asset.origin: hashlib.sha256(asset.data).hexdigest()
-              for asset in book.assets if asset.origin}
+              for asset in [*book.assets, *covers] if asset.origin}
     outputs = [{"format": o.format, "name": o.path.name, "size": o.size, "sha256": o.sha256}
                for o in result.outputs]
     extra = {"identifier": result.identifier,

@@ -157,3 +157,47 @@ def test_a_long_single_article_gets_contents_and_toc_can_be_turned_off(tmp_path:
     page = int(line.split()[-1])
     heading_page = pdf_text(tmp_path / "on" / "pokrovsk.pdf", "-f", str(page), "-l", str(page))
     assert "Looking Ahead Amid Uncertainty" in heading_page
+
+
+def test_watch_rebuilds_on_save(tmp_path: Path) -> None:
+    import os
+    import queue
+    import signal
+    import subprocess
+    import sys
+    import threading
+    import time
+
+    article = tmp_path / "a.md"
+    article.write_text("# First\n\nText.\n", encoding="utf-8")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "exporter", "build", article, "-o", tmp_path / "out", "-f", "html",
+         "--watch"], stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    lines: queue.Queue[str] = queue.Queue()
+    reader = threading.Thread(target=lambda: [lines.put(line) for line in process.stderr or []],
+                              daemon=True)
+    reader.start()
+
+    def wait_for(text: str) -> str:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                line = lines.get(timeout=1)
+            except queue.Empty:
+                continue
+            if text in line:
+                return line
+        raise AssertionError(f"no {text!r} line")
+
+    try:
+        wait_for("Watching")
+        time.sleep(0.5)
+        article.write_text("# Second\n\nText.\n", encoding="utf-8")
+        assert "a.md: ok" in wait_for("Rebuilt")
+        assert "<title>Second</title>" in (tmp_path / "out" / "a.html").read_text(encoding="utf-8")
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=30)
+        reader.join(timeout=10)
+        if process.stderr:
+            process.stderr.close()

@@ -219,3 +219,21 @@ def test_html_colours_meet_wcag_aa_in_light_and_dark_mode() -> None:
     for background, text in pairs:
         light, dark = sorted((_luminance(background), _luminance(text)), reverse=True)
         assert (light + 0.05) / (dark + 0.05) >= 4.5, (background, text)
+
+
+def test_front_matter_names_the_cover(tmp_path: Path) -> None:
+    Image.new("RGB", (600, 900), (120, 30, 30)).save(tmp_path / "front.jpg", quality=90)
+    source = tmp_path / "covered.md"
+    source.write_text("---\ntitle: Covered\ncover: front.jpg\n---\n\nText.\n", encoding="utf-8")
+    result = run_cli("build", source, "-o", tmp_path / "out", "-f", "epub")
+    assert result.exit_code == 0, result.output
+    epub = tmp_path / "out" / "covered.epub"
+    with zipfile.ZipFile(epub) as book:
+        assert book.read("EPUB/images/cover.jpg") == (tmp_path / "front.jpg").read_bytes()
+        assert 'properties="cover-image"' in book.read("EPUB/content.opf").decode()
+    assert epubcheck_messages(epub) == []
+    missing = tmp_path / "missing.md"
+    missing.write_text("---\ntitle: M\ncover: nowhere.png\n---\n\nText.\n", encoding="utf-8")
+    refused = run_cli("build", missing, "-o", tmp_path / "out2")
+    assert refused.exit_code == 6 and "nowhere.png" in refused.stderr
+    assert not (tmp_path / "out2").exists()

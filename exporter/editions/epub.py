@@ -56,8 +56,11 @@ def render_epub(book: Book, options: Options, pages: tuple[PageStart, ...] | Non
     for number, asset in enumerate(book.assets, start=1):
         package.add_item(epub.EpubItem(uid=f"image{number}", file_name=asset.name,
                                        media_type=asset.media_type, content=asset.data))
-    cover_image = epub.EpubItem(uid="cover-image", file_name=_COVER_IMAGE, media_type="image/png",
-                                content=_cover_png(book, options))
+    given = book.articles[0].cover if not book.collection else None
+    cover_image = epub.EpubItem(
+        uid="cover-image", file_name=_cover_name(book),
+        media_type=given.media_type if given else "image/png",
+        content=given.data if given else _cover_png(book, options))
     cover_image.properties = ["cover-image"]
     package.add_item(cover_image)
     package.add_metadata(None, "meta", None, {"name": "cover", "content": "cover-image"})
@@ -156,6 +159,11 @@ def _xhtml(title: str, language: str, head: str, body: str, body_type: str,
     return etree.tostring(root, encoding="utf-8", xml_declaration=True, doctype="<!DOCTYPE html>")
 
 
+def _cover_name(book: Book) -> str:
+    given = book.articles[0].cover if not book.collection else None
+    return "images/cover.jpg" if given and given.media_type == "image/jpeg" else _COVER_IMAGE
+
+
 def _cover_png(book: Book, options: Options) -> bytes:
     from ..cover import make_cover
 
@@ -171,7 +179,7 @@ def cover_document(book: Book) -> bytes:
     if meta.authors:
         alt += f", by {', '.join(meta.authors)}"
     head = f'<link rel="stylesheet" type="text/css" href="{_CSS}"/>\n'
-    body = (f'<section class="cover" epub:type="cover">\n<img src="{_COVER_IMAGE}" '
+    body = (f'<section class="cover" epub:type="cover">\n<img src="{_cover_name(book)}" '
             f'role="doc-cover" alt="{escape(alt)}"/>\n</section>')
     return _xhtml(meta.title, meta.language, head, body, "cover")
 
