@@ -23,6 +23,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from .errors import reason
+
 if TYPE_CHECKING:
     import pikepdf
 
@@ -145,7 +147,7 @@ def _check_one(path: Path, ace: AceTool | str) -> list[Finding]:
         return [Finding("FILE-MISSING", "error", name, "no such file")]
     except OSError as error:
         return [Finding("FILE-UNREADABLE", "error", name,
-                        f"cannot read the file: {error.strerror or error}")]
+                        f"cannot read the file: {reason(error)}")]
     suffix = path.suffix.lower()
     if head.startswith(b"PK"):
         kind = _zip_kind(path)

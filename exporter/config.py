@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import ExporterError
+from .errors import ExporterError, reason
 
 
 class ConfigError(ExporterError):
@@ -65,4 +65,4 @@ def _read(path: Path) -> dict[str, Any]:
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"invalid TOML: {error}", path=path) from None
     except OSError as error:
-        raise ConfigError(f"cannot read: {error.strerror or error}", path=path) from None
+        raise ConfigError(f"cannot read: {reason(error)}", path=path) from None

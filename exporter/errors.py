@@ -90,3 +90,15 @@ class Diagnostic:
         if self.path is not None:
             where = self.path + (f":{self.line}" if self.line is not None else "") + ": "
         return f"{where}{self.message}"
+
+
+def reason(error: OSError) -> str:
+    """A short, lower-case reason for a failed file operation, for an ``Error:`` line."""
+    if isinstance(error, FileNotFoundError):
+        return "no such file"
+    if isinstance(error, PermissionError):
+        return "permission denied"
+    if isinstance(error, IsADirectoryError):
+        return "is a folder"
+    text = error.strerror or str(error) or type(error).__name__
+    return text[:1].lower() + text[1:]

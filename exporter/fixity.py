@@ -21,7 +21,7 @@ import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
-from .errors import OutputError
+from .errors import OutputError, reason
 from .output import write_atomic
 
 #: The manifest's file name, the one ``sha256sum -c`` users expect.
@@ -70,7 +70,7 @@ def read_manifest(path: Path) -> dict[str, str]:
     try:
         text = path.read_bytes().decode("utf-8")
     except OSError as error:
-        raise OutputError(f"cannot read manifest: {error.strerror or error}", path=path) from None
+        raise OutputError(f"cannot read manifest: {reason(error)}", path=path) from None
     except UnicodeDecodeError:
         raise OutputError("manifest is not UTF-8 text", path=path) from None
     entries: dict[str, str] = {}
@@ -96,7 +96,7 @@ def file_sha256(path: Path) -> str:
             while chunk := stream.read(_CHUNK):
                 digest.update(chunk)
     except OSError as error:
-        raise OutputError(f"cannot read for its checksum: {error.strerror or error}",
+        raise OutputError(f"cannot read for its checksum: {reason(error)}",
                           path=path) from None
     return digest.hexdigest()
 
@@ -135,7 +135,7 @@ def write_bag(
         parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{bag_dir.name}.", suffix=".part", dir=parent))
     except OSError as error:
-        raise OutputError(f"cannot create folder: {error.strerror or error}", path=parent) from None
+        raise OutputError(f"cannot create folder: {reason(error)}", path=parent) from None
     try:
         with _quiet(logging.getLogger("bagit")) as messages:
             try:
@@ -233,7 +233,7 @@ def _move_into_place(staging: Path, bag_dir: Path) -> None:
             bag_dir.rmdir()  # empty, as checked; a folder filled meanwhile makes this fail
         os.rename(staging, bag_dir)
     except OSError as error:
-        raise OutputError(f"cannot move the bag into place: {error.strerror or error}",
+        raise OutputError(f"cannot move the bag into place: {reason(error)}",
                           path=bag_dir) from None
 
 

@@ -11,7 +11,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from .errors import OutputError
+from .errors import OutputError, reason
 
 
 def write_atomic(path: Path, data: bytes) -> None:
@@ -39,7 +39,7 @@ def write_all_atomic(items: list[tuple[Path, bytes]]) -> None:
                 os.replace(temporary, path)
             except OSError as error:
                 _restore(backups)
-                raise OutputError(f"cannot write: {error.strerror or error}", path=path) from None
+                raise OutputError(f"cannot write: {reason(error)}", path=path) from None
     finally:
         for temporary, _ in staged:
             with contextlib.suppress(OSError):
@@ -80,7 +80,7 @@ def _stage(path: Path, data: bytes) -> str:
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as error:
-        raise OutputError(f"cannot create folder: {error.strerror or error}", path=folder) from None
+        raise OutputError(f"cannot create folder: {reason(error)}", path=folder) from None
     temporary = None
     try:
         handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=folder)
@@ -94,4 +94,4 @@ def _stage(path: Path, data: bytes) -> str:
         if temporary is not None:
             with contextlib.suppress(OSError):
                 os.unlink(temporary)
-        raise OutputError(f"cannot write: {error.strerror or error}", path=path) from None
+        raise OutputError(f"cannot write: {reason(error)}", path=path) from None

@@ -19,7 +19,7 @@ from typing import Any
 
 from . import cache
 from .book import Book, collect_book, single_book
-from .errors import Diagnostic, ExporterError, StrictError
+from .errors import Diagnostic, ExporterError, StrictError, reason
 from .options import Options
 from .output import write_all_atomic
 from .source import load_yaml_mapping, read_bytes, read_source
@@ -231,7 +231,7 @@ def _read_book_file(path: Path) -> dict[str, Any]:
     except FileNotFoundError:
         raise SourceError("no such book file", path=path) from None
     except OSError as error:
-        raise SourceError(f"cannot read: {error.strerror or error}", path=path) from None
+        raise SourceError(f"cannot read: {reason(error)}", path=path) from None
     return load_yaml_mapping(text, path)
 
 

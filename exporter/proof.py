@@ -18,7 +18,7 @@ from typing import Any
 
 from PIL import Image, ImageDraw, ImageFont
 
-from .errors import ExporterError
+from .errors import ExporterError, reason
 from .output import write_atomic
 
 #: Resolutions ``write_proofs`` accepts, in dots per inch.
@@ -158,7 +158,7 @@ def _render_pages(pdf: Path, dpi: int) -> list[_Page]:
                              path=pdf) from None
         raise ProofError(f"cannot be opened as a PDF ({error})", path=pdf) from None
     except OSError as error:
-        raise ProofError(f"cannot read: {error.strerror or error}", path=pdf) from None
+        raise ProofError(f"cannot read: {reason(error)}", path=pdf) from None
     try:
         return _render_document(document, pdf, dpi)
     except pdfium.PdfiumError as error:
@@ -212,7 +212,7 @@ def _check_header(pdf: Path) -> None:
     except PermissionError:
         raise ProofError("permission denied", path=pdf) from None
     except OSError as error:
-        raise ProofError(f"cannot read: {error.strerror or error}", path=pdf) from None
+        raise ProofError(f"cannot read: {reason(error)}", path=pdf) from None
     if b"%PDF-" not in head:
         raise ProofError("is not a PDF file (no %PDF- header)", path=pdf)
 

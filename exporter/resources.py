@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from .errors import ResourceError, StyleError
+from .errors import ResourceError, StyleError, reason
 from .options import STYLES, Options
 
 #: The media an edition is read in, each with its own layer of CSS.
@@ -77,7 +77,7 @@ def read_user_stylesheet(path: Path) -> Stylesheet:
     except UnicodeDecodeError as error:
         raise StyleError(f"stylesheet is not UTF-8 (byte offset {error.start})", path=path) from None
     except OSError as error:
-        raise StyleError(f"cannot read stylesheet: {error.strerror or error}", path=path) from None
+        raise StyleError(f"cannot read stylesheet: {reason(error)}", path=path) from None
     try:
         references = list(_references(sheet.text))
     except RecursionError:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import MetadataError, SourceError
+from .errors import MetadataError, SourceError, reason
 from .options import Options
 
 SUFFIXES = (".md", ".markdown", ".txt")
@@ -80,12 +80,10 @@ def read_bytes(path: Path, options: Options) -> bytes:
         with path.open("rb") as handle:
             # Read one byte past the limit so a file that grows meanwhile is caught too.
             data = handle.read(options.max_source_bytes + 1)
-    except FileNotFoundError:
-        raise SourceError("no such file", path=path) from None
-    except PermissionError:
-        raise SourceError("permission denied", path=path) from None
+    except (FileNotFoundError, PermissionError) as error:
+        raise SourceError(reason(error), path=path) from None
     except OSError as error:
-        raise SourceError(f"cannot read: {error.strerror or error}", path=path) from None
+        raise SourceError(f"cannot read: {reason(error)}", path=path) from None
     if len(data) > options.max_source_bytes:
         raise SourceError(_too_large(len(data), options), path=path)
     return data

@@ -160,6 +160,6 @@ def test_a_failed_rename_puts_the_earlier_outputs_back(tmp_path: Path,
 
     monkeypatch.setattr(output.os, "replace", failing_replace)
     result = run_cli("build", SEED, "-o", out, "-f", "html", "-f", "epub", "--style", "modern")
-    assert result.exit_code == 8 and "No space left" in result.stderr
+    assert result.exit_code == 8 and "no space left" in result.stderr
     after = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
     assert after == before
