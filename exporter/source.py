@@ -16,6 +16,7 @@ from typing import Any
 from .errors import MetadataError, SourceError, reason
 from .options import Options
 
+#: The kinds of article file a folder is searched for.
 SUFFIXES = (".md", ".markdown", ".txt")
 #: The name a source read from standard input goes by in messages.
 STDIN = "<stdin>"

@@ -14,6 +14,7 @@ import click
 
 from .. import __version__
 from ..options import EDITIONS, FORMATS, STYLES, Options
+from ..source import SUFFIXES
 from . import CHECK_FAILED, Reporting, UsageProblem, cli
 from .progress import Reporter
 
@@ -21,7 +22,6 @@ if TYPE_CHECKING:
     from ..pipeline import BuildResult, Failure
 
 CONTENT_DIR = Path("content")
-ARTICLE_SUFFIXES = (".md", ".markdown", ".txt")
 STDIO = Path("-")
 
 
@@ -333,7 +333,7 @@ def expand_sources(sources: Sequence[Path], allow_empty: bool = False) -> Iterat
             raise UsageProblem("'-' (standard input) needs '-o -' or a single SOURCE with -o DIR")
         if source.is_dir():
             found = sorted(p for p in source.rglob("*")
-                           if p.suffix.lower() in ARTICLE_SUFFIXES and p.is_file()
+                           if p.suffix.lower() in SUFFIXES and p.is_file()
                            and not any(part.startswith(".") for part in p.relative_to(source).parts))
             if not found:
                 raise UsageProblem("folder holds no .md, .markdown or .txt article", path=source)
