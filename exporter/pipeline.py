@@ -81,13 +81,18 @@ def build(
         record = cache.lookup(folder, path.stem, key, path.parent)
         if record is not None:
             return _reused(record, path, folder, options)
-    from .document import build_document
-
-    book = single_book(build_document(read_source(path, options, data=raw), options))
+    book = _single_book(path, raw, options)
     result = _render_and_write(book, options, folder, path)
     if key is not None:
         _remember(result, book, key, folder)
     return result
+
+
+def _single_book(path: Path, raw: bytes, options: Options) -> Book:
+    """The book of the one article whose bytes are *raw*, read under the name *path*."""
+    from .document import build_document
+
+    return single_book(build_document(read_source(path, options, data=raw), options))
 
 
 def _remember(result: BuildResult, book: Book, key: str, folder: Path) -> None:
@@ -117,11 +122,8 @@ def render_source(
     source: Path | str, options: Options, data: bytes | None = None
 ) -> tuple[dict[str, bytes], tuple[Diagnostic, ...]]:
     """Render one article's editions in memory and write nothing (for ``-o -``)."""
-    from .document import build_document
-
     path = Path(source)
-    raw = read_bytes(path, options) if data is None else data
-    book = single_book(build_document(read_source(path, options, data=raw), options))
+    book = _single_book(path, read_bytes(path, options) if data is None else data, options)
     editions, warnings = render_editions(book, options)
     _check_strict(warnings, options, path)
     return editions, warnings

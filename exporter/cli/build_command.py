@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from .. import __version__
+from ..errors import ExporterError
 from ..options import EDITIONS, FORMATS, STYLES, Options
 from ..source import SUFFIXES
 from . import CHECK_FAILED, Reporting, UsageProblem, cli
@@ -135,10 +136,8 @@ class _Run:
                 outcome: BuildResult | Failure = build_book(
                     self.paths, self.output_dir, title=None if self.book_file else self.book,
                     book_file=self.book_file, options=self.options)
-            except Exception as error:
-                from ..errors import ExporterError
-
-                if not isinstance(error, ExporterError) or self.debug:
+            except ExporterError as error:
+                if self.debug:
                     raise
                 outcome = Failure(self.book_file or self.paths[0], error)
             reporter.done(outcome)

@@ -15,6 +15,7 @@ from html import escape
 from lxml import etree
 
 from .. import __version__
+from ..assets import Asset
 from ..book import Book
 from ..document import Document, Heading
 from ..errors import RenderError
@@ -56,7 +57,7 @@ def render_epub(book: Book, options: Options, pages: tuple[PageStart, ...] | Non
     for number, asset in enumerate(book.assets, start=1):
         package.add_item(epub.EpubItem(uid=f"image{number}", file_name=asset.name,
                                        media_type=asset.media_type, content=asset.data))
-    given = book.articles[0].cover if not book.collection else None
+    given = _given_cover(book)
     cover_image = epub.EpubItem(
         uid="cover-image", file_name=_cover_name(book),
         media_type=given.media_type if given else "image/jpeg",
@@ -159,8 +160,13 @@ def _xhtml(title: str, language: str, head: str, body: str, body_type: str,
     return etree.tostring(root, encoding="utf-8", xml_declaration=True, doctype="<!DOCTYPE html>")
 
 
+def _given_cover(book: Book) -> Asset | None:
+    """The cover image the front matter names (single articles only; books draw theirs)."""
+    return None if book.collection else book.articles[0].cover
+
+
 def _cover_name(book: Book) -> str:
-    given = book.articles[0].cover if not book.collection else None
+    given = _given_cover(book)
     return "images/cover.png" if given and given.media_type == "image/png" else _COVER_IMAGE
 
 
