@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -9,6 +10,10 @@ import pytest
 from click.testing import CliRunner, Result
 
 from exporter.cli import cli
+
+# Commands run as subprocesses build in their own process, so no test leaves a build server
+# behind; tests/test_server.py turns the server on, in a private folder, where it tests it.
+os.environ["EXPORTER_SERVER"] = "off"
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "content" / "pokrovsk.md"

@@ -83,7 +83,8 @@ def main() -> None:
     cli(prog_name="exporter")
 
 
-from . import build_command, tools  # noqa: E402  (commands register themselves on the group)
+from . import build_command, server_command, tools  # noqa: E402  (commands register themselves)
 
 __all__ = ["CHECK_FAILED", "Reporting", "UsageProblem", "build_command", "cli", "fail", "main",
+           "server_command",
            "tools"]

@@ -1,0 +1,233 @@
+"""The ``exporter`` command's entry point: hand a build to a warm build server, or run it here.
+
+Starting Python and importing WeasyPrint costs more than rendering an article,
+so ``exporter build`` first looks for a build server of this same installation
+(see :mod:`exporter.server`).  When one is listening, the command passes it
+its arguments, working folder, environment and its own standard streams
+(as file descriptors), and waits for the exit status: the build runs in a
+fresh fork of an interpreter that has everything imported already, and
+writes to the terminal, pipes and files exactly as an in-process build
+would.  When none is listening, the build runs in this process and a server
+is started in the background for the next command.
+
+Only standard-library modules that start quickly are imported here; Click
+and the pipeline are imported only when the build runs in this process.
+``EXPORTER_SERVER=off`` turns the server off (no use, no start).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import signal
+import socket
+import stat
+import sys
+from collections.abc import Iterator
+
+#: Environment variable that turns the build server off (``off``, ``0``, ``no``, ``false``).
+SWITCH = "EXPORTER_SERVER"
+#: Seconds an idle server waits for work before it exits (environment: ``EXPORTER_SERVER_IDLE``).
+IDLE_SECONDS = 600.0
+_OFF = {"0", "off", "no", "false"}
+_PACKAGE = os.path.dirname(os.path.abspath(__file__))
+#: Commands handed to the server: only ``build`` gains from a warm interpreter.
+_SERVED = {"build"}
+
+
+def main() -> None:
+    """Run ``exporter`` with the process's arguments (the console script)."""
+    argv = sys.argv[1:]
+    if server_wanted(argv, os.environ):
+        address = server_address()
+        if address is not None:
+            status = run_on_server(address, argv)
+            if status is not None:
+                sys.exit(status)
+            start_server(address)
+    from .cli import main as run_here
+
+    run_here()
+
+
+def server_wanted(argv: list[str], environ: os._Environ[str] | dict[str, str]) -> bool:
+    """Whether this command line goes to the build server: a ``build`` that is not ``--watch``."""
+    if environ.get(SWITCH, "").strip().lower() in _OFF:
+        return False
+    if any(name.startswith("_EXPORTER_COMPLETE") for name in environ):
+        return False
+    if not argv or argv[0] not in _SERVED:
+        return False
+    return "--watch" not in argv and "--help" not in argv and "-h" not in argv
+
+
+# --------------------------------------------------------------------------- where the server listens
+
+
+class Address:
+    """The socket and lock file of the server for this installation, in a private folder."""
+
+    def __init__(self, folder: str, fingerprint: str):
+        self.folder = folder
+        self.fingerprint = fingerprint
+        self.socket = os.path.join(folder, f"{fingerprint[:24]}.sock")
+        self.lock = os.path.join(folder, f"{fingerprint[:24]}.lock")
+
+
+def server_address(environ: os._Environ[str] | dict[str, str] | None = None) -> Address | None:
+    """Where this installation's server listens; None when no private folder can be had."""
+    environ = os.environ if environ is None else environ
+    runtime = environ.get("XDG_RUNTIME_DIR")
+    candidates = [os.path.join(runtime, "exporter")] if runtime and os.path.isabs(runtime) else []
+    candidates.append(os.path.join(environ.get("TMPDIR") or "/tmp", f"exporter-{os.getuid()}"))
+    for folder in candidates:
+        # A socket's path must fit in about 100 bytes.
+        if len(os.fsencode(folder)) <= _PATH_LIMIT and _private_folder(folder):
+            return Address(folder, fingerprint())
+    return None
+
+
+#: Longest folder for the socket: AF_UNIX paths hold 107 bytes, the file name takes 30.
+_PATH_LIMIT = 76
+
+
+def _private_folder(folder: str) -> bool:
+    """Make *folder* if need be; whether it is a real folder of this user that only they can use."""
+    try:
+        os.mkdir(folder, 0o700)
+    except FileExistsError:
+        pass
+    except OSError:
+        return False
+    try:
+        status = os.lstat(folder)
+    except OSError:
+        return False
+    # Another user's folder, a link, or one others can write to: never trust it.
+    return (status.st_uid == os.getuid() and not status.st_mode & 0o077
+            and stat.S_ISDIR(status.st_mode))
+
+
+def fingerprint() -> str:
+    """A hash of this interpreter and the installed package's files (names, sizes, times).
+
+    A changed or upgraded package (code or bundled styles) gets a new server; the
+    old one is never asked again and exits when idle.
+    """
+    digest = hashlib.sha256(f"{sys.executable}\0{sys.version}\0{_PACKAGE}\0".encode())
+    for name, size, mtime in sorted(_package_files(_PACKAGE)):
+        digest.update(f"{name}\0{size}\0{mtime}\n".encode())
+    return digest.hexdigest()
+
+
+def _package_files(folder: str) -> Iterator[tuple[str, int, int]]:
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=True):
+                if entry.name != "__pycache__":
+                    yield from _package_files(entry.path)
+            elif entry.name.endswith((".py", ".css", ".ttf", ".otf")):
+                status = entry.stat()
+                yield entry.path, status.st_size, status.st_mtime_ns
+
+
+# --------------------------------------------------------------------------- the client side
+
+
+def run_on_server(address: Address, argv: list[str]) -> int | None:
+    """Run *argv* on the server at *address*; its exit status, or None when no server answered."""
+    client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        client.connect(address.socket)
+        request = {"argv": argv, "cwd": os.getcwd(), "env": dict(os.environ), "umask": _umask()}
+        payload = json.dumps(request).encode("utf-8", "surrogateescape")
+        # The length first, then the request; the standard streams travel with the first bytes.
+        socket.send_fds(client, [len(payload).to_bytes(8, "big") + payload[:4096]], [0, 1, 2])
+        client.sendall(payload[4096:])
+        reply = client.makefile("rb")
+        first = reply.readline()
+    except OSError:
+        client.close()
+        return None
+    if not first:
+        client.close()
+        return None
+    pid = int(json.loads(first)["pid"])
+    with _forwarding_signals(pid):
+        last = reply.readline()
+    client.close()
+    if not last:
+        # The server went away mid-build (killed): the build is stopped with it.
+        _signal_group(pid, signal.SIGTERM)
+        print("Error: the build server stopped during the build; run the command again",
+              file=sys.stderr)
+        return 1
+    return int(json.loads(last)["exit"])
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+class _forwarding_signals:
+    """While waiting, pass interrupts (Ctrl-C), hang-ups and terminations on to the build."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+    def __init__(self, pid: int):
+        self.pid = pid
+        self.previous: dict[int, object] = {}
+
+    def __enter__(self) -> None:
+        for number in self.SIGNALS:
+            self.previous[number] = signal.signal(number, self._forward)
+
+    def _forward(self, number: int, frame: object) -> None:
+        _signal_group(self.pid, number)
+
+    def __exit__(self, *exc: object) -> None:
+        for number, handler in self.previous.items():
+            signal.signal(number, handler)  # type: ignore[arg-type]
+
+
+def _signal_group(pid: int, number: int) -> None:
+    with contextlib.suppress(OSError):
+        os.killpg(pid, number)
+
+
+def start_server(address: Address) -> None:
+    """Start a server for *address* in the background, detached from this command's streams."""
+    import subprocess
+
+    idle = os.environ.get("EXPORTER_SERVER_IDLE", str(IDLE_SECONDS))
+    # The server must import this very package, wherever it was found from.
+    path = os.pathsep.join(p for p in (os.path.dirname(_PACKAGE), os.environ.get("PYTHONPATH")) if p)
+    # Should it fail to start, there is no server this time; the build runs here all the same.
+    with contextlib.suppress(OSError):
+        subprocess.Popen(
+            [sys.executable, "-m", "exporter.server", address.socket, address.lock,
+             address.fingerprint, idle],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True, close_fds=True, cwd="/", env={**os.environ, "PYTHONPATH": path})
+
+
+def ask_server(address: Address, query: str) -> dict[str, object] | None:
+    """Send ``status`` or ``stop`` to the server at *address*; its answer, or None if none listens."""
+    client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        client.connect(address.socket)
+        payload = json.dumps({"query": query}).encode()
+        client.sendall(len(payload).to_bytes(8, "big") + payload)
+        answer = client.makefile("rb").readline()
+    except OSError:
+        return None
+    finally:
+        client.close()
+    if not answer:
+        return None
+    reply = json.loads(answer)
+    return reply if isinstance(reply, dict) else None

@@ -1,0 +1,206 @@
+"""The warm build server: same files, messages and exit codes as a build in one process."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from conftest import SEED
+from exporter import launch
+
+EXPORTER = [sys.executable, "-m", "exporter"]
+
+
+def _digests(folder: Path) -> dict[str, str]:
+    return {path.name: hashlib.sha256(path.read_bytes()).hexdigest()
+            for path in sorted(folder.iterdir()) if path.is_file()}
+
+
+def _run(args: list[str | Path], env: dict[str, str], **kwargs: object) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run([*EXPORTER, *map(str, args)], env=env, capture_output=True, check=False,
+                          timeout=300, **kwargs)  # type: ignore[call-overload]
+
+
+def _status(env: dict[str, str]) -> dict[str, object] | None:
+    address = launch.server_address(env)
+    assert address is not None
+    return launch.ask_server(address, "status")
+
+
+@pytest.fixture()
+def runtime() -> Iterator[Path]:
+    """A private folder for the server's socket, short enough for a socket's path."""
+    folder = Path(tempfile.mkdtemp(prefix="xr-", dir="/tmp"))
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture()
+def served(runtime: Path) -> Iterator[dict[str, str]]:
+    """An environment whose builds use a server of their own; the server is warm on entry."""
+    env = {**os.environ, "XDG_RUNTIME_DIR": str(runtime), "EXPORTER_SERVER_IDLE": "120"}
+    env.pop("EXPORTER_SERVER")
+    started = _run(["server", "start"], env)
+    assert started.returncode == 0, started.stderr
+    status = _status(env)
+    assert status is not None
+    yield env
+    _run(["server", "stop"], env)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            os.kill(int(str(status["pid"])), 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    else:
+        pytest.fail("the server did not stop")
+
+
+def test_served_build_writes_the_same_bytes_as_a_build_in_one_process(
+        served: dict[str, str], tmp_path: Path) -> None:
+    here = _run(["build", SEED, "-o", tmp_path / "here", "--manifest"],
+                {**served, "EXPORTER_SERVER": "off"})
+    before = _status(served)
+    there = _run(["build", SEED, "-o", tmp_path / "there", "--manifest"], served)
+    after = _status(served)
+    assert here.returncode == there.returncode == 0, there.stderr
+    assert before is not None and after is not None
+    assert after["served"] == int(str(before["served"])) + 1
+    assert _digests(tmp_path / "there") == _digests(tmp_path / "here")
+    assert there.stdout == here.stdout.replace(b"/here/", b"/there/")
+    for edition in ("print", "archive"):
+        args = ["build", SEED, "-f", "pdf", "--edition", edition]
+        _run([*args, "-o", tmp_path / f"{edition}-here"], {**served, "EXPORTER_SERVER": "off"})
+        _run([*args, "-o", tmp_path / f"{edition}-there"], served)
+        assert _digests(tmp_path / f"{edition}-there") == _digests(tmp_path / f"{edition}-here")
+
+
+def test_served_build_reports_errors_as_the_command_does(served: dict[str, str],
+                                                         tmp_path: Path) -> None:
+    missing = tmp_path / "missing.md"
+    result = _run(["build", missing, "-o", tmp_path / "out"], served)
+    assert result.returncode == 4
+    assert result.stderr.decode().splitlines() == [f"Error: {missing}: no such file"]
+    assert not (tmp_path / "out").exists()
+
+
+def test_served_build_uses_the_callers_folder_streams_and_environment(
+        served: dict[str, str], tmp_path: Path) -> None:
+    (tmp_path / "exporter.toml").write_text('style = "modern"\n', encoding="utf-8")
+    text = SEED.read_bytes()
+    piped = _run(["build", "-", "-o", "-", "-f", "html"], served, input=text, cwd=tmp_path)
+    assert piped.returncode == 0, piped.stderr
+    by_file = _run(["build", SEED, "-o", "files", "-f", "html"],
+                   {**served, "EXPORTER_SERVER": "off"}, cwd=tmp_path)
+    assert by_file.returncode == 0, by_file.stderr
+    assert piped.stdout == (tmp_path / "files" / "pokrovsk.html").read_bytes()
+    assert b"modern" in piped.stdout  # the defaults file of the caller's folder applied
+
+
+def test_interrupting_the_client_interrupts_the_build(served: dict[str, str],
+                                                      tmp_path: Path) -> None:
+    long = tmp_path / "long.md"
+    head, body = SEED.read_text(encoding="utf-8").split("\n## ", 1)
+    long.write_text(head + ("\n## " + body) * 60, encoding="utf-8")
+    out = tmp_path / "out"
+    process = subprocess.Popen([*EXPORTER, "build", str(long), "-o", str(out)], env=served,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 30
+    while (_status(served) or {}).get("running") != 1:
+        assert time.monotonic() < deadline, "the build never reached the server"
+        time.sleep(0.05)
+    time.sleep(0.5)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130
+    assert stderr.decode().strip().splitlines()[-1].startswith("Error: interrupted")
+    assert not out.exists() or not any(p.suffix in {".html", ".epub", ".pdf"} for p in out.iterdir())
+
+
+def test_a_build_whose_client_is_killed_is_stopped(served: dict[str, str], tmp_path: Path) -> None:
+    long = tmp_path / "long.md"
+    head, body = SEED.read_text(encoding="utf-8").split("\n## ", 1)
+    long.write_text(head + ("\n## " + body) * 60, encoding="utf-8")
+    out = tmp_path / "out"
+    process = subprocess.Popen([*EXPORTER, "build", str(long), "-o", str(out)], env=served,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while (_status(served) or {}).get("running") != 1:
+        assert time.monotonic() < deadline, "the build never reached the server"
+        time.sleep(0.05)
+    process.kill()
+    process.wait()
+    while (_status(served) or {}).get("running") != 0:
+        assert time.monotonic() < deadline + 30, "the orphaned build kept running"
+        time.sleep(0.05)
+    assert not out.exists() or not any(p.suffix in {".html", ".epub", ".pdf"} for p in out.iterdir())
+
+
+def test_first_build_starts_a_server_that_exits_when_idle(tmp_path: Path, runtime: Path) -> None:
+    env = {**os.environ, "XDG_RUNTIME_DIR": str(runtime), "EXPORTER_SERVER_IDLE": "2"}
+    env.pop("EXPORTER_SERVER")
+    result = _run(["build", SEED, "-o", tmp_path / "out", "-f", "html"], env)
+    assert result.returncode == 0, result.stderr
+    deadline = time.monotonic() + 60
+    while _status(env) is None:
+        assert time.monotonic() < deadline, "no server started"
+        time.sleep(0.1)
+    while _status(env) is not None:
+        assert time.monotonic() < deadline, "the idle server did not exit"
+        time.sleep(0.2)
+    assert not list((runtime / "exporter").glob("*.sock"))
+
+
+def test_server_switched_off_is_neither_used_nor_started(tmp_path: Path, runtime: Path) -> None:
+    env = {**os.environ, "XDG_RUNTIME_DIR": str(runtime), "EXPORTER_SERVER": "off"}
+    result = _run(["build", SEED, "-o", tmp_path / "out", "-f", "html"], env)
+    assert result.returncode == 0, result.stderr
+    time.sleep(1)
+    assert not (runtime / "exporter").exists() or not any((runtime / "exporter").iterdir())
+
+
+def test_a_folder_others_can_write_to_is_not_used(runtime: Path) -> None:
+    (runtime / "exporter").mkdir()
+    (runtime / "exporter").chmod(0o777)
+    env = {"XDG_RUNTIME_DIR": str(runtime), "TMPDIR": str(runtime)}
+    (runtime / f"exporter-{os.getuid()}").symlink_to(runtime / "exporter")
+    assert launch.server_address(env) is None
+    (runtime / "exporter").chmod(0o700)
+    address = launch.server_address(env)
+    assert address is not None and address.folder == str(runtime / "exporter")
+
+
+def test_a_socket_path_too_long_falls_back_to_the_temporary_folder(runtime: Path) -> None:
+    deep = runtime / ("d" * 90)
+    deep.mkdir(mode=0o700)
+    address = launch.server_address({"XDG_RUNTIME_DIR": str(deep), "TMPDIR": str(runtime)})
+    assert address is not None and address.folder == str(runtime / f"exporter-{os.getuid()}")
+    assert len(os.fsencode(address.socket)) < 108
+
+
+def test_a_server_for_another_copy_of_the_package_does_not_start(tmp_path: Path) -> None:
+    sock, lock = tmp_path / "s.sock", tmp_path / "s.lock"
+    result = subprocess.run([sys.executable, "-m", "exporter.server", str(sock), str(lock),
+                             "0" * 64, "5"], capture_output=True, timeout=60, check=False)
+    assert result.returncode == 0 and not sock.exists()
+
+
+def test_only_build_commands_go_to_the_server() -> None:
+    env = {"PATH": "/usr/bin"}
+    assert launch.server_wanted(["build", "a.md"], env)
+    assert not launch.server_wanted(["build", "a.md", "--watch"], env)
+    assert not launch.server_wanted(["build", "--help"], env)
+    assert not launch.server_wanted(["check", "a.epub"], env)
+    assert not launch.server_wanted(["build", "a.md"], {**env, "EXPORTER_SERVER": "off"})
+    assert not launch.server_wanted(["build"], {**env, "_EXPORTER_COMPLETE": "bash_complete"})
