@@ -40,8 +40,12 @@ _SERVED = {"build"}
 def main() -> None:
     """Run ``exporter`` with the process's arguments (the console script)."""
     argv = sys.argv[1:]
-    if server_wanted(argv, os.environ):
-        address = server_address()
+    if quick_start_possible(argv, os.environ):
+        from .memo import replay
+
+        if replay(argv):  # an identical command, and nothing it depends on has changed
+            sys.exit(0)
+        address = server_address() if server_enabled(os.environ) else None
         if address is not None:
             status = run_on_server(address, argv)
             if status is not None:
@@ -49,18 +53,21 @@ def main() -> None:
             start_server(address)
     from .cli import main as run_here
 
-    run_here()
+    run_here(argv)
 
 
-def server_wanted(argv: list[str], environ: os._Environ[str] | dict[str, str]) -> bool:
-    """Whether this command line goes to the build server: a ``build`` that is not ``--watch``."""
-    if environ.get(SWITCH, "").strip().lower() in _OFF:
-        return False
+def quick_start_possible(argv: list[str], environ: os._Environ[str] | dict[str, str]) -> bool:
+    """Whether this command line is a ``build`` that is not ``--watch``, ``--help`` or completion."""
     if any(name.startswith("_EXPORTER_COMPLETE") for name in environ):
         return False
     if not argv or argv[0] not in _SERVED:
         return False
     return "--watch" not in argv and "--help" not in argv and "-h" not in argv
+
+
+def server_enabled(environ: os._Environ[str] | dict[str, str]) -> bool:
+    """Whether the build server may be used and started (``EXPORTER_SERVER`` is not ``off``)."""
+    return environ.get(SWITCH, "").strip().lower() not in _OFF
 
 
 # --------------------------------------------------------------------------- where the server listens

@@ -306,11 +306,11 @@ def run_build(request: dict[str, Any], fds: list[int]) -> int:
 
 
 def _run_command(argv: list[str]) -> int:
-    from .cli import cli
+    from .cli import main
 
     sys.argv = ["exporter", *argv]
     try:
-        cli.main(args=argv, prog_name="exporter", standalone_mode=True)
+        main(argv)
     except SystemExit as exit_:
         if exit_.code is None or isinstance(exit_.code, int):
             return exit_.code or 0

@@ -198,9 +198,10 @@ def test_a_server_for_another_copy_of_the_package_does_not_start(tmp_path: Path)
 
 def test_only_build_commands_go_to_the_server() -> None:
     env = {"PATH": "/usr/bin"}
-    assert launch.server_wanted(["build", "a.md"], env)
-    assert not launch.server_wanted(["build", "a.md", "--watch"], env)
-    assert not launch.server_wanted(["build", "--help"], env)
-    assert not launch.server_wanted(["check", "a.epub"], env)
-    assert not launch.server_wanted(["build", "a.md"], {**env, "EXPORTER_SERVER": "off"})
-    assert not launch.server_wanted(["build"], {**env, "_EXPORTER_COMPLETE": "bash_complete"})
+    assert launch.quick_start_possible(["build", "a.md"], env)
+    assert not launch.quick_start_possible(["build", "a.md", "--watch"], env)
+    assert not launch.quick_start_possible(["build", "--help"], env)
+    assert not launch.quick_start_possible(["check", "a.epub"], env)
+    assert not launch.quick_start_possible(["build"], {**env, "_EXPORTER_COMPLETE": "bash_complete"})
+    assert launch.server_enabled(env)
+    assert not launch.server_enabled({**env, "EXPORTER_SERVER": "off"})

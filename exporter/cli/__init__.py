@@ -78,9 +78,11 @@ def cli() -> None:
     """
 
 
-def main() -> None:
-    """Entry point of the ``exporter`` command."""
-    cli(prog_name="exporter")
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the ``exporter`` command (*argv* defaults to the process's arguments)."""
+    args = sys.argv[1:] if argv is None else argv
+    # The arguments as typed, for the record that lets an identical command skip its work.
+    cli.main(args=args, prog_name="exporter", obj={"argv": list(args)})
 
 
 from . import build_command, server_command, tools  # noqa: E402  (commands register themselves)

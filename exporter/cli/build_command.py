@@ -102,6 +102,10 @@ def build(sources: tuple[Path, ...], output_dir: Path, formats: tuple[str, ...],
         status = run.once()
         status = _after(run.built, status, output_dir, report, run.outcomes, manifest, bag_dir,
                         check, ace_dir, proof)
+        argv = (click.get_current_context().find_root().obj or {}).get("argv")
+        plain = not (book or report or manifest or bag_dir or check or proof or watch or debug)
+        if argv is not None and plain and not status and options.reuse:
+            _record_command(argv, sources, run)
         if watch:
             _watch(run, [*styles, *(str(p) for p in paths)])
         if status:
@@ -150,6 +154,36 @@ class _Run:
                                           jobs=self.jobs or default_jobs(),
                                           timeout=self.timeout or None, on_done=reporter.done)
         return reporter.summary(self.outcomes, time.monotonic() - started)
+
+
+def _record_command(argv: list[str], sources: Sequence[Path], run: _Run) -> None:
+    """Let an identical command find, before it imports anything, that nothing changed.
+
+    See :mod:`exporter.memo`; a record is written only when every input is known.
+    """
+    from .. import memo
+    from ..cache import CACHE_DIR
+    from ..output import write_atomic
+    from .progress import result_lines, summary_counts
+
+    results = run.built
+    inputs = [str(path) for path in [*run.paths, *run.options.user_stylesheets]]
+    for result in results:
+        record = run.output_dir / CACHE_DIR / f"{result.source.stem}.json"
+        try:
+            images = json.loads(record.read_text(encoding="utf-8"))["images"]
+        except (OSError, ValueError, KeyError):
+            return  # no cache record, so no certainty about its images: no memo
+        inputs.append(str(record))
+        inputs.extend(str(result.source.parent / name) for name in images)
+    folders = [str(source) for source in (sources or (CONTENT_DIR,)) if source.is_dir()]
+    outputs = [str(output.path) for result in results for output in result.outputs]
+    lines = [line for result in results for line in result_lines(result, reused=True)]
+    summary = summary_counts(run.outcomes, all_reused=True) if len(run.outcomes) > 1 else None
+    cwd = os.getcwd()
+    entry = memo.make_record(argv, cwd, inputs, folders, outputs, lines, summary)
+    write_atomic(Path(memo.record_path(str(run.output_dir), argv, cwd)),
+                 json.dumps(entry, indent=1, sort_keys=True).encode("utf-8"))
 
 
 def _after(built: list[BuildResult], status: int, output_dir: Path, report: Path | None,

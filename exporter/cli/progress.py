@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from ..memo import format_size, summary_line
+
 if TYPE_CHECKING:
     from ..pipeline import BuildResult, Failure
 
@@ -49,11 +51,8 @@ class Reporter:
         from ..pipeline import BuildResult
 
         if isinstance(outcome, BuildResult):
-            for warning in outcome.warnings:
-                self._line(f"{'Note' if warning.severity == 'note' else 'Warning'}: {warning}")
-            verb = "Up to date" if outcome.reused else "Wrote"
-            for output in outcome.outputs:
-                self._line(f"{verb}: {output.path} ({_size(output.size)})")
+            for line in result_lines(outcome, outcome.reused):
+                self._line(line)
         else:
             if self.debug:
                 raise outcome.error
@@ -65,16 +64,9 @@ class Reporter:
         """Print a summary of a batch (more than one source); return the exit status."""
         from ..pipeline import BuildResult
 
-        built = [o for o in outcomes if isinstance(o, BuildResult)]
         failed = [o for o in outcomes if not isinstance(o, BuildResult)]
         if len(outcomes) > 1:
-            reused = sum(1 for o in built if o.reused)
-            files = sum(len(o.outputs) for o in built)
-            size = sum(out.size for o in built for out in o.outputs)
-            warnings = sum(1 for o in built for w in o.warnings if w.severity == "warning")
-            click.echo(f"{len(built)} of {len(outcomes)} articles built ({reused} up to date): "
-                       f"{files} files, {_size(size)}, {warnings} warning(s), in {seconds:.1f} s",
-                       err=True)
+            click.echo(summary_line(summary_counts(outcomes), seconds), err=True)
             if failed:
                 click.echo(f"Error: {len(failed)} of {len(outcomes)} articles failed: "
                            + ", ".join(str(f.source) for f in failed), err=True)
@@ -83,8 +75,22 @@ class Reporter:
         return failed[0].error.exit_code if len(failed) == len(outcomes) else 1
 
 
-def _size(size: int) -> str:
-    for unit, scale in (("MiB", 1024 * 1024), ("KiB", 1024)):
-        if size >= scale:
-            return f"{size / scale:.1f} {unit}" if unit == "MiB" else f"{size / scale:.0f} {unit}"
-    return f"{size} bytes"
+def result_lines(result: BuildResult, reused: bool) -> list[str]:
+    """What a finished article prints: its warnings, then each file written (or kept)."""
+    lines = [f"{'Note' if w.severity == 'note' else 'Warning'}: {w}" for w in result.warnings]
+    verb = "Up to date" if reused else "Wrote"
+    lines.extend(f"{verb}: {output.path} ({format_size(output.size)})" for output in result.outputs)
+    return lines
+
+
+def summary_counts(outcomes: Sequence[BuildResult | Failure], all_reused: bool = False
+                   ) -> dict[str, int]:
+    """The figures of a batch's summary line (*all_reused*: as a rebuild that changed nothing)."""
+    from ..pipeline import BuildResult
+
+    built = [o for o in outcomes if isinstance(o, BuildResult)]
+    return {"articles": len(outcomes), "built": len(built),
+            "reused": len(built) if all_reused else sum(1 for o in built if o.reused),
+            "files": sum(len(o.outputs) for o in built),
+            "size": sum(out.size for o in built for out in o.outputs),
+            "warnings": sum(1 for o in built for w in o.warnings if w.severity == "warning")}

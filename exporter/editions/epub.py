@@ -86,9 +86,10 @@ def render_epub(book: Book, options: Options, pages: tuple[PageStart, ...] | Non
 
     buffer = io.BytesIO()
     try:
+        # Level 0: the ZIP is written again (and compressed once) by normalize_zip.
         epub.write_epub(buffer, package, {"mtime": book.modified, "raise_exceptions": True,
                                           "epub3_pages": False, "epub3_landmark": False,
-                                          "epub2_guide": False})
+                                          "epub2_guide": False, "compresslevel": 0})
     except Exception as error:  # ebooklib raises whatever its parts raise
         raise RenderError(f"EPUB packaging failed: {error}") from error
     return normalize_zip(buffer.getvalue(), meta.language)
@@ -297,6 +298,10 @@ def _ncx_entries(book: Book) -> list[object]:
     return entries
 
 
+#: Media stored without deflating in the EPUB's ZIP.
+_COMPRESSED_MEDIA = (".png", ".gif", ".webp", ".woff", ".woff2")
+
+
 def normalize_zip(data: bytes, language: str) -> bytes:
     """Rewrite an EPUB's ZIP with ``mimetype`` first and stored, and fixed entry times.
 
@@ -314,11 +319,11 @@ def normalize_zip(data: bytes, language: str) -> bytes:
             info = zipfile.ZipInfo(name, date_time=_ZIP_TIME)
             info.create_system = 3
             info.external_attr = 0o644 << 16
-            if name == "mimetype":
-                info.compress_type = zipfile.ZIP_STORED
-            else:
-                info.compress_type = zipfile.ZIP_DEFLATED
-            target.writestr(info, payload, compresslevel=9 if name != "mimetype" else None)
+            # PNG, WebP and WOFF are deflated already: doing it again costs time and saves
+            # nothing (JPEG is not: a flat cover's JPEG shrinks by a third).
+            packed = name == "mimetype" or name.lower().endswith(_COMPRESSED_MEDIA)
+            info.compress_type = zipfile.ZIP_STORED if packed else zipfile.ZIP_DEFLATED
+            target.writestr(info, payload, compresslevel=None if packed else 9)
     return output.getvalue()
 
 

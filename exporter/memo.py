@@ -1,0 +1,185 @@
+"""Answer "nothing changed" for a whole ``exporter build`` command before anything is imported.
+
+After a build whose every article was built or kept, the command line records
+(in the output folder's cache) what its result depended on: its arguments
+and working folder, the package (by :func:`exporter.launch.fingerprint`),
+the environment variables it reads, the SHA-256 of every file it read
+(sources, images, stylesheets, defaults files, and the absence of the ones it
+looked for), the contents of the folders it searched, and the SHA-256 of what
+it wrote.  The next identical command checks all of that with the standard
+library alone and, when everything matches, prints what an up-to-date build
+prints, without starting Click, the pipeline or a build server.  Any
+difference, or anything unusual, falls through to an ordinary build, which
+decides with its own cache.  File times are never consulted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+import time
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from .launch import fingerprint
+
+#: Where the records live, inside an output folder's cache.
+FOLDER = os.path.join(".exporter-cache", "commands")
+#: Default output folder of ``exporter build`` (its ``-o``).
+DEFAULT_OUTPUT = "dist"
+#: Defaults files the command line looks for, upward from the working folder.
+DEFAULTS_FILES = ("exporter.toml", "pyproject.toml")
+_FORMAT = 1
+
+
+def environment(environ: dict[str, str] | os._Environ[str]) -> dict[str, str]:
+    """The environment variables a build reads (the build server's own settings excepted)."""
+    return {name: value for name, value in environ.items()
+            if name == "SOURCE_DATE_EPOCH"
+            or (name.startswith("EXPORTER_") and not name.startswith("EXPORTER_SERVER"))}
+
+
+def record_path(output_dir: str, argv: list[str], cwd: str) -> str:
+    """The record of the command *argv* run in *cwd*, writing into *output_dir*."""
+    key = hashlib.sha256(json.dumps([argv, cwd]).encode()).hexdigest()[:32]
+    return os.path.join(cwd, output_dir, FOLDER, f"{key}.json")
+
+
+def make_record(argv: list[str], cwd: str, inputs: Iterable[str], folders: Iterable[str],
+                outputs: Iterable[str], lines: list[str], summary: dict[str, int] | None
+                ) -> dict[str, Any]:
+    """The record of a finished command: everything :func:`replay` compares, and what to print.
+
+    *inputs* are files read (an absent one is recorded as absent), *folders* the folders
+    searched for articles, *outputs* the files written; relative paths are from *cwd*.
+    """
+    files = {path: _sha256(path) for path in (os.path.join(cwd, p) for p in inputs)}
+    for probe in _defaults_probes(cwd):
+        files[probe] = _sha256(probe)
+    return {
+        "format": _FORMAT, "argv": argv, "cwd": cwd, "tool": fingerprint(),
+        "environment": environment(os.environ), "files": files,
+        "folders": {path: _listing(path) for path in (os.path.join(cwd, f) for f in folders)},
+        "outputs": {path: _sha256(path) for path in (os.path.join(cwd, p) for p in outputs)},
+        "lines": lines, "summary": summary,
+    }
+
+
+def replay(argv: list[str]) -> bool:
+    """If *argv* was run here before and nothing it depends on has changed, print its result.
+
+    Returns whether it did (the command is then done, with exit status 0).
+    """
+    started = time.monotonic()
+    try:
+        cwd = os.getcwd()
+        output_dir = _output_dir(argv, cwd)
+        if output_dir is None:
+            return False
+        with open(record_path(output_dir, argv, cwd), encoding="utf-8") as handle:
+            record = json.load(handle)
+        if not _unchanged(record, argv, cwd):
+            return False
+    except Exception:  # anything unexpected: the ordinary build decides, and reports
+        return False
+    for line in record["lines"]:
+        print(line, file=sys.stderr)
+    summary = record.get("summary")
+    if summary:
+        print(summary_line(summary, time.monotonic() - started), file=sys.stderr)
+    return True
+
+
+def summary_line(counts: dict[str, int], seconds: float) -> str:
+    """The last line of a build of several articles (shared with the command line's reporter)."""
+    return (f"{counts['built']} of {counts['articles']} articles built ({counts['reused']} up to "
+            f"date): {counts['files']} files, {format_size(counts['size'])}, "
+            f"{counts['warnings']} warning(s), in {seconds:.1f} s")
+
+
+def format_size(size: int) -> str:
+    """A file size as the command line prints it: bytes, KiB (whole) or MiB (one decimal)."""
+    for unit, scale in (("MiB", 1024 * 1024), ("KiB", 1024)):
+        if size >= scale:
+            return f"{size / scale:.1f} {unit}" if unit == "MiB" else f"{size / scale:.0f} {unit}"
+    return f"{size} bytes"
+
+
+def _unchanged(record: dict[str, Any], argv: list[str], cwd: str) -> bool:
+    if record.get("format") != _FORMAT or record["argv"] != argv or record["cwd"] != cwd:
+        return False
+    if record["tool"] != fingerprint() or record["environment"] != environment(os.environ):
+        return False
+    probes = set(_defaults_probes(cwd))
+    if not probes <= record["files"].keys():
+        return False  # a defaults file that was not looked for then
+    for path, digest in record["files"].items():
+        if _sha256(path) != digest:
+            return False
+    for path, listing in record["folders"].items():
+        if _listing(path) != listing:
+            return False
+    return all(digest is not None and _sha256(path) == digest
+               for path, digest in record["outputs"].items())
+
+
+def _output_dir(argv: list[str], cwd: str) -> str | None:
+    """The output folder *argv* names (``-o``), or the defaults file's, or ``dist``."""
+    for index, arg in enumerate(argv):
+        if arg == "--":
+            break
+        if arg in ("-o", "--output-dir"):
+            return argv[index + 1] if index + 1 < len(argv) else None
+        if arg.startswith("--output-dir="):
+            return arg.split("=", 1)[1]
+        if arg.startswith("-o") and not arg.startswith("--"):
+            return arg[2:]
+    import tomllib
+    from pathlib import Path
+
+    from .config import find_defaults
+
+    path = find_defaults(Path(cwd))
+    if path is None:
+        return DEFAULT_OUTPUT
+    with path.open("rb") as handle:
+        table = tomllib.load(handle)
+    if path.name == "pyproject.toml":
+        table = table["tool"]["exporter"]
+    value = table.get("output-dir", DEFAULT_OUTPUT)
+    return value if isinstance(value, str) else None
+
+
+def _defaults_probes(cwd: str) -> Iterator[str]:
+    """Every place a defaults file could be, from *cwd* up to the root."""
+    folder = cwd
+    while True:
+        for name in DEFAULTS_FILES:
+            yield os.path.join(folder, name)
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            return
+        folder = parent
+
+
+def _listing(folder: str) -> list[str]:
+    """Every entry under *folder*, as sorted relative paths (folders end with a slash)."""
+    entries: list[str] = []
+    for root, dirs, files in os.walk(folder):
+        relative = os.path.relpath(root, folder)
+        prefix = "" if relative == "." else relative + "/"
+        entries.extend(prefix + name + "/" for name in dirs)
+        entries.extend(prefix + name for name in files)
+    return sorted(entries)
+
+
+def _sha256(path: str) -> str | None:
+    try:
+        with open(path, "rb") as handle:
+            return hashlib.file_digest(handle, "sha256").hexdigest()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except IsADirectoryError:
+        return "folder"

@@ -1,0 +1,114 @@
+"""An identical command with nothing changed is answered from its record, before any import."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import SEED
+from exporter import memo
+
+EXPORTER = [sys.executable, "-m", "exporter"]
+
+
+def _exporter(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*EXPORTER, *args], cwd=cwd, capture_output=True, text=True,
+                          check=False, timeout=300, env={**os.environ, **env})
+
+
+@pytest.fixture()
+def built(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[list[str], Path]:
+    """A folder with one article, built once by the command; the working folder is it."""
+    (tmp_path / "articles").mkdir()
+    shutil.copy(SEED, tmp_path / "articles" / "pokrovsk.md")
+    argv = ["build", "articles/pokrovsk.md", "-o", "out", "-f", "html"]
+    first = _exporter(argv, tmp_path)
+    assert first.returncode == 0, first.stderr
+    monkeypatch.chdir(tmp_path)
+    return argv, tmp_path
+
+
+def test_unchanged_command_is_answered_from_its_record(built: tuple[list[str], Path],
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    argv, folder = built
+    assert memo.replay(argv)
+    assert capsys.readouterr().err == "Up to date: out/pokrovsk.html (13 KiB)\n"
+    # The ordinary build says the same, and the fast answer is what the command prints.
+    again = _exporter(argv, folder)
+    assert again.returncode == 0 and again.stderr == "Up to date: out/pokrovsk.html (13 KiB)\n"
+    ordinary = subprocess.run([sys.executable, "-c", "from exporter.cli import main; main()", *argv],
+                              cwd=folder, capture_output=True, text=True, check=False)
+    assert ordinary.stderr == again.stderr
+
+
+def test_a_new_file_time_alone_changes_nothing(built: tuple[list[str], Path]) -> None:
+    argv, folder = built
+    os.utime(folder / "articles" / "pokrovsk.md", (1, 1))
+    assert memo.replay(argv)
+
+
+@pytest.mark.parametrize("change", ["source", "output", "defaults file", "environment",
+                                    "other arguments", "other folder", "record"])
+def test_any_change_goes_to_an_ordinary_build(built: tuple[list[str], Path], change: str,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    argv, folder = built
+    source, output = folder / "articles" / "pokrovsk.md", folder / "out" / "pokrovsk.html"
+    if change == "source":
+        source.write_text(source.read_text(encoding="utf-8") + "\nOne more line.\n", encoding="utf-8")
+    elif change == "output":
+        output.write_bytes(output.read_bytes().replace(b"Pokrovsk", b"Pokrowsk", 1))
+    elif change == "defaults file":
+        (folder / "exporter.toml").write_text('style = "modern"\n', encoding="utf-8")
+    elif change == "environment":
+        monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    elif change == "other arguments":
+        argv = [*argv, "--style", "modern"]
+    elif change == "other folder":
+        (folder / "elsewhere").mkdir()
+        monkeypatch.chdir(folder / "elsewhere")
+    elif change == "record":
+        for record in (folder / "out" / memo.FOLDER).iterdir():
+            record.write_text("{not json", encoding="utf-8")
+    assert not memo.replay(argv)
+
+
+def test_a_changed_output_is_rebuilt_by_the_command(built: tuple[list[str], Path]) -> None:
+    argv, folder = built
+    output = folder / "out" / "pokrovsk.html"
+    good = output.read_bytes()
+    output.write_bytes(good.replace(b"Pokrovsk", b"Pokrowsk", 1))
+    result = _exporter(argv, folder)
+    assert result.returncode == 0 and result.stderr.startswith("Wrote: out/pokrovsk.html")
+    assert output.read_bytes() == good
+
+
+def test_a_folder_of_articles_notices_a_new_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    for name in ("a", "b"):
+        shutil.copy(SEED, folder / f"{name}.md")
+    argv = ["build", "articles", "-f", "html", "-j", "1"]
+    first = _exporter(argv, tmp_path)
+    assert first.returncode == 0, first.stderr
+    monkeypatch.chdir(tmp_path)
+    assert memo.replay(argv)  # default output folder, dist/
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[:2] == ["Up to date: dist/a.html (13 KiB)", "Up to date: dist/b.html (13 KiB)"]
+    summary = first.stderr.splitlines()[-1].replace("(0 up to date)", "(2 up to date)")
+    assert lines[2].rsplit(", in ", 1)[0] == summary.rsplit(", in ", 1)[0]
+    shutil.copy(SEED, folder / "c.md")
+    assert not memo.replay(argv)
+
+
+def test_builds_with_side_work_keep_no_record(tmp_path: Path) -> None:
+    shutil.copy(SEED, tmp_path / "a.md")
+    for extra in (["--manifest"], ["--force"], ["--report", "r.json"]):
+        out = f"out{len(extra)}{extra[0]}"
+        assert _exporter(["build", "a.md", "-f", "html", "-o", out, *extra], tmp_path).returncode == 0
+        assert not (tmp_path / out / memo.FOLDER).exists()
