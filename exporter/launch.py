@@ -51,9 +51,23 @@ def main() -> None:
             if status is not None:
                 sys.exit(status)
             start_server(address)
+    tune_collector()
     from .cli import main as run_here
 
     run_here(argv)
+
+
+def tune_collector() -> None:
+    """Collect cycles less often while rendering, for processes that only build.
+
+    Laying out a page allocates hundreds of thousands of short-lived objects; with
+    Python's default threshold (700) the collector runs thousands of times per
+    article, for about 5 % of the time, and frees little: most objects die by
+    reference counting.  Used by the command, the build server and batch workers.
+    """
+    import gc
+
+    gc.set_threshold(20_000, 20, 20)
 
 
 def quick_start_possible(argv: list[str], environ: os._Environ[str] | dict[str, str]) -> bool:

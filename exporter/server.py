@@ -105,6 +105,7 @@ def warm_up() -> None:
     # their pages in every forked build.
     gc.collect()
     gc.freeze()
+    launch.tune_collector()
 
 
 class Server:
@@ -293,7 +294,6 @@ def run_build(request: dict[str, Any], fds: list[int]) -> int:
     for number in (signal.SIGTERM, signal.SIGHUP, signal.SIGCHLD):
         signal.signal(number, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.default_int_handler)
-    gc.unfreeze()
     with _client_streams(request["env"]):
         try:
             os.chdir(request["cwd"])
