@@ -38,7 +38,8 @@ def make_cover(metadata: Metadata, style: str, date_text: str | None) -> bytes:
 
     # Keep the canvas's memory for the next cover: a process that builds many articles
     # (a batch worker, the build server) then skips mapping and zeroing 11 MB each time.
-    Image.core.set_blocks_max(max(Image.core.get_blocks_max(), _CANVAS_BLOCKS))
+    allocator = Image.core  # type: ignore[attr-defined]  # (documented: "Block allocator")
+    allocator.set_blocks_max(max(allocator.get_blocks_max(), _CANVAS_BLOCKS))
     bold, italic, regular = (styles_dir() / "fonts" / name
                              for name in _FACES["classic" if style == "classic" else "sans"])
     image = Image.new("RGB", (WIDTH, HEIGHT), _INK)
