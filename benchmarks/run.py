@@ -472,7 +472,7 @@ class Bench:
             progress(f"  rebuild pair {rep + 1}/{reps}: {cold.samples[-1].seconds:.2f}, "
                      f"{warm.samples[-1].seconds:.2f} s")
         ratio = warm.median / cold.median
-        self.sections.append(("Rebuild, nothing changed", [cold, warm], {warm.name: f"{ratio:.2f}"}))
+        self.sections.append(("Rebuild, nothing changed", [warm, cold], {cold.name: f"{ratio:.3f}"}))
         self.targets.append(ratio_target("rebuild unchanged / cold build", warm, cold, 0.05))
 
     def batch(self) -> None:
@@ -616,7 +616,8 @@ class Bench:
                              f"{min(times):.3f}–{max(times):.3f} | {ratios.get(case.name, '')} | "
                              f"{'—' if case.served else f'{case.cpu_median:.3f}'} | "
                              f"{cpu_ratios.get(case.name, '')} | "
-                             f"{case.peak_mib:.0f} | {case.other_load} | {case.note} |")
+                             f"{'—' if case.served else f'{case.peak_mib:.0f}'} | {case.other_load} | "
+                             f"{case.note} |")
         lines += ["", "Ratios are exporter's median over the row's median (wall clock; the CPU ratio "
                   "uses user+system CPU seconds, which other load on the machine disturbs less; it is "
                   "left out (—) where the build server did the work, whose CPU time the command's "

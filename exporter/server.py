@@ -81,12 +81,10 @@ def main(argv: list[str]) -> int:
         os.umask(old_mask)
     listener.listen(32)
     try:
-        Server(listener, lock, idle).run()
+        Server(listener, socket_path, lock, idle).run()
     finally:
-        with contextlib.suppress(OSError):
-            os.unlink(socket_path)
-        listener.close()
-        os.close(lock)
+        Server.close_listener(listener, socket_path)
+        os.close(lock)  # only now may another server start
     return 0
 
 
@@ -111,8 +109,8 @@ def warm_up() -> None:
 class Server:
     """The accept loop: fork a build per request, report each exit status, exit when idle."""
 
-    def __init__(self, listener: socket.socket, lock: int, idle: float):
-        self.listener, self.lock, self.idle = listener, lock, idle
+    def __init__(self, listener: socket.socket, socket_path: str, lock: int, idle: float):
+        self.listener, self.socket_path, self.lock, self.idle = listener, socket_path, lock, idle
         self.selector = selectors.DefaultSelector()
         self.selector.register(listener, selectors.EVENT_READ, "accept")
         #: Running builds: pid -> (pidfd, client connection).
@@ -140,9 +138,23 @@ class Server:
                         self._client_left(pid)
 
     def _stop_signal(self, number: int, frame: object) -> None:
-        self.stopping = True
-        with contextlib.suppress(KeyError, ValueError):
+        self._stop()
+
+    def _stop(self) -> None:
+        """Take no more builds: new commands find no socket and build by themselves."""
+        if not self.stopping:
+            self.stopping = True
             self.selector.unregister(self.listener)
+            self.close_listener(self.listener, self.socket_path)
+
+    @staticmethod
+    def close_listener(listener: socket.socket, socket_path: str) -> None:
+        """Remove the socket's name, then close it; clients still queued see it close."""
+        if listener.fileno() == -1:
+            return
+        with contextlib.suppress(OSError):
+            os.unlink(socket_path)  # safe: no other server can run while we hold the lock
+        listener.close()
 
     def _accept(self) -> None:
         try:
@@ -169,13 +181,18 @@ class Server:
                 os.close(fd)
             conn.close()
             return
-        self._fork(conn, request, fds)
+        try:
+            self._fork(conn, request, fds)
+        except OSError:  # no fork (memory, process limit): the command builds by itself
+            for fd in fds:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+            conn.close()
 
     def _answer(self, conn: socket.socket, query: str) -> None:
         """Reply to ``status`` or ``stop`` (which lets running builds finish first)."""
-        if query == "stop" and not self.stopping:
-            self.stopping = True
-            self.selector.unregister(self.listener)
+        if query == "stop":
+            self._stop()
         reply = {"pid": os.getpid(), "served": self.served, "running": len(self.builds),
                  "idle_seconds": self.idle, "stopping": self.stopping}
         with contextlib.suppress(OSError):

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from conftest import SEED
-from exporter import launch
+from exporter import client, launch
 
 EXPORTER = [sys.executable, "-m", "exporter"]
 
@@ -34,7 +34,7 @@ def _run(args: list[str | Path], env: dict[str, str], **kwargs: object) -> subpr
 def _status(env: dict[str, str]) -> dict[str, object] | None:
     address = launch.server_address(env)
     assert address is not None
-    return launch.ask_server(address, "status")
+    return client.ask_server(address, "status")
 
 
 @pytest.fixture()
@@ -205,3 +205,22 @@ def test_only_build_commands_go_to_the_server() -> None:
     assert not launch.quick_start_possible(["build"], {**env, "_EXPORTER_COMPLETE": "bash_complete"})
     assert launch.server_enabled(env)
     assert not launch.server_enabled({**env, "EXPORTER_SERVER": "off"})
+
+
+def test_stopping_lets_running_builds_finish_and_sends_new_ones_elsewhere(
+        served: dict[str, str], tmp_path: Path) -> None:
+    long = tmp_path / "long.md"
+    head, body = SEED.read_text(encoding="utf-8").split("\n## ", 1)
+    long.write_text(head + ("\n## " + body) * 30, encoding="utf-8")
+    process = subprocess.Popen([*EXPORTER, "build", str(long), "-o", str(tmp_path / "long")],
+                               env=served, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 30
+    while (_status(served) or {}).get("running") != 1:
+        assert time.monotonic() < deadline, "the build never reached the server"
+        time.sleep(0.05)
+    assert _run(["server", "stop"], served).returncode == 0
+    meanwhile = _run(["build", SEED, "-o", tmp_path / "meanwhile", "-f", "html"], served)
+    assert meanwhile.returncode == 0, meanwhile.stderr
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 0, stderr
+    assert (tmp_path / "long" / "long.pdf").is_file()

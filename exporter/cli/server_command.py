@@ -6,7 +6,7 @@ import time
 
 import click
 
-from .. import launch
+from .. import client, launch
 from . import Reporting, UsageProblem, cli
 
 #: How long ``exporter server start`` waits for the server to finish warming up, in seconds.
@@ -37,7 +37,7 @@ def status_command() -> None:
     """Say whether a server is running for this installation, and what it has done."""
     with Reporting():
         address = _address()
-        reply = launch.ask_server(address, "status")
+        reply = client.ask_server(address, "status")
         if reply is None:
             click.echo(f"No server is running (it would listen on {address.socket}).")
             return
@@ -51,10 +51,10 @@ def start_command() -> None:
     """Start the server now and wait until it is warm (builds start it anyway)."""
     with Reporting():
         address = _address()
-        if launch.ask_server(address, "status") is None:
+        if client.ask_server(address, "status") is None:
             launch.start_server(address)
             deadline = time.monotonic() + START_WAIT
-            while launch.ask_server(address, "status") is None:
+            while client.ask_server(address, "status") is None:
                 if time.monotonic() > deadline:
                     raise UsageProblem(f"the server did not start within {START_WAIT:g} s")
                 time.sleep(0.05)
@@ -66,5 +66,5 @@ def stop_command() -> None:
     """Stop the server once its running builds have finished."""
     with Reporting():
         address = _address()
-        reply = launch.ask_server(address, "stop")
+        reply = client.ask_server(address, "stop")
         click.echo("Server stopping." if reply is not None else "No server was running.")

@@ -1,0 +1,97 @@
+"""The client side of the build server: hand a command over, pass signals on, ask for status.
+
+Imported only when a server is to be used, so an unchanged command, answered by
+:mod:`exporter.memo`, never pays for sockets and signals.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import sys
+
+from .launch import Address
+
+
+def run_on_server(address: Address, argv: list[str]) -> int | None:
+    """Run *argv* on the server at *address*; its exit status, or None when no server answered."""
+    client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        client.connect(address.socket)
+        request = {"argv": argv, "cwd": os.getcwd(), "env": dict(os.environ), "umask": _umask()}
+        payload = json.dumps(request).encode("utf-8", "surrogateescape")
+        # The length first, then the request; the standard streams travel with the first bytes.
+        socket.send_fds(client, [len(payload).to_bytes(8, "big") + payload[:4096]], [0, 1, 2])
+        client.sendall(payload[4096:])
+        reply = client.makefile("rb")
+        first = reply.readline()
+    except OSError:
+        client.close()
+        return None
+    if not first:
+        client.close()
+        return None
+    pid = int(json.loads(first)["pid"])
+    with _forwarding_signals(pid):
+        last = reply.readline()
+    client.close()
+    if not last:
+        # The server went away mid-build (killed): the build is stopped with it.
+        _signal_group(pid, signal.SIGTERM)
+        print("Error: the build server stopped during the build; run the command again",
+              file=sys.stderr)
+        return 1
+    return int(json.loads(last)["exit"])
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+class _forwarding_signals:
+    """While waiting, pass interrupts (Ctrl-C), hang-ups and terminations on to the build."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+    def __init__(self, pid: int):
+        self.pid = pid
+        self.previous: dict[int, object] = {}
+
+    def __enter__(self) -> None:
+        for number in self.SIGNALS:
+            self.previous[number] = signal.signal(number, self._forward)
+
+    def _forward(self, number: int, frame: object) -> None:
+        _signal_group(self.pid, number)
+
+    def __exit__(self, *exc: object) -> None:
+        for number, handler in self.previous.items():
+            signal.signal(number, handler)  # type: ignore[arg-type]
+
+
+def _signal_group(pid: int, number: int) -> None:
+    with contextlib.suppress(OSError):
+        os.killpg(pid, number)
+
+
+def ask_server(address: Address, query: str) -> dict[str, object] | None:
+    """Send ``status`` or ``stop`` to the server at *address*; its answer, or None if none listens."""
+    client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        client.connect(address.socket)
+        payload = json.dumps({"query": query}).encode()
+        client.sendall(len(payload).to_bytes(8, "big") + payload)
+        answer = client.makefile("rb").readline()
+    except OSError:
+        return None
+    finally:
+        client.close()
+    if not answer:
+        return None
+    reply = json.loads(answer)
+    return reply if isinstance(reply, dict) else None
