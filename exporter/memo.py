@@ -32,6 +32,8 @@ DEFAULT_OUTPUT = "dist"
 #: Defaults files the command line looks for, upward from the working folder.
 DEFAULTS_FILES = ("exporter.toml", "pyproject.toml")
 _FORMAT = 1
+#: Records kept per output folder (one per distinct command line); the oldest go first.
+KEEP = 64
 
 
 def environment(environ: dict[str, str] | os._Environ[str]) -> dict[str, str]:
@@ -65,6 +67,19 @@ def make_record(argv: list[str], cwd: str, inputs: Iterable[str], folders: Itera
         "outputs": {path: _sha256(path) for path in (os.path.join(cwd, p) for p in outputs)},
         "lines": lines, "summary": summary,
     }
+
+
+def prune(records_dir: str, keep: int = KEEP) -> None:
+    """Remove all but the *keep* most recently written records (a folder of many commands)."""
+    try:
+        entries = [entry for entry in os.scandir(records_dir) if entry.name.endswith(".json")]
+        if len(entries) <= keep:
+            return
+        entries.sort(key=lambda entry: entry.stat().st_mtime_ns, reverse=True)
+        for entry in entries[keep:]:
+            os.unlink(entry.path)
+    except OSError:
+        pass  # a record too many costs a kilobyte, never a wrong answer
 
 
 def replay(argv: list[str]) -> bool:

@@ -112,3 +112,15 @@ def test_builds_with_side_work_keep_no_record(tmp_path: Path) -> None:
         out = f"out{len(extra)}{extra[0]}"
         assert _exporter(["build", "a.md", "-f", "html", "-o", out, *extra], tmp_path).returncode == 0
         assert not (tmp_path / out / memo.FOLDER).exists()
+
+
+def test_old_records_are_pruned(tmp_path: Path) -> None:
+    folder = tmp_path / "records"
+    folder.mkdir()
+    for number in range(memo.KEEP + 5):
+        record = folder / f"{number:03d}.json"
+        record.write_text("{}", encoding="utf-8")
+        os.utime(record, ns=(number * 10**9, number * 10**9))
+    memo.prune(str(folder))
+    kept = sorted(path.name for path in folder.iterdir())
+    assert kept == [f"{number:03d}.json" for number in range(5, memo.KEEP + 5)]

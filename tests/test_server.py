@@ -170,6 +170,16 @@ def test_server_switched_off_is_neither_used_nor_started(tmp_path: Path, runtime
     assert not (runtime / "exporter").exists() or not any((runtime / "exporter").iterdir())
 
 
+def test_on_a_ci_runner_no_server_is_started(tmp_path: Path, runtime: Path) -> None:
+    env = {**os.environ, "XDG_RUNTIME_DIR": str(runtime), "CI": "true"}
+    env.pop("EXPORTER_SERVER")
+    result = _run(["build", SEED, "-o", tmp_path / "out", "-f", "html"], env)
+    assert result.returncode == 0, result.stderr
+    time.sleep(1)
+    assert _status(env) is None
+    assert not list((runtime / "exporter").glob("*.sock"))
+
+
 def test_a_folder_others_can_write_to_is_not_used(runtime: Path) -> None:
     (runtime / "exporter").mkdir()
     (runtime / "exporter").chmod(0o777)

@@ -182,8 +182,9 @@ def _record_command(argv: list[str], sources: Sequence[Path], run: _Run) -> None
     summary = summary_counts(run.outcomes, all_reused=True) if len(run.outcomes) > 1 else None
     cwd = os.getcwd()
     entry = memo.make_record(argv, cwd, inputs, folders, outputs, lines, summary)
-    write_atomic(Path(memo.record_path(str(run.output_dir), argv, cwd)),
-                 json.dumps(entry, indent=1, sort_keys=True).encode("utf-8"))
+    path = Path(memo.record_path(str(run.output_dir), argv, cwd))
+    write_atomic(path, json.dumps(entry, indent=1, sort_keys=True).encode("utf-8"))
+    memo.prune(str(path.parent))
 
 
 def _after(built: list[BuildResult], status: int, output_dir: Path, report: Path | None,
