@@ -7,7 +7,10 @@ does all of that once, then waits on a Unix socket in a private folder
 the client's standard streams, working folder, umask and environment, runs
 the ordinary command line in its own process group, and exits; the server
 reports the exit status back.  So every build is as isolated as a fresh
-process, but starts warm.  Only the same user may connect; the server exits
+process, but starts warm.  While idle, the server keeps one *spare* fork that
+has built a small article of its own, so the next build also skips the
+fork and most of the copying of memory pages that follows one (see
+:mod:`exporter.served`).  Only the same user may connect; the server exits
 after a quiet spell, or when asked (``exporter server stop``).
 
 Run as ``python -m exporter.server SOCKET LOCK FINGERPRINT IDLE_SECONDS``,
@@ -26,38 +29,13 @@ import signal
 import socket
 import struct
 import sys
-import tempfile
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-from . import launch
+from . import launch, served
 
 #: Longest a connecting client may take to send its request, in seconds.
 REQUEST_TIMEOUT = 5.0
-#: Largest request accepted (arguments, folder and environment as JSON), in bytes.
-REQUEST_LIMIT = 4 * 1024 * 1024
-
-#: A small article that exercises every element the stylesheets style, for the warm-up build.
-_WARM_ARTICLE = """---
-title: Warm-up
-lang: en
-date: 2000-01-01
----
-Lead paragraph with *emphasis*, **strength**, `code` and a note.[^1]
-
-## A section
-
-- one
-- two
-
-| Name | Count |
-|------|------:|
-| a    | 1     |
-
-[^1]: A footnote.
-"""
 
 
 def main(argv: list[str]) -> int:
@@ -91,14 +69,9 @@ def main(argv: list[str]) -> int:
 def warm_up() -> None:
     """Import everything a build uses and build a small article in each style, then freeze."""
     from .cli import cli  # noqa: F401  (imports the commands)
-    from .options import STYLES, Options
-    from .pipeline import build
+    from .options import STYLES
 
-    with tempfile.TemporaryDirectory(prefix="exporter-warm-") as scratch:
-        source = Path(scratch) / "warm.md"
-        source.write_text(_WARM_ARTICLE, encoding="utf-8")
-        for style in STYLES:
-            build(source, Path(scratch) / style, options=Options(style=style, reuse=False))
+    served.warm_build(STYLES)
     # Objects made so far live for good: keep the collector from touching (and so copying)
     # their pages in every forked build.
     gc.collect()
@@ -106,15 +79,24 @@ def warm_up() -> None:
     launch.tune_collector()
 
 
+class Spare:
+    """A forked process that warms up, then waits on *channel* for one request."""
+
+    def __init__(self, pid: int, pidfd: int, channel: socket.socket):
+        self.pid, self.pidfd, self.channel = pid, pidfd, channel
+        self.ready = False
+
+
 class Server:
-    """The accept loop: fork a build per request, report each exit status, exit when idle."""
+    """The accept loop: hand each request to a spare or a new fork, report exit statuses."""
 
     def __init__(self, listener: socket.socket, socket_path: str, lock: int, idle: float):
         self.listener, self.socket_path, self.lock, self.idle = listener, socket_path, lock, idle
         self.selector = selectors.DefaultSelector()
-        self.selector.register(listener, selectors.EVENT_READ, "accept")
+        self.selector.register(listener, selectors.EVENT_READ, ("accept", 0))
         #: Running builds: pid -> (pidfd, client connection).
         self.builds: dict[int, tuple[int, socket.socket]] = {}
+        self.spare: Spare | None = None
         self.stopping = False
         #: Builds started since the server began.
         self.served = 0
@@ -123,19 +105,18 @@ class Server:
     def run(self) -> None:
         """Serve requests until idle for the set time, or stopped and all builds are done."""
         signal.signal(signal.SIGTERM, self._stop_signal)
+        self._new_spare()
+        handlers = {"accept": lambda _: self._accept(), "done": self._finish,
+                    "client": self._client_left, "spare-ready": self._spare_ready,
+                    "spare-gone": self._spare_gone}
         while self.builds or not self.stopping:
             timeout = None if self.builds else self.last_activity + self.idle - time.monotonic()
             if timeout is not None and timeout <= 0:
                 break
             for key, _ in self.selector.select(timeout):
-                if key.data == "accept":
-                    self._accept()
-                else:
-                    kind, pid = key.data
-                    if kind == "done":
-                        self._finish(pid)
-                    else:
-                        self._client_left(pid)
+                kind, pid = key.data
+                handlers[kind](pid)
+        self._drop_spare()
 
     def _stop_signal(self, number: int, frame: object) -> None:
         self._stop()
@@ -146,6 +127,7 @@ class Server:
             self.stopping = True
             self.selector.unregister(self.listener)
             self.close_listener(self.listener, self.socket_path)
+            self._drop_spare()
 
     @staticmethod
     def close_listener(listener: socket.socket, socket_path: str) -> None:
@@ -167,58 +149,64 @@ class Server:
             if _peer_uid(conn) != os.getuid():
                 conn.close()
                 return
-            request, fds = _receive(conn)
+            request, fds = served.receive(conn)
         except (OSError, ValueError):
-            for fd in fds:
-                os.close(fd)
+            _close_all(fds)
             conn.close()
             return
         if "query" in request:
             self._answer(conn, str(request["query"]))
             return
         if len(fds) != 3:
-            for fd in fds:
-                os.close(fd)
+            _close_all(fds)
             conn.close()
             return
         try:
-            self._fork(conn, request, fds)
+            pid = self._hand_over(conn, request, fds)
         except OSError:  # no fork (memory, process limit): the command builds by itself
-            for fd in fds:
-                with contextlib.suppress(OSError):
-                    os.close(fd)
+            _close_all(fds)
             conn.close()
+            return
+        self._started(pid, conn)
 
     def _answer(self, conn: socket.socket, query: str) -> None:
         """Reply to ``status`` or ``stop`` (which lets running builds finish first)."""
         if query == "stop":
             self._stop()
+        spare = "none" if self.spare is None else "ready" if self.spare.ready else "warming"
         reply = {"pid": os.getpid(), "served": self.served, "running": len(self.builds),
-                 "idle_seconds": self.idle, "stopping": self.stopping}
+                 "idle_seconds": self.idle, "stopping": self.stopping, "spare": spare}
         with contextlib.suppress(OSError):
             conn.sendall(json.dumps(reply).encode() + b"\n")
         conn.close()
 
-    def _fork(self, conn: socket.socket, request: dict[str, Any], fds: list[int]) -> None:
+    def _hand_over(self, conn: socket.socket, request: dict[str, Any], fds: list[int]) -> int:
+        """Give the request to the warm spare if there is one, else to a new fork; its pid."""
+        spare = self.spare
+        if spare is not None and spare.ready:
+            self.spare = None
+            try:
+                served.send(spare.channel, request, fds)
+            except OSError:
+                self._forget(spare)
+            else:
+                spare.channel.close()
+                self.selector.modify(spare.pidfd, selectors.EVENT_READ, ("done", spare.pid))
+                self.builds[spare.pid] = (spare.pidfd, conn)
+                _close_all(fds)
+                return spare.pid
         pid = os.fork()
         if pid == 0:  # the build
-            code = 1
-            try:
-                self._close_inherited(conn)
-                code = run_build(request, fds)
-            except BaseException:
-                import traceback
-
-                traceback.print_exc()
-            finally:
-                os._exit(code)
-        for fd in fds:
-            os.close(fd)
-        self.served += 1
-        self.last_activity = time.monotonic()  # (status queries do not count as work)
+            self._in_child(lambda: served.run_build(request, fds), conn)
+        _close_all(fds)
         pidfd = os.pidfd_open(pid)
         self.builds[pid] = (pidfd, conn)
         self.selector.register(pidfd, selectors.EVENT_READ, ("done", pid))
+        return pid
+
+    def _started(self, pid: int, conn: socket.socket) -> None:
+        self.served += 1
+        self.last_activity = time.monotonic()  # (status queries do not count as work)
         try:
             conn.sendall(json.dumps({"pid": pid}).encode() + b"\n")
             conn.settimeout(None)
@@ -226,15 +214,82 @@ class Server:
         except OSError:
             _kill_group(pid)
 
-    def _close_inherited(self, conn: socket.socket) -> None:
-        """In the forked build: drop the server's sockets, lock and other builds' handles."""
-        self.selector.close()
-        self.listener.close()
-        os.close(self.lock)
-        conn.close()
-        for pidfd, other in self.builds.values():
-            os.close(pidfd)
-            other.close()
+    def _in_child(self, work: Any, conn: socket.socket | None) -> None:
+        """In a fork: drop the server's sockets, lock and others' handles, do *work*, exit."""
+        code = 1
+        try:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the server's own handler
+            self.selector.close()
+            self.listener.close()
+            os.close(self.lock)
+            if conn is not None:
+                conn.close()
+            for pidfd, other in self.builds.values():
+                os.close(pidfd)
+                other.close()
+            if self.spare is not None:
+                os.close(self.spare.pidfd)
+                self.spare.channel.close()
+            code = work()
+        except BaseException:
+            import traceback
+
+            traceback.print_exc()
+        finally:
+            os._exit(code)
+
+    def _new_spare(self) -> None:
+        """Fork a spare, unless there is one, builds are running, or the server is stopping."""
+        if self.spare is not None or self.builds or self.stopping:
+            return
+        ours, theirs = socket.socketpair()
+        try:
+            pid = os.fork()
+        except OSError:
+            ours.close()
+            theirs.close()
+            return
+        if pid == 0:
+            ours.close()
+            self._in_child(lambda: served.wait_as_spare(theirs), None)
+        theirs.close()
+        self.spare = Spare(pid, os.pidfd_open(pid), ours)
+        self.selector.register(self.spare.pidfd, selectors.EVENT_READ, ("spare-gone", pid))
+        self.selector.register(ours, selectors.EVENT_READ, ("spare-ready", pid))
+
+    def _spare_ready(self, pid: int) -> None:
+        spare = self.spare
+        if spare is None or spare.pid != pid:
+            return
+        self.selector.unregister(spare.channel)
+        try:
+            spare.ready = spare.channel.recv(1) == served.READY
+        except OSError:
+            spare.ready = False
+
+    def _spare_gone(self, pid: int) -> None:
+        """The spare exited before it was given work (it failed to warm up): drop it."""
+        if self.spare is not None and self.spare.pid == pid:
+            self._forget(self.spare)
+            self.spare = None
+
+    def _forget(self, spare: Spare) -> None:
+        for item in (spare.pidfd, spare.channel):
+            with contextlib.suppress(KeyError, ValueError):
+                self.selector.unregister(item)
+        spare.channel.close()
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(spare.pid, os.WNOHANG)
+        os.close(spare.pidfd)
+
+    def _drop_spare(self) -> None:
+        if self.spare is not None:
+            with contextlib.suppress(OSError):
+                os.kill(self.spare.pid, signal.SIGTERM)
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(self.spare.pid, 0)
+            self._forget(self.spare)
+            self.spare = None
 
     def _finish(self, pid: int) -> None:
         pidfd, conn = self.builds.pop(pid)
@@ -250,6 +305,7 @@ class Server:
             conn.sendall(json.dumps({"exit": code}).encode() + b"\n")
         conn.close()
         self.last_activity = time.monotonic()
+        self._new_spare()  # now that the machine is free again
 
     def _client_left(self, pid: int) -> None:
         """The client hung up (or spoke out of turn) while its build ran: interrupt the build.
@@ -266,106 +322,15 @@ def _peer_uid(conn: socket.socket) -> int:
     return int(struct.unpack("3i", credentials)[1])
 
 
-def _receive(conn: socket.socket) -> tuple[dict[str, Any], list[int]]:
-    """One request: an 8-byte length, the JSON, and any file descriptors sent with it."""
-    data, fds, _, _ = socket.recv_fds(conn, 64 * 1024, 3)
-    if len(data) < 8 and not data:
-        raise ValueError("empty request")
-    while len(data) < 8:
-        data += _recv(conn)
-    length = int.from_bytes(data[:8], "big")
-    if length > REQUEST_LIMIT:
-        raise ValueError("request too large")
-    body = data[8:]
-    while len(body) < length:
-        body += _recv(conn)
-    request = json.loads(body[:length])
-    if not isinstance(request, dict):
-        raise ValueError("request is not an object")
-    return request, list(fds)
-
-
-def _recv(conn: socket.socket) -> bytes:
-    chunk = conn.recv(64 * 1024)
-    if not chunk:
-        raise ValueError("request cut short")
-    return chunk
+def _close_all(fds: list[int]) -> None:
+    for fd in fds:
+        with contextlib.suppress(OSError):
+            os.close(fd)
 
 
 def _kill_group(pid: int, number: int = signal.SIGTERM) -> None:
     with contextlib.suppress(OSError):
         os.killpg(pid, number)
-
-
-# --------------------------------------------------------------------------- in the forked build
-
-
-def run_build(request: dict[str, Any], fds: list[int]) -> int:
-    """Become the client's process (streams, folder, umask, environment) and run its command."""
-    os.setpgid(0, 0)
-    for target, fd in enumerate(fds):
-        os.dup2(fd, target)
-    for fd in fds:
-        if fd > 2:
-            os.close(fd)
-    for number in (signal.SIGTERM, signal.SIGHUP, signal.SIGCHLD):
-        signal.signal(number, signal.SIG_DFL)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    with _client_streams(request["env"]):
-        try:
-            os.chdir(request["cwd"])
-        except OSError as error:
-            print(f"Error: cannot enter the working folder {request['cwd']}: {error.strerror}",
-                  file=sys.stderr)
-            return 1
-        os.umask(int(request["umask"]))
-        return _run_command([str(arg) for arg in request["argv"]])
-
-
-def _run_command(argv: list[str]) -> int:
-    from .cli import main
-
-    sys.argv = ["exporter", *argv]
-    try:
-        main(argv)
-    except SystemExit as exit_:
-        if exit_.code is None or isinstance(exit_.code, int):
-            return exit_.code or 0
-        print(exit_.code, file=sys.stderr)
-        return 1
-    return 0
-
-
-@contextlib.contextmanager
-def _client_streams(env: dict[str, str]) -> Iterator[None]:
-    """Take the client's environment and make ``sys.std*`` fresh text streams on fds 0–2."""
-    import io
-    import locale
-
-    os.environ.clear()
-    os.environ.update({str(key): str(value) for key, value in env.items()})
-    time.tzset()
-    with contextlib.suppress(locale.Error):
-        locale.setlocale(locale.LC_CTYPE, "")
-    encoding = (os.environ.get("PYTHONIOENCODING", "").split(":")[0]
-                or ("utf-8" if sys.flags.utf8_mode else locale.getpreferredencoding(False)))
-    unbuffered = bool(os.environ.get("PYTHONUNBUFFERED"))
-
-    def stream(fd: int, mode: str, errors: str, line: bool) -> io.TextIOWrapper:
-        raw = io.FileIO(fd, mode, closefd=False)
-        buffered: Any = io.BufferedReader(raw) if mode == "rb" else io.BufferedWriter(raw)
-        return io.TextIOWrapper(buffered, encoding=encoding, errors=errors, line_buffering=line,
-                                write_through=unbuffered and mode == "wb")
-
-    sys.stdin = stream(0, "rb", "strict", False)
-    sys.stdout = stream(1, "wb", "strict", os.isatty(1))
-    sys.stderr = stream(2, "wb", "backslashreplace", True)
-    try:
-        yield
-    finally:
-        for out in (sys.stdout, sys.stderr):
-            with contextlib.suppress(OSError, ValueError):
-                out.flush()
 
 
 if __name__ == "__main__":

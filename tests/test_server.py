@@ -53,7 +53,11 @@ def served(runtime: Path) -> Iterator[dict[str, str]]:
     started = _run(["server", "start"], env)
     assert started.returncode == 0, started.stderr
     status = _status(env)
-    assert status is not None
+    deadline = time.monotonic() + 60
+    while status is None or status["spare"] != "ready":
+        assert time.monotonic() < deadline, f"no spare got ready: {status}"
+        time.sleep(0.1)
+        status = _status(env)
     yield env
     _run(["server", "stop"], env)
     deadline = time.monotonic() + 30
@@ -72,12 +76,15 @@ def test_served_build_writes_the_same_bytes_as_a_build_in_one_process(
     here = _run(["build", SEED, "-o", tmp_path / "here", "--manifest"],
                 {**served, "EXPORTER_SERVER": "off"})
     before = _status(served)
+    # The first goes to the warm spare, the second (at once) to a new fork.
     there = _run(["build", SEED, "-o", tmp_path / "there", "--manifest"], served)
+    again = _run(["build", SEED, "-o", tmp_path / "again", "--manifest"], served)
     after = _status(served)
-    assert here.returncode == there.returncode == 0, there.stderr
+    assert here.returncode == there.returncode == again.returncode == 0, there.stderr
     assert before is not None and after is not None
-    assert after["served"] == int(str(before["served"])) + 1
+    assert after["served"] == int(str(before["served"])) + 2
     assert _digests(tmp_path / "there") == _digests(tmp_path / "here")
+    assert _digests(tmp_path / "again") == _digests(tmp_path / "here")
     assert there.stdout == here.stdout.replace(b"/here/", b"/there/")
     for edition in ("print", "archive"):
         args = ["build", SEED, "-f", "pdf", "--edition", edition]

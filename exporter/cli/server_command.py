@@ -43,6 +43,7 @@ def status_command() -> None:
             return
         click.echo(f"Server {reply['pid']} listening on {address.socket}: "
                    f"{reply['served']} builds served, {reply['running']} running, "
+                   f"spare process {reply.get('spare', 'none')}, "
                    f"exits after {float(str(reply['idle_seconds'])):g} s idle.")
 
 

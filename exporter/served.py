@@ -1,0 +1,181 @@
+"""What runs in a process forked from the build server: a spare waiting for work, and the build.
+
+The build becomes the client's process: it takes the client's standard
+streams (passed as file descriptors), working folder, umask and environment,
+runs the ordinary command line in a process group of its own, and exits with
+the command's status.  A spare is forked ahead of time and builds a small
+article of its own first, so the pages a build writes are already its own
+(copied from the server) when a request arrives; see :mod:`exporter.server`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+#: Largest request accepted (arguments, folder and environment as JSON), in bytes.
+REQUEST_LIMIT = 4 * 1024 * 1024
+#: What a spare sends the server once it is warm.
+READY = b"r"
+
+#: A small article that exercises every element the stylesheets style, for warm-up builds.
+WARM_ARTICLE = """---
+title: Warm-up
+lang: en
+date: 2000-01-01
+---
+Lead paragraph with *emphasis*, **strength**, `code` and a note.[^1]
+
+## A section
+
+- one
+- two
+
+| Name | Count |
+|------|------:|
+| a    | 1     |
+
+## Another section
+
+## A third section
+
+[^1]: A footnote.
+"""
+
+
+def warm_build(styles: tuple[str, ...]) -> None:
+    """Build :data:`WARM_ARTICLE` in each of *styles*, all editions, into a scratch folder."""
+    from .options import Options
+    from .pipeline import build
+
+    with tempfile.TemporaryDirectory(prefix="exporter-warm-") as scratch:
+        source = Path(scratch) / "warm.md"
+        source.write_text(WARM_ARTICLE, encoding="utf-8")
+        for style in styles:
+            build(source, Path(scratch) / style, options=Options(style=style, reuse=False))
+
+
+def wait_as_spare(channel: socket.socket) -> int:
+    """Warm up, tell the server, then run the request it sends; 0 if it sends none."""
+    os.setpgid(0, 0)
+    warm_build(("classic",))
+    channel.sendall(READY)
+    try:
+        request, fds = receive(channel)
+    except (OSError, ValueError):
+        return 0  # the server closed the channel: no work for this spare
+    channel.close()
+    return run_build(request, fds)
+
+
+def receive(conn: socket.socket) -> tuple[dict[str, Any], list[int]]:
+    """One request: an 8-byte length, the JSON, and any file descriptors sent with it."""
+    data, fds, _, _ = socket.recv_fds(conn, 64 * 1024, 3)
+    if not data:
+        raise ValueError("empty request")
+    while len(data) < 8:
+        data += _recv(conn)
+    length = int.from_bytes(data[:8], "big")
+    if length > REQUEST_LIMIT:
+        raise ValueError("request too large")
+    body = data[8:]
+    while len(body) < length:
+        body += _recv(conn)
+    request = json.loads(body[:length])
+    if not isinstance(request, dict):
+        raise ValueError("request is not an object")
+    return request, list(fds)
+
+
+def send(conn: socket.socket, request: dict[str, Any], fds: list[int]) -> None:
+    """Send a request as :func:`receive` reads it; the descriptors go with the first bytes."""
+    payload = json.dumps(request).encode()
+    message = len(payload).to_bytes(8, "big") + payload
+    socket.send_fds(conn, [message[:4096]], fds)
+    conn.sendall(message[4096:])
+
+
+def _recv(conn: socket.socket) -> bytes:
+    chunk = conn.recv(64 * 1024)
+    if not chunk:
+        raise ValueError("request cut short")
+    return chunk
+
+
+def run_build(request: dict[str, Any], fds: list[int]) -> int:
+    """Become the client's process (streams, folder, umask, environment) and run its command."""
+    os.setpgid(0, 0)
+    for target, fd in enumerate(fds):
+        os.dup2(fd, target)
+    for fd in fds:
+        if fd > 2:
+            os.close(fd)
+    for number in (signal.SIGTERM, signal.SIGHUP, signal.SIGCHLD):
+        signal.signal(number, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    with _client_streams(request["env"]):
+        try:
+            os.chdir(request["cwd"])
+        except OSError as error:
+            print(f"Error: cannot enter the working folder {request['cwd']}: {error.strerror}",
+                  file=sys.stderr)
+            return 1
+        os.umask(int(request["umask"]))
+        return _run_command([str(arg) for arg in request["argv"]])
+
+
+def _run_command(argv: list[str]) -> int:
+    from .cli import main
+
+    sys.argv = ["exporter", *argv]
+    try:
+        main(argv)
+    except SystemExit as exit_:
+        if exit_.code is None or isinstance(exit_.code, int):
+            return exit_.code or 0
+        print(exit_.code, file=sys.stderr)
+        return 1
+    return 0
+
+
+@contextlib.contextmanager
+def _client_streams(env: dict[str, str]) -> Iterator[None]:
+    """Take the client's environment and make ``sys.std*`` fresh text streams on fds 0–2."""
+    import io
+    import locale
+
+    os.environ.clear()
+    os.environ.update({str(key): str(value) for key, value in env.items()})
+    time.tzset()
+    with contextlib.suppress(locale.Error):
+        locale.setlocale(locale.LC_CTYPE, "")
+    encoding = (os.environ.get("PYTHONIOENCODING", "").split(":")[0]
+                or ("utf-8" if sys.flags.utf8_mode else locale.getpreferredencoding(False)))
+    unbuffered = bool(os.environ.get("PYTHONUNBUFFERED"))
+
+    def stream(fd: int, mode: str, errors: str, line: bool) -> io.TextIOWrapper:
+        raw = io.FileIO(fd, mode, closefd=False)
+        buffered: Any = io.BufferedReader(raw) if mode == "rb" else io.BufferedWriter(raw)
+        return io.TextIOWrapper(buffered, encoding=encoding, errors=errors, line_buffering=line,
+                                write_through=unbuffered and mode == "wb")
+
+    sys.stdin = stream(0, "rb", "strict", False)
+    sys.stdout = stream(1, "wb", "strict", os.isatty(1))
+    sys.stderr = stream(2, "wb", "backslashreplace", True)
+    try:
+        yield
+    finally:
+        for out in (sys.stdout, sys.stderr):
+            with contextlib.suppress(OSError, ValueError):
+                out.flush()
+
+
