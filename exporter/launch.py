@@ -138,7 +138,13 @@ def fingerprint() -> str:
     old one is never asked again and exits when idle.
     """
     digest = hashlib.sha256(f"{sys.executable}\0{sys.version}\0{_PACKAGE}\0".encode())
-    for name, size, mtime in sorted(_package_files(_PACKAGE)):
+    folders = [_PACKAGE]
+    # A checkout (an editable install) keeps the bundled styles beside the package, as
+    # exporter.resources.styles_dir finds them; a server must not keep serving old ones.
+    checkout_styles = os.path.join(os.path.dirname(_PACKAGE), "styles")
+    if not os.path.isdir(os.path.join(_PACKAGE, "styles")) and os.path.isdir(checkout_styles):
+        folders.append(checkout_styles)
+    for name, size, mtime in sorted(f for folder in folders for f in _package_files(folder)):
         digest.update(f"{name}\0{size}\0{mtime}\n".encode())
     return digest.hexdigest()
 
@@ -158,7 +164,11 @@ def start_server(address: Address) -> None:
     """Start a server for *address* in the background, detached from this command's streams."""
     import subprocess
 
-    idle = os.environ.get("EXPORTER_SERVER_IDLE", str(IDLE_SECONDS))
+    idle = os.environ.get("EXPORTER_SERVER_IDLE", "")
+    try:
+        idle = str(max(1.0, float(idle)))
+    except ValueError:
+        idle = str(IDLE_SECONDS)
     # The server must import this very package, wherever it was found from.
     path = os.pathsep.join(p for p in (os.path.dirname(_PACKAGE), os.environ.get("PYTHONPATH")) if p)
     # Should it fail to start, there is no server this time; the build runs here all the same.

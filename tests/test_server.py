@@ -241,3 +241,17 @@ def test_stopping_lets_running_builds_finish_and_sends_new_ones_elsewhere(
     _, stderr = process.communicate(timeout=120)
     assert process.returncode == 0, stderr
     assert (tmp_path / "long" / "long.pdf").is_file()
+
+
+def test_a_changed_bundled_stylesheet_gets_a_new_server(tmp_path: Path) -> None:
+    from exporter.resources import styles_dir
+
+    before = launch.fingerprint()
+    sheet = styles_dir() / "base.css"
+    status = sheet.stat()
+    try:
+        os.utime(sheet, ns=(status.st_atime_ns, status.st_mtime_ns + 1_000_000_000))
+        assert launch.fingerprint() != before
+    finally:
+        os.utime(sheet, ns=(status.st_atime_ns, status.st_mtime_ns))
+    assert launch.fingerprint() == before
