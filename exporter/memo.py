@@ -49,23 +49,36 @@ def record_path(output_dir: str, argv: list[str], cwd: str) -> str:
     return os.path.join(cwd, output_dir, FOLDER, f"{key}.json")
 
 
-def make_record(argv: list[str], cwd: str, inputs: Iterable[str], folders: Iterable[str],
-                outputs: Iterable[str], lines: list[str], summary: dict[str, int] | None
-                ) -> dict[str, Any]:
-    """The record of a finished command: everything :func:`replay` compares, and what to print.
+def hash_inputs(paths: Iterable[str], cwd: str) -> dict[str, str | None]:
+    """SHA-256 of each file in *paths* (None if absent) and of every defaults file's place.
 
-    *inputs* are files read (an absent one is recorded as absent), *folders* the folders
-    searched for articles, *outputs* the files written; relative paths are from *cwd*.
+    Taken before a build reads them and again after: a file that changed meanwhile
+    leaves the build without a record, as its outputs may not match it.
     """
-    files = {path: _sha256(path) for path in (os.path.join(cwd, p) for p in inputs)}
+    files = {path: _sha256(path) for path in (os.path.join(cwd, p) for p in paths)}
     for probe in _defaults_probes(cwd):
         files[probe] = _sha256(probe)
+    return files
+
+
+def list_folders(folders: Iterable[str], cwd: str) -> dict[str, list[str]]:
+    """The entries of each folder searched for articles (see :func:`hash_inputs`)."""
+    return {path: _listing(path) for path in (os.path.join(cwd, f) for f in folders)}
+
+
+def make_record(argv: list[str], cwd: str, files: dict[str, str | None],
+                folders: dict[str, list[str]], outputs: dict[str, str], lines: list[str],
+                summary: dict[str, int] | None) -> dict[str, Any]:
+    """The record of a finished command: everything :func:`replay` compares, and what to print.
+
+    *files* maps each file read (or looked for) to its SHA-256 as the build used it,
+    *folders* each folder searched to its entries, *outputs* each file written (an
+    absolute path) to the SHA-256 of the bytes written.
+    """
     return {
         "format": _FORMAT, "argv": argv, "cwd": cwd, "tool": fingerprint(),
-        "environment": environment(os.environ), "files": files,
-        "folders": {path: _listing(path) for path in (os.path.join(cwd, f) for f in folders)},
-        "outputs": {path: _sha256(path) for path in (os.path.join(cwd, p) for p in outputs)},
-        "lines": lines, "summary": summary,
+        "environment": environment(os.environ), "files": files, "folders": folders,
+        "outputs": outputs, "lines": lines, "summary": summary,
     }
 
 

@@ -124,3 +124,27 @@ def test_old_records_are_pruned(tmp_path: Path) -> None:
     memo.prune(str(folder))
     kept = sorted(path.name for path in folder.iterdir())
     assert kept == [f"{number:03d}.json" for number in range(5, memo.KEEP + 5)]
+
+
+def test_a_source_edited_during_the_build_leaves_no_record(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import exporter.batch
+    from exporter.cli import main
+
+    source = tmp_path / "a.md"
+    shutil.copy(SEED, source)
+    real_build = exporter.batch.build
+
+    def build_then_edit(*args: object, **kwargs: object) -> object:
+        result = real_build(*args, **kwargs)  # type: ignore[arg-type]
+        source.write_text(SEED.read_text(encoding="utf-8") + "\nAn edit.\n", encoding="utf-8")
+        return result
+
+    monkeypatch.setattr(exporter.batch, "build", build_then_edit)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exit_:
+        main(["build", "a.md", "-o", "out", "-f", "html"])
+    assert exit_.value.code == 0
+    assert (tmp_path / "out" / "a.html").is_file()
+    assert not (tmp_path / "out" / memo.FOLDER).exists()
+    assert not memo.replay(["build", "a.md", "-o", "out", "-f", "html"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sys
@@ -99,13 +100,14 @@ def build(sources: tuple[Path, ...], output_dir: Path, formats: tuple[str, ...],
 
             check_bag_dir(bag_dir)  # before any work, so a long batch is not wasted
         run = _Run(paths, output_dir, options, book, book_file, jobs, timeout, debug)
+        watched = _Inputs.before(sources, run)
         status = run.once()
         status = _after(run.built, status, output_dir, report, run.outcomes, manifest, bag_dir,
                         check, ace_dir, proof)
         argv = (click.get_current_context().find_root().obj or {}).get("argv")
         plain = not (book or report or manifest or bag_dir or check or proof or watch or debug)
         if argv is not None and plain and not status and options.reuse:
-            _record_command(argv, sources, run)
+            _record_command(argv, run, watched)
         if watch:
             _watch(run, [*styles, *(str(p) for p in paths)])
         if status:
@@ -156,33 +158,61 @@ class _Run:
         return reporter.summary(self.outcomes, time.monotonic() - started)
 
 
-def _record_command(argv: list[str], sources: Sequence[Path], run: _Run) -> None:
+class _Inputs:
+    """The sources, stylesheets, defaults files and folders a build reads, as found before it."""
+
+    def __init__(self, paths: list[str], folders: list[str], cwd: str):
+        from .. import memo
+
+        self.paths, self.folder_names, self.cwd = paths, folders, cwd
+        self.files = memo.hash_inputs(paths, cwd)
+        self.folders = memo.list_folders(folders, cwd)
+
+    @classmethod
+    def before(cls, sources: Sequence[Path], run: _Run) -> _Inputs:
+        paths = [str(path) for path in [*run.paths, *run.options.user_stylesheets]]
+        folders = [str(source) for source in (sources or (CONTENT_DIR,)) if source.is_dir()]
+        return cls(paths, folders, os.getcwd())
+
+    def unchanged(self) -> bool:
+        """Whether every input is still as it was before the build."""
+        from .. import memo
+
+        return (memo.hash_inputs(self.paths, self.cwd) == self.files
+                and memo.list_folders(self.folder_names, self.cwd) == self.folders)
+
+
+def _record_command(argv: list[str], run: _Run, watched: _Inputs) -> None:
     """Let an identical command find, before it imports anything, that nothing changed.
 
-    See :mod:`exporter.memo`; a record is written only when every input is known.
+    See :mod:`exporter.memo`. A record is written only when every input is known and
+    none changed while the build ran; images and outputs are recorded by the SHA-256 of
+    the bytes the build read and wrote.
     """
     from .. import memo
     from ..cache import CACHE_DIR
     from ..output import write_atomic
     from .progress import result_lines, summary_counts
 
-    results = run.built
-    inputs = [str(path) for path in [*run.paths, *run.options.user_stylesheets]]
-    for result in results:
+    if not watched.unchanged():
+        return
+    files = dict(watched.files)
+    for result in run.built:
         record = run.output_dir / CACHE_DIR / f"{result.source.stem}.json"
         try:
-            images = json.loads(record.read_text(encoding="utf-8"))["images"]
+            data = record.read_bytes()
+            images = json.loads(data)["images"]
         except (OSError, ValueError, KeyError):
-            return  # no cache record, so no certainty about its images: no memo
-        inputs.append(str(record))
-        inputs.extend(str(result.source.parent / name) for name in images)
-    folders = [str(source) for source in (sources or (CONTENT_DIR,)) if source.is_dir()]
-    outputs = [str(output.path) for result in results for output in result.outputs]
-    lines = [line for result in results for line in result_lines(result, reused=True)]
+            return  # no cache record, so no certainty about its images: no record
+        files[os.path.join(watched.cwd, record)] = hashlib.sha256(data).hexdigest()
+        for name, digest in images.items():
+            files[os.path.join(watched.cwd, result.source.parent, name)] = digest
+    outputs = {os.path.join(watched.cwd, output.path): output.sha256
+               for result in run.built for output in result.outputs}
+    lines = [line for result in run.built for line in result_lines(result, reused=True)]
     summary = summary_counts(run.outcomes, all_reused=True) if len(run.outcomes) > 1 else None
-    cwd = os.getcwd()
-    entry = memo.make_record(argv, cwd, inputs, folders, outputs, lines, summary)
-    path = Path(memo.record_path(str(run.output_dir), argv, cwd))
+    entry = memo.make_record(argv, watched.cwd, files, watched.folders, outputs, lines, summary)
+    path = Path(memo.record_path(str(run.output_dir), argv, watched.cwd))
     write_atomic(path, json.dumps(entry, indent=1, sort_keys=True).encode("utf-8"))
     memo.prune(str(path.parent))
 
