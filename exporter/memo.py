@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
 import sys
 import time
 from collections.abc import Iterable, Iterator
@@ -204,10 +205,15 @@ def _listing(folder: str) -> list[str]:
 
 
 def _sha256(path: str) -> str | None:
+    """The file's SHA-256; None if absent; a word for anything that is not a regular file.
+
+    Never opens a pipe, device or socket: reading one could wait for ever.
+    """
     try:
-        with open(path, "rb") as handle:
-            return hashlib.file_digest(handle, "sha256").hexdigest()
+        status = os.stat(path)
     except (FileNotFoundError, NotADirectoryError):
         return None
-    except IsADirectoryError:
-        return "folder"
+    if not stat.S_ISREG(status.st_mode):
+        return "folder" if stat.S_ISDIR(status.st_mode) else "not a file"
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
