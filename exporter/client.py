@@ -14,6 +14,7 @@ import socket
 import sys
 
 from .launch import Address
+from .wire import send
 
 
 def run_on_server(address: Address, argv: list[str]) -> int | None:
@@ -21,11 +22,7 @@ def run_on_server(address: Address, argv: list[str]) -> int | None:
     client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         client.connect(address.socket)
-        request = {"argv": argv, "cwd": os.getcwd(), "env": dict(os.environ), "umask": _umask()}
-        payload = json.dumps(request).encode("utf-8", "surrogateescape")
-        # The length first, then the request; the standard streams travel with the first bytes.
-        socket.send_fds(client, [len(payload).to_bytes(8, "big") + payload[:4096]], [0, 1, 2])
-        client.sendall(payload[4096:])
+        send(client, _request(argv), [0, 1, 2])
         reply = client.makefile("rb")
         first = reply.readline()
     except OSError:
@@ -47,7 +44,23 @@ def run_on_server(address: Address, argv: list[str]) -> int | None:
     return int(json.loads(last)["exit"])
 
 
+def _request(argv: list[str]) -> dict[str, object]:
+    """What the build needs to become this process: arguments, folder, environment, limits."""
+    import resource
+
+    limits = {name: resource.getrlimit(getattr(resource, name)) for name in _LIMITS
+              if hasattr(resource, name)}
+    return {"argv": argv, "cwd": os.getcwd(), "env": dict(os.environ), "umask": _umask(),
+            "cpus": sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+            "nice": os.nice(0), "limits": limits}
+
+
+#: Resource limits a build takes over from its command (memory, files, CPU time).
+_LIMITS = ("RLIMIT_AS", "RLIMIT_DATA", "RLIMIT_NOFILE", "RLIMIT_CPU", "RLIMIT_FSIZE")
+
+
 def _umask() -> int:
+    """This process's umask (reading it means setting it, so it is set back at once)."""
     mask = os.umask(0o022)
     os.umask(mask)
     return mask

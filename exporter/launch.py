@@ -40,7 +40,9 @@ def main() -> None:
     if quick_start_possible(argv, os.environ):
         from .memo import replay
 
-        if replay(argv):  # an identical command, and nothing it depends on has changed
+        lines = replay(argv)
+        if lines is not None:  # an identical command, and nothing it depends on has changed
+            print("\n".join(lines), file=sys.stderr)
             sys.exit(0)
         address = server_address() if server_enabled(os.environ) else None
         if address is not None:
@@ -146,10 +148,24 @@ def fingerprint() -> str:
         folders.append(checkout_styles)
     for name, size, mtime in sorted(f for folder in folders for f in _package_files(folder)):
         digest.update(f"{name}\0{size}\0{mtime}\n".encode())
+    # The installed distributions by name and version (WeasyPrint, Pillow, ...): an upgrade
+    # of any of them also gets a new server, and voids the command records.
+    for folder in sys.path:
+        digest.update("\n".join(_distributions(folder)).encode())
     return digest.hexdigest()
 
 
+def _distributions(folder: str) -> list[str]:
+    """The ``*.dist-info`` folders (name-version) in one entry of ``sys.path``."""
+    try:
+        with os.scandir(folder or ".") as entries:
+            return sorted(entry.name for entry in entries if entry.name.endswith(".dist-info"))
+    except OSError:
+        return []
+
+
 def _package_files(folder: str) -> Iterator[tuple[str, int, int]]:
+    """Code, stylesheets and fonts under *folder*: path, size and modification time."""
     with os.scandir(folder) as entries:
         for entry in entries:
             if entry.is_dir(follow_symlinks=True):

@@ -19,7 +19,6 @@ import hashlib
 import json
 import os
 import stat
-import sys
 import time
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -67,17 +66,18 @@ def list_folders(folders: Iterable[str], cwd: str) -> dict[str, list[str]]:
     return {path: _listing(path) for path in (os.path.join(cwd, f) for f in folders)}
 
 
-def make_record(argv: list[str], cwd: str, files: dict[str, str | None],
+def make_record(argv: list[str], cwd: str, tool: str, files: dict[str, str | None],
                 folders: dict[str, list[str]], outputs: dict[str, str], lines: list[str],
                 summary: dict[str, int] | None) -> dict[str, Any]:
     """The record of a finished command: everything :func:`replay` compares, and what to print.
 
+    *tool* is the :func:`~exporter.launch.fingerprint` taken before the build started,
     *files* maps each file read (or looked for) to its SHA-256 as the build used it,
     *folders* each folder searched to its entries, *outputs* each file written (an
     absolute path) to the SHA-256 of the bytes written.
     """
     return {
-        "format": _FORMAT, "argv": argv, "cwd": cwd, "tool": fingerprint(),
+        "format": _FORMAT, "argv": argv, "cwd": cwd, "tool": tool,
         "environment": environment(os.environ), "files": files, "folders": folders,
         "outputs": outputs, "lines": lines, "summary": summary,
     }
@@ -96,29 +96,29 @@ def prune(records_dir: str, keep: int = KEEP) -> None:
         pass  # a record too many costs a kilobyte, never a wrong answer
 
 
-def replay(argv: list[str]) -> bool:
-    """If *argv* was run here before and nothing it depends on has changed, print its result.
+def replay(argv: list[str]) -> list[str] | None:
+    """If *argv* was run here before and nothing it depends on has changed, what it prints.
 
-    Returns whether it did (the command is then done, with exit status 0).
+    The lines an up-to-date build writes to standard error (the command is then done,
+    with exit status 0); None when an ordinary build must decide.
     """
     started = time.monotonic()
     try:
         cwd = os.getcwd()
         output_dir = _output_dir(argv, cwd)
         if output_dir is None:
-            return False
+            return None
         with open(record_path(output_dir, argv, cwd), encoding="utf-8") as handle:
             record = json.load(handle)
         if not _unchanged(record, argv, cwd):
-            return False
+            return None
+        lines = [str(line) for line in record["lines"]]
+        summary = record.get("summary")
+        if summary:
+            lines.append(summary_line(summary, time.monotonic() - started))
     except Exception:  # anything unexpected: the ordinary build decides, and reports
-        return False
-    for line in record["lines"]:
-        print(line, file=sys.stderr)
-    summary = record.get("summary")
-    if summary:
-        print(summary_line(summary, time.monotonic() - started), file=sys.stderr)
-    return True
+        return None
+    return lines
 
 
 def summary_line(counts: dict[str, int], seconds: float) -> str:

@@ -96,6 +96,9 @@ def _single_book(path: Path, raw: bytes, options: Options) -> Book:
 
 
 def _remember(result: BuildResult, book: Book, key: str, folder: Path) -> None:
+    """Record the build for the next one; not when an image was missing, as it may appear."""
+    if any(warning.code == "RES-MISSING" for warning in result.warnings):
+        return
     covers = [article.cover for article in book.articles if article.cover]
     images = {asset.origin: hashlib.sha256(asset.data).hexdigest()
               for asset in [*book.assets, *covers] if asset.origin}

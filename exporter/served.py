@@ -11,7 +11,6 @@ article of its own first, so the pages a build writes are already its own
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import signal
 import socket
@@ -22,8 +21,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-#: Largest request accepted (arguments, folder and environment as JSON), in bytes.
-REQUEST_LIMIT = 4 * 1024 * 1024
+from . import wire
+
 #: What a spare sends the server once it is warm.
 READY = b"r"
 
@@ -70,50 +69,18 @@ def wait_as_spare(channel: socket.socket) -> int:
     warm_build(("classic",))
     channel.sendall(READY)
     try:
-        request, fds = receive(channel)
+        request, fds = wire.receive(channel)
     except (OSError, ValueError):
         return 0  # the server closed the channel: no work for this spare
     channel.close()
     return run_build(request, fds)
 
 
-def receive(conn: socket.socket) -> tuple[dict[str, Any], list[int]]:
-    """One request: an 8-byte length, the JSON, and any file descriptors sent with it."""
-    data, fds, _, _ = socket.recv_fds(conn, 64 * 1024, 3)
-    if not data:
-        raise ValueError("empty request")
-    while len(data) < 8:
-        data += _recv(conn)
-    length = int.from_bytes(data[:8], "big")
-    if length > REQUEST_LIMIT:
-        raise ValueError("request too large")
-    body = data[8:]
-    while len(body) < length:
-        body += _recv(conn)
-    request = json.loads(body[:length])
-    if not isinstance(request, dict):
-        raise ValueError("request is not an object")
-    return request, list(fds)
-
-
-def send(conn: socket.socket, request: dict[str, Any], fds: list[int]) -> None:
-    """Send a request as :func:`receive` reads it; the descriptors go with the first bytes."""
-    payload = json.dumps(request).encode()
-    message = len(payload).to_bytes(8, "big") + payload
-    socket.send_fds(conn, [message[:4096]], fds)
-    conn.sendall(message[4096:])
-
-
-def _recv(conn: socket.socket) -> bytes:
-    chunk = conn.recv(64 * 1024)
-    if not chunk:
-        raise ValueError("request cut short")
-    return chunk
-
-
 def run_build(request: dict[str, Any], fds: list[int]) -> int:
     """Become the client's process (streams, folder, umask, environment) and run its command."""
-    os.setpgid(0, 0)
+    with contextlib.suppress(OSError):  # the server may have made the group already
+        os.setpgid(0, 0)
+    _take_limits(request)
     for target, fd in enumerate(fds):
         os.dup2(fd, target)
     for fd in fds:
@@ -131,6 +98,30 @@ def run_build(request: dict[str, Any], fds: list[int]) -> int:
             return 1
         os.umask(int(request["umask"]))
         return _run_command([str(arg) for arg in request["argv"]])
+
+
+def _take_limits(request: dict[str, Any]) -> None:
+    """The client's CPUs, priority and resource limits, as far as this process may take them.
+
+    A build started under ``taskset``, ``nice`` or ``ulimit`` keeps to them; the batch
+    workers it starts count the CPUs it was given.  Limits above the server's own cannot
+    be raised, and niceness only goes up: those stay as the server's.
+    """
+    import resource
+
+    cpus = request.get("cpus")
+    if cpus and hasattr(os, "sched_setaffinity"):
+        with contextlib.suppress(OSError, ValueError):
+            os.sched_setaffinity(0, {int(cpu) for cpu in cpus})
+    with contextlib.suppress(OSError, TypeError, ValueError):
+        increment = int(request.get("nice", 0)) - os.nice(0)
+        if increment > 0:
+            os.nice(increment)
+    for name, (soft, hard) in dict(request.get("limits") or {}).items():
+        if hasattr(resource, name):
+            with contextlib.suppress(OSError, ValueError):
+                resource.setrlimit(getattr(resource, name), (int(soft), int(hard)))
+    tempfile.tempdir = None  # found again from the client's TMPDIR
 
 
 def _run_command(argv: list[str]) -> int:

@@ -30,12 +30,13 @@ import socket
 import struct
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
-from . import launch, served
+from . import launch, served, wire
 
 #: Longest a connecting client may take to send its request, in seconds.
-REQUEST_TIMEOUT = 5.0
+REQUEST_TIMEOUT = 2.0
 
 
 def main(argv: list[str]) -> int:
@@ -94,6 +95,10 @@ class Server:
         self.listener, self.socket_path, self.lock, self.idle = listener, socket_path, lock, idle
         self.selector = selectors.DefaultSelector()
         self.selector.register(listener, selectors.EVENT_READ, ("accept", 0))
+        # A signal (SIGTERM) writes a byte here, so a waiting select() returns at once.
+        self.wake, self.wake_signal = socket.socketpair()
+        self.wake_signal.setblocking(False)
+        self.selector.register(self.wake, selectors.EVENT_READ, ("wake", 0))
         #: Running builds: pid -> (pidfd, client connection).
         self.builds: dict[int, tuple[int, socket.socket]] = {}
         self.spare: Spare | None = None
@@ -105,10 +110,12 @@ class Server:
     def run(self) -> None:
         """Serve requests until idle for the set time, or stopped and all builds are done."""
         signal.signal(signal.SIGTERM, self._stop_signal)
+        signal.set_wakeup_fd(self.wake_signal.fileno())
         self._new_spare()
-        handlers = {"accept": lambda _: self._accept(), "done": self._finish,
-                    "client": self._client_left, "spare-ready": self._spare_ready,
-                    "spare-gone": self._spare_gone}
+        handlers: dict[str, Callable[[int], None]] = {
+            "accept": lambda _: self._accept(), "done": self._finish,
+            "client": self._client_left, "spare-ready": self._spare_ready,
+            "spare-gone": self._spare_gone, "wake": lambda _: self._woken()}
         while self.builds or not self.stopping:
             timeout = None if self.builds else self.last_activity + self.idle - time.monotonic()
             if timeout is not None and timeout <= 0:
@@ -120,6 +127,10 @@ class Server:
 
     def _stop_signal(self, number: int, frame: object) -> None:
         self._stop()
+
+    def _woken(self) -> None:
+        with contextlib.suppress(OSError):
+            self.wake.recv(64)
 
     def _stop(self) -> None:
         """Take no more builds: new commands find no socket and build by themselves."""
@@ -149,7 +160,7 @@ class Server:
             if _peer_uid(conn) != os.getuid():
                 conn.close()
                 return
-            request, fds = served.receive(conn)
+            request, fds = wire.receive(conn)
         except (OSError, ValueError):
             _close_all(fds)
             conn.close()
@@ -186,8 +197,13 @@ class Server:
         if spare is not None and spare.ready:
             self.spare = None
             try:
-                served.send(spare.channel, request, fds)
-            except OSError:
+                wire.send(spare.channel, request, fds)
+            except OSError:  # the spare is broken: end it for good, then fork as usual
+                _kill_group(spare.pid, signal.SIGKILL)
+                with contextlib.suppress(OSError):
+                    os.kill(spare.pid, signal.SIGKILL)
+                with contextlib.suppress(ChildProcessError):
+                    os.waitpid(spare.pid, 0)
                 self._forget(spare)
             else:
                 spare.channel.close()
@@ -198,6 +214,10 @@ class Server:
         pid = os.fork()
         if pid == 0:  # the build
             self._in_child(lambda: served.run_build(request, fds), conn)
+        # Its own process group from the start (it sets one too), so that an interrupt the
+        # client passes on at once is not lost.
+        with contextlib.suppress(OSError):
+            os.setpgid(pid, pid)
         _close_all(fds)
         pidfd = os.pidfd_open(pid)
         self.builds[pid] = (pidfd, conn)
@@ -219,6 +239,9 @@ class Server:
         code = 1
         try:
             signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the server's own handler
+            signal.set_wakeup_fd(-1)
+            self.wake.close()
+            self.wake_signal.close()
             self.selector.close()
             self.listener.close()
             os.close(self.lock)
@@ -312,8 +335,11 @@ class Server:
 
         An interrupt, as Ctrl-C would be, so the build removes its unfinished files.
         """
-        _, conn = self.builds[pid]
-        self.selector.unregister(conn)
+        entry = self.builds.get(pid)
+        if entry is None:
+            return  # it finished in the same round of events
+        with contextlib.suppress(KeyError, ValueError):
+            self.selector.unregister(entry[1])
         _kill_group(pid, signal.SIGINT)
 
 

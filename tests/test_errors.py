@@ -163,3 +163,16 @@ def test_a_failed_rename_puts_the_earlier_outputs_back(tmp_path: Path,
     assert result.exit_code == 8 and "no space left" in result.stderr
     after = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
     assert after == before
+
+
+def test_two_articles_of_one_name_are_refused_before_anything_is_written(tmp_path: Path) -> None:
+    for folder in ("a", "b"):
+        (tmp_path / "c" / folder).mkdir(parents=True)
+        (tmp_path / "c" / folder / "x.md").write_text(SEED.read_text(encoding="utf-8"),
+                                                       encoding="utf-8")
+    result = run_cli("build", tmp_path / "c", "-o", tmp_path / "out", "-f", "html")
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines() == [
+        f"Error: {tmp_path / 'c' / 'a' / 'x.md'} and {tmp_path / 'c' / 'b' / 'x.md'} would both "
+        f"write {tmp_path / 'out' / 'x'}.*; rename one, or build them into different folders"]
+    assert not (tmp_path / "out").exists()

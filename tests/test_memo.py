@@ -14,7 +14,13 @@ from conftest import SEED
 from exporter import memo
 
 EXPORTER = [sys.executable, "-m", "exporter"]
-_REPLAY = "import sys\nfrom exporter import memo\nsys.exit(0 if memo.replay(sys.argv[1:]) else 3)"
+_REPLAY = """import sys
+from exporter import memo
+lines = memo.replay(sys.argv[1:])
+if lines is not None:
+    print("\\n".join(lines), file=sys.stderr)
+sys.exit(3 if lines is None else 0)
+"""
 
 
 def _exporter(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
@@ -81,9 +87,12 @@ def test_any_change_goes_to_an_ordinary_build(built: tuple[list[str], Path], cha
         env = {"SOURCE_DATE_EPOCH": "1700000000"}
     elif change == "other arguments":
         argv = [*argv, "--style", "modern"]
-    elif change == "other folder":
+    elif change == "other folder":  # the record copied to where that folder's would be
         cwd = folder / "elsewhere"
         cwd.mkdir()
+        (cwd / "out").symlink_to(folder / "out")
+        (record,) = (folder / "out" / memo.FOLDER).iterdir()
+        shutil.copy(record, memo.record_path("out", argv, str(cwd)))
     elif change == "record":
         for record in (folder / "out" / memo.FOLDER).iterdir():
             record.write_text("{not json", encoding="utf-8")
@@ -163,3 +172,19 @@ def test_a_source_edited_during_the_build_leaves_no_record(
     assert (tmp_path / "out" / "a.html").is_file()
     assert not (tmp_path / "out" / memo.FOLDER).exists()
     assert not memo.replay(["build", "a.md", "-o", "out", "-f", "html"])
+
+
+def test_an_image_added_after_a_build_without_it_is_picked_up(tmp_path: Path) -> None:
+    article = tmp_path / "a.md"
+    article.write_text(SEED.read_text(encoding="utf-8").replace(
+        "\n## ", "\n![A map of the front](map.png)\n\n## ", 1), encoding="utf-8")
+    argv = ["build", "a.md", "-o", "out", "-f", "html"]
+    first = _exporter(argv, tmp_path)
+    assert first.returncode == 0 and "image file not found" in first.stderr, first.stderr
+    from PIL import Image
+
+    Image.new("RGB", (40, 30), (200, 60, 40)).save(tmp_path / "map.png")
+    second = _exporter(argv, tmp_path)
+    assert second.returncode == 0, second.stderr
+    assert "Wrote: out/a.html" in second.stderr
+    assert "data:image/png" in (tmp_path / "out" / "a.html").read_text(encoding="utf-8")

@@ -85,11 +85,15 @@ def test_served_build_writes_the_same_bytes_as_a_build_in_one_process(
     assert after["served"] == int(str(before["served"])) + 2
     assert _digests(tmp_path / "there") == _digests(tmp_path / "here")
     assert _digests(tmp_path / "again") == _digests(tmp_path / "here")
-    assert there.stdout == here.stdout.replace(b"/here/", b"/there/")
+    # The same messages, once each (a request built twice would print them twice).
+    assert there.stderr == here.stderr.replace(b"/here/", b"/there/")
+    assert again.stderr == here.stderr.replace(b"/here/", b"/again/")
+    assert there.stderr.count(b"Wrote") == 4  # three editions and the manifest
     for edition in ("print", "archive"):
         args = ["build", SEED, "-f", "pdf", "--edition", edition]
-        _run([*args, "-o", tmp_path / f"{edition}-here"], {**served, "EXPORTER_SERVER": "off"})
-        _run([*args, "-o", tmp_path / f"{edition}-there"], served)
+        alone = _run([*args, "-o", tmp_path / f"{edition}-here"], {**served, "EXPORTER_SERVER": "off"})
+        hosted = _run([*args, "-o", tmp_path / f"{edition}-there"], served)
+        assert alone.returncode == hosted.returncode == 0, hosted.stderr
         assert _digests(tmp_path / f"{edition}-there") == _digests(tmp_path / f"{edition}-here")
 
 
@@ -255,3 +259,13 @@ def test_a_changed_bundled_stylesheet_gets_a_new_server(tmp_path: Path) -> None:
     finally:
         os.utime(sheet, ns=(status.st_atime_ns, status.st_mtime_ns))
     assert launch.fingerprint() == before
+
+
+def test_an_idle_server_stops_at_once_on_sigterm(served: dict[str, str]) -> None:
+    status = _status(served)
+    assert status is not None
+    os.kill(int(str(status["pid"])), signal.SIGTERM)
+    deadline = time.monotonic() + 10
+    while _status(served) is not None:
+        assert time.monotonic() < deadline, "SIGTERM did not stop the idle server"
+        time.sleep(0.1)

@@ -1,4 +1,8 @@
-"""The command line: the only package that prints or exits.
+"""The command line: with the entry point around it, the only code that prints or exits.
+
+(:mod:`exporter.launch` starts it, and prints an unchanged command's answer before
+it is loaded; :mod:`exporter.client` and :mod:`exporter.served` carry it to the
+build server and back.)
 
 It turns arguments (and defaults from a file) into
 :class:`~exporter.options.Options`, calls the library, and turns the

@@ -95,6 +95,8 @@ def build(sources: tuple[Path, ...], output_dir: Path, formats: tuple[str, ...],
             return
         book_file = Path(book) if book and book.endswith((".yaml", ".yml")) else None
         paths = list(expand_sources(sources, allow_empty=book_file is not None))
+        if book is None:
+            _refuse_shared_names(paths, output_dir)
         if bag_dir is not None:
             from ..fixity import check_bag_dir
 
@@ -164,13 +166,16 @@ class _Inputs:
 
     def __init__(self, paths: list[str], folders: list[str], cwd: str):
         from .. import memo
+        from ..launch import fingerprint
 
         self.paths, self.folder_names, self.cwd = paths, folders, cwd
+        self.tool = fingerprint()  # the code and libraries that will build
         self.files = memo.hash_inputs(paths, cwd)
         self.folders = memo.list_folders(folders, cwd)
 
     @classmethod
     def before(cls, sources: Sequence[Path], run: _Run) -> _Inputs:
+        """What *run* is about to read, as it is now."""
         paths = [str(path) for path in [*run.paths, *run.options.user_stylesheets]]
         folders = [str(source) for source in (sources or (CONTENT_DIR,)) if source.is_dir()]
         return cls(paths, folders, os.getcwd())
@@ -181,6 +186,16 @@ class _Inputs:
 
         return (memo.hash_inputs(self.paths, self.cwd) == self.files
                 and memo.list_folders(self.folder_names, self.cwd) == self.folders)
+
+
+def _refuse_shared_names(paths: Sequence[Path], output_dir: Path) -> None:
+    """Two articles named alike (``a/x.md``, ``b/x.md``) would overwrite each other's editions."""
+    seen: dict[str, Path] = {}
+    for path in paths:
+        first = seen.setdefault(path.stem, path)
+        if first != path:
+            raise UsageProblem(f"{first} and {path} would both write {output_dir / path.stem}.*; "
+                               "rename one, or build them into different folders")
 
 
 def _record_command(argv: list[str], run: _Run, watched: _Inputs) -> None:
@@ -212,7 +227,8 @@ def _record_command(argv: list[str], run: _Run, watched: _Inputs) -> None:
                for result in run.built for output in result.outputs}
     lines = [line for result in run.built for line in result_lines(result, reused=True)]
     summary = summary_counts(run.outcomes, all_reused=True) if len(run.outcomes) > 1 else None
-    entry = memo.make_record(argv, watched.cwd, files, watched.folders, outputs, lines, summary)
+    entry = memo.make_record(argv, watched.cwd, watched.tool, files, watched.folders, outputs,
+                             lines, summary)
     path = Path(memo.record_path(str(run.output_dir), argv, watched.cwd))
     write_atomic(path, json.dumps(entry, indent=1, sort_keys=True).encode("utf-8"))
     memo.prune(str(path.parent))
