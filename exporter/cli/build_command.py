@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import sys
@@ -19,6 +18,7 @@ from ..options import EDITIONS, FORMATS, STYLES, Options
 from ..source import SUFFIXES
 from . import CHECK_FAILED, Reporting, UsageProblem, cli
 from .progress import Reporter
+from .records import Inputs, record_command
 
 if TYPE_CHECKING:
     from ..pipeline import BuildResult, Failure
@@ -105,12 +105,12 @@ def build(sources: tuple[Path, ...], output_dir: Path, formats: tuple[str, ...],
         # A plain build (no side work) run as a command leaves a record for the next one.
         argv: list[str] | None = (click.get_current_context().find_root().obj or {}).get("argv")
         plain = not (book or report or manifest or bag_dir or check or proof or watch or debug)
-        watched = _Inputs.before(sources, run) if argv and plain and options.reuse else None
+        watched = Inputs.before(sources, run) if argv and plain and options.reuse else None
         status = run.once()
         status = _after(run.built, status, output_dir, report, run.outcomes, manifest, bag_dir,
                         check, ace_dir, proof)
         if argv and watched is not None and not status:
-            _record_command(argv, run, watched)
+            record_command(argv, run, watched)
         if watch:
             _watch(run, [*styles, *(str(p) for p in paths)])
         if status:
@@ -161,33 +161,6 @@ class _Run:
         return reporter.summary(self.outcomes, time.monotonic() - started)
 
 
-class _Inputs:
-    """The sources, stylesheets, defaults files and folders a build reads, as found before it."""
-
-    def __init__(self, paths: list[str], folders: list[str], cwd: str):
-        from .. import memo
-        from ..launch import fingerprint
-
-        self.paths, self.folder_names, self.cwd = paths, folders, cwd
-        self.tool = fingerprint()  # the code and libraries that will build
-        self.files = memo.hash_inputs(paths, cwd)
-        self.folders = memo.list_folders(folders, cwd)
-
-    @classmethod
-    def before(cls, sources: Sequence[Path], run: _Run) -> _Inputs:
-        """What *run* is about to read, as it is now."""
-        paths = [str(path) for path in [*run.paths, *run.options.user_stylesheets]]
-        folders = [str(source) for source in (sources or (CONTENT_DIR,)) if source.is_dir()]
-        return cls(paths, folders, os.getcwd())
-
-    def unchanged(self) -> bool:
-        """Whether every input is still as it was before the build."""
-        from .. import memo
-
-        return (memo.hash_inputs(self.paths, self.cwd) == self.files
-                and memo.list_folders(self.folder_names, self.cwd) == self.folders)
-
-
 def _refuse_shared_names(paths: Sequence[Path], output_dir: Path) -> None:
     """Two articles named alike (``a/x.md``, ``b/x.md``) would overwrite each other's editions."""
     seen: dict[str, Path] = {}
@@ -196,42 +169,6 @@ def _refuse_shared_names(paths: Sequence[Path], output_dir: Path) -> None:
         if first != path:
             raise UsageProblem(f"{first} and {path} would both write {output_dir / path.stem}.*; "
                                "rename one, or build them into different folders")
-
-
-def _record_command(argv: list[str], run: _Run, watched: _Inputs) -> None:
-    """Let an identical command find, before it imports anything, that nothing changed.
-
-    See :mod:`exporter.memo`. A record is written only when every input is known and
-    none changed while the build ran; images and outputs are recorded by the SHA-256 of
-    the bytes the build read and wrote.
-    """
-    from .. import memo
-    from ..cache import CACHE_DIR
-    from ..output import write_atomic
-    from .progress import result_lines, summary_counts
-
-    if not watched.unchanged():
-        return
-    files = dict(watched.files)
-    for result in run.built:
-        record = run.output_dir / CACHE_DIR / f"{result.source.stem}.json"
-        try:
-            data = record.read_bytes()
-            images = json.loads(data)["images"]
-        except (OSError, ValueError, KeyError):
-            return  # no cache record, so no certainty about its images: no record
-        files[os.path.join(watched.cwd, record)] = hashlib.sha256(data).hexdigest()
-        for name, digest in images.items():
-            files[os.path.join(watched.cwd, result.source.parent, name)] = digest
-    outputs = {os.path.join(watched.cwd, output.path): output.sha256
-               for result in run.built for output in result.outputs}
-    lines = [line for result in run.built for line in result_lines(result, reused=True)]
-    summary = summary_counts(run.outcomes, all_reused=True) if len(run.outcomes) > 1 else None
-    entry = memo.make_record(argv, watched.cwd, watched.tool, files, watched.folders, outputs,
-                             lines, summary)
-    path = Path(memo.record_path(str(run.output_dir), argv, watched.cwd))
-    write_atomic(path, json.dumps(entry, indent=1, sort_keys=True).encode("utf-8"))
-    memo.prune(str(path.parent))
 
 
 def _after(built: list[BuildResult], status: int, output_dir: Path, report: Path | None,
