@@ -59,16 +59,24 @@ def served(runtime: Path) -> Iterator[dict[str, str]]:
         time.sleep(0.1)
         status = _status(env)
     yield env
-    _run(["server", "stop"], env)
+    # Stop every server of this folder: a build made while one was stopping may have
+    # started another, which must not outlive the test.
+    pids = {int(str(status["pid"]))}
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            os.kill(int(str(status["pid"])), 0)
-        except ProcessLookupError:
-            break
+    while (status := _status(env)) is not None or any(_alive(pid) for pid in pids):
+        assert time.monotonic() < deadline, "the server did not stop"
+        if status is not None:
+            pids.add(int(str(status["pid"])))
+            _run(["server", "stop"], env)
         time.sleep(0.1)
-    else:
-        pytest.fail("the server did not stop")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 def test_served_build_writes_the_same_bytes_as_a_build_in_one_process(
