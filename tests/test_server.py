@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SEED
+from conftest import ROOT, SEED
 from exporter import client, launch
 
 EXPORTER = [sys.executable, "-m", "exporter"]
@@ -48,7 +48,10 @@ def runtime() -> Iterator[Path]:
 @pytest.fixture()
 def served(runtime: Path) -> Iterator[dict[str, str]]:
     """An environment whose builds use a server of their own; the server is warm on entry."""
-    env = {**os.environ, "XDG_RUNTIME_DIR": str(runtime), "EXPORTER_SERVER_IDLE": "120"}
+    env = {**os.environ, "XDG_RUNTIME_DIR": str(runtime), "EXPORTER_SERVER_IDLE": "120",
+           # This checkout's package from any folder, so that every command of the test is
+           # the installation the server serves (not another copy in site-packages).
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     env.pop("EXPORTER_SERVER")
     started = _run(["server", "start"], env)
     assert started.returncode == 0, started.stderr
@@ -118,8 +121,12 @@ def test_served_build_uses_the_callers_folder_streams_and_environment(
         served: dict[str, str], tmp_path: Path) -> None:
     (tmp_path / "exporter.toml").write_text('style = "modern"\n', encoding="utf-8")
     text = SEED.read_bytes()
+    before = _status(served)
     piped = _run(["build", "-", "-o", "-", "-f", "html"], served, input=text, cwd=tmp_path)
     assert piped.returncode == 0, piped.stderr
+    after = _status(served)
+    assert before is not None and after is not None
+    assert after["served"] == int(str(before["served"])) + 1  # built by the server
     by_file = _run(["build", SEED, "-o", "files", "-f", "html"],
                    {**served, "EXPORTER_SERVER": "off"}, cwd=tmp_path)
     assert by_file.returncode == 0, by_file.stderr
