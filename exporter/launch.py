@@ -40,11 +40,12 @@ def main() -> None:
     if quick_start_possible(argv, os.environ):
         from .memo import replay
 
-        lines = replay(argv)
+        tool = fingerprint()  # once: both the record and the server's name depend on it
+        lines = replay(argv, tool)
         if lines is not None:  # an identical command, and nothing it depends on has changed
             print("\n".join(lines), file=sys.stderr)
             sys.exit(0)
-        address = server_address() if server_enabled(os.environ) else None
+        address = server_address(tool=tool) if server_enabled(os.environ) else None
         if address is not None:
             from .client import run_on_server
 
@@ -99,8 +100,12 @@ class Address:
         self.lock = os.path.join(folder, f"{fingerprint[:24]}.lock")
 
 
-def server_address(environ: os._Environ[str] | dict[str, str] | None = None) -> Address | None:
-    """Where this installation's server listens; None when no private folder can be had."""
+def server_address(environ: os._Environ[str] | dict[str, str] | None = None,
+                   tool: str | None = None) -> Address | None:
+    """Where this installation's server listens; None when no private folder can be had.
+
+    *tool* is this installation's :func:`fingerprint`, if the caller has it already.
+    """
     environ = os.environ if environ is None else environ
     runtime = environ.get("XDG_RUNTIME_DIR")
     candidates = [os.path.join(runtime, "exporter")] if runtime and os.path.isabs(runtime) else []
@@ -108,7 +113,7 @@ def server_address(environ: os._Environ[str] | dict[str, str] | None = None) -> 
     for folder in candidates:
         # A socket's path must fit in about 100 bytes.
         if len(os.fsencode(folder)) <= _PATH_LIMIT and _private_folder(folder):
-            return Address(folder, fingerprint())
+            return Address(folder, tool or fingerprint())
     return None
 
 

@@ -96,11 +96,12 @@ def prune(records_dir: str, keep: int = KEEP) -> None:
         pass  # a record too many costs a kilobyte, never a wrong answer
 
 
-def replay(argv: list[str]) -> list[str] | None:
+def replay(argv: list[str], tool: str | None = None) -> list[str] | None:
     """If *argv* was run here before and nothing it depends on has changed, what it prints.
 
     The lines an up-to-date build writes to standard error (the command is then done,
-    with exit status 0); None when an ordinary build must decide.
+    with exit status 0); None when an ordinary build must decide.  *tool* is this
+    installation's :func:`~exporter.launch.fingerprint`, if the caller has it already.
     """
     started = time.monotonic()
     try:
@@ -110,7 +111,7 @@ def replay(argv: list[str]) -> list[str] | None:
             return None
         with open(record_path(output_dir, argv, cwd), encoding="utf-8") as handle:
             record = json.load(handle)
-        if not _unchanged(record, argv, cwd):
+        if not _unchanged(record, argv, cwd, tool or fingerprint()):
             return None
         lines = [str(line) for line in record["lines"]]
         summary = record.get("summary")
@@ -136,10 +137,10 @@ def format_size(size: int) -> str:
     return f"{size} bytes"
 
 
-def _unchanged(record: dict[str, Any], argv: list[str], cwd: str) -> bool:
+def _unchanged(record: dict[str, Any], argv: list[str], cwd: str, tool: str) -> bool:
     if record.get("format") != _FORMAT or record["argv"] != argv or record["cwd"] != cwd:
         return False
-    if record["tool"] != fingerprint() or record["environment"] != environment(os.environ):
+    if record["tool"] != tool or record["environment"] != environment(os.environ):
         return False
     probes = set(_defaults_probes(cwd))
     if not probes <= record["files"].keys():

@@ -134,18 +134,25 @@ def test_served_build_uses_the_callers_folder_streams_and_environment(
     assert b"modern" in piped.stdout  # the defaults file of the caller's folder applied
 
 
-def test_interrupting_the_client_interrupts_the_build(served: dict[str, str],
-                                                      tmp_path: Path) -> None:
+def _long_build_on_server(served: dict[str, str], tmp_path: Path, copies: int, out: Path,
+                          streams: int) -> subprocess.Popen[bytes]:
+    """Start building the seed with its sections *copies* times over; return once it is served."""
     long = tmp_path / "long.md"
     head, body = SEED.read_text(encoding="utf-8").split("\n## ", 1)
-    long.write_text(head + ("\n## " + body) * 60, encoding="utf-8")
-    out = tmp_path / "out"
+    long.write_text(head + ("\n## " + body) * copies, encoding="utf-8")
     process = subprocess.Popen([*EXPORTER, "build", str(long), "-o", str(out)], env=served,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                               stdout=streams, stderr=streams)
     deadline = time.monotonic() + 30
     while (_status(served) or {}).get("running") != 1:
         assert time.monotonic() < deadline, "the build never reached the server"
         time.sleep(0.05)
+    return process
+
+
+def test_interrupting_the_client_interrupts_the_build(served: dict[str, str],
+                                                      tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    process = _long_build_on_server(served, tmp_path, 60, out, subprocess.PIPE)
     time.sleep(0.5)
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=60)
@@ -155,20 +162,13 @@ def test_interrupting_the_client_interrupts_the_build(served: dict[str, str],
 
 
 def test_a_build_whose_client_is_killed_is_stopped(served: dict[str, str], tmp_path: Path) -> None:
-    long = tmp_path / "long.md"
-    head, body = SEED.read_text(encoding="utf-8").split("\n## ", 1)
-    long.write_text(head + ("\n## " + body) * 60, encoding="utf-8")
     out = tmp_path / "out"
-    process = subprocess.Popen([*EXPORTER, "build", str(long), "-o", str(out)], env=served,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 30
-    while (_status(served) or {}).get("running") != 1:
-        assert time.monotonic() < deadline, "the build never reached the server"
-        time.sleep(0.05)
+    process = _long_build_on_server(served, tmp_path, 60, out, subprocess.DEVNULL)
     process.kill()
     process.wait()
+    deadline = time.monotonic() + 60
     while (_status(served) or {}).get("running") != 0:
-        assert time.monotonic() < deadline + 30, "the orphaned build kept running"
+        assert time.monotonic() < deadline, "the orphaned build kept running"
         time.sleep(0.05)
     assert not out.exists() or not any(p.suffix in {".html", ".epub", ".pdf"} for p in out.iterdir())
 
@@ -245,15 +245,7 @@ def test_only_build_commands_go_to_the_server() -> None:
 
 def test_stopping_lets_running_builds_finish_and_sends_new_ones_elsewhere(
         served: dict[str, str], tmp_path: Path) -> None:
-    long = tmp_path / "long.md"
-    head, body = SEED.read_text(encoding="utf-8").split("\n## ", 1)
-    long.write_text(head + ("\n## " + body) * 30, encoding="utf-8")
-    process = subprocess.Popen([*EXPORTER, "build", str(long), "-o", str(tmp_path / "long")],
-                               env=served, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 30
-    while (_status(served) or {}).get("running") != 1:
-        assert time.monotonic() < deadline, "the build never reached the server"
-        time.sleep(0.05)
+    process = _long_build_on_server(served, tmp_path, 30, tmp_path / "long", subprocess.PIPE)
     assert _run(["server", "stop"], served).returncode == 0
     # (CI set: the build would otherwise start a new server, warm only after the test ends.)
     meanwhile = _run(["build", SEED, "-o", tmp_path / "meanwhile", "-f", "html"],
