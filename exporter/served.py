@@ -52,15 +52,25 @@ Lead paragraph with *emphasis*, **strength**, `code` and a note.[^1]
 
 
 def warm_build(styles: tuple[str, ...]) -> None:
-    """Build :data:`WARM_ARTICLE` in each of *styles*, all editions, into a scratch folder."""
-    from .options import Options
-    from .pipeline import build
+    """Run ``exporter build`` on :data:`WARM_ARTICLE` in each of *styles*, all editions.
 
-    with tempfile.TemporaryDirectory(prefix="exporter-warm-") as scratch:
-        source = Path(scratch) / "warm.md"
-        source.write_text(WARM_ARTICLE, encoding="utf-8")
+    The build goes through the command line, as a client's will: the option parsing,
+    defaults lookup and command record it uses are then imported and warm too.  It runs
+    in a scratch folder (no defaults file of the server's folder applies) and prints
+    nothing.
+    """
+    import io
+
+    from .cli import main
+
+    with tempfile.TemporaryDirectory(prefix="exporter-warm-") as scratch, \
+            contextlib.chdir(scratch), \
+            contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        Path("warm.md").write_text(WARM_ARTICLE, encoding="utf-8")
         for style in styles:
-            build(source, Path(scratch) / style, options=Options(style=style, reuse=False))
+            with contextlib.suppress(SystemExit):
+                main(["build", "warm.md", "-o", style, "--style", style,
+                      "-f", "html", "-f", "epub", "-f", "pdf"])
 
 
 def wait_as_spare(channel: socket.socket) -> int:

@@ -130,11 +130,11 @@ def test_pdf_metadata_bookmarks_and_language(seed_editions: dict[str, Path]) -> 
 def test_pdf_page_numbers_and_running_head(seed_editions: dict[str, Path]) -> None:
     pages = len(pikepdf.open(seed_editions["pdf"]).pages)
     assert pages >= 2
-    first = pdf_text(seed_editions["pdf"], "-f", "1", "-l", "1")
-    assert not re.search(r"^\s*1\s*$", first, re.M)
-    for number in range(2, pages + 1):
-        text = pdf_text(seed_editions["pdf"], "-f", str(number), "-l", str(number))
-        assert re.search(rf"^\s*{number}\s*$", text, re.M), f"no folio on page {number}"
+    # The folio is the page's last line as laid out (the contents' page numbers are not).
+    folios = [[line for line in pdf_text(seed_editions["pdf"], "-layout", "-f", str(n), "-l", str(n))
+               .splitlines() if line.strip()][-1].strip() for n in range(1, pages + 1)]
+    assert not folios[0].isdigit(), "a folio on the opening page"
+    assert folios[1:] == [str(number) for number in range(2, pages + 1)]
     second = pdf_text(seed_editions["pdf"], "-f", "2", "-l", "2")
     assert "The Battle for Pokrovsk" in second.replace("\n", " ")
 

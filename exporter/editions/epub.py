@@ -300,6 +300,7 @@ def _ncx_entries(book: Book) -> list[object]:
 
 #: Media stored without deflating in the EPUB's ZIP.
 _COMPRESSED_MEDIA = (".png", ".gif", ".webp", ".woff", ".woff2")
+_JPEG = (".jpg", ".jpeg")
 
 
 def normalize_zip(data: bytes, language: str) -> bytes:
@@ -320,10 +321,12 @@ def normalize_zip(data: bytes, language: str) -> bytes:
             info.create_system = 3
             info.external_attr = 0o644 << 16
             # PNG, WebP and WOFF are deflated already: doing it again costs time and saves
-            # nothing (JPEG is not: a flat cover's JPEG shrinks by a third).
+            # nothing.  A JPEG is not, and a flat cover's shrinks by a quarter, but only the
+            # fastest level pays: the levels above it save 0.2 % at up to 1.4 times the time.
             packed = name == "mimetype" or name.lower().endswith(_COMPRESSED_MEDIA)
             info.compress_type = zipfile.ZIP_STORED if packed else zipfile.ZIP_DEFLATED
-            target.writestr(info, payload, compresslevel=None if packed else 9)
+            level = None if packed else 1 if name.lower().endswith(_JPEG) else 9
+            target.writestr(info, payload, compresslevel=level)
     return output.getvalue()
 
 

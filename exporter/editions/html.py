@@ -95,7 +95,7 @@ def contents(book: Book) -> str:
     else:
         entries = [(h.id, h.text, "") for h in book.articles[0].headings if h.level == 2]
     items = "\n".join(
-        f'<li><a href="#{escape(target)}">{escape(text)}</a>'
+        f'<li><a href="#{escape(target)}"><span class="toc-text">{escape(text)}</span></a>'
         + (f' <span class="toc-byline">{escape(byline)}</span>' if byline else "") + "</li>"
         for target, text, byline in entries
     )
