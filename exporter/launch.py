@@ -37,6 +37,7 @@ _SERVED = {"build"}
 def main() -> None:
     """Run ``exporter`` with the process's arguments (the console script)."""
     argv = sys.argv[1:]
+    tool: str | None = None
     if quick_start_possible(argv, os.environ):
         from .memo import replay
 
@@ -57,7 +58,7 @@ def main() -> None:
     tune_collector()
     from .cli import main as run_here
 
-    run_here(argv)
+    run_here(argv, tool)
 
 
 def tune_collector() -> None:

@@ -73,7 +73,7 @@ def warm_build(styles: tuple[str, ...]) -> None:
                       "-f", "html", "-f", "epub", "-f", "pdf"])
 
 
-def wait_as_spare(channel: socket.socket) -> int:
+def wait_as_spare(channel: socket.socket, tool: str | None = None) -> int:
     """Warm up, tell the server, then run the request it sends; 0 if it sends none."""
     os.setpgid(0, 0)
     warm_build(("classic",))
@@ -83,10 +83,10 @@ def wait_as_spare(channel: socket.socket) -> int:
     except (OSError, ValueError):
         return 0  # the server closed the channel: no work for this spare
     channel.close()
-    return run_build(request, fds)
+    return run_build(request, fds, tool)
 
 
-def run_build(request: dict[str, Any], fds: list[int]) -> int:
+def run_build(request: dict[str, Any], fds: list[int], tool: str | None = None) -> int:
     """Become the client's process (streams, folder, umask, environment) and run its command."""
     with contextlib.suppress(OSError):  # the server may have made the group already
         os.setpgid(0, 0)
@@ -107,7 +107,7 @@ def run_build(request: dict[str, Any], fds: list[int]) -> int:
                   file=sys.stderr)
             return 1
         os.umask(int(request["umask"]))
-        return _run_command([str(arg) for arg in request["argv"]])
+        return _run_command([str(arg) for arg in request["argv"]], tool)
 
 
 def _take_limits(request: dict[str, Any]) -> None:
@@ -134,12 +134,12 @@ def _take_limits(request: dict[str, Any]) -> None:
     tempfile.tempdir = None  # found again from the client's TMPDIR
 
 
-def _run_command(argv: list[str]) -> int:
+def _run_command(argv: list[str], tool: str | None) -> int:
     from .cli import main
 
     sys.argv = ["exporter", *argv]
     try:
-        main(argv)
+        main(argv, tool)
     except SystemExit as exit_:
         if exit_.code is None or isinstance(exit_.code, int):
             return exit_.code or 0

@@ -60,7 +60,7 @@ def main(argv: list[str]) -> int:
         os.umask(old_mask)
     listener.listen(32)
     try:
-        Server(listener, socket_path, lock, idle).run()
+        Server(listener, socket_path, lock, idle, expected).run()
     finally:
         Server.close_listener(listener, socket_path)
         os.close(lock)  # only now may another server start
@@ -91,8 +91,10 @@ class Spare:
 class Server:
     """The accept loop: hand each request to a spare or a new fork, report exit statuses."""
 
-    def __init__(self, listener: socket.socket, socket_path: str, lock: int, idle: float):
+    def __init__(self, listener: socket.socket, socket_path: str, lock: int, idle: float,
+                 tool: str):
         self.listener, self.socket_path, self.lock, self.idle = listener, socket_path, lock, idle
+        self.tool = tool  # this installation's fingerprint, checked at start
         self.selector = selectors.DefaultSelector()
         self.selector.register(listener, selectors.EVENT_READ, ("accept", 0))
         # A signal (SIGTERM) writes a byte here, so a waiting select() returns at once.
@@ -213,7 +215,7 @@ class Server:
                 return spare.pid
         pid = os.fork()
         if pid == 0:  # the build
-            self._in_child(lambda: served.run_build(request, fds), conn)
+            self._in_child(lambda: served.run_build(request, fds, self.tool), conn)
         # Its own process group from the start (it sets one too), so that an interrupt the
         # client passes on at once is not lost.
         with contextlib.suppress(OSError):
@@ -274,7 +276,7 @@ class Server:
             return
         if pid == 0:
             ours.close()
-            self._in_child(lambda: served.wait_as_spare(theirs), None)
+            self._in_child(lambda: served.wait_as_spare(theirs, self.tool), None)
         theirs.close()
         self.spare = Spare(pid, os.pidfd_open(pid), ours)
         self.selector.register(self.spare.pidfd, selectors.EVENT_READ, ("spare-gone", pid))

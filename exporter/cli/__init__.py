@@ -82,11 +82,15 @@ def cli() -> None:
     """
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Entry point of the ``exporter`` command (*argv* defaults to the process's arguments)."""
+def main(argv: list[str] | None = None, tool: str | None = None) -> None:
+    """Entry point of the ``exporter`` command (*argv* defaults to the process's arguments).
+
+    *tool* is the installation's :func:`~exporter.launch.fingerprint` when the caller
+    has taken it already (the entry point, the build server).
+    """
     args = sys.argv[1:] if argv is None else argv
     # The arguments as typed, for the record that lets an identical command skip its work.
-    cli.main(args=args, prog_name="exporter", obj={"argv": list(args)})
+    cli.main(args=args, prog_name="exporter", obj={"argv": list(args), "tool": tool})
 
 
 from . import build_command, server_command, tools  # noqa: E402  (commands register themselves)

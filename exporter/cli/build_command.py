@@ -103,9 +103,11 @@ def build(sources: tuple[Path, ...], output_dir: Path, formats: tuple[str, ...],
             check_bag_dir(bag_dir)  # before any work, so a long batch is not wasted
         run = _Run(paths, output_dir, options, book, book_file, jobs, timeout, debug)
         # A plain build (no side work) run as a command leaves a record for the next one.
-        argv: list[str] | None = (click.get_current_context().find_root().obj or {}).get("argv")
+        command: dict[str, Any] = click.get_current_context().find_root().obj or {}
+        argv: list[str] | None = command.get("argv")
         plain = not (book or report or manifest or bag_dir or check or proof or watch or debug)
-        watched = Inputs.before(sources, run) if argv and plain and options.reuse else None
+        watched = (Inputs.before(sources, run, command.get("tool"))
+                   if argv and plain and options.reuse else None)
         status = run.once()
         status = _after(run.built, status, output_dir, report, run.outcomes, manifest, bag_dir,
                         check, ace_dir, proof)

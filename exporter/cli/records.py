@@ -20,23 +20,23 @@ if TYPE_CHECKING:
 class Inputs:
     """The sources, stylesheets, defaults files and folders a build reads, as found before it."""
 
-    def __init__(self, paths: list[str], folders: list[str], cwd: str):
+    def __init__(self, paths: list[str], folders: list[str], cwd: str, tool: str | None = None):
         from .. import memo
         from ..launch import fingerprint
 
         self.paths, self.folder_names, self.cwd = paths, folders, cwd
-        self.tool = fingerprint()  # the code and libraries that will build
+        self.tool = tool or fingerprint()  # the code and libraries that will build
         self.files = memo.hash_inputs(paths, cwd)
         self.folders = memo.list_folders(folders, cwd)
 
     @classmethod
-    def before(cls, sources: Sequence[Path], run: _Run) -> Inputs:
-        """What *run* is about to read, as it is now."""
+    def before(cls, sources: Sequence[Path], run: _Run, tool: str | None = None) -> Inputs:
+        """What *run* is about to read, as it is now (*tool*: the fingerprint, if taken)."""
         from .build_command import CONTENT_DIR
 
         paths = [str(path) for path in [*run.paths, *run.options.user_stylesheets]]
         folders = [str(source) for source in (sources or (CONTENT_DIR,)) if source.is_dir()]
-        return cls(paths, folders, os.getcwd())
+        return cls(paths, folders, os.getcwd(), tool)
 
     def unchanged(self) -> bool:
         """Whether every input is still as it was before the build."""
