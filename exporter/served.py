@@ -82,8 +82,7 @@ def wait_as_spare(channel: socket.socket, tool: str | None = None) -> int:
         request, fds = wire.receive(channel)
     except (OSError, ValueError):
         return 0  # the server closed the channel: no work for this spare
-    channel.close()
-    return run_build(request, fds, tool)
+    return run_build(request, fds, tool)  # (the exit status goes back on the channel)
 
 
 def run_build(request: dict[str, Any], fds: list[int], tool: str | None = None) -> int:

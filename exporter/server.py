@@ -5,12 +5,14 @@ stylesheets and fonts, takes longer than building an article.  The server
 does all of that once, then waits on a Unix socket in a private folder
 (see :mod:`exporter.launch`).  For each request it forks: the child takes
 the client's standard streams, working folder, umask and environment, runs
-the ordinary command line in its own process group, and exits; the server
-reports the exit status back.  So every build is as isolated as a fresh
-process, but starts warm.  While idle, the server keeps one *spare* fork that
-has built a small article of its own, so the next build also skips the
-fork and most of the copying of memory pages that follows one (see
-:mod:`exporter.served`).  Only the same user may connect; the server exits
+the ordinary command line in its own process group, sends its exit status
+back over a channel of its own, and exits; the server passes the status on
+at once, without waiting for the process to be torn down (a few
+milliseconds for a process this size), and collects the process after.  So
+every build is as isolated as a fresh process, but starts warm.  While
+idle, the server keeps one *spare* fork that has built a small article of
+its own, so the next build also skips the fork and most of the copying of
+memory pages that follows one (see :mod:`exporter.served`).  Only the same user may connect; the server exits
 after a quiet spell, or when asked (``exporter server stop``).
 
 Run as ``python -m exporter.server SOCKET LOCK FINGERPRINT IDLE_SECONDS``,
@@ -88,6 +90,13 @@ class Spare:
         self.ready = False
 
 
+class Build:
+    """A running build: its process, its client, and the channel it sends its exit status on."""
+
+    def __init__(self, pidfd: int, conn: socket.socket | None, channel: socket.socket):
+        self.pidfd, self.conn, self.channel = pidfd, conn, channel
+
+
 class Server:
     """The accept loop: hand each request to a spare or a new fork, report exit statuses."""
 
@@ -101,8 +110,8 @@ class Server:
         self.wake, self.wake_signal = socket.socketpair()
         self.wake_signal.setblocking(False)
         self.selector.register(self.wake, selectors.EVENT_READ, ("wake", 0))
-        #: Running builds: pid -> (pidfd, client connection).
-        self.builds: dict[int, tuple[int, socket.socket]] = {}
+        #: Running builds by pid (until their process is collected).
+        self.builds: dict[int, Build] = {}
         self.spare: Spare | None = None
         self.stopping = False
         #: Builds started since the server began.
@@ -116,7 +125,7 @@ class Server:
         self._new_spare()
         handlers: dict[str, Callable[[int], None]] = {
             "accept": lambda _: self._accept(), "done": self._finish,
-            "client": self._client_left, "spare-ready": self._spare_ready,
+            "status": self._report, "client": self._client_left, "spare-ready": self._spare_ready,
             "spare-gone": self._spare_gone, "wake": lambda _: self._woken()}
         while self.builds or not self.stopping:
             timeout = None if self.builds else self.last_activity + self.idle - time.monotonic()
@@ -208,23 +217,35 @@ class Server:
                     os.waitpid(spare.pid, 0)
                 self._forget(spare)
             else:
-                spare.channel.close()
+                # The spare sends its exit status on the channel it was given work on.
                 self.selector.modify(spare.pidfd, selectors.EVENT_READ, ("done", spare.pid))
-                self.builds[spare.pid] = (spare.pidfd, conn)
+                self._running(spare.pid, Build(spare.pidfd, conn, spare.channel))
                 _close_all(fds)
                 return spare.pid
-        pid = os.fork()
+        ours, theirs = socket.socketpair()
+        try:
+            pid = os.fork()
+        except OSError:
+            ours.close()
+            theirs.close()
+            raise
         if pid == 0:  # the build
-            self._in_child(lambda: served.run_build(request, fds, self.tool), conn)
+            ours.close()
+            self._in_child(lambda: served.run_build(request, fds, self.tool), conn, theirs)
+        theirs.close()
         # Its own process group from the start (it sets one too), so that an interrupt the
         # client passes on at once is not lost.
         with contextlib.suppress(OSError):
             os.setpgid(pid, pid)
         _close_all(fds)
         pidfd = os.pidfd_open(pid)
-        self.builds[pid] = (pidfd, conn)
         self.selector.register(pidfd, selectors.EVENT_READ, ("done", pid))
+        self._running(pid, Build(pidfd, conn, ours))
         return pid
+
+    def _running(self, pid: int, build: Build) -> None:
+        self.builds[pid] = build
+        self.selector.register(build.channel, selectors.EVENT_READ, ("status", pid))
 
     def _started(self, pid: int, conn: socket.socket) -> None:
         self.served += 1
@@ -236,8 +257,12 @@ class Server:
         except OSError:
             _kill_group(pid)
 
-    def _in_child(self, work: Any, conn: socket.socket | None) -> None:
-        """In a fork: drop the server's sockets, lock and others' handles, do *work*, exit."""
+    def _in_child(self, work: Any, conn: socket.socket | None, status: socket.socket) -> None:
+        """In a fork: drop the server's sockets, lock and others' handles, do *work*, exit.
+
+        The exit status goes to the server on *status* first, after the client's streams
+        are closed: the client hears it as soon as the work is done.
+        """
         code = 1
         try:
             signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the server's own handler
@@ -249,9 +274,11 @@ class Server:
             os.close(self.lock)
             if conn is not None:
                 conn.close()
-            for pidfd, other in self.builds.values():
-                os.close(pidfd)
-                other.close()
+            for build in self.builds.values():
+                os.close(build.pidfd)
+                build.channel.close()
+                if build.conn is not None:
+                    build.conn.close()
             if self.spare is not None:
                 os.close(self.spare.pidfd)
                 self.spare.channel.close()
@@ -261,6 +288,7 @@ class Server:
 
             traceback.print_exc()
         finally:
+            _report_exit(code, status)
             os._exit(code)
 
     def _new_spare(self) -> None:
@@ -276,7 +304,7 @@ class Server:
             return
         if pid == 0:
             ours.close()
-            self._in_child(lambda: served.wait_as_spare(theirs, self.tool), None)
+            self._in_child(lambda: served.wait_as_spare(theirs, self.tool), None, theirs)
         theirs.close()
         self.spare = Spare(pid, os.pidfd_open(pid), ours)
         self.selector.register(self.spare.pidfd, selectors.EVENT_READ, ("spare-gone", pid))
@@ -316,38 +344,73 @@ class Server:
             self._forget(self.spare)
             self.spare = None
 
+    def _report(self, pid: int) -> None:
+        """A build sent its exit status: pass it on to its client now."""
+        build = self.builds.get(pid)
+        if build is None:
+            return  # collected in the same round of events
+        self.selector.unregister(build.channel)
+        try:
+            data = build.channel.recv(16)
+        except OSError:
+            data = b""
+        build.channel.close()
+        if data.strip().lstrip(b"-").isdigit():
+            self._tell_client(build, int(data))
+        # Else it ended without a word (killed): the status comes when it is collected.
+
     def _finish(self, pid: int) -> None:
-        pidfd, conn = self.builds.pop(pid)
-        self.selector.unregister(pidfd)
-        os.close(pidfd)
+        """A build's process ended: collect it, and tell its client if it has not been told."""
+        build = self.builds.pop(pid)
+        self.selector.unregister(build.pidfd)
+        os.close(build.pidfd)
+        with contextlib.suppress(KeyError, ValueError):
+            self.selector.unregister(build.channel)
+        build.channel.close()
         _, status = os.waitpid(pid, 0)
         code = os.waitstatus_to_exitcode(status)
         if code < 0:
             code = 128 - code  # killed by a signal, reported as a shell would
+        self._tell_client(build, code)
+        self.last_activity = time.monotonic()
+        self._new_spare()  # now that the machine is free again
+
+    def _tell_client(self, build: Build, code: int) -> None:
+        conn, build.conn = build.conn, None
+        if conn is None:
+            return  # told already
         with contextlib.suppress(KeyError, ValueError):
             self.selector.unregister(conn)
         with contextlib.suppress(OSError):
             conn.sendall(json.dumps({"exit": code}).encode() + b"\n")
         conn.close()
-        self.last_activity = time.monotonic()
-        self._new_spare()  # now that the machine is free again
 
     def _client_left(self, pid: int) -> None:
         """The client hung up (or spoke out of turn) while its build ran: interrupt the build.
 
         An interrupt, as Ctrl-C would be, so the build removes its unfinished files.
         """
-        entry = self.builds.get(pid)
-        if entry is None:
-            return  # it finished in the same round of events
+        build = self.builds.get(pid)
+        if build is None or build.conn is None:
+            return  # it finished (or reported) in the same round of events
         with contextlib.suppress(KeyError, ValueError):
-            self.selector.unregister(entry[1])
+            self.selector.unregister(build.conn)
         _kill_group(pid, signal.SIGINT)
 
 
 def _peer_uid(conn: socket.socket) -> int:
     credentials = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
     return int(struct.unpack("3i", credentials)[1])
+
+
+def _report_exit(code: int, status: socket.socket) -> None:
+    """Close the client's streams (so its pipes see the end), then send *code* on *status*."""
+    for fd in (0, 1, 2):
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    with contextlib.suppress(OSError):
+        status.sendall(str(code).encode())
+        status.close()
 
 
 def _close_all(fds: list[int]) -> None:

@@ -161,6 +161,21 @@ def test_interrupting_the_client_interrupts_the_build(served: dict[str, str],
     assert not out.exists() or not any(p.suffix in {".html", ".epub", ".pdf"} for p in out.iterdir())
 
 
+def test_a_build_killed_outright_still_gives_its_command_a_status(served: dict[str, str],
+                                                                  tmp_path: Path) -> None:
+    """A build that dies without sending its status (SIGKILL) is reported as a shell would."""
+    out = tmp_path / "out"
+    process = _long_build_on_server(served, tmp_path, 60, out, subprocess.PIPE)
+    server = int(str((_status(served) or {})["pid"]))
+    # While a build runs the server has no spare: its one child is the build.
+    children = Path(f"/proc/{server}/task/{server}/children").read_text().split()
+    assert len(children) == 1
+    os.kill(int(children[0]), signal.SIGKILL)
+    process.communicate(timeout=60)
+    assert process.returncode == 128 + signal.SIGKILL
+    assert not out.exists() or not any(p.suffix in {".html", ".epub", ".pdf"} for p in out.iterdir())
+
+
 def test_a_build_whose_client_is_killed_is_stopped(served: dict[str, str], tmp_path: Path) -> None:
     out = tmp_path / "out"
     process = _long_build_on_server(served, tmp_path, 60, out, subprocess.DEVNULL)
