@@ -7,14 +7,13 @@ Imported only when a server is to be used, so an unchanged command, answered by
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import signal
 import socket
 import sys
 
 from .launch import Address
-from .wire import send
+from .wire import read_reply, send
 
 
 def run_on_server(address: Address, argv: list[str]) -> int | None:
@@ -28,10 +27,11 @@ def run_on_server(address: Address, argv: list[str]) -> int | None:
     except OSError:
         client.close()
         return None
-    if not first:
+    try:
+        pid = read_reply(first, "pid")
+    except ValueError:  # nothing (no spare, no fork), or not a server of ours
         client.close()
         return None
-    pid = int(json.loads(first)["pid"])
     with _forwarding_signals(pid):
         last = reply.readline()
     client.close()
@@ -41,7 +41,7 @@ def run_on_server(address: Address, argv: list[str]) -> int | None:
         print("Error: the build server stopped during the build; run the command again",
               file=sys.stderr)
         return 1
-    return int(json.loads(last)["exit"])
+    return read_reply(last, "exit")
 
 
 def _request(argv: list[str]) -> dict[str, object]:
@@ -94,11 +94,12 @@ def _signal_group(pid: int, number: int) -> None:
 
 def ask_server(address: Address, query: str) -> dict[str, object] | None:
     """Send ``status`` or ``stop`` to the server at *address*; its answer, or None if none listens."""
+    import json
+
     client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         client.connect(address.socket)
-        payload = json.dumps({"query": query}).encode()
-        client.sendall(len(payload).to_bytes(8, "big") + payload)
+        send(client, {"query": query}, [])
         answer = client.makefile("rb").readline()
     except OSError:
         return None

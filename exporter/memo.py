@@ -15,15 +15,13 @@ decides with its own cache.  File times are never consulted.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import stat
 import time
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from .launch import fingerprint
+from .launch import fingerprint, sha256
 
 #: Where the records live, inside an output folder's cache.
 FOLDER = os.path.join(".exporter-cache", "commands")
@@ -45,7 +43,7 @@ def environment(environ: dict[str, str] | os._Environ[str]) -> dict[str, str]:
 
 def record_path(output_dir: str, argv: list[str], cwd: str) -> str:
     """The record of the command *argv* run in *cwd*, writing into *output_dir*."""
-    key = hashlib.sha256(json.dumps([argv, cwd]).encode()).hexdigest()[:32]
+    key = sha256("\0".join([cwd, *argv]).encode()).hexdigest()[:32]  # (no argument holds a NUL)
     return os.path.join(cwd, output_dir, FOLDER, f"{key}.json")
 
 
@@ -110,6 +108,8 @@ def replay(argv: list[str], tool: str | None = None) -> list[str] | None:
         if output_dir is None:
             return None
         with open(record_path(output_dir, argv, cwd), encoding="utf-8") as handle:
+            import json  # only now: most commands have no record to read
+
             record = json.load(handle)
         if not _unchanged(record, argv, cwd, tool or fingerprint()):
             return None
@@ -216,5 +216,7 @@ def _sha256(path: str) -> str | None:
         return None
     if not stat.S_ISREG(status.st_mode):
         return "folder" if stat.S_ISDIR(status.st_mode) else "not a file"
+    import hashlib  # OpenSSL's SHA-256, the fastest on large files such as images
+
     with open(path, "rb") as handle:
         return hashlib.file_digest(handle, "sha256").hexdigest()

@@ -251,7 +251,7 @@ class Server:
         self.served += 1
         self.last_activity = time.monotonic()  # (status queries do not count as work)
         try:
-            conn.sendall(json.dumps({"pid": pid}).encode() + b"\n")
+            conn.sendall(wire.reply_line("pid", pid))
             conn.settimeout(None)
             self.selector.register(conn, selectors.EVENT_READ, ("client", pid))
         except OSError:
@@ -382,7 +382,7 @@ class Server:
         with contextlib.suppress(KeyError, ValueError):
             self.selector.unregister(conn)
         with contextlib.suppress(OSError):
-            conn.sendall(json.dumps({"exit": code}).encode() + b"\n")
+            conn.sendall(wire.reply_line("exit", code))
         conn.close()
 
     def _client_left(self, pid: int) -> None:
