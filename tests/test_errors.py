@@ -176,3 +176,12 @@ def test_two_articles_of_one_name_are_refused_before_anything_is_written(tmp_pat
         f"Error: {tmp_path / 'c' / 'a' / 'x.md'} and {tmp_path / 'c' / 'b' / 'x.md'} would both "
         f"write {tmp_path / 'out' / 'x'}.*; rename one, or build them into different folders"]
     assert not (tmp_path / "out").exists()
+
+
+def test_a_yaml_error_names_the_character_and_its_line(tmp_path: Path) -> None:
+    source = tmp_path / "odd.md"
+    source.write_text("---\ntitle: Fine\nsubtitle: @handle\n---\nBody.\n", encoding="utf-8")
+    result = run_cli("build", source, "-o", tmp_path / "out")
+    line = _assert_clean_failure(result, tmp_path / "out", names=f"{source}:3:", exit_code=5,
+                                 says="invalid YAML")
+    assert "found character '@' that cannot start any token" in line
