@@ -32,6 +32,9 @@ DEFAULTS_FILES = ("exporter.toml", "pyproject.toml")
 _FORMAT = 1
 #: Records kept per output folder (one per distinct command line); the oldest go first.
 KEEP = 64
+#: Files up to this size are hashed with the interpreter's own SHA-256: loading
+#: OpenSSL's (hashlib) costs more than it saves on them, about 3 ms.
+_SMALL_FILE = 1024 * 1024
 
 
 def environment(environ: dict[str, str] | os._Environ[str]) -> dict[str, str]:
@@ -216,7 +219,9 @@ def _sha256(path: str) -> str | None:
         return None
     if not stat.S_ISREG(status.st_mode):
         return "folder" if stat.S_ISDIR(status.st_mode) else "not a file"
-    import hashlib  # OpenSSL's SHA-256, the fastest on large files such as images
-
     with open(path, "rb") as handle:
+        if status.st_size <= _SMALL_FILE:
+            return sha256(handle.read()).hexdigest()
+        import hashlib  # OpenSSL's SHA-256: the fastest on large files such as images
+
         return hashlib.file_digest(handle, "sha256").hexdigest()

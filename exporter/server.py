@@ -12,8 +12,9 @@ milliseconds for a process this size), and collects the process after.  So
 every build is as isolated as a fresh process, but starts warm.  While
 idle, the server keeps one *spare* fork that has built a small article of
 its own, so the next build also skips the fork and most of the copying of
-memory pages that follows one (see :mod:`exporter.served`).  Only the same user may connect; the server exits
-after a quiet spell, or when asked (``exporter server stop``).
+memory pages that follows one (see :mod:`exporter.served`).  Only the same
+user may connect; the server exits after a quiet spell, or when asked
+(``exporter server stop``).
 
 Run as ``python -m exporter.server SOCKET LOCK FINGERPRINT IDLE_SECONDS``,
 which :func:`exporter.launch.start_server` does.

@@ -188,3 +188,13 @@ def test_an_image_added_after_a_build_without_it_is_picked_up(tmp_path: Path) ->
     assert second.returncode == 0, second.stderr
     assert "Wrote: out/a.html" in second.stderr
     assert "data:image/png" in (tmp_path / "out" / "a.html").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("size", [0, 5, memo._SMALL_FILE, memo._SMALL_FILE + 1])
+def test_small_and_large_files_get_the_same_sha256_as_hashlib_gives(tmp_path: Path, size: int) -> None:
+    import hashlib
+
+    path = tmp_path / "input.bin"
+    data = bytes(range(256)) * (size // 256) + b"x" * (size % 256)
+    path.write_bytes(data)
+    assert memo._sha256(str(path)) == hashlib.sha256(data).hexdigest()
