@@ -197,7 +197,9 @@ class Server:
         if query == "stop":
             self._stop()
         spare = "none" if self.spare is None else "ready" if self.spare.ready else "warming"
-        reply = {"pid": os.getpid(), "served": self.served, "running": len(self.builds),
+        # (A build that has sent its status is done, though its process may still be ending.)
+        running = sum(1 for build in self.builds.values() if build.conn is not None)
+        reply = {"pid": os.getpid(), "served": self.served, "running": running,
                  "idle_seconds": self.idle, "stopping": self.stopping, "spare": spare}
         with contextlib.suppress(OSError):
             conn.sendall(json.dumps(reply).encode() + b"\n")

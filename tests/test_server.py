@@ -248,6 +248,18 @@ def test_a_server_for_another_copy_of_the_package_does_not_start(tmp_path: Path)
     assert result.returncode == 0 and not sock.exists()
 
 
+def test_status_counts_the_builds_served(served: dict[str, str], tmp_path: Path) -> None:
+    def status_line() -> str:
+        result = _run(["server", "status"], served)
+        assert result.returncode == 0, result.stderr
+        return result.stdout.decode()
+
+    assert "0 builds served, 0 running" in status_line()
+    built = _run(["build", SEED, "-o", tmp_path / "out", "-f", "html"], served)
+    assert built.returncode == 0, built.stderr
+    assert "1 build served, 0 running" in status_line()
+
+
 def test_only_build_commands_go_to_the_server() -> None:
     env = {"PATH": "/usr/bin"}
     assert launch.quick_start_possible(["build", "a.md"], env)

@@ -41,8 +41,9 @@ def status_command() -> None:
         if reply is None:
             click.echo(f"No server is running (it would listen on {address.socket}).")
             return
+        served = int(str(reply["served"]))
         click.echo(f"Server {reply['pid']} listening on {address.socket}: "
-                   f"{reply['served']} builds served, {reply['running']} running, "
+                   f"{served} build{'' if served == 1 else 's'} served, {reply['running']} running, "
                    f"spare process {reply.get('spare', 'none')}, "
                    f"exits after {float(str(reply['idle_seconds'])):g} s idle.")
 
