@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import stat
+import sys
 import time
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -32,9 +33,10 @@ DEFAULTS_FILES = ("exporter.toml", "pyproject.toml")
 _FORMAT = 1
 #: Records kept per output folder (one per distinct command line); the oldest go first.
 KEEP = 64
-#: Files up to this size are hashed with the interpreter's own SHA-256: loading
-#: OpenSSL's (hashlib) costs more than it saves on them, about 3 ms.
-_SMALL_FILE = 1024 * 1024
+#: Bytes one check hashes with the interpreter's own SHA-256 before it loads OpenSSL's
+#: (hashlib): loading that costs about 3 ms, what the small one takes for 1 MiB; past
+#: that, OpenSSL's is about six times as fast.
+SMALL_HASH_BUDGET = 1024 * 1024
 
 
 def environment(environ: dict[str, str] | os._Environ[str]) -> dict[str, str]:
@@ -46,7 +48,8 @@ def environment(environ: dict[str, str] | os._Environ[str]) -> dict[str, str]:
 
 def record_path(output_dir: str, argv: list[str], cwd: str) -> str:
     """The record of the command *argv* run in *cwd*, writing into *output_dir*."""
-    key = sha256("\0".join([cwd, *argv]).encode()).hexdigest()[:32]  # (no argument holds a NUL)
+    # (No argument holds a NUL; fsencode keeps bytes that are not UTF-8 as they were.)
+    key = sha256(b"\0".join(map(os.fsencode, [cwd, *argv]))).hexdigest()[:32]
     return os.path.join(cwd, output_dir, FOLDER, f"{key}.json")
 
 
@@ -56,9 +59,10 @@ def hash_inputs(paths: Iterable[str], cwd: str) -> dict[str, str | None]:
     Taken before a build reads them and again after: a file that changed meanwhile
     leaves the build without a record, as its outputs may not match it.
     """
-    files = {path: _sha256(path) for path in (os.path.join(cwd, p) for p in paths)}
+    digest = Hasher()
+    files = {path: digest.file(path) for path in (os.path.join(cwd, p) for p in paths)}
     for probe in _defaults_probes(cwd):
-        files[probe] = _sha256(probe)
+        files[probe] = digest.file(probe)
     return files
 
 
@@ -148,13 +152,14 @@ def _unchanged(record: dict[str, Any], argv: list[str], cwd: str, tool: str) -> 
     probes = set(_defaults_probes(cwd))
     if not probes <= record["files"].keys():
         return False  # a defaults file that was not looked for then
+    hasher = Hasher()
     for path, digest in record["files"].items():
-        if _sha256(path) != digest:
+        if hasher.file(path) != digest:
             return False
     for path, listing in record["folders"].items():
         if _listing(path) != listing:
             return False
-    return all(digest is not None and _sha256(path) == digest
+    return all(digest is not None and hasher.file(path) == digest
                for path, digest in record["outputs"].items())
 
 
@@ -208,20 +213,33 @@ def _listing(folder: str) -> list[str]:
     return sorted(entries)
 
 
-def _sha256(path: str) -> str | None:
-    """The file's SHA-256; None if absent; a word for anything that is not a regular file.
+class Hasher:
+    """SHA-256 of the files one check reads, with the cheapest implementation for the bytes.
 
-    Never opens a pipe, device or socket: reading one could wait for ever.
+    The interpreter's own SHA-256 needs no loading, so a check of a few small files
+    never loads OpenSSL; once :data:`SMALL_HASH_BUDGET` bytes are used up (a large
+    image, many files), or when hashlib is loaded already, OpenSSL's does the rest.
     """
-    try:
-        status = os.stat(path)
-    except (FileNotFoundError, NotADirectoryError):
-        return None
-    if not stat.S_ISREG(status.st_mode):
-        return "folder" if stat.S_ISDIR(status.st_mode) else "not a file"
-    with open(path, "rb") as handle:
-        if status.st_size <= _SMALL_FILE:
-            return sha256(handle.read()).hexdigest()
-        import hashlib  # OpenSSL's SHA-256: the fastest on large files such as images
 
-        return hashlib.file_digest(handle, "sha256").hexdigest()
+    def __init__(self) -> None:
+        self.small_left = SMALL_HASH_BUDGET
+
+    def file(self, path: str) -> str | None:
+        """The file's SHA-256; None if absent; a word for anything that is not a regular file.
+
+        Never opens a pipe, device or socket: reading one could wait for ever.
+        """
+        try:
+            status = os.stat(path)
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        if not stat.S_ISREG(status.st_mode):
+            return "folder" if stat.S_ISDIR(status.st_mode) else "not a file"
+        with open(path, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            if size <= self.small_left and "hashlib" not in sys.modules:
+                self.small_left -= size
+                return sha256(handle.read()).hexdigest()
+            import hashlib
+
+            return hashlib.file_digest(handle, "sha256").hexdigest()

@@ -241,7 +241,14 @@ class Server:
         with contextlib.suppress(OSError):
             os.setpgid(pid, pid)
         _close_all(fds)
-        pidfd = os.pidfd_open(pid)
+        try:
+            pidfd = os.pidfd_open(pid)
+        except OSError:  # (out of descriptors) it cannot be watched: stop it, build elsewhere
+            _kill_group(pid, signal.SIGKILL)
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, 0)
+            ours.close()
+            raise
         self.selector.register(pidfd, selectors.EVENT_READ, ("done", pid))
         self._running(pid, Build(pidfd, conn, ours))
         return pid
@@ -291,7 +298,11 @@ class Server:
 
             traceback.print_exc()
         finally:
-            _report_exit(code, status)
+            # Nothing may stop this process now but os._exit: an interrupt the client passes
+            # on at this point would otherwise unwind into a copy of the server's loop.
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM, signal.SIGHUP})
+            with contextlib.suppress(BaseException):
+                _report_exit(code, status)
             os._exit(code)
 
     def _new_spare(self) -> None:
@@ -352,29 +363,35 @@ class Server:
         build = self.builds.get(pid)
         if build is None:
             return  # collected in the same round of events
-        self.selector.unregister(build.channel)
+        code = self._sent_status(build)
+        if code is not None:
+            self._tell_client(build, code)
+        # Else it ended without a word (killed): the status comes when it is collected.
+
+    def _sent_status(self, build: Build) -> int | None:
+        """The exit status *build* sent on its channel, if it sent one; the channel is closed."""
+        with contextlib.suppress(KeyError, ValueError):
+            self.selector.unregister(build.channel)
         try:
+            build.channel.setblocking(False)
             data = build.channel.recv(16)
         except OSError:
             data = b""
         build.channel.close()
-        if data.strip().lstrip(b"-").isdigit():
-            self._tell_client(build, int(data))
-        # Else it ended without a word (killed): the status comes when it is collected.
+        return int(data) if data.strip().isdigit() else None
 
     def _finish(self, pid: int) -> None:
         """A build's process ended: collect it, and tell its client if it has not been told."""
         build = self.builds.pop(pid)
         self.selector.unregister(build.pidfd)
         os.close(build.pidfd)
-        with contextlib.suppress(KeyError, ValueError):
-            self.selector.unregister(build.channel)
-        build.channel.close()
+        # A status it sent counts, even if it was killed afterwards, while ending.
+        sent = None if build.channel.fileno() == -1 else self._sent_status(build)
         _, status = os.waitpid(pid, 0)
         code = os.waitstatus_to_exitcode(status)
         if code < 0:
             code = 128 - code  # killed by a signal, reported as a shell would
-        self._tell_client(build, code)
+        self._tell_client(build, code if sent is None else sent)
         self.last_activity = time.monotonic()
         self._new_spare()  # now that the machine is free again
 

@@ -140,11 +140,15 @@ def load_yaml_mapping(block: str, path: Path, first_line: int = 1) -> dict[str, 
     """
     import yaml  # here, so a build that finds its outputs up to date never loads it
 
+    # libyaml's parser where PyYAML was built with it (its wheels are): about ten times as
+    # fast as PyYAML's own, with the same safe types.  Only PyYAML's refuses tabs between
+    # tokens and a byte order mark inside the text, so a block with either goes to it.
+    fast = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    if "\t" in block or "\ufeff" in block:
+        fast = yaml.SafeLoader
     try:
         try:
-            # libyaml's parser where PyYAML was built with it (its wheels are): about ten
-            # times as fast as PyYAML's own, with the same safe types.
-            value = _load_checked(block, path, first_line, getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+            value = _load_checked(block, path, first_line, fast)
         except yaml.YAMLError:
             # PyYAML's own parser says what is wrong more precisely ("found character '@'
             # that cannot start any token"): let it report.

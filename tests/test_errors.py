@@ -185,3 +185,13 @@ def test_a_yaml_error_names_the_character_and_its_line(tmp_path: Path) -> None:
     line = _assert_clean_failure(result, tmp_path / "out", names=f"{source}:3:", exit_code=5,
                                  says="invalid YAML")
     assert "found character '@' that cannot start any token" in line
+
+
+def test_a_tab_in_front_matter_is_refused_as_pyyaml_refuses_it(tmp_path: Path) -> None:
+    # libyaml alone would take the tab as a space: the refusal must not depend on the build.
+    source = tmp_path / "tab.md"
+    source.write_text("---\ntitle:\tTabbed\n---\nBody.\n", encoding="utf-8")
+    result = run_cli("build", source, "-o", tmp_path / "out")
+    line = _assert_clean_failure(result, tmp_path / "out", names=f"{source}:2:", exit_code=5,
+                                 says="invalid YAML")
+    assert "found character '\\t' that cannot start any token" in line

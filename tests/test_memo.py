@@ -190,11 +190,29 @@ def test_an_image_added_after_a_build_without_it_is_picked_up(tmp_path: Path) ->
     assert "data:image/png" in (tmp_path / "out" / "a.html").read_text(encoding="utf-8")
 
 
-@pytest.mark.parametrize("size", [0, 5, memo._SMALL_FILE, memo._SMALL_FILE + 1])
-def test_small_and_large_files_get_the_same_sha256_as_hashlib_gives(tmp_path: Path, size: int) -> None:
+@pytest.mark.parametrize("sizes", [[0, 5], [memo.SMALL_HASH_BUDGET], [memo.SMALL_HASH_BUDGET + 1],
+                                   [700_000, 700_000, 5]])
+def test_files_get_the_sha256_hashlib_gives_whichever_implementation_hashes_them(
+        tmp_path: Path, sizes: list[int]) -> None:
     import hashlib
 
-    path = tmp_path / "input.bin"
-    data = bytes(range(256)) * (size // 256) + b"x" * (size % 256)
-    path.write_bytes(data)
-    assert memo._sha256(str(path)) == hashlib.sha256(data).hexdigest()
+    hasher = memo.Hasher()
+    for number, size in enumerate(sizes):
+        path = tmp_path / f"input-{number}.bin"
+        data = bytes(range(256)) * (size // 256) + b"x" * (size % 256)
+        path.write_bytes(data)
+        assert hasher.file(str(path)) == hashlib.sha256(data).hexdigest()
+    assert hasher.file(str(tmp_path / "absent")) is None
+    assert hasher.file(str(tmp_path)) == "folder"
+
+
+def test_a_command_with_undecodable_bytes_in_its_arguments_is_recorded_and_replayed(tmp_path: Path) -> None:
+    source = tmp_path / "a.md"
+    shutil.copy(SEED, source)
+    out = os.fsdecode(b"out-\xff")
+    first = _exporter(["build", "a.md", "-f", "html", "-o", out], tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert (tmp_path / out / "a.html").is_file()
+    replayed, printed = _replayed(["build", "a.md", "-f", "html", "-o", out], tmp_path)
+    assert replayed, printed
+    assert printed.startswith("Up to date:"), printed

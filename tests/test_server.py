@@ -248,6 +248,57 @@ def test_a_server_for_another_copy_of_the_package_does_not_start(tmp_path: Path)
     assert result.returncode == 0 and not sock.exists()
 
 
+_SLOW_EXIT_SERVER = """import os, sys, time
+from exporter import launch, server
+
+gate, real_exit = sys.argv[1], os._exit
+
+
+def held_exit(code):
+    # A forked build that is done stays alive until the test opens the gate.
+    with open(gate + ".held", "w") as note:
+        note.write(str(os.getpid()))
+    deadline = time.monotonic() + 30
+    while not os.path.exists(gate) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    real_exit(code)
+
+
+os._exit = held_exit
+address = launch.server_address(os.environ)
+sys.exit(server.main([address.socket, address.lock, address.fingerprint, "60"]))
+"""
+
+
+def test_the_command_hears_its_status_before_the_build_process_is_gone(
+        runtime: Path, tmp_path: Path) -> None:
+    """The build sends its status, then ends: the command does not wait for the ending."""
+    gate = tmp_path / "gate"
+    env = {**os.environ, "XDG_RUNTIME_DIR": str(runtime),
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    env.pop("EXPORTER_SERVER", None)
+    script = tmp_path / "slow_exit_server.py"
+    script.write_text(_SLOW_EXIT_SERVER, encoding="utf-8")
+    host = subprocess.Popen([sys.executable, str(script), str(gate)], env=env,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while (_status(env) or {}).get("spare") != "ready":
+            assert host.poll() is None and time.monotonic() < deadline, "the server did not start"
+            time.sleep(0.1)
+        result = _run(["build", SEED, "-o", tmp_path / "out", "-f", "html"], env)
+        assert result.returncode == 0, result.stderr
+        assert (tmp_path / "out" / "pokrovsk.html").is_file()
+        # The build that answered is still there, held at its very end.
+        held = int(Path(f"{gate}.held").read_text())
+        assert _alive(held) and not gate.exists()
+        assert (_status(env) or {}).get("running") == 0
+    finally:
+        gate.touch()
+        _run(["server", "stop"], env)
+        host.wait(timeout=60)
+
+
 def test_status_counts_the_builds_served(served: dict[str, str], tmp_path: Path) -> None:
     def status_line() -> str:
         result = _run(["server", "status"], served)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+from pathlib import Path
 
 import pytest
 
@@ -13,7 +14,8 @@ from exporter import wire
 def test_a_request_arrives_whole_with_its_descriptors() -> None:
     ours, theirs = socket.socketpair()
     read_end, write_end = os.pipe()
-    request = {"argv": ["build", "ä.md"], "env": {"X": "y" * 100_000}, "umask": 0o22, "cpus": None}
+    request = {"argv": ["build", "ä.md", "undecodable-\udcff"], "env": {"X": "y" * 100_000},
+               "umask": 0o22, "cpus": None, "limits": {"RLIMIT_AS": (-1, -1)}}
     try:
         wire.send(ours, request, [write_end])
         received, fds = wire.receive(theirs)
@@ -29,8 +31,11 @@ def test_a_request_arrives_whole_with_its_descriptors() -> None:
         theirs.close()
 
 
-@pytest.mark.parametrize("payload", [b"\x00not marshal at all", b"\xe9" * 20, b"[1, 2]"])
-def test_what_is_not_a_marshalled_dict_is_refused(payload: bytes) -> None:
+@pytest.mark.parametrize("payload", [
+    b"\x00not a literal", b"\xe9" * 20, b"[1, 2]", b"[" * 100_000 + b"]" * 100_000,
+    b"(" + b"\xff\xff\xff\x7f",  # a marshalled tuple of 2**31 entries: nothing is built
+])
+def test_what_is_not_a_dict_literal_is_refused(payload: bytes) -> None:
     ours, theirs = socket.socketpair()
     try:
         ours.sendall(len(payload).to_bytes(8, "big") + payload)
@@ -39,6 +44,20 @@ def test_what_is_not_a_marshalled_dict_is_refused(payload: bytes) -> None:
     finally:
         ours.close()
         theirs.close()
+
+
+def test_a_request_runs_no_code(tmp_path: Path) -> None:
+    witness = tmp_path / "ran"
+    payload = f"__import__('pathlib').Path({str(witness)!r}).touch()".encode()
+    ours, theirs = socket.socketpair()
+    try:
+        ours.sendall(len(payload).to_bytes(8, "big") + payload)
+        with pytest.raises(ValueError):
+            wire.receive(theirs)
+    finally:
+        ours.close()
+        theirs.close()
+    assert not witness.exists()
 
 
 def test_a_request_over_the_limit_or_cut_short_is_refused() -> None:
