@@ -225,17 +225,9 @@ class Server:
                 self._running(spare.pid, Build(spare.pidfd, conn, spare.channel))
                 _close_all(fds)
                 return spare.pid
-        ours, theirs = socket.socketpair()
-        try:
-            pid = os.fork()
-        except OSError:
-            ours.close()
-            theirs.close()
-            raise
+        pid, channel = _fork_with_channel()
         if pid == 0:  # the build
-            ours.close()
-            self._in_child(lambda: served.run_build(request, fds, self.tool), conn, theirs)
-        theirs.close()
+            self._in_child(lambda: served.run_build(request, fds, self.tool), conn, channel)
         # Its own process group from the start (it sets one too), so that an interrupt the
         # client passes on at once is not lost.
         with contextlib.suppress(OSError):
@@ -247,10 +239,10 @@ class Server:
             _kill_group(pid, signal.SIGKILL)
             with contextlib.suppress(ChildProcessError):
                 os.waitpid(pid, 0)
-            ours.close()
+            channel.close()
             raise
         self.selector.register(pidfd, selectors.EVENT_READ, ("done", pid))
-        self._running(pid, Build(pidfd, conn, ours))
+        self._running(pid, Build(pidfd, conn, channel))
         return pid
 
     def _running(self, pid: int, build: Build) -> None:
@@ -309,20 +301,15 @@ class Server:
         """Fork a spare, unless there is one, builds are running, or the server is stopping."""
         if self.spare is not None or self.builds or self.stopping:
             return
-        ours, theirs = socket.socketpair()
         try:
-            pid = os.fork()
+            pid, channel = _fork_with_channel()
         except OSError:
-            ours.close()
-            theirs.close()
             return
         if pid == 0:
-            ours.close()
-            self._in_child(lambda: served.wait_as_spare(theirs, self.tool), None, theirs)
-        theirs.close()
-        self.spare = Spare(pid, os.pidfd_open(pid), ours)
+            self._in_child(lambda: served.wait_as_spare(channel, self.tool), None, channel)
+        self.spare = Spare(pid, os.pidfd_open(pid), channel)
         self.selector.register(self.spare.pidfd, selectors.EVENT_READ, ("spare-gone", pid))
-        self.selector.register(ours, selectors.EVENT_READ, ("spare-ready", pid))
+        self.selector.register(channel, selectors.EVENT_READ, ("spare-ready", pid))
 
     def _spare_ready(self, pid: int) -> None:
         spare = self.spare
@@ -421,6 +408,25 @@ class Server:
 def _peer_uid(conn: socket.socket) -> int:
     credentials = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
     return int(struct.unpack("3i", credentials)[1])
+
+
+def _fork_with_channel() -> tuple[int, socket.socket]:
+    """Fork, with a socket pair between the two processes; OSError if no fork.
+
+    Returns ``(0, the child's end)`` in the child and ``(pid, the server's end)`` here.
+    """
+    ours, theirs = socket.socketpair()
+    try:
+        pid = os.fork()
+    except OSError:
+        ours.close()
+        theirs.close()
+        raise
+    if pid == 0:
+        ours.close()
+        return 0, theirs
+    theirs.close()
+    return pid, ours
 
 
 def _report_exit(code: int, status: socket.socket) -> None:

@@ -31,46 +31,38 @@ def test_a_request_arrives_whole_with_its_descriptors() -> None:
         theirs.close()
 
 
+def _refused(message: bytes, *, then_hang_up: bool = False) -> None:
+    """Send *message* raw; the reader must refuse it with ValueError."""
+    ours, theirs = socket.socketpair()
+    try:
+        ours.sendall(message)
+        if then_hang_up:
+            ours.shutdown(socket.SHUT_WR)
+        with pytest.raises(ValueError):
+            wire.receive(theirs)
+    finally:
+        ours.close()
+        theirs.close()
+
+
 @pytest.mark.parametrize("payload", [
     b"\x00not a literal", b"\xe9" * 20, b"[1, 2]", b"[" * 100_000 + b"]" * 100_000,
     b"(" + b"\xff\xff\xff\x7f",  # a marshalled tuple of 2**31 entries: nothing is built
 ])
 def test_what_is_not_a_dict_literal_is_refused(payload: bytes) -> None:
-    ours, theirs = socket.socketpair()
-    try:
-        ours.sendall(len(payload).to_bytes(8, "big") + payload)
-        with pytest.raises(ValueError):
-            wire.receive(theirs)
-    finally:
-        ours.close()
-        theirs.close()
+    _refused(len(payload).to_bytes(8, "big") + payload)
 
 
 def test_a_request_runs_no_code(tmp_path: Path) -> None:
     witness = tmp_path / "ran"
     payload = f"__import__('pathlib').Path({str(witness)!r}).touch()".encode()
-    ours, theirs = socket.socketpair()
-    try:
-        ours.sendall(len(payload).to_bytes(8, "big") + payload)
-        with pytest.raises(ValueError):
-            wire.receive(theirs)
-    finally:
-        ours.close()
-        theirs.close()
+    _refused(len(payload).to_bytes(8, "big") + payload)
     assert not witness.exists()
 
 
 def test_a_request_over_the_limit_or_cut_short_is_refused() -> None:
-    for message in [(wire.REQUEST_LIMIT + 1).to_bytes(8, "big"), (100).to_bytes(8, "big") + b"{"]:
-        ours, theirs = socket.socketpair()
-        try:
-            ours.sendall(message)
-            ours.shutdown(socket.SHUT_WR)
-            with pytest.raises(ValueError):
-                wire.receive(theirs)
-        finally:
-            ours.close()
-            theirs.close()
+    _refused((wire.REQUEST_LIMIT + 1).to_bytes(8, "big"), then_hang_up=True)
+    _refused((100).to_bytes(8, "big") + b"{", then_hang_up=True)
 
 
 def test_reply_lines_are_read_back_and_others_refused() -> None:
