@@ -59,10 +59,10 @@ def hash_inputs(paths: Iterable[str], cwd: str) -> dict[str, str | None]:
     Taken before a build reads them and again after: a file that changed meanwhile
     leaves the build without a record, as its outputs may not match it.
     """
-    digest = Hasher()
-    files = {path: digest.file(path) for path in (os.path.join(cwd, p) for p in paths)}
+    hasher = Hasher()
+    files = {path: hasher.file(path) for path in (os.path.join(cwd, p) for p in paths)}
     for probe in _defaults_probes(cwd):
-        files[probe] = digest.file(probe)
+        files[probe] = hasher.file(probe)
     return files
 
 
