@@ -373,7 +373,7 @@ class Server:
         self.selector.unregister(build.pidfd)
         os.close(build.pidfd)
         # A status it sent counts, even if it was killed afterwards, while ending.
-        sent = None if build.channel.fileno() == -1 else self._sent_status(build)
+        sent = self._sent_status(build)
         _, status = os.waitpid(pid, 0)
         code = os.waitstatus_to_exitcode(status)
         if code < 0:

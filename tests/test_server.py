@@ -45,14 +45,20 @@ def runtime() -> Iterator[Path]:
     shutil.rmtree(folder, ignore_errors=True)
 
 
+def _checkout_env(runtime: Path, **extra: str) -> dict[str, str]:
+    """An environment with a server folder of its own, the server switched on, and this
+    checkout's package from any folder: every command of the test is the installation
+    the server serves (not another copy in site-packages)."""
+    env = {**os.environ, "XDG_RUNTIME_DIR": str(runtime), **extra,
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    env.pop("EXPORTER_SERVER", None)
+    return env
+
+
 @pytest.fixture()
 def served(runtime: Path) -> Iterator[dict[str, str]]:
     """An environment whose builds use a server of their own; the server is warm on entry."""
-    env = {**os.environ, "XDG_RUNTIME_DIR": str(runtime), "EXPORTER_SERVER_IDLE": "120",
-           # This checkout's package from any folder, so that every command of the test is
-           # the installation the server serves (not another copy in site-packages).
-           "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
-    env.pop("EXPORTER_SERVER")
+    env = _checkout_env(runtime, EXPORTER_SERVER_IDLE="120")
     started = _run(["server", "start"], env)
     assert started.returncode == 0, started.stderr
     status = _status(env)
@@ -274,9 +280,7 @@ def test_the_command_hears_its_status_before_the_build_process_is_gone(
         runtime: Path, tmp_path: Path) -> None:
     """The build sends its status, then ends: the command does not wait for the ending."""
     gate = tmp_path / "gate"
-    env = {**os.environ, "XDG_RUNTIME_DIR": str(runtime),
-           "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
-    env.pop("EXPORTER_SERVER", None)
+    env = _checkout_env(runtime)
     script = tmp_path / "slow_exit_server.py"
     script.write_text(_SLOW_EXIT_SERVER, encoding="utf-8")
     host = subprocess.Popen([sys.executable, str(script), str(gate)], env=env,
