@@ -1,17 +1,18 @@
 """A cover image drawn from the title, date and description with the bundled fonts.
 
-The picture is a deterministic JPEG (same metadata and style, same bytes), so
-e-book shelves show a real cover instead of a blank page.
+The picture is a deterministic JPEG (the same :class:`CoverText`, the same
+bytes), so e-book shelves show a real cover instead of a blank page.  A served
+build has it drawn by a second process while it works (:mod:`exporter.painter`).
 """
 
 from __future__ import annotations
 
 import functools
 import io
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .metadata import Metadata
 from .resources import styles_dir
 
 if TYPE_CHECKING:
@@ -32,8 +33,21 @@ _FACES = {
 }
 
 
-def make_cover(metadata: Metadata, style: str, date_text: str | None) -> bytes:
-    """The cover as JPEG bytes: title, rule, date and description on a dark ground."""
+@dataclass(frozen=True)
+class CoverText:
+    """Everything a drawn cover shows, and its faces: all its pixels depend on."""
+
+    title: str
+    authors: tuple[str, ...] = ()
+    #: The date as the edition writes it ("3 November 2025").
+    date: str | None = None
+    description: str | None = None
+    #: The style whose faces it is set in: ``classic`` (serif), else the sans faces.
+    style: str = "classic"
+
+
+def draw_cover(text: CoverText) -> bytes:
+    """The cover as JPEG bytes: title, rule, authors, date and description on a dark ground."""
     from PIL import Image, ImageDraw
 
     # Keep the canvas's memory for the next cover: a process that builds many articles
@@ -41,16 +55,16 @@ def make_cover(metadata: Metadata, style: str, date_text: str | None) -> bytes:
     allocator = Image.core  # type: ignore[attr-defined]  # (documented: "Block allocator")
     allocator.set_blocks_max(max(allocator.get_blocks_max(), _CANVAS_BLOCKS))
     bold, italic, regular = (styles_dir() / "fonts" / name
-                             for name in _FACES["classic" if style == "classic" else "sans"])
+                             for name in _FACES["classic" if text.style == "classic" else "sans"])
     image = Image.new("RGB", (WIDTH, HEIGHT), _INK)
     draw = ImageDraw.Draw(image)
     width = WIDTH - 2 * _MARGIN
 
     title_size = 150
-    title_lines = _wrap(draw, metadata.title, font(bold, title_size), width)
+    title_lines = _wrap(draw, text.title, font(bold, title_size), width)
     while len(title_lines) > 6 and title_size > 70:
         title_size -= 10
-        title_lines = _wrap(draw, metadata.title, font(bold, title_size), width)
+        title_lines = _wrap(draw, text.title, font(bold, title_size), width)
     y = 420
     for line in title_lines:
         draw.text((_MARGIN, y), line, font=font(bold, title_size), fill=_PAPER)
@@ -58,14 +72,14 @@ def make_cover(metadata: Metadata, style: str, date_text: str | None) -> bytes:
     y += 60
     draw.rectangle((_MARGIN, y, _MARGIN + 260, y + 10), fill=_ACCENT)
     y += 90
-    if metadata.authors:
-        draw.text((_MARGIN, y), ", ".join(metadata.authors), font=font(regular, 64), fill=_PAPER)
+    if text.authors:
+        draw.text((_MARGIN, y), ", ".join(text.authors), font=font(regular, 64), fill=_PAPER)
         y += 100
-    if date_text:
-        draw.text((_MARGIN, y), date_text, font=font(regular, 56), fill=_ACCENT)
+    if text.date:
+        draw.text((_MARGIN, y), text.date, font=font(regular, 56), fill=_ACCENT)
         y += 120
-    if metadata.description:
-        for line in _wrap(draw, metadata.description, font(italic, 54), width)[:9]:
+    if text.description:
+        for line in _wrap(draw, text.description, font(italic, 54), width)[:9]:
             draw.text((_MARGIN, y), line, font=font(italic, 54), fill=_PAPER)
             y += 78
     buffer = io.BytesIO()

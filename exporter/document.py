@@ -121,6 +121,18 @@ def build_document(source: Source, options: Options) -> Document:
     )
 
 
+def front_matter_metadata(source: Source) -> Metadata | None:
+    """The metadata as far as the front matter decides it; None if the front matter is in error.
+
+    It is the document's, unless the title comes from the body's first heading.
+    """
+    try:
+        metadata, _ = read_metadata(source.front_matter, source.path, _title_from_name(source.path))
+    except SourceError:
+        return None
+    return metadata
+
+
 def _title_from_name(path: Path) -> str:
     words = re.sub(r"[_\-]+", " ", path.stem).strip()
     return words[:1].upper() + words[1:] if words else "Untitled"

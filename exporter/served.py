@@ -6,6 +6,8 @@ runs the ordinary command line in a process group of its own, and exits with
 the command's status.  A spare is forked ahead of time and builds a small
 article of its own first, so the pages a build writes are already its own
 (copied from the server) when a request arrives; see :mod:`exporter.server`.
+Its build has a second process to draw the EPUB's cover alongside
+(:mod:`exporter.painter`).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from . import wire
+from . import painter, wire
 
 #: What a spare sends the server once it is warm.
 READY = b"r"
@@ -74,9 +76,19 @@ def warm_build(styles: tuple[str, ...]) -> None:
 
 
 def wait_as_spare(channel: socket.socket, tool: str | None = None) -> int:
-    """Warm up, tell the server, then run the request it sends; 0 if it sends none."""
+    """Fork a cover painter, warm up, tell the server, then run the request it sends.
+
+    The painter (:mod:`exporter.painter`) is forked before either process warms up,
+    so that each copies the pages it writes now, not while a build waits.  The
+    status is 0 if the server sends no request.
+    """
     os.setpgid(0, 0)
+    try:
+        helper: painter.Painter | None = painter.fork(keep_out=[channel])
+    except OSError:
+        helper = None  # covers are drawn in the build's own process
     warm_build(("classic",))
+    painter.install(helper)
     channel.sendall(READY)
     try:
         request, fds = wire.receive(channel)

@@ -17,8 +17,10 @@ from lxml import etree
 from .. import __version__
 from ..assets import Asset
 from ..book import Book
+from ..cover import CoverText
 from ..document import Document, Heading
 from ..errors import RenderError
+from ..metadata import Metadata
 from ..options import Options
 from ..resources import stylesheets_for
 from .html import format_date, head_metadata, title_block
@@ -172,11 +174,15 @@ def _cover_name(book: Book) -> str:
 
 
 def _drawn_cover(book: Book, options: Options) -> bytes:
-    from ..cover import make_cover
+    from .. import painter
 
-    meta = book.metadata
-    date = format_date(meta.date, meta.language) if meta.date else None
-    return make_cover(meta, options.style, date)
+    return painter.cover(cover_text(book.metadata, options))
+
+
+def cover_text(metadata: Metadata, options: Options) -> CoverText:
+    """What the drawn cover of a book with *metadata* shows, in the style of *options*."""
+    date = format_date(metadata.date, metadata.language) if metadata.date else None
+    return CoverText(metadata.title, metadata.authors, date, metadata.description, options.style)
 
 
 def cover_document(book: Book) -> bytes:
