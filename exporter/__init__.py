@@ -10,11 +10,12 @@ writes each edition from that document::
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 __version__ = "0.1.0"
 
+TYPE_CHECKING = False  # (typing's, without importing typing: the command starts here)
 if TYPE_CHECKING:
+    from typing import Any
+
     from .pipeline import BuildResult, build, build_book, build_many
 
 __all__ = ["BuildResult", "__version__", "build", "build_book", "build_many"]

@@ -6,24 +6,27 @@ Imported only when a server is to be used, so an unchanged command, answered by
 
 from __future__ import annotations
 
-import contextlib
+import _socket
 import os
-import signal
-import socket
 import sys
 
-from .launch import Address
-from .wire import read_reply, send
+from .launch import TYPE_CHECKING, Address
+from .wire import Lines, read_reply, send
+
+if TYPE_CHECKING:
+    import signal
+else:  # the core that signal wraps in enums: the command need not import them
+    import _signal as signal
 
 
 def run_on_server(address: Address, argv: list[str]) -> int | None:
     """Run *argv* on the server at *address*; its exit status, or None when no server answered."""
-    client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    client = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
     try:
         client.connect(address.socket)
         send(client, _request(argv), [0, 1, 2])
-        reply = client.makefile("rb")
-        first = reply.readline()
+        reply = Lines(client)
+        first = reply.next()
     except OSError:
         client.close()
         return None
@@ -33,7 +36,7 @@ def run_on_server(address: Address, argv: list[str]) -> int | None:
         client.close()
         return None
     with _forwarding_signals(pid):
-        last = reply.readline()
+        last = reply.next()
     client.close()
     if not last:
         # The server went away mid-build (killed): the build is stopped with it.
@@ -88,19 +91,21 @@ class _forwarding_signals:
 
 
 def _signal_group(pid: int, number: int) -> None:
-    with contextlib.suppress(OSError):
+    try:  # noqa: SIM105  (contextlib would cost the command about 3 ms to import)
         os.killpg(pid, number)
+    except OSError:  # (the build has ended)
+        pass
 
 
 def ask_server(address: Address, query: str) -> dict[str, object] | None:
     """Send ``status`` or ``stop`` to the server at *address*; its answer, or None if none listens."""
     import json
 
-    client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    client = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
     try:
         client.connect(address.socket)
         send(client, {"query": query}, [])
-        answer = client.makefile("rb").readline()
+        answer = Lines(client).next()
     except OSError:
         return None
     finally:

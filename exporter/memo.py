@@ -19,10 +19,12 @@ import os
 import stat
 import sys
 import time
-from collections.abc import Iterable, Iterator
-from typing import Any
 
-from .launch import fingerprint, sha256
+from .launch import TYPE_CHECKING, fingerprint, sha256
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator
+    from typing import Any
 
 #: Where the records live, inside an output folder's cache.
 FOLDER = os.path.join(".exporter-cache", "commands")

@@ -8,12 +8,21 @@ importing anything (:mod:`json` would cost it about 2 ms at every start),
 and the reader builds nothing larger than the bytes it was sent and runs no
 code, whatever it is sent.  Replies are lines of ASCII: ``pid N``, then
 ``exit N``.
+
+The command's side needs only :mod:`_socket`, the core that :mod:`socket`
+wraps: importing :mod:`socket` (its enums, :mod:`selectors`, :mod:`array`)
+would cost it about 2 ms at every start.
 """
 
 from __future__ import annotations
 
-import socket
-from typing import Any
+import _socket
+import sys
+
+TYPE_CHECKING = False  # (typing's, without importing typing at every start)
+if TYPE_CHECKING:
+    import socket
+    from typing import Any
 
 #: Largest request accepted (arguments, folder and environment), in bytes.
 REQUEST_LIMIT = 4 * 1024 * 1024
@@ -22,6 +31,7 @@ REQUEST_LIMIT = 4 * 1024 * 1024
 def receive(conn: socket.socket) -> tuple[dict[str, Any], list[int]]:
     """One request: an 8-byte length, the literal, and any file descriptors sent with it."""
     import ast
+    import socket
 
     data, fds, _, _ = socket.recv_fds(conn, 64 * 1024, 3)
     if not data:
@@ -43,18 +53,20 @@ def receive(conn: socket.socket) -> tuple[dict[str, Any], list[int]]:
     return request, list(fds)
 
 
-def send(conn: socket.socket, request: dict[str, Any], fds: list[int]) -> None:
+def send(conn: _socket.socket, request: dict[str, Any], fds: list[int]) -> None:
     """Send a request as :func:`receive` reads it; the descriptors go with the first bytes."""
     # (repr escapes what UTF-8 cannot carry, such as the surrogates of undecodable bytes)
     payload = repr(request).encode("utf-8")
     message = len(payload).to_bytes(8, "big") + payload
-    sent = socket.send_fds(conn, [message[:4096]], fds)
+    # (what socket.send_fds does: the descriptors as an array of C ints)
+    rights = b"".join(fd.to_bytes(4, sys.byteorder, signed=True) for fd in fds)
+    sent = conn.sendmsg([message[:4096]], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, rights)])
     if sent < len(message):
         # Only what is left: the reader may have read everything and closed by now.
         conn.sendall(message[sent:])
 
 
-def _recv(conn: socket.socket) -> bytes:
+def _recv(conn: _socket.socket) -> bytes:
     """More of a request; a peer that hangs up early is an error."""
     chunk = conn.recv(64 * 1024)
     if not chunk:
@@ -65,6 +77,24 @@ def _recv(conn: socket.socket) -> bytes:
 def reply_line(name: str, value: int) -> bytes:
     """One line of a reply: ``pid 1234`` or ``exit 0``."""
     return f"{name} {value}\n".encode("ascii")
+
+
+class Lines:
+    """The lines of a reply, read from *conn* as they come (two may come in one piece)."""
+
+    def __init__(self, conn: _socket.socket):
+        self.conn, self.buffer = conn, b""
+
+    def next(self) -> bytes:
+        """The next line with its newline; what is left (maybe nothing) once the peer closes."""
+        while b"\n" not in self.buffer:
+            chunk = self.conn.recv(4096)
+            if not chunk:
+                rest, self.buffer = self.buffer, b""
+                return rest
+            self.buffer += chunk
+        line, _, self.buffer = self.buffer.partition(b"\n")
+        return line + b"\n"
 
 
 def read_reply(line: bytes, name: str) -> int:

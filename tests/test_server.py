@@ -361,3 +361,13 @@ def test_an_idle_server_stops_at_once_on_sigterm(served: dict[str, str]) -> None
     while _status(served) is not None:
         assert time.monotonic() < deadline, "SIGTERM did not stop the idle server"
         time.sleep(0.1)
+
+
+def test_the_command_that_hands_a_build_over_imports_only_what_starts_quickly() -> None:
+    # Without site (-S), nothing else has imported them: each costs the command 1 to 15 ms.
+    slow = ("typing", "contextlib", "socket", "signal", "json", "hashlib", "re", "enum", "click")
+    code = ("import sys\nimport exporter.launch, exporter.memo, exporter.client, exporter.wire\n"
+            f"print(sorted(m for m in {slow!r} if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True,
+                            check=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert result.stdout.strip() == "[]"
