@@ -3,11 +3,17 @@
 Drawing the cover (type up to 150 px, then a 4-megapixel JPEG) costs more than
 the rest of an EPUB-only build, and it depends on the front matter alone, so it
 need not wait for the Markdown.  A spare of the build server (see
-:mod:`exporter.served`) forks a painter before it warms up; its build orders
-the cover as soon as the front matter is read (:func:`order`), and the EPUB
-edition collects it (:func:`cover`).  Anywhere else, or for any cover but the
-one ordered, :func:`cover` draws it in the calling process.  The bytes are the
-same either way: both run :func:`~exporter.cover.draw_cover`.
+:mod:`exporter.served`) forks a painter before it warms up.  Its build orders
+the cover as soon as the front matter is read (:func:`order`); the painter
+draws the cover's bands (:data:`~exporter.cover.BANDS`) from the bottom up and
+sends each as it is done.  When the EPUB edition needs the cover
+(:func:`cover_pieces`), the build claims the bands above the one the painter is
+drawing and draws them itself, so the two processes share the work on a short
+article, and on a long one the painter has finished before it is needed.
+Anywhere else, or for any cover but the one ordered, the bands are drawn in the
+calling process.  The bytes are the same either way: all of them come from
+:func:`~exporter.cover.draw_band`, and the joined bands are the same JPEG
+wherever they split.
 """
 
 from __future__ import annotations
@@ -17,19 +23,18 @@ import dataclasses
 import os
 import signal
 import socket
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from typing import Literal
 
-from .cover import CoverText, draw_cover
+from .cover import BANDS, HEIGHT, CoverText, draw_band, warm_up
+from .jpeg_bands import join_bands
 
 #: Largest message either side accepts (a cover is about 250 KB).
 _LIMIT = 64 * 1024 * 1024
-#: What the painter draws while it warms up, in the faces a spare warms up with.
-_WARM_TEXT = CoverText("Warm-up title", ("A. Writer",), "1 January 2000",
-                       "A description long enough to wrap onto a second line of the cover.")
 
 
 class Painter:
-    """The ordering end of a painter process, for one cover ordered and collected once."""
+    """The ordering end of a painter process: one cover ordered, and collected once."""
 
     def __init__(self, pid: int, conn: socket.socket):
         self.pid, self.conn = pid, conn
@@ -45,8 +50,9 @@ _current: Painter | None = None
 def fork(keep_out: Iterable[socket.socket] = ()) -> Painter:
     """Fork a painter, which closes *keep_out*, warms up, then draws the one cover it is sent.
 
-    It ends when it has sent that cover, or when this end is closed (this process
-    ended without ordering one).  OSError if no process can be forked.
+    It ends when it has sent that cover's bands or been told the rest are claimed, or
+    when this end is closed (this process ended without ordering a cover).  OSError if
+    no process can be forked.
     """
     ours, theirs = socket.socketpair()
     try:
@@ -95,37 +101,106 @@ def order(text: CoverText) -> None:
 
 
 def cover(text: CoverText) -> bytes:
-    """The cover of *text* as JPEG bytes: the painter's if it was ordered, else drawn here."""
+    """The cover of *text* as JPEG bytes; see :func:`cover_pieces`."""
+    return b"".join(cover_pieces(text))
+
+
+def cover_pieces(text: CoverText) -> Iterator[bytes]:
+    """The cover of *text* as JPEG bytes, in pieces, the painter's bands as they come.
+
+    The painter draws from the bottom band up; the bands above the one it is drawing
+    are claimed and drawn here, top first, so that they are being deflated into the
+    EPUB while the painter finishes.  A band the painter fails to send is drawn here too.
+    """
     painter = _current
-    if painter is not None and painter.ordered == text and painter.owner == os.getpid():
-        install(None)  # one cover per painter
+    if painter is None or painter.ordered != text or painter.owner != os.getpid():
+        return join_bands((draw_band(text, band) for band in range(BANDS)), HEIGHT)
+    install(None)  # one cover per painter
+    sent = _Bands(painter.conn)
+    # The painter is drawing the lowest band it has not sent; the ones above are ours.
+    ours = BANDS - 1 - sent.ready()
+    if ours > 0:
+        with contextlib.suppress(OSError):  # (gone: it draws nothing more anyway)
+            _send(painter.conn, bytes([ours - 1]))
+    here = {band: draw_band(text, band) for band in range(ours)}
+    return join_bands((here[band] if band in here else sent.band(band) or draw_band(text, band)
+                       for band in range(BANDS)), HEIGHT)
+
+
+class _Bands:
+    """The bands a painter sends, from the bottom up, each as ``[its number] + JPEG``."""
+
+    def __init__(self, conn: socket.socket):
+        self.conn = conn
+        self.bands: dict[int, bytes] = {}
+
+    def ready(self) -> int:
+        """How many bands have come already (without waiting for more)."""
         try:
-            data = _receive(painter.conn)
+            while len(self.bands) < BANDS and self._take(_poll(self.conn)):
+                pass
         except (OSError, ValueError):
-            data = None
-        finally:
-            painter.conn.close()
-        if data:
-            return data
-        # (The painter failed: drawing here reports whatever made it fail.)
-    return draw_cover(text)
+            self.conn.close()
+        return len(self.bands)
+
+    def band(self, number: int) -> bytes | None:
+        """Band *number*, waiting for it; None if the painter failed before sending it.
+
+        The connection is closed once the painter has nothing more to send.
+        """
+        try:
+            while number not in self.bands and self._take(_receive(self.conn)):
+                pass
+        except (OSError, ValueError):
+            pass
+        if number == BANDS - 1 or number not in self.bands:
+            self.conn.close()  # (its last band, or it failed)
+        return self.bands.get(number)
+
+    def _take(self, message: bytes | Literal[False] | None) -> bool:
+        """Keep *message* if it is the next band up; whether to read on."""
+        if message is False:
+            return False  # none has come yet
+        if not message or message[0] != BANDS - 1 - len(self.bands):
+            raise ValueError("the painter stopped, or sent something else")
+        self.bands[message[0]] = message[1:]
+        return True
 
 
 def _paint(conn: socket.socket) -> None:
-    """The painter's life: warm up, take one order, send the JPEG back."""
+    """The painter's life: warm up, take one order, send bands from the bottom up until the
+    rest are claimed."""
     import ast
 
     for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(number, signal.SIG_DFL)  # stopped with its build's process group
     # The pages it writes while drawing (fonts, canvas, the interpreter's own) are then
     # copied from the forking process now, not while a build waits.
-    draw_cover(_WARM_TEXT)
+    for band in range(BANDS):
+        warm_up(band)
     message = _receive(conn)
     if message is None:
         return  # no order: the build needed no cover
     text = CoverText(*ast.literal_eval(message.decode("utf-8")))
-    with contextlib.suppress(OSError):  # (the build may have ended without collecting it)
-        _send(conn, draw_cover(text))
+    for band in reversed(range(BANDS)):
+        if band < BANDS - 1 and _claimed(conn, band):
+            return
+        with contextlib.suppress(OSError):  # (the build may have ended without collecting it)
+            _send(conn, bytes([band]) + draw_band(text, band))
+
+
+def _claimed(conn: socket.socket, band: int) -> bool:
+    """Whether the build has claimed *band* (or has gone), without waiting.
+
+    A claim names the lowest band claimed; every band above it is claimed too.
+    """
+    try:
+        message = _poll(conn)
+    except (OSError, ValueError):
+        return True
+    if message is False:
+        return False
+    return not message or band <= message[0]
 
 
 def _send(conn: socket.socket, data: bytes) -> None:
@@ -134,15 +209,30 @@ def _send(conn: socket.socket, data: bytes) -> None:
 
 def _receive(conn: socket.socket) -> bytes | None:
     """One message :func:`_send` sent; None if the other end closed before sending any."""
-    data = bytearray()
-    while len(data) < 8:
-        chunk = conn.recv(8 - len(data))
+    head = conn.recv(8)
+    return _rest(conn, head) if head else None
+
+
+def _poll(conn: socket.socket) -> bytes | Literal[False] | None:
+    """As :func:`_receive` if a message has begun to come (read to its end); else False."""
+    conn.setblocking(False)
+    try:
+        head = conn.recv(8)
+    except (BlockingIOError, InterruptedError):
+        return False
+    finally:
+        conn.setblocking(True)
+    return _rest(conn, head) if head else None
+
+
+def _rest(conn: socket.socket, head: bytes) -> bytes:
+    """The message whose first bytes of length are *head*, read to its end."""
+    while len(head) < 8:
+        chunk = conn.recv(8 - len(head))
         if not chunk:
-            if data:
-                raise ValueError("message cut short")
-            return None
-        data += chunk
-    length = int.from_bytes(data, "big")
+            raise ValueError("message cut short")
+        head += chunk
+    length = int.from_bytes(head, "big")
     if length > _LIMIT:
         raise ValueError("message too large")
     body = bytearray()

@@ -1,4 +1,4 @@
-"""The cover painter: a second process draws the cover a build ordered, byte for byte as it would."""
+"""The cover painters: processes draw the bands of the cover a build ordered, byte for byte as it would."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import contextlib
 import io
 import os
 import signal
+import socket
 import time
 from collections.abc import Iterator
 
@@ -31,6 +32,19 @@ def _ended(pid: int, within: float = 30.0) -> int | None:
     return None
 
 
+def _wait_for_whole_message(conn: socket.socket) -> None:
+    """Until a whole message has come on *conn*, without reading it."""
+    deadline = time.monotonic() + 30
+    while True:
+        assert time.monotonic() < deadline, "no message came"
+        with contextlib.suppress(BlockingIOError):
+            head = conn.recv(8, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+            size = 8 + int.from_bytes(head, "big") if len(head) == 8 else 0
+            if size and len(conn.recv(size, socket.MSG_PEEK | socket.MSG_DONTWAIT)) == size:
+                return
+        time.sleep(0.02)
+
+
 @pytest.fixture()
 def helper() -> Iterator[painter.Painter]:
     """A painter installed for this process, ended and collected afterwards."""
@@ -45,18 +59,41 @@ def helper() -> Iterator[painter.Painter]:
             os.waitpid(forked.pid, 0)
 
 
-def test_the_painter_draws_the_ordered_cover(helper: painter.Painter,
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def _counting_bands_drawn_here(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    drawn: list[int] = []
+
+    def draw(text: CoverText, band: int) -> bytes:
+        drawn.append(band)
+        return cover.draw_band(text, band)
+
+    monkeypatch.setattr(painter, "draw_band", draw)
+    return drawn
+
+
+def test_a_cover_wanted_late_comes_whole_from_the_painter(
+        helper: painter.Painter, monkeypatch: pytest.MonkeyPatch) -> None:
     expected = cover.draw_cover(TEXT)
     assert painter.available()
     painter.order(TEXT)
     assert not painter.available()  # one cover per painter
-    # Nothing is drawn in this process: the bytes can only come from the painter.
-    monkeypatch.setattr(painter, "draw_cover", _no_drawing_here)
+    time.sleep(1.0)  # (a long article: the build is busy while the painter draws it all)
+    drawn_here = _counting_bands_drawn_here(monkeypatch)
     assert painter.cover(TEXT) == expected
+    assert drawn_here == []  # both bands came from the painter
     assert _ended(helper.pid) == 0  # its work done, it ends
     with Image.open(io.BytesIO(expected)) as image:
         assert image.format == "JPEG" and image.size == (cover.WIDTH, cover.HEIGHT)
+
+
+def test_a_cover_wanted_early_is_shared_with_the_painter(
+        helper: painter.Painter, monkeypatch: pytest.MonkeyPatch) -> None:
+    expected = cover.draw_cover(TEXT)
+    painter.order(TEXT)
+    drawn_here = _counting_bands_drawn_here(monkeypatch)
+    # At once: the painter is still on the bottom band, so the build claims the top one.
+    assert painter.cover(TEXT) == expected
+    assert drawn_here == [0]
+    assert _ended(helper.pid) == 0  # told the rest was claimed, it ends
 
 
 def test_a_cover_other_than_the_one_ordered_is_drawn_here(helper: painter.Painter) -> None:
@@ -64,7 +101,7 @@ def test_a_cover_other_than_the_one_ordered_is_drawn_here(helper: painter.Painte
     assert painter.cover(OTHER) == cover.draw_cover(OTHER)
 
 
-def test_without_a_painter_the_cover_is_drawn_here(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_without_a_painter_the_cover_is_drawn_here() -> None:
     painter.install(None)
     assert not painter.available()
     painter.order(TEXT)  # (nothing to order from: no effect)
@@ -78,18 +115,38 @@ def test_a_process_forked_from_the_owner_does_not_use_its_painter(helper: painte
     assert helper.ordered is None
 
 
-def test_a_painter_that_died_leaves_the_cover_to_the_build(helper: painter.Painter) -> None:
+def test_a_painter_that_dies_between_bands_leaves_the_rest_to_the_build(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    def bottom_band_only(text: CoverText, band: int) -> bytes:
+        if band < cover.BANDS - 1:
+            time.sleep(60)  # (killed here)
+        return cover.draw_band(text, band)
+
+    monkeypatch.setattr(painter, "draw_band", bottom_band_only)
+    forked = painter.fork()  # (a painter that stalls on the band above the bottom one)
+    drawn_here = _counting_bands_drawn_here(monkeypatch)
+    painter.install(forked)
+    try:
+        painter.order(TEXT)
+        _wait_for_whole_message(forked.conn)  # (the bottom band, sent)
+    finally:
+        os.kill(forked.pid, signal.SIGKILL)
+        os.waitpid(forked.pid, 0)
+    assert painter.cover(TEXT) == cover.draw_cover(TEXT)
+    assert drawn_here == [0]
+
+
+def test_a_painter_that_died_before_the_order_leaves_the_cover_to_the_build(
+        helper: painter.Painter, monkeypatch: pytest.MonkeyPatch) -> None:
     os.kill(helper.pid, signal.SIGKILL)
     assert _ended(helper.pid) == -signal.SIGKILL
     painter.order(TEXT)  # (the order may still fit in the socket's buffer)
+    drawn_here = _counting_bands_drawn_here(monkeypatch)
     assert painter.cover(TEXT) == cover.draw_cover(TEXT)
+    assert sorted(drawn_here) == [0, 1]
 
 
 def test_a_painter_given_no_order_ends_when_its_build_ends() -> None:
     forked = painter.fork()
     forked.conn.close()  # what the build's process ending does
     assert _ended(forked.pid) == 0
-
-
-def _no_drawing_here(text: CoverText) -> bytes:
-    raise AssertionError("the cover was drawn in the ordering process")

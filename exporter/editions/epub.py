@@ -9,7 +9,9 @@ fixed entry times and order so the same input always gives the same bytes.
 from __future__ import annotations
 
 import io
+import sys
 import zipfile
+from collections.abc import Iterable, Iterator
 from html import escape
 
 from lxml import etree
@@ -60,10 +62,10 @@ def render_epub(book: Book, options: Options, pages: tuple[PageStart, ...] | Non
         package.add_item(epub.EpubItem(uid=f"image{number}", file_name=asset.name,
                                        media_type=asset.media_type, content=asset.data))
     given = _given_cover(book)
+    # (Its bytes go into the ZIP last, by normalize_zip: a drawn cover may still be drawing.)
     cover_image = epub.EpubItem(
         uid="cover-image", file_name=_cover_name(book),
-        media_type=given.media_type if given else "image/jpeg",
-        content=given.data if given else _drawn_cover(book, options))
+        media_type=given.media_type if given else "image/jpeg", content=b"")
     cover_image.properties = ["cover-image"]
     package.add_item(cover_image)
     package.add_metadata(None, "meta", None, {"name": "cover", "content": "cover-image"})
@@ -94,7 +96,9 @@ def render_epub(book: Book, options: Options, pages: tuple[PageStart, ...] | Non
                                           "epub2_guide": False, "compresslevel": 0})
     except Exception as error:  # ebooklib raises whatever its parts raise
         raise RenderError(f"EPUB packaging failed: {error}") from error
-    return normalize_zip(buffer.getvalue(), meta.language)
+    cover_pieces = [given.data] if given else _drawn_cover(book, options)
+    return normalize_zip(buffer.getvalue(), meta.language,
+                         last=(f"EPUB/{_cover_name(book)}", cover_pieces))
 
 
 def _add_metadata(package: object, book: Book, paged: Options | None) -> None:
@@ -173,10 +177,10 @@ def _cover_name(book: Book) -> str:
     return "images/cover.png" if given and given.media_type == "image/png" else _COVER_IMAGE
 
 
-def _drawn_cover(book: Book, options: Options) -> bytes:
+def _drawn_cover(book: Book, options: Options) -> Iterator[bytes]:
     from .. import painter
 
-    return painter.cover(cover_text(book.metadata, options))
+    return painter.cover_pieces(cover_text(book.metadata, options))
 
 
 def cover_text(metadata: Metadata, options: Options) -> CoverText:
@@ -309,13 +313,17 @@ _COMPRESSED_MEDIA = (".png", ".gif", ".webp", ".woff", ".woff2")
 _JPEG = (".jpg", ".jpeg")
 
 
-def normalize_zip(data: bytes, language: str) -> bytes:
+def normalize_zip(data: bytes, language: str,
+                  last: tuple[str, Iterable[bytes]] | None = None) -> bytes:
     """Rewrite an EPUB's ZIP with ``mimetype`` first and stored, and fixed entry times.
 
-    The package document also gets the ``xml:lang`` that ebooklib leaves out.
+    The package document also gets the ``xml:lang`` that ebooklib leaves out.  *last*
+    is an entry written after all the others, from pieces that may still be coming
+    (the cover, drawn alongside): each is deflated as it comes.
     """
     with zipfile.ZipFile(io.BytesIO(data)) as source:
-        entries = [(info.filename, source.read(info)) for info in source.infolist()]
+        entries = [(info.filename, source.read(info)) for info in source.infolist()
+                   if last is None or info.filename != last[0]]
     entries = [(name, _package_language(payload, language) if name.endswith(".opf") else payload)
                for name, payload in entries]
     order = {"mimetype": 0, "META-INF/container.xml": 1}
@@ -323,17 +331,32 @@ def normalize_zip(data: bytes, language: str) -> bytes:
     output = io.BytesIO()
     with zipfile.ZipFile(output, "w") as target:
         for name, payload in entries:
-            info = zipfile.ZipInfo(name, date_time=_ZIP_TIME)
-            info.create_system = 3
-            info.external_attr = 0o644 << 16
-            # PNG, WebP and WOFF are deflated already: doing it again costs time and saves
-            # nothing.  A JPEG is not, and a flat cover's shrinks by a quarter, but only the
-            # fastest level pays: the levels above it save 0.2 % at up to 1.4 times the time.
-            packed = name == "mimetype" or name.lower().endswith(_COMPRESSED_MEDIA)
-            info.compress_type = zipfile.ZIP_STORED if packed else zipfile.ZIP_DEFLATED
-            level = None if packed else 1 if name.lower().endswith(_JPEG) else 9
-            target.writestr(info, payload, compresslevel=level)
+            target.writestr(_entry(name), payload)
+        if last is not None:
+            name, pieces = last
+            with target.open(_entry(name), "w") as stream:
+                for piece in pieces:
+                    stream.write(piece)
     return output.getvalue()
+
+
+def _entry(name: str) -> zipfile.ZipInfo:
+    """The ZIP entry for *name*: fixed time and mode, stored or deflated by its kind."""
+    info = zipfile.ZipInfo(name, date_time=_ZIP_TIME)
+    info.create_system = 3
+    info.external_attr = 0o644 << 16
+    # PNG, WebP and WOFF are deflated already: doing it again costs time and saves
+    # nothing.  A JPEG is not, and a flat cover's shrinks by a quarter, but only the
+    # fastest level pays: the levels above it save 0.2 % at up to 1.4 times the time.
+    packed = name == "mimetype" or name.lower().endswith(_COMPRESSED_MEDIA)
+    info.compress_type = zipfile.ZIP_STORED if packed else zipfile.ZIP_DEFLATED
+    level = None if packed else 1 if name.lower().endswith(_JPEG) else 9
+    # (writestr's compresslevel argument sets this too; open() reads only this)
+    if sys.version_info >= (3, 13):
+        info.compress_level = level
+    else:
+        info._compresslevel = level  # type: ignore[attr-defined]  # (its name before 3.13)
+    return info
 
 
 def _package_language(opf: bytes, language: str) -> bytes:
