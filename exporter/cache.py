@@ -63,7 +63,8 @@ def store(output_dir: Path, stem: str, key: str, images: dict[str, str],
     """Record a finished build for :func:`lookup`."""
     record = {"key": key, "images": images, "outputs": outputs, **extra}
     data = json.dumps(record, sort_keys=True, indent=1).encode("utf-8")
-    write_atomic(_record_path(output_dir, stem), data)
+    # (A record lost to a crash costs a rebuild; lookup takes a torn one for none.)
+    write_atomic(_record_path(output_dir, stem), data, durable=False)
 
 
 def _sha256(path: Path) -> str | None:

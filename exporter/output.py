@@ -2,6 +2,7 @@
 
 Each file is written to a temporary file beside its target, flushed to disk
 and renamed into place: an interrupted build leaves the previous output.
+Caches, which a crash may only make a rebuild of, skip the flush to disk.
 """
 
 from __future__ import annotations
@@ -14,16 +15,18 @@ from pathlib import Path
 from .errors import OutputError, reason
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write *data* to *path* through a temporary file and a rename."""
-    write_all_atomic([(path, data)])
+def write_atomic(path: Path, data: bytes, *, durable: bool = True) -> None:
+    """Write *data* to *path* through a temporary file and a rename; see :func:`write_all_atomic`."""
+    write_all_atomic([(path, data)], durable=durable)
 
 
-def write_all_atomic(items: list[tuple[Path, bytes]]) -> None:
+def write_all_atomic(items: list[tuple[Path, bytes]], *, durable: bool = True) -> None:
     """Write several files so that either all are replaced or none is.
 
     Every file is first written in full beside its target; only then are they
-    renamed into place, so a full disk or an error leaves the old outputs.
+    renamed into place, so a full disk or an error leaves the old outputs.  Unless
+    *durable* is false (a cache), each is flushed to disk before its rename, so
+    that a crash leaves the old file or the new one, never an empty one.
     """
     for path, _ in items:
         if path.is_dir():
@@ -32,7 +35,7 @@ def write_all_atomic(items: list[tuple[Path, bytes]]) -> None:
     backups: list[tuple[str | None, Path]] = []
     try:
         for path, data in items:
-            staged.append((_stage(path, data), path))
+            staged.append((_stage(path, data, durable), path))
         for temporary, path in staged:
             backups.append((_backup(path), path))
             try:
@@ -74,7 +77,7 @@ def _restore(backups: list[tuple[str | None, Path]]) -> None:
                 os.unlink(path)
 
 
-def _stage(path: Path, data: bytes) -> str:
+def _stage(path: Path, data: bytes, durable: bool) -> str:
     """Write *data* to a new temporary file beside *path*; return its name."""
     folder = path.parent
     try:
@@ -86,8 +89,9 @@ def _stage(path: Path, data: bytes) -> str:
         handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=folder)
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
+            if durable:
+                stream.flush()
+                os.fsync(stream.fileno())
         os.chmod(temporary, 0o644)
         return temporary
     except OSError as error:

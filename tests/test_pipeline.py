@@ -9,6 +9,7 @@ import zipfile
 from pathlib import Path
 
 import pikepdf
+import pytest
 from lxml import etree
 from lxml import html as lxml_html
 
@@ -225,3 +226,24 @@ def test_user_stylesheet_is_layered_on_top(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     page = (tmp_path / "pokrovsk.html").read_text(encoding="utf-8")
     assert page.index("rgb(200, 0, 0)") > page.index("Gentium")
+
+
+def test_editions_are_flushed_to_disk_before_they_replace_files_and_caches_are_not(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    from exporter import build, output
+
+    synced: list[str] = []
+    flush = os.fsync
+
+    def recording(fd: int) -> None:
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        flush(fd)
+
+    monkeypatch.setattr(output.os, "fsync", recording)
+    build(SEED, tmp_path, formats=["epub", "html"])
+    assert (tmp_path / ".exporter-cache" / "pokrovsk.json").is_file()  # (a cache was written)
+    # The staged files of the two editions, named after them; nothing of the cache.
+    assert sorted(Path(name).name.split(".")[2] for name in synced) == ["epub", "html"]
+    assert all(Path(name).parent == tmp_path for name in synced)

@@ -78,5 +78,6 @@ def record_command(argv: list[str], run: _Run, watched: Inputs) -> None:
     entry = memo.make_record(argv, watched.cwd, watched.tool, files, watched.folders, outputs,
                              lines, summary)
     path = Path(memo.record_path(str(run.output_dir), argv, watched.cwd))
-    write_atomic(path, json.dumps(entry, indent=1, sort_keys=True).encode("utf-8"))
+    # (A record lost to a crash costs a build; replay takes a torn one for none.)
+    write_atomic(path, json.dumps(entry, indent=1, sort_keys=True).encode("utf-8"), durable=False)
     memo.prune(str(path.parent))
