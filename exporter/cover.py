@@ -7,12 +7,13 @@ build has it drawn by a second process while it works (:mod:`exporter.painter`).
 
 from __future__ import annotations
 
+import ast
+import dataclasses
 import functools
 import io
 import itertools
 import math
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .resources import styles_dir
@@ -61,23 +62,38 @@ FIRST_SHARE = 0.35
 
 
 @dataclass(frozen=True)
-class _Text:
-    """One line of type, placed."""
+class PlacedLine:
+    """One line of type, placed: where, what, in which face (a font file) and size and colour."""
 
     x: int
     y: int
     line: str
-    face: Path
+    face: str
     size: int
     fill: tuple[int, int, int]
 
 
 @dataclass(frozen=True)
-class _Layout:
-    lines: tuple[_Text, ...]
+class Layout:
+    """Where everything on a cover goes, and where its bands split."""
+
+    lines: tuple[PlacedLine, ...]
     rule: tuple[int, int, int, int]
     #: First pixel row of each band but the first.
     splits: tuple[int, ...]
+
+    def to_literal(self) -> str:
+        """The layout as a Python literal (for another process: see :meth:`from_literal`)."""
+        return repr(dataclasses.astuple(self))
+
+    @classmethod
+    def from_literal(cls, literal: str) -> Layout:
+        """The layout :meth:`to_literal` wrote; ValueError for anything else."""
+        try:
+            lines, rule, splits = ast.literal_eval(literal)
+            return cls(tuple(PlacedLine(*line) for line in lines), tuple(rule), tuple(splits))
+        except Exception as error:  # (not a literal, or not of this shape)
+            raise ValueError(f"not a cover layout: {type(error).__name__}") from None
 
 
 def draw_cover(text: CoverText) -> bytes:
@@ -96,8 +112,8 @@ def draw_band(text: CoverText, band: int) -> bytes:
     """
     from PIL import Image, ImageDraw
 
-    layout = _layout(text)
-    edges = (0, *layout.splits, HEIGHT)
+    placed = layout(text)
+    edges = (0, *placed.splits, HEIGHT)
     top, bottom = edges[band], edges[band + 1]
     # Keep the canvas's memory for the next cover: a process that builds many articles
     # (a batch worker, the build server) then skips mapping and zeroing it each time.
@@ -105,9 +121,9 @@ def draw_band(text: CoverText, band: int) -> bytes:
     allocator.set_blocks_max(max(allocator.get_blocks_max(), _CANVAS_BLOCKS))
     image = Image.new("RGB", (WIDTH, bottom - top), _INK)
     draw = ImageDraw.Draw(image)
-    x0, y0, x1, y1 = layout.rule
+    x0, y0, x1, y1 = placed.rule
     draw.rectangle((x0, y0 - top, x1, y1 - top), fill=_ACCENT)
-    for item in layout.lines:
+    for item in placed.lines:
         # A line's type keeps within an em above and below its line: a line whose em-wide
         # margins cross no edge of the band is wholly in it or out of it; only one that
         # straddles an edge is measured (which costs as much as setting it).
@@ -131,13 +147,29 @@ def draw_band(text: CoverText, band: int) -> bytes:
     return buffer.getvalue()
 
 
-@functools.lru_cache(maxsize=4)
-def _layout(text: CoverText) -> _Layout:
+#: Layouts made or received lately, by what they lay out (a process draws few covers).
+_layouts: dict[CoverText, Layout] = {}
+
+
+def layout(text: CoverText) -> Layout:
     """Where each line of *text* goes: title, rule, authors, date, description."""
-    bold, italic, regular = (styles_dir() / "fonts" / name
+    known = _layouts.get(text)
+    return known if known is not None else remember_layout(text, _lay_out(text))
+
+
+def remember_layout(text: CoverText, made: Layout) -> Layout:
+    """Keep *made* as the layout of *text* (made here, or by another process); return it."""
+    if len(_layouts) >= 8:
+        _layouts.clear()
+    _layouts[text] = made
+    return made
+
+
+def _lay_out(text: CoverText) -> Layout:
+    bold, italic, regular = (str(styles_dir() / "fonts" / name)
                              for name in _FACES["classic" if text.style == "classic" else "sans"])
     width = WIDTH - 2 * _MARGIN
-    lines: list[_Text] = []
+    lines: list[PlacedLine] = []
 
     title_size = 150
     title_lines = _wrap(text.title, font(bold, title_size), width)
@@ -146,31 +178,31 @@ def _layout(text: CoverText) -> _Layout:
         title_lines = _wrap(text.title, font(bold, title_size), width)
     y = 420
     for line in title_lines:
-        lines.append(_Text(_MARGIN, y, line, bold, title_size, _PAPER))
+        lines.append(PlacedLine(_MARGIN, y, line, bold, title_size, _PAPER))
         y += int(title_size * 1.18)
     y += 60
     rule = (_MARGIN, y, _MARGIN + 260, y + 10)
     y += 90
     if text.authors:
-        lines.append(_Text(_MARGIN, y, ", ".join(text.authors), regular, 64, _PAPER))
+        lines.append(PlacedLine(_MARGIN, y, ", ".join(text.authors), regular, 64, _PAPER))
         y += 100
     if text.date:
-        lines.append(_Text(_MARGIN, y, text.date, regular, 56, _ACCENT))
+        lines.append(PlacedLine(_MARGIN, y, text.date, regular, 56, _ACCENT))
         y += 120
     if text.description:
         for line in _wrap(text.description, font(italic, 54), width)[:9]:
-            lines.append(_Text(_MARGIN, y, line, italic, 54, _PAPER))
+            lines.append(PlacedLine(_MARGIN, y, line, italic, 54, _PAPER))
             y += 78
-    return _Layout(tuple(lines), rule, (_split(lines),))
+    return Layout(tuple(lines), rule, (_split(lines),))
 
 
-def _split(lines: list[_Text]) -> int:
+def _split(lines: list[PlacedLine]) -> int:
     """The row between two lines nearest to :data:`FIRST_SHARE` of the cover's work above it.
 
     Setting a line costs about in proportion to its letters and to its size to the power
     0.75, encoding in proportion to rows (fitted to measured times of the bundled faces).
     """
-    def setting(item: _Text) -> float:
+    def setting(item: PlacedLine) -> float:
         return len(item.line) * math.pow(item.size, 0.75)
 
     row_cost = 1.1
@@ -200,11 +232,11 @@ def warm_up(band: int) -> None:
 
 
 @functools.cache
-def font(path: Path, size: int) -> ImageFont.FreeTypeFont:
+def font(path: str, size: int) -> ImageFont.FreeTypeFont:
     """A face of one bundled font at one size (loaded once per process)."""
     from PIL import ImageFont
 
-    return ImageFont.truetype(str(path), size)
+    return ImageFont.truetype(path, size)
 
 
 def _wrap(text: str, face: ImageFont.FreeTypeFont, width: int) -> list[str]:

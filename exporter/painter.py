@@ -26,11 +26,13 @@ import socket
 from collections.abc import Iterable, Iterator
 from typing import Literal
 
-from .cover import BANDS, HEIGHT, CoverText, draw_band, warm_up
+from .cover import BANDS, HEIGHT, CoverText, Layout, draw_band, layout, remember_layout, warm_up
 from .jpeg_bands import join_bands
 
 #: Largest message either side accepts (a cover is about 250 KB).
 _LIMIT = 64 * 1024 * 1024
+#: The first byte of the painter's first message, its layout of the cover (bands: their number).
+_LAYOUT = 255
 
 
 class Painter:
@@ -116,7 +118,7 @@ def cover_pieces(text: CoverText) -> Iterator[bytes]:
     if painter is None or painter.ordered != text or painter.owner != os.getpid():
         return join_bands((draw_band(text, band) for band in range(BANDS)), HEIGHT)
     install(None)  # one cover per painter
-    sent = _Bands(painter.conn)
+    sent = _Bands(painter.conn, text)
     # The painter is drawing the lowest band it has not sent; the ones above are ours.
     ours = BANDS - 1 - sent.ready()
     if ours > 0:
@@ -128,10 +130,14 @@ def cover_pieces(text: CoverText) -> Iterator[bytes]:
 
 
 class _Bands:
-    """The bands a painter sends, from the bottom up, each as ``[its number] + JPEG``."""
+    """What a painter sends: its layout of the cover (``[255] + literal``), then the bands
+    from the bottom up, each as ``[its number] + JPEG``.
 
-    def __init__(self, conn: socket.socket):
-        self.conn = conn
+    The layout is kept for the bands drawn here, so that it is not made twice.
+    """
+
+    def __init__(self, conn: socket.socket, text: CoverText):
+        self.conn, self.text = conn, text
         self.bands: dict[int, bytes] = {}
 
     def ready(self) -> int:
@@ -161,6 +167,9 @@ class _Bands:
         """Keep *message* if it is the next band up; whether to read on."""
         if message is False:
             return False  # none has come yet
+        if message and message[0] == _LAYOUT:
+            remember_layout(self.text, Layout.from_literal(message[1:].decode("utf-8")))
+            return True
         if not message or message[0] != BANDS - 1 - len(self.bands):
             raise ValueError("the painter stopped, or sent something else")
         self.bands[message[0]] = message[1:]
@@ -182,6 +191,8 @@ def _paint(conn: socket.socket) -> None:
     if message is None:
         return  # no order: the build needed no cover
     text = CoverText(*ast.literal_eval(message.decode("utf-8")))
+    with contextlib.suppress(OSError):  # (the build may have ended)
+        _send(conn, bytes([_LAYOUT]) + layout(text).to_literal().encode("utf-8"))
     for band in reversed(range(BANDS)):
         if band < BANDS - 1 and _claimed(conn, band):
             return

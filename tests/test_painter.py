@@ -32,15 +32,18 @@ def _ended(pid: int, within: float = 30.0) -> int | None:
     return None
 
 
-def _wait_for_whole_message(conn: socket.socket) -> None:
-    """Until a whole message has come on *conn*, without reading it."""
+def _wait_for_whole_messages(conn: socket.socket, count: int) -> None:
+    """Until *count* whole messages have come on *conn*, without reading them."""
     deadline = time.monotonic() + 30
     while True:
-        assert time.monotonic() < deadline, "no message came"
+        assert time.monotonic() < deadline, "the messages did not come"
         with contextlib.suppress(BlockingIOError):
-            head = conn.recv(8, socket.MSG_PEEK | socket.MSG_DONTWAIT)
-            size = 8 + int.from_bytes(head, "big") if len(head) == 8 else 0
-            if size and len(conn.recv(size, socket.MSG_PEEK | socket.MSG_DONTWAIT)) == size:
+            waiting = conn.recv(4 * 1024 * 1024, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+            whole = 0
+            while len(waiting) >= 8 and len(waiting) >= 8 + int.from_bytes(waiting[:8], "big"):
+                waiting = waiting[8 + int.from_bytes(waiting[:8], "big"):]
+                whole += 1
+            if whole >= count:
                 return
         time.sleep(0.02)
 
@@ -128,7 +131,7 @@ def test_a_painter_that_dies_between_bands_leaves_the_rest_to_the_build(
     painter.install(forked)
     try:
         painter.order(TEXT)
-        _wait_for_whole_message(forked.conn)  # (the bottom band, sent)
+        _wait_for_whole_messages(forked.conn, 2)  # (the layout and the bottom band, sent)
     finally:
         os.kill(forked.pid, signal.SIGKILL)
         os.waitpid(forked.pid, 0)
@@ -150,3 +153,37 @@ def test_a_painter_given_no_order_ends_when_its_build_ends() -> None:
     forked = painter.fork()
     forked.conn.close()  # what the build's process ending does
     assert _ended(forked.pid) == 0
+
+
+def test_the_build_lays_out_the_bands_it_draws_with_the_painters_layout(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    expected = cover.draw_cover(TEXT)
+    cover._layouts.clear()  # (drawing it here laid it out)
+
+    def stalling(text: CoverText, band: int) -> bytes:
+        time.sleep(60)  # (killed here: its layout sent, no band)
+        return b""
+
+    monkeypatch.setattr(painter, "draw_band", stalling)
+    forked = painter.fork()
+    monkeypatch.setattr(painter, "draw_band", cover.draw_band)
+    painter.install(forked)
+    try:
+        painter.order(TEXT)
+        _wait_for_whole_messages(forked.conn, 1)  # (the layout)
+    finally:
+        os.kill(forked.pid, signal.SIGKILL)
+        os.waitpid(forked.pid, 0)
+
+    def not_here(text: CoverText) -> cover.Layout:
+        raise AssertionError("the cover was laid out again")
+
+    monkeypatch.setattr(cover, "_lay_out", not_here)
+    assert painter.cover(TEXT) == expected
+
+
+def test_a_layout_passes_between_processes_as_a_literal() -> None:
+    made = cover.layout(TEXT)
+    assert cover.Layout.from_literal(made.to_literal()) == made
+    with pytest.raises(ValueError, match="not a cover layout"):
+        cover.Layout.from_literal("__import__('os').getcwd()")
