@@ -56,7 +56,7 @@ BLOCK_ROWS = 16
 BANDS = 2
 #: The share of a cover's work in its first band.  A served build's painter draws the
 #: second band while the build converts the Markdown; the build then draws the first,
-#: unless the painter has started it, and deflates it into the EPUB while the painter
+#: unless the painter has started it, and writes it into the EPUB while the painter
 #: finishes (see :mod:`exporter.painter`).
 FIRST_SHARE = 0.35
 

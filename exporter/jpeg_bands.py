@@ -25,8 +25,8 @@ _EOI = b"\xff\xd9"
 def join_bands(bands: Iterable[bytes], height: int) -> Iterator[bytes]:
     """The JPEG of the whole image, *height* pixels high, piece by piece from its bands' JPEGs.
 
-    Each piece comes as soon as its band does (a band can be deflated into a ZIP while
-    the next is drawn).  ValueError for bands that were not encoded alike, or
+    Each piece comes as soon as its band does (a band can be written out while the
+    next is drawn).  ValueError for bands that were not encoded alike, or
     without a restart marker after every row of blocks.
     """
     header: bytes | None = None

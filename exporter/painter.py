@@ -111,7 +111,7 @@ def cover_pieces(text: CoverText) -> Iterator[bytes]:
     """The cover of *text* as JPEG bytes, in pieces, the painter's bands as they come.
 
     The painter draws from the bottom band up; the bands above the one it is drawing
-    are claimed and drawn here, top first, so that they are being deflated into the
+    are claimed and drawn here, top first, so that they are being written into the
     EPUB while the painter finishes.  A band the painter fails to send is drawn here too.
     """
     painter = _current
