@@ -39,6 +39,9 @@ _SMARTY = {
     "left-angle-quote": "\u00ab",
     "right-angle-quote": "\u00bb",
 }
+#: What each of smarty's patterns (quotes, dashes, ellipses; not angled quotes) needs in
+#: the text to match at all.
+_SMARTY_NEEDS = ("'", '"', "--", "...")
 
 
 # Characters that may start an inline match; each match rebuilds the whole paragraph string,
@@ -196,10 +199,34 @@ class TableProcessor(Treeprocessor):
                         row[column].set("class", (row[column].get("class", "") + " num").strip())
 
 
+class OnlyWhenNeeded(Treeprocessor):
+    """Runs another Treeprocessor only when the text holds something it could change.
+
+    Smarty's pass walks every text of the tree once per pattern (18 of them), which
+    costs a news article 2 ms to 3 ms even when it has no straight quote, double
+    hyphen or three dots to educate: text typed with typographic quotes already.
+    """
+
+    def __init__(self, md: Markdown, inner: Treeprocessor, needs: tuple[str, ...]):
+        super().__init__(md)
+        self.inner, self.needs = inner, needs
+
+    def run(self, root: etree.Element) -> etree.Element | None:
+        for element in root.iter():
+            for text in (element.text, element.tail, *element.attrib.values()):
+                if text and any(need in text for need in self.needs):
+                    changed: etree.Element | None = self.inner.run(root)
+                    return changed
+        return None
+
+
 class ExporterExtension(Extension):
     """Registers the project's Treeprocessors after the built-in ones have run."""
 
     def extendMarkdown(self, md: Markdown) -> None:
+        if "smarty" in md.treeprocessors:
+            smarty = md.treeprocessors["smarty"]
+            md.treeprocessors.register(OnlyWhenNeeded(md, smarty, _SMARTY_NEEDS), "smarty", 6)
         md.treeprocessors.register(BudgetProcessor(md), "exporter-budget", 25)
         md.treeprocessors.register(TitleProcessor(md), "exporter-title", 4)
         md.treeprocessors.register(TableProcessor(md), "exporter-tables", 3)
