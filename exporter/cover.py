@@ -58,7 +58,7 @@ BANDS = 2
 #: second band while the build converts the Markdown; the build then draws the first,
 #: unless the painter has started it, and writes it into the EPUB while the painter
 #: finishes (see :mod:`exporter.painter`).
-FIRST_SHARE = 0.35
+FIRST_SHARE = 0.45
 
 
 @dataclass(frozen=True)
@@ -104,7 +104,7 @@ def draw_cover(text: CoverText) -> bytes:
 
 
 def draw_band(text: CoverText, band: int) -> bytes:
-    """Band *band* of the cover (0: the top, about a third of the work) as a JPEG of its own.
+    """Band *band* of the cover (0: the top, a little under half the work) as a JPEG of its own.
 
     The bands can be drawn at once, by two processes; :func:`~exporter.jpeg_bands.join_bands`
     makes them the whole cover, byte for byte the JPEG of the whole picture, wherever
