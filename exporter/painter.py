@@ -28,6 +28,7 @@ from typing import Literal
 
 from .cover import BANDS, HEIGHT, CoverText, Layout, draw_band, layout, remember_layout, warm_up
 from .jpeg_bands import join_bands
+from .wire import fork_with_channel
 
 #: Largest message either side accepts (a cover is about 250 KB).
 _LIMIT = 64 * 1024 * 1024
@@ -56,25 +57,17 @@ def fork(keep_out: Iterable[socket.socket] = ()) -> Painter:
     when this end is closed (this process ended without ordering a cover).  OSError if
     no process can be forked.
     """
-    ours, theirs = socket.socketpair()
-    try:
-        pid = os.fork()
-    except OSError:
-        ours.close()
-        theirs.close()
-        raise
+    pid, conn = fork_with_channel()
     if pid == 0:
         code = 1
         try:
-            ours.close()
             for sock in keep_out:
                 sock.close()
-            _paint(theirs)
+            _paint(conn)
             code = 0
         finally:
             os._exit(code)  # never back into the forking process's code
-    theirs.close()
-    return Painter(pid, ours)
+    return Painter(pid, conn)
 
 
 def install(painter: Painter | None) -> None:

@@ -225,7 +225,7 @@ class Server:
                 self._running(spare.pid, Build(spare.pidfd, conn, spare.channel))
                 _close_all(fds)
                 return spare.pid
-        pid, channel = _fork_with_channel()
+        pid, channel = wire.fork_with_channel()
         if pid == 0:  # the build
             self._in_child(lambda: served.run_build(request, fds, self.tool), conn, channel)
         # Its own process group from the start (it sets one too), so that an interrupt the
@@ -302,7 +302,7 @@ class Server:
         if self.spare is not None or self.builds or self.stopping:
             return
         try:
-            pid, channel = _fork_with_channel()
+            pid, channel = wire.fork_with_channel()
         except OSError:
             return
         if pid == 0:
@@ -408,25 +408,6 @@ class Server:
 def _peer_uid(conn: socket.socket) -> int:
     credentials = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
     return int(struct.unpack("3i", credentials)[1])
-
-
-def _fork_with_channel() -> tuple[int, socket.socket]:
-    """Fork, with a socket pair between the two processes; OSError if no fork.
-
-    Returns ``(0, the child's end)`` in the child and ``(pid, the server's end)`` here.
-    """
-    ours, theirs = socket.socketpair()
-    try:
-        pid = os.fork()
-    except OSError:
-        ours.close()
-        theirs.close()
-        raise
-    if pid == 0:
-        ours.close()
-        return 0, theirs
-    theirs.close()
-    return pid, ours
 
 
 def _report_exit(code: int, status: socket.socket) -> None:

@@ -74,6 +74,29 @@ def _recv(conn: _socket.socket) -> bytes:
     return chunk
 
 
+def fork_with_channel() -> tuple[int, socket.socket]:
+    """Fork, with a socket pair between the two processes; OSError if no fork.
+
+    Returns ``(0, the child's end)`` in the child and ``(pid, the parent's end)`` in the
+    parent (the server and its forks, and a build and its cover painter).
+    """
+    import os
+    import socket
+
+    ours, theirs = socket.socketpair()
+    try:
+        pid = os.fork()
+    except OSError:
+        ours.close()
+        theirs.close()
+        raise
+    if pid == 0:
+        ours.close()
+        return 0, theirs
+    theirs.close()
+    return pid, ours
+
+
 def reply_line(name: str, value: int) -> bytes:
     """One line of a reply: ``pid 1234`` or ``exit 0``."""
     return f"{name} {value}\n".encode("ascii")
