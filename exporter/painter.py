@@ -87,12 +87,26 @@ def order(text: CoverText) -> None:
     painter = _current
     if painter is None or not available():
         return
+    _share_limits(painter.pid)
     try:
         _send(painter.conn, repr(dataclasses.astuple(text)).encode("utf-8"))
     except OSError:  # the painter is gone: covers are drawn here
         install(None)
         return
     painter.ordered = text
+
+
+def _share_limits(pid: int) -> None:
+    """Give process *pid* this process's CPUs and priority (a build's, taken from its command).
+
+    The painter was forked before the command came: a build run under ``taskset`` or
+    ``nice`` keeps its cover to them as well.
+    """
+    if hasattr(os, "sched_setaffinity"):
+        with contextlib.suppress(OSError):
+            os.sched_setaffinity(pid, os.sched_getaffinity(0))
+    with contextlib.suppress(OSError):  # (only ever up: the painter has the server's)
+        os.setpriority(os.PRIO_PROCESS, pid, os.getpriority(os.PRIO_PROCESS, 0))
 
 
 def cover(text: CoverText) -> bytes:

@@ -187,3 +187,20 @@ def test_a_layout_passes_between_processes_as_a_literal() -> None:
     assert cover.Layout.from_literal(made.to_literal()) == made
     with pytest.raises(ValueError, match="not a cover layout"):
         cover.Layout.from_literal("__import__('os').getcwd()")
+
+
+def test_the_painter_keeps_to_the_cpus_and_priority_of_the_build_that_orders(
+        helper: painter.Painter) -> None:
+    cpus, niceness = os.sched_getaffinity(0), os.getpriority(os.PRIO_PROCESS, 0)
+    nicer = min(niceness + 1, 19)
+    try:
+        os.sched_setaffinity(0, {min(cpus)})  # (as a command under `taskset -c` would give)
+        os.setpriority(os.PRIO_PROCESS, 0, nicer)  # (and `nice`)
+        painter.order(TEXT)
+        assert os.sched_getaffinity(helper.pid) == {min(cpus)}
+        assert os.getpriority(os.PRIO_PROCESS, helper.pid) == nicer
+        assert painter.cover(TEXT) == cover.draw_cover(TEXT)
+    finally:
+        os.sched_setaffinity(0, cpus)
+        with contextlib.suppress(OSError):  # (only a privileged process may lower it again)
+            os.setpriority(os.PRIO_PROCESS, 0, niceness)
