@@ -107,8 +107,8 @@ def draw_band(text: CoverText, band: int) -> bytes:
     """Band *band* of the cover (0: the top, a little under half the work) as a JPEG of its own.
 
     The bands can be drawn at once, by two processes; :func:`~exporter.jpeg_bands.join_bands`
-    makes them the whole cover, byte for byte the JPEG of the whole picture, wherever
-    the bands split.
+    makes them the whole cover, byte for byte the JPEG of the picture drawn whole (but
+    for type reaching more than an em beyond its line), wherever the bands split.
     """
     from PIL import Image, ImageDraw
 
@@ -124,9 +124,10 @@ def draw_band(text: CoverText, band: int) -> bytes:
     x0, y0, x1, y1 = placed.rule
     draw.rectangle((x0, y0 - top, x1, y1 - top), fill=_ACCENT)
     for item in placed.lines:
-        # A line's type keeps within an em above and below its line: a line whose em-wide
-        # margins cross no edge of the band is wholly in it or out of it; only one that
-        # straddles an edge is measured (which costs as much as setting it).
+        # Type keeps within an em above and below its line: a line whose em-wide margins
+        # cross no edge of the band is wholly in it or out of it; only one that straddles
+        # an edge is measured (which costs as much as setting it). (A stack of combining
+        # marks can reach further: it is cut at the band's edge, in every build alike.)
         near_top, near_bottom = item.y - item.size, item.y + 2 * item.size
         if near_bottom <= top or near_top >= bottom:
             continue

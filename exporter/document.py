@@ -122,10 +122,11 @@ def build_document(source: Source, options: Options) -> Document:
 
 
 def front_matter_metadata(source: Source) -> Metadata | None:
-    """The metadata as far as the front matter decides it; None if the front matter is in error.
-
-    It is the document's, unless the title comes from the body's first heading.
+    """The document's metadata, known from the front matter alone: None when the front matter
+    is in error, or names no title (the title may then come from the body's first heading).
     """
+    if not source.front_matter.get("title"):
+        return None
     try:
         metadata, _ = read_metadata(source.front_matter, source.path, _title_from_name(source.path))
     except SourceError:

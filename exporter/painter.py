@@ -97,16 +97,24 @@ def order(text: CoverText) -> None:
 
 
 def _share_limits(pid: int) -> None:
-    """Give process *pid* this process's CPUs and priority (a build's, taken from its command).
+    """Give process *pid* this process's CPUs, priority and memory and CPU-time limits (a
+    build's, taken from its command).
 
     The painter was forked before the command came: a build run under ``taskset`` or
     ``nice`` keeps its cover to them as well.
     """
+    import resource
+
     if hasattr(os, "sched_setaffinity"):
         with contextlib.suppress(OSError):
             os.sched_setaffinity(pid, os.sched_getaffinity(0))
     with contextlib.suppress(OSError):  # (only ever up: the painter has the server's)
         os.setpriority(os.PRIO_PROCESS, pid, os.getpriority(os.PRIO_PROCESS, 0))
+    for name in ("RLIMIT_AS", "RLIMIT_DATA", "RLIMIT_CPU"):  # (memory and CPU time)
+        if hasattr(resource, name) and hasattr(resource, "prlimit"):
+            with contextlib.suppress(OSError, ValueError):
+                number = getattr(resource, name)
+                resource.prlimit(pid, number, resource.getrlimit(number))
 
 
 def cover(text: CoverText) -> bytes:
@@ -122,6 +130,9 @@ def cover_pieces(text: CoverText) -> Iterator[bytes]:
     EPUB while the painter finishes.  A band the painter fails to send is drawn here too.
     """
     painter = _current
+    if painter is not None and painter.owner == os.getpid() and painter.ordered not in (None, text):
+        install(None)  # another cover was ordered: let the painter go, unheard
+        painter.conn.close()
     if painter is None or painter.ordered != text or painter.owner != os.getpid():
         return join_bands((draw_band(text, band) for band in range(BANDS)), HEIGHT)
     install(None)  # one cover per painter
@@ -200,25 +211,26 @@ def _paint(conn: socket.socket) -> None:
     text = CoverText(*ast.literal_eval(message.decode("utf-8")))
     with contextlib.suppress(OSError):  # (the build may have ended)
         _send(conn, bytes([_LAYOUT]) + layout(text).to_literal().encode("utf-8"))
+    claimed = -1  # the last band claimed, counting from the top: it and all above it
     for band in reversed(range(BANDS)):
-        if band < BANDS - 1 and _claimed(conn, band):
+        if band < BANDS - 1:
+            claimed = max(claimed, _claim(conn))
+        if band <= claimed:
             return
         with contextlib.suppress(OSError):  # (the build may have ended without collecting it)
             _send(conn, bytes([band]) + draw_band(text, band))
 
 
-def _claimed(conn: socket.socket, band: int) -> bool:
-    """Whether the build has claimed *band* (or has gone), without waiting.
-
-    A claim names the lowest band claimed; every band above it is claimed too.
-    """
+def _claim(conn: socket.socket) -> int:
+    """The last band the build has claimed, counting from the top, without waiting: -1 for
+    none yet, every band if the build has gone."""
     try:
         message = _poll(conn)
     except (OSError, ValueError):
-        return True
+        return BANDS
     if message is False:
-        return False
-    return not message or band <= message[0]
+        return -1
+    return message[0] if message else BANDS
 
 
 def _send(conn: socket.socket, data: bytes) -> None:

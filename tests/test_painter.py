@@ -5,10 +5,12 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import resource
 import signal
 import socket
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -189,18 +191,47 @@ def test_a_layout_passes_between_processes_as_a_literal() -> None:
         cover.Layout.from_literal("__import__('os').getcwd()")
 
 
-def test_the_painter_keeps_to_the_cpus_and_priority_of_the_build_that_orders(
-        helper: painter.Painter) -> None:
-    cpus, niceness = os.sched_getaffinity(0), os.getpriority(os.PRIO_PROCESS, 0)
-    nicer = min(niceness + 1, 19)
-    try:
-        os.sched_setaffinity(0, {min(cpus)})  # (as a command under `taskset -c` would give)
-        os.setpriority(os.PRIO_PROCESS, 0, nicer)  # (and `nice`)
-        painter.order(TEXT)
-        assert os.sched_getaffinity(helper.pid) == {min(cpus)}
-        assert os.getpriority(os.PRIO_PROCESS, helper.pid) == nicer
-        assert painter.cover(TEXT) == cover.draw_cover(TEXT)
-    finally:
-        os.sched_setaffinity(0, cpus)
-        with contextlib.suppress(OSError):  # (only a privileged process may lower it again)
-            os.setpriority(os.PRIO_PROCESS, 0, niceness)
+def test_the_painter_keeps_to_the_cpus_priority_and_limits_of_the_build_that_orders() -> None:
+    # In a child process of its own: niceness, once raised, may not be lowered again.
+    child = os.fork()
+    if child == 0:
+        code = 1
+        try:
+            cpus = os.sched_getaffinity(0)
+            nicer = min(os.getpriority(os.PRIO_PROCESS, 0) + 1, 19)
+            memory = (4 << 30, resource.getrlimit(resource.RLIMIT_AS)[1])
+            os.sched_setaffinity(0, {min(cpus)})  # (as a command under `taskset -c` gives)
+            os.setpriority(os.PRIO_PROCESS, 0, nicer)  # (and `nice`)
+            forked = painter.fork()
+            painter.install(forked)
+            resource.setrlimit(resource.RLIMIT_AS, memory)  # (and `ulimit -v`, after the fork)
+            painter.order(TEXT)
+            code = 0 if (os.sched_getaffinity(forked.pid) == {min(cpus)}
+                         and os.getpriority(os.PRIO_PROCESS, forked.pid) == nicer
+                         and resource.prlimit(forked.pid, resource.RLIMIT_AS) == memory
+                         and painter.cover(TEXT) == cover.draw_cover(TEXT)) else 2
+        finally:
+            os._exit(code)
+    assert _ended(child, within=60) == 0
+
+
+def test_a_painter_drawing_a_cover_no_longer_wanted_is_let_go(helper: painter.Painter) -> None:
+    long_text = CoverText("A title over two lines of the cover's large type", ("A. Writer",),
+                          "3 November 2025", "A description that fills the cover's lines. " * 12)
+    painter.order(long_text)
+    painter.cover(OTHER)  # (the title came from the body, say: another cover)
+    assert _ended(helper.pid) == 0  # not blocked sending what nobody reads
+
+
+def test_a_cover_is_ordered_only_when_the_front_matter_names_the_title(tmp_path: Path) -> None:
+    from exporter.document import front_matter_metadata
+    from exporter.options import Options
+    from exporter.source import read_source
+
+    named, unnamed = tmp_path / "named.md", tmp_path / "unnamed.md"
+    named.write_text("---\ntitle: Named\n---\n# Heading\n\nText.\n", encoding="utf-8")
+    unnamed.write_text("---\nlang: en\n---\n# Heading Title\n\nText.\n", encoding="utf-8")
+    found = front_matter_metadata(read_source(named, Options()))
+    assert found is not None and found.title == "Named"
+    # (The body's first heading gives this one its title: the cover is not known yet.)
+    assert front_matter_metadata(read_source(unnamed, Options())) is None
