@@ -100,8 +100,8 @@ def _share_limits(pid: int) -> None:
     """Give process *pid* this process's CPUs, priority and memory and CPU-time limits (a
     build's, taken from its command).
 
-    The painter was forked before the command came: a build run under ``taskset`` or
-    ``nice`` keeps its cover to them as well.
+    The painter was forked before the command came: a build run under ``taskset``,
+    ``nice`` or ``ulimit`` keeps its cover to them as well.
     """
     import resource
 
