@@ -85,7 +85,7 @@ def available() -> bool:
 def order(text: CoverText) -> None:
     """Have the cover of *text* drawn alongside, if a painter is free; else do nothing."""
     painter = _current
-    if painter is None or not available():
+    if painter is None or not available():  # (None checked again for the type checker)
         return
     _share_limits(painter.pid)
     try:
@@ -130,10 +130,11 @@ def cover_pieces(text: CoverText) -> Iterator[bytes]:
     EPUB while the painter finishes.  A band the painter fails to send is drawn here too.
     """
     painter = _current
-    if painter is not None and painter.owner == os.getpid() and painter.ordered not in (None, text):
-        install(None)  # another cover was ordered: let the painter go, unheard
-        painter.conn.close()
-    if painter is None or painter.ordered != text or painter.owner != os.getpid():
+    mine = painter is not None and painter.owner == os.getpid()
+    if painter is None or not mine or painter.ordered != text:
+        if mine and painter is not None and painter.ordered is not None:
+            install(None)  # another cover was ordered: let the painter go, unheard
+            painter.conn.close()
         return join_bands((draw_band(text, band) for band in range(BANDS)), HEIGHT)
     install(None)  # one cover per painter
     sent = _Bands(painter.conn, text)
