@@ -13,13 +13,16 @@ import functools
 import io
 import itertools
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from .jpeg_bands import join_bands, stacked
 from .resources import styles_dir
+from .unhinted import font_bytes
 
 if TYPE_CHECKING:
-    from PIL import ImageFont
+    from PIL import Image, ImageFont
 
 WIDTH, HEIGHT = 1600, 2400
 _MARGIN = 150
@@ -58,7 +61,7 @@ BANDS = 2
 #: second band while the build converts the Markdown; the build then draws the first,
 #: unless the painter has started it, and writes it into the EPUB while the painter
 #: finishes (see :mod:`exporter.painter`).
-FIRST_SHARE = 0.45
+FIRST_SHARE = 0.41
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,9 @@ class PlacedLine:
     face: str
     size: int
     fill: tuple[int, int, int]
+    #: The pixel rows its ink reaches, from *top* to just before *bottom*.
+    top: int
+    bottom: int
 
 
 @dataclass(frozen=True)
@@ -98,8 +104,6 @@ class Layout:
 
 def draw_cover(text: CoverText) -> bytes:
     """The cover as JPEG bytes: title, rule, authors, date and description on a dark ground."""
-    from .jpeg_bands import join_bands
-
     return b"".join(join_bands((draw_band(text, band) for band in range(BANDS)), HEIGHT))
 
 
@@ -107,14 +111,47 @@ def draw_band(text: CoverText, band: int) -> bytes:
     """Band *band* of the cover (0: the top, a little under half the work) as a JPEG of its own.
 
     The bands can be drawn at once, by two processes; :func:`~exporter.jpeg_bands.join_bands`
-    makes them the whole cover, byte for byte the JPEG of the picture drawn whole (but
-    for type reaching more than an em beyond its line), wherever the bands split.
+    makes them the whole cover, byte for byte the JPEG of the picture drawn whole,
+    wherever the bands split.  Within a band, only the rows of blocks that type or the
+    rule reach are drawn and encoded; the ground between them is the same few bytes
+    for every row (:func:`_ground`).
     """
-    from PIL import Image, ImageDraw
-
     placed = layout(text)
     edges = (0, *placed.splits, HEIGHT)
     top, bottom = edges[band], edges[band + 1]
+    pieces: list[bytes] = []
+    row = top
+    for start, end in [*_inked_runs(placed.lines, placed.rule, top, bottom), (bottom, bottom)]:
+        if start > row:
+            pieces.append(_ground(start - row))
+        if end > start:
+            pieces.append(_drawn(placed, start, end))
+        row = end
+    return b"".join(join_bands(pieces, bottom - top))
+
+
+def _inked_runs(lines: Iterable[PlacedLine], rule: tuple[int, int, int, int], top: int,
+                bottom: int) -> list[tuple[int, int]]:
+    """The runs of whole rows of blocks between *top* and *bottom* that type or the rule reach."""
+    spans = [(item.top, item.bottom) for item in lines]
+    spans.append((rule[1], rule[3] + 1))  # (the rectangle's last row is drawn)
+    runs: list[tuple[int, int]] = []
+    for first, last in sorted(spans):
+        start = max(top, first // BLOCK_ROWS * BLOCK_ROWS)
+        end = min(bottom, -(-last // BLOCK_ROWS) * BLOCK_ROWS)
+        if start >= end:
+            continue
+        if runs and start <= runs[-1][1]:
+            runs[-1] = (runs[-1][0], max(runs[-1][1], end))
+        else:
+            runs.append((start, end))
+    return runs
+
+
+def _drawn(placed: Layout, top: int, bottom: int) -> bytes:
+    """The rows from *top* to *bottom* drawn, with every line and rule that reaches them."""
+    from PIL import Image, ImageDraw
+
     # Keep the canvas's memory for the next cover: a process that builds many articles
     # (a batch worker, the build server) then skips mapping and zeroing it each time.
     allocator = Image.core  # type: ignore[attr-defined]  # (documented: "Block allocator")
@@ -122,28 +159,39 @@ def draw_band(text: CoverText, band: int) -> bytes:
     image = Image.new("RGB", (WIDTH, bottom - top), _INK)
     draw = ImageDraw.Draw(image)
     x0, y0, x1, y1 = placed.rule
-    draw.rectangle((x0, y0 - top, x1, y1 - top), fill=_ACCENT)
+    if y0 <= bottom and y1 >= top:
+        draw.rectangle((x0, y0 - top, x1, y1 - top), fill=_ACCENT)
     for item in placed.lines:
-        # Type keeps within an em above and below its line: a line whose em-wide margins
-        # cross no edge of the band is wholly in it or out of it; only one that straddles
-        # an edge is measured (which costs as much as setting it). (A stack of combining
-        # marks can reach further: it is cut at the band's edge, in every build alike.)
-        near_top, near_bottom = item.y - item.size, item.y + 2 * item.size
-        if near_bottom <= top or near_top >= bottom:
-            continue
-        face = font(item.face, item.size)
-        if near_top < top or near_bottom > bottom:
-            _, first, _, last = draw.textbbox((item.x, item.y), item.line, font=face)
-            if last <= top or first >= bottom:
-                continue
-        # (Pillow clips what falls outside the band.)
-        draw.text((item.x, item.y - top), item.line, font=face, fill=item.fill)
+        if item.top < bottom and item.bottom > top:  # (Pillow clips what falls outside)
+            draw.text((item.x, item.y - top), item.line, font=font(item.face, item.size),
+                      fill=item.fill)
+    return _encoded(image)
+
+
+@functools.cache
+def _ground_row() -> bytes:
+    """One row of blocks of the bare ground, encoded (once per process)."""
+    from PIL import Image
+
+    return _encoded(Image.new("RGB", (WIDTH, BLOCK_ROWS), _INK))
+
+
+def _ground(rows: int) -> bytes:
+    """*rows* pixel rows of bare ground as a JPEG: the one encoded row, repeated."""
+    if rows % BLOCK_ROWS:  # (only a picture whose height is no whole number of rows)
+        from PIL import Image
+
+        return _encoded(Image.new("RGB", (WIDTH, rows), _INK))
+    return stacked(_ground_row(), rows // BLOCK_ROWS, rows)
+
+
+def _encoded(image: Image.Image) -> bytes:
     buffer = io.BytesIO()
     # JPEG encodes in a few milliseconds, where a PNG this size takes 50 ms to 250 ms, and
     # every reader shows JPEG covers. Light type on a dark, nearly grey ground carries its
     # edges in brightness, so halving the colour resolution (4:2:0) looks the same at full
     # size and saves a quarter of the bytes and of the time. A restart marker after every
-    # row of blocks lets the bands be joined (0.3 % more bytes).
+    # row of blocks lets rows encoded apart be joined (0.3 % more bytes).
     image.save(buffer, format="JPEG", quality=85, subsampling=2, restart_marker_rows=1)
     return buffer.getvalue()
 
@@ -172,6 +220,11 @@ def _lay_out(text: CoverText) -> Layout:
     width = WIDTH - 2 * _MARGIN
     lines: list[PlacedLine] = []
 
+    def place(y: int, line: str, face: str, size: int, fill: tuple[int, int, int]) -> None:
+        _, first, _, last = font(face, size).getbbox(line, "L")
+        lines.append(PlacedLine(_MARGIN, y, line, face, size, fill,
+                                y + math.floor(first), y + math.ceil(last)))
+
     title_size = 150
     title_lines = _wrap(text.title, font(bold, title_size), width)
     while len(title_lines) > 6 and title_size > 70:
@@ -179,42 +232,46 @@ def _lay_out(text: CoverText) -> Layout:
         title_lines = _wrap(text.title, font(bold, title_size), width)
     y = 420
     for line in title_lines:
-        lines.append(PlacedLine(_MARGIN, y, line, bold, title_size, _PAPER))
+        place(y, line, bold, title_size, _PAPER)
         y += int(title_size * 1.18)
     y += 60
     rule = (_MARGIN, y, _MARGIN + 260, y + 10)
     y += 90
     if text.authors:
-        lines.append(PlacedLine(_MARGIN, y, ", ".join(text.authors), regular, 64, _PAPER))
+        place(y, ", ".join(text.authors), regular, 64, _PAPER)
         y += 100
     if text.date:
-        lines.append(PlacedLine(_MARGIN, y, text.date, regular, 56, _ACCENT))
+        place(y, text.date, regular, 56, _ACCENT)
         y += 120
     if text.description:
         for line in _wrap(text.description, font(italic, 54), width)[:9]:
-            lines.append(PlacedLine(_MARGIN, y, line, italic, 54, _PAPER))
+            place(y, line, italic, 54, _PAPER)
             y += 78
-    return Layout(tuple(lines), rule, (_split(lines),))
+    return Layout(tuple(lines), rule, (_split(lines, rule),))
 
 
-def _split(lines: list[PlacedLine]) -> int:
+def _split(lines: list[PlacedLine], rule: tuple[int, int, int, int]) -> int:
     """The row between two lines nearest to :data:`FIRST_SHARE` of the cover's work above it.
 
-    Setting a line costs about in proportion to its letters and to its size to the power
-    0.75, encoding in proportion to rows (fitted to measured times of the bundled faces).
+    Setting a line costs about in proportion to its letters and its size, encoding in
+    proportion to the rows of blocks that type reaches (fitted to measured times of the
+    bundled faces); the bare ground costs next to nothing.
     """
     def setting(item: PlacedLine) -> float:
-        return len(item.line) * math.pow(item.size, 0.75)
+        return len(item.line) * item.size
 
-    row_cost = 1.1
-    goal = FIRST_SHARE * (sum(map(setting, lines)) + HEIGHT * row_cost)
+    row_cost = 16.0  # a pixel row that type reaches, in the units of `setting`
+    runs = _inked_runs(lines, rule, 0, HEIGHT)
+    inked = sum(end - start for start, end in runs)
+    goal = FIRST_SHARE * (sum(map(setting, lines)) + inked * row_cost)
     best, best_miss = HEIGHT // 2 // BLOCK_ROWS * BLOCK_ROWS, float("inf")
     above = 0.0
     for item, below in itertools.pairwise(lines):
         above += setting(item)
         # Between the lines; one that reaches across is drawn in both bands, clipped.
-        row = (item.y + item.size + below.y) // 2 // BLOCK_ROWS * BLOCK_ROWS
-        miss = abs(above + row * row_cost - goal)
+        row = (item.bottom + below.top) // 2 // BLOCK_ROWS * BLOCK_ROWS
+        rows_above = sum(min(end, row) - start for start, end in runs if start < row)
+        miss = abs(above + rows_above * row_cost - goal)
         if 0 < row < HEIGHT and miss < best_miss:
             best, best_miss = row, miss
     return best
@@ -234,10 +291,10 @@ def warm_up(band: int) -> None:
 
 @functools.cache
 def font(path: str, size: int) -> ImageFont.FreeTypeFont:
-    """A face of one bundled font at one size (loaded once per process)."""
+    """A face of one bundled font at one size, unhinted (loaded once per process)."""
     from PIL import ImageFont
 
-    return ImageFont.truetype(path, size)
+    return ImageFont.truetype(io.BytesIO(font_bytes(path)), size)
 
 
 def _wrap(text: str, face: ImageFont.FreeTypeFont, width: int) -> list[str]:

@@ -20,6 +20,7 @@ _STANDALONE = frozenset({0x01, *range(0xD0, 0xDA)})
 _SOF0, _SOS, _DRI = 0xC0, 0xDA, 0xDD
 _RESTART = re.compile(rb"\xff[\xd0-\xd7]")
 _EOI = b"\xff\xd9"
+_MARKERS = tuple(bytes((0xFF, 0xD0 + number)) for number in range(8))
 
 
 def join_bands(bands: Iterable[bytes], height: int) -> Iterator[bytes]:
@@ -42,16 +43,28 @@ def join_bands(bands: Iterable[bytes], height: int) -> Iterator[bytes]:
         elif band_header != header:
             raise ValueError("the cover's bands were encoded with different settings")
         else:
-            piece = bytes((0xFF, 0xD0 + (intervals - 1) % 8))  # the marker after the last row
+            piece = _MARKERS[(intervals - 1) % 8]  # the marker after the last row
         piece += _renumbered(scan, intervals)
         intervals += len(_RESTART.findall(scan)) + 1
         yield piece
     yield _EOI
 
 
+def stacked(row: bytes, times: int, height: int) -> bytes:
+    """The JPEG of *times* copies of the picture *row*, one under another, *height* pixels in all.
+
+    *row* is the JPEG of one row of blocks, encoded as a band.  For rows that many
+    pictures share (a flat ground), so that they are encoded once.
+    """
+    header, scan, ragged = _parts(row, height)
+    if ragged or _RESTART.search(scan):
+        raise ValueError("not the JPEG of one whole row of blocks")
+    return header + b"".join(scan + _MARKERS[count % 8] for count in range(times - 1)) + scan + _EOI
+
+
 def _renumbered(scan: bytes, shift: int) -> bytes:
     """*scan* with its restart markers counting on from *shift* (they cycle through 8)."""
-    return _RESTART.sub(lambda m: bytes((0xFF, 0xD0 + (m.group()[1] - 0xD0 + shift) % 8)), scan)
+    return _RESTART.sub(lambda m: _MARKERS[(m.group()[1] - 0xD0 + shift) % 8], scan)
 
 
 def _parts(jpeg: bytes, height: int) -> tuple[bytes, bytes, bool]:

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from exporter import cover
-from exporter.jpeg_bands import join_bands
+from exporter.jpeg_bands import join_bands, stacked
 
 
 def _picture(width: int, height: int) -> Image.Image:
@@ -86,3 +86,14 @@ def test_the_drawn_cover_is_its_bands_joined_and_decodes_whole() -> None:
         # The title's type (light) is in the top band, the ground (dark) around it.
         assert image.crop((150, 420, 1450, 600)).convert("L").getextrema()[1] > 200
         assert image.crop((0, 0, 1600, 300)).convert("L").getextrema()[1] < 80
+
+
+def test_a_row_of_blocks_stacked_is_the_jpeg_of_the_row_repeated() -> None:
+    row = _picture(1600, 16)
+    tall = Image.new("RGB", (1600, 16 * 11))
+    for number in range(11):
+        tall.paste(row, (0, 16 * number))
+    assert stacked(_jpeg(row, restart_marker_rows=1), 11, 16 * 11) == \
+        _jpeg(tall, restart_marker_rows=1)
+    with pytest.raises(ValueError, match="one whole row of blocks"):
+        stacked(_jpeg(_picture(1600, 32), restart_marker_rows=1), 2, 64)
