@@ -298,20 +298,37 @@ def font(path: str, size: int) -> ImageFont.FreeTypeFont:
 
 
 def _wrap(text: str, face: ImageFont.FreeTypeFont, width: int) -> list[str]:
-    """Greedy line breaking by measured width.
+    """Greedy line breaking by measured width: each line takes as many words as fit (one at least).
 
     Measured with the face itself, as ImageDraw.textlength on an RGB picture would ("L"),
     but with no picture: a new one, however small, would take the canvas's kept memory.
+    Each line starts from a guess by the text's mean letter width and measures only
+    around it, two or three times, not once for every word it might take.
     """
+    words = text.split()
+    if not words:
+        return []
+    letter = face.getlength(text, "L") / len(text)
+
+    def fits(count: int) -> bool:
+        return face.getlength(" ".join(words[start:start + count]), "L") <= width
+
     lines: list[str] = []
-    current = ""
-    for word in text.split():
-        candidate = f"{current} {word}".strip()
-        if current and face.getlength(candidate, "L") > width:
-            lines.append(current)
-            current = word
+    start = 0
+    while start < len(words):
+        count, letters = 0, -1
+        while start + count < len(words) and \
+                (letters + 1 + len(words[start + count])) * letter <= width:
+            letters += 1 + len(words[start + count])
+            count += 1
+        count = max(count, 1)
+        if count == 1 or fits(count):
+            while start + count < len(words) and fits(count + 1):
+                count += 1
         else:
-            current = candidate
-    if current:
-        lines.append(current)
+            count -= 1
+            while count > 1 and not fits(count):
+                count -= 1
+        lines.append(" ".join(words[start:start + count]))
+        start += count
     return lines
