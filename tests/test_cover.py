@@ -97,3 +97,26 @@ def test_a_hinted_truetype_font_gets_a_control_program_that_turns_hinting_off() 
 def test_a_font_without_a_control_program_is_read_as_it_is(tmp_path: Path) -> None:
     path = FONTS / "inter" / "Inter-Regular.otf"  # (CFF outlines: no prep)
     assert font_bytes(str(path)) == path.read_bytes()
+
+
+def _greedy(text: str, face: ImageFont.FreeTypeFont, width: int) -> list[str]:
+    """Line breaking as plainly as it goes: add words while the line, measured, still fits."""
+    lines: list[str] = []
+    for word in text.split():
+        if lines and face.getlength(f"{lines[-1]} {word}", "L") <= width:
+            lines[-1] = f"{lines[-1]} {word}"
+        else:
+            lines.append(word)
+    return lines
+
+
+@pytest.mark.parametrize("width", [200, 700, 1300])
+def test_lines_break_where_plain_greedy_breaking_breaks_them(width: int) -> None:
+    words = (TEXTS[0].description or "").split() + ["Unbreakablyverylongwordthatfillsaline" * 2,
+                                                     "a", "—", "Ŷ̷̧̛"]
+    faces = [cover.font(str(FONTS / "gentium-book-plus" / "GentiumBookPlus-Bold.ttf"), 150),
+             cover.font(str(FONTS / "inter" / "Inter-Regular.otf"), 54)]
+    for number in range(60):
+        text = " ".join(words[(number * 7 + k * 3) % len(words)] for k in range(number % 23))
+        for face in faces:
+            assert cover._wrap(text, face, width) == _greedy(text, face, width), text
