@@ -112,8 +112,8 @@ def _greedy(text: str, face: ImageFont.FreeTypeFont, width: int) -> list[str]:
 
 @pytest.mark.parametrize("width", [200, 700, 1300])
 def test_lines_break_where_plain_greedy_breaking_breaks_them(width: int) -> None:
-    words = (TEXTS[0].description or "").split() + ["Unbreakablyverylongwordthatfillsaline" * 2,
-                                                     "a", "—", "Ŷ̷̧̛"]
+    words = [*(TEXTS[0].description or "").split(), "Unbreakablyverylongwordthatfillsaline" * 2,
+             "a", "—", "Ŷ̷̧̛"]
     faces = [cover.font(str(FONTS / "gentium-book-plus" / "GentiumBookPlus-Bold.ttf"), 150),
              cover.font(str(FONTS / "inter" / "Inter-Regular.otf"), 54)]
     for number in range(60):
