@@ -1,9 +1,10 @@
 """Speed and scale of ``exporter``, measured side by side with pandoc and bare WeasyPrint (issue 7).
 
 Run from anywhere, with the project installed (``pip install -e .``) and the
-benchmark's own requirements::
+benchmark's own requirements, best in a virtual environment of their own::
 
-    pip install -r benchmarks/requirements.txt
+    python3 -m venv .venv && . .venv/bin/activate
+    pip install -e . -r benchmarks/requirements.txt
     python benchmarks/run.py
 
 Every command runs as a real subprocess, so interpreter start-up and imports
@@ -112,6 +113,22 @@ def cpu_busy_seconds() -> float | None:
     # user nice system idle iowait irq softirq steal (guest time is already inside user)
     values = [int(v) for v in first[1:9]]
     return (sum(values) - values[3] - values[4]) / _TICKS
+
+
+def startup_hooks() -> str:
+    """The ``.pth`` files of this interpreter's site folders that run code at every start.
+
+    They count in every Python command measured (exporter's and WeasyPrint's), not in
+    pandoc; a sandbox's hook that imports certifi, say, costs 20 ms or more each time.
+    """
+    import site
+
+    folders = [*site.getsitepackages(), site.getusersitepackages()]
+    hooks = sorted({path.name for folder in folders if Path(folder).is_dir()
+                    for path in Path(folder).glob("*.pth")
+                    if any(line.startswith(("import ", "import\t"))
+                           for line in path.read_text(errors="replace").splitlines())})
+    return ", ".join(hooks) if hooks else "none"
 
 
 def wait_until_quiet(limit: float, patience: float) -> None:
@@ -594,12 +611,16 @@ class Bench:
             except metadata.PackageNotFoundError:
                 return "not installed"
 
+        venv = ("a virtual environment" if sys.prefix != sys.base_prefix
+                else "the interpreter itself (no virtual environment)")
         load = " / ".join(f"{x:.2f}" for x in self.load_start)
         load_end = " / ".join(f"{x:.2f}" for x in os.getloadavg())
         return [
             ("CPU", cpu), ("cores", str(os.cpu_count())), ("memory", mem),
             ("OS", f"{platform.system()} {platform.release()}"),
             ("Python", platform.python_version()),
+            ("Python environment", f"{venv}; code run at every start by .pth files: "
+                                   f"{startup_hooks()}"),
             ("exporter", f"{version('exporter')} ({git})"),
             ("WeasyPrint", version("weasyprint")), ("pandoc", pandoc[0] if pandoc else "?"),
             ("ebooklib", version("ebooklib")), ("Markdown", version("markdown")),
