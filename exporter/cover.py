@@ -159,7 +159,7 @@ def _drawn(placed: Layout, top: int, bottom: int) -> bytes:
     image = Image.new("RGB", (WIDTH, bottom - top), _INK)
     draw = ImageDraw.Draw(image)
     x0, y0, x1, y1 = placed.rule
-    if y0 <= bottom and y1 >= top:
+    if y0 < bottom and y1 >= top:
         draw.rectangle((x0, y0 - top, x1, y1 - top), fill=_ACCENT)
     for item in placed.lines:
         if item.top < bottom and item.bottom > top:  # (Pillow clips what falls outside)

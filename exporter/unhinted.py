@@ -18,6 +18,8 @@ import struct
 
 #: PUSHB[1] 1 1; INSTCTRL: selector 1 (no glyph instructions), set.
 _NO_GLYPH_INSTRUCTIONS = b"\xb1\x01\x01\x8e"
+#: The first four bytes of one TrueType or OpenType font (not a collection).
+_SFNT_VERSIONS = (b"\x00\x01\x00\x00", b"true", b"OTTO")
 
 
 @functools.cache
@@ -31,10 +33,13 @@ def without_hinting(font: bytes) -> bytes:
     """*font* (one sfnt font) with a ``prep`` program that turns glyph hinting off.
 
     The new program is appended and the table directory pointed at it; a font with
-    no ``prep`` table (CFF outlines, an unhinted font) comes back unchanged.
+    no ``prep`` table (CFF outlines, an unhinted font), and anything that is not one
+    sfnt font (a collection), comes back unchanged.
     """
+    if font[:4] not in _SFNT_VERSIONS or len(font) < 12:
+        return font  # (a collection, or not a font: read as it is)
     (tables,) = struct.unpack_from(">H", font, 4)
-    for record in range(12, 12 + 16 * tables, 16):
+    for record in range(12, min(12 + 16 * tables, len(font) - 15), 16):
         if font[record:record + 4] == b"prep":
             offset = -(-len(font) // 4) * 4  # (tables start on a four-byte boundary)
             patched = bytearray(font.ljust(offset, b"\0") + _NO_GLYPH_INSTRUCTIONS)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 import pytest
 from fontTools.ttLib import TTFont
@@ -94,9 +93,13 @@ def test_a_hinted_truetype_font_gets_a_control_program_that_turns_hinting_off() 
     assert bytes(hinted.getmask("Hamburgefonstiv")) != bytes(unhinted.getmask("Hamburgefonstiv"))
 
 
-def test_a_font_without_a_control_program_is_read_as_it_is(tmp_path: Path) -> None:
+def test_a_font_without_a_control_program_or_not_one_font_is_read_as_it_is() -> None:
     path = FONTS / "inter" / "Inter-Regular.otf"  # (CFF outlines: no prep)
     assert font_bytes(str(path)) == path.read_bytes()
+    gentium = (FONTS / "gentium-book-plus" / "GentiumBookPlus-Regular.ttf").read_bytes()
+    collection = b"ttcf" + gentium[4:]  # (a table directory that is not one)
+    for data in (collection, gentium[:40], b"", b"\x00\x01\x00\x00\xff\xff"):
+        assert without_hinting(data) == data
 
 
 def _greedy(text: str, face: ImageFont.FreeTypeFont, width: int) -> list[str]:
