@@ -291,7 +291,7 @@ def warm_up(band: int) -> None:
 
 @functools.cache
 def font(path: str, size: int) -> ImageFont.FreeTypeFont:
-    """A face of one bundled font at one size, unhinted (loaded once per process)."""
+    """A face of one bundled font at one size, TrueType unhinted (loaded once per process)."""
     from PIL import ImageFont
 
     return ImageFont.truetype(io.BytesIO(font_bytes(path)), size)

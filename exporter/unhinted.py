@@ -2,7 +2,7 @@
 
 Hinting fits a glyph's outline to the pixel grid: it matters at text sizes on a
 screen, not for type 50 to 150 pixels high, where FreeType's run of a font's
-instructions costs more than drawing it (about half of the cover's type).
+instructions costs as much as drawing it (half the time the cover's type took).
 Pillow offers no switch for it, but TrueType has one of its own: a font's control
 value program (``prep``), which runs once per size, may set ``INSTCTRL``
 selector 1, and FreeType then loads every glyph of that size unhinted.  The
