@@ -221,6 +221,7 @@ def _lay_out(text: CoverText) -> Layout:
     lines: list[PlacedLine] = []
 
     def place(y: int, line: str, face: str, size: int, fill: tuple[int, int, int]) -> None:
+        line = " ".join(line.split())  # one line: breaks and controls as spaces
         _, first, _, last = font(face, size).getbbox(line, "L")
         lines.append(PlacedLine(_MARGIN, y, line, face, size, fill,
                                 y + math.floor(first), y + math.ceil(last)))
@@ -308,7 +309,8 @@ def _wrap(text: str, face: ImageFont.FreeTypeFont, width: int) -> list[str]:
     words = text.split()
     if not words:
         return []
-    letter = face.getlength(text, "L") / len(text)
+    spaced = " ".join(words)  # (line breaks and other controls are not measurable)
+    letter = face.getlength(spaced, "L") / len(spaced)
 
     def fits(count: int) -> bool:
         return face.getlength(" ".join(words[start:start + count]), "L") <= width

@@ -57,6 +57,8 @@ def stacked(row: bytes, times: int, height: int) -> bytes:
     pictures share (a flat ground), so that they are encoded once.
     """
     header, scan, ragged = _parts(row, height)
+    if times < 1:
+        raise ValueError("no rows to stack")
     if ragged or _RESTART.search(scan):
         raise ValueError("not the JPEG of one whole row of blocks")
     return header + b"".join(scan + _MARKERS[count % 8] for count in range(times - 1)) + scan + _EOI

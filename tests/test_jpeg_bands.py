@@ -97,3 +97,5 @@ def test_a_row_of_blocks_stacked_is_the_jpeg_of_the_row_repeated() -> None:
         _jpeg(tall, restart_marker_rows=1)
     with pytest.raises(ValueError, match="one whole row of blocks"):
         stacked(_jpeg(_picture(1600, 32), restart_marker_rows=1), 2, 64)
+    with pytest.raises(ValueError, match="no rows"):
+        stacked(_jpeg(row, restart_marker_rows=1), 0, 0)
