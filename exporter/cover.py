@@ -186,6 +186,7 @@ def _ground(rows: int) -> bytes:
 
 
 def _encoded(image: Image.Image) -> bytes:
+    """*image* as a JPEG with the settings every piece of a cover shares (so they join)."""
     buffer = io.BytesIO()
     # JPEG encodes in a few milliseconds, where a PNG this size takes 50 ms to 250 ms, and
     # every reader shows JPEG covers. Light type on a dark, nearly grey ground carries its
