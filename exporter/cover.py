@@ -24,6 +24,7 @@ from .unhinted import font_bytes
 if TYPE_CHECKING:
     from PIL import Image, ImageFont
 
+#: (The height is a whole number of rows of blocks, :data:`BLOCK_ROWS`: see :func:`_ground`.)
 WIDTH, HEIGHT = 1600, 2400
 _MARGIN = 150
 #: Blocks of Pillow's allocator kept for reuse: the canvas (one block: the default block
@@ -177,11 +178,11 @@ def _ground_row() -> bytes:
 
 
 def _ground(rows: int) -> bytes:
-    """*rows* pixel rows of bare ground as a JPEG: the one encoded row, repeated."""
-    if rows % BLOCK_ROWS:  # (only a picture whose height is no whole number of rows)
-        from PIL import Image
+    """*rows* pixel rows of bare ground as a JPEG: the one encoded row, repeated.
 
-        return _encoded(Image.new("RGB", (WIDTH, rows), _INK))
+    *rows* is a whole number of rows of blocks, as every band and run is: they start
+    on one, and :data:`HEIGHT` is one too.
+    """
     return stacked(_ground_row(), rows // BLOCK_ROWS, rows)
 
 
