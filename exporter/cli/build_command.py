@@ -255,7 +255,7 @@ def _to_stdout(sources: Sequence[Path], options: Options, formats: Sequence[str]
     editions, warnings = render_source(source, options, data=data)
     for warning in warnings:
         click.echo(f"{'Note' if warning.severity == 'note' else 'Warning'}: {warning}", err=True)
-    stream = click.get_binary_stream("stdout")
+    stream = sys.stdout.buffer
     stream.write(editions[formats[0]])
     stream.flush()
 
