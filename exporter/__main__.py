@@ -1,6 +1,6 @@
 """``python -m exporter``: the same command line as ``exporter``."""
 
-from .launch import main
+from .cli import main
 
 if __name__ == "__main__":
     main()

@@ -81,10 +81,7 @@ def build_all(
 
 def _warm_up(options: Options) -> None:
     """Import what the editions need once per worker, before the first article."""
-    from .launch import tune_collector
-
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
-    tune_collector()
     if "pdf" in options.formats:
         import weasyprint  # noqa: F401
 

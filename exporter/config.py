@@ -12,13 +12,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import ExporterError, reason
+from .errors import UsageProblem, reason
 
 
-class ConfigError(ExporterError):
+class ConfigError(UsageProblem):
     """A defaults file that cannot be read or holds an unknown key."""
-
-    exit_code = 2
 
 
 @dataclass(frozen=True)

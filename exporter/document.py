@@ -121,19 +121,6 @@ def build_document(source: Source, options: Options) -> Document:
     )
 
 
-def front_matter_metadata(source: Source) -> Metadata | None:
-    """The document's metadata, known from the front matter alone: None when the front matter
-    is in error, or names no title (the title may then come from the body's first heading).
-    """
-    if not source.front_matter.get("title"):
-        return None
-    try:
-        metadata, _ = read_metadata(source.front_matter, source.path, _title_from_name(source.path))
-    except SourceError:
-        return None
-    return metadata
-
-
 def _title_from_name(path: Path) -> str:
     words = re.sub(r"[_\-]+", " ", path.stem).strip()
     return words[:1].upper() + words[1:] if words else "Untitled"

@@ -1,14 +1,22 @@
 """The project's exceptions: one base type, one subclass per kind of failure.
 
 Library code raises these; only :mod:`exporter.cli` turns them into an
-``Error:`` line and an exit status.  Exit codes skip 1 and 2, which Python
-and Click already use for crashes and usage errors.
+``Error:`` line and an exit status.  Every exit status the tool uses is set
+here, and the README's table lists them.  The failures of input skip 1 and 2,
+which Python and Click already use for crashes and usage errors.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+
+#: Some articles of a batch failed (each named), or an internal error.
+BATCH_FAILED = 1
+#: ``check`` (or ``build --check``) found an error.
+CHECK_FAILED = 12
+#: Stopped by Ctrl-C (128 + SIGINT, as shells report it).
+INTERRUPTED = 130
 
 
 class ExporterError(Exception):
@@ -30,6 +38,12 @@ class ExporterError(Exception):
                 where += f":{self.line}"
             where += ": "
         return where + self.message
+
+
+class UsageProblem(ExporterError):
+    """An option value, or a defaults file, the command cannot use."""
+
+    exit_code = 2
 
 
 class SourceError(ExporterError):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .errors import ExporterError
+from .errors import UsageProblem
 
 #: Named sizes, in millimetres (width, height).
 PRESETS: dict[str, tuple[float, float]] = {
@@ -25,10 +25,8 @@ _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(mm|cm|in|pt)?\s*[x×]\s*(\d+(?:\.\d+
 _PRESET_KEYS = {re.sub(r"[\s_-]", "", name): size for name, size in PRESETS.items()}
 
 
-class GeometryError(ExporterError):
+class GeometryError(UsageProblem):
     """A page size or margin the tool cannot read."""
-
-    exit_code = 2
 
 
 @dataclass(frozen=True)

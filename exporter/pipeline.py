@@ -22,7 +22,7 @@ from .book import Book, collect_book, single_book
 from .errors import Diagnostic, ExporterError, StrictError, reason
 from .options import Options
 from .output import write_all_atomic
-from .source import Source, load_yaml_mapping, read_bytes, read_source
+from .source import load_yaml_mapping, read_bytes, read_source
 
 
 @dataclass(frozen=True)
@@ -92,24 +92,7 @@ def _single_book(path: Path, raw: bytes, options: Options) -> Book:
     """The book of the one article whose bytes are *raw*, read under the name *path*."""
     from .document import build_document
 
-    source = read_source(path, options, data=raw)
-    if "epub" in options.formats:
-        _order_cover(source, options)
-    return single_book(build_document(source, options))
-
-
-def _order_cover(source: Source, options: Options) -> None:
-    """Have the drawn cover made alongside the build, where a painter can (a served build)."""
-    from . import painter
-
-    if not painter.available():
-        return
-    from .document import front_matter_metadata
-    from .editions.epub import cover_text
-
-    metadata = front_matter_metadata(source)
-    if metadata is not None and not metadata.cover:  # (a cover the front matter names is used)
-        painter.order(cover_text(metadata, options))
+    return single_book(build_document(read_source(path, options, data=raw), options))
 
 
 def _remember(result: BuildResult, book: Book, key: str, folder: Path) -> None:

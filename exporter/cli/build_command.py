@@ -13,12 +13,11 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from .. import __version__
-from ..errors import ExporterError
+from ..errors import CHECK_FAILED, ExporterError, UsageProblem
 from ..options import EDITIONS, FORMATS, STYLES, Options
 from ..source import SUFFIXES
-from . import CHECK_FAILED, Reporting, UsageProblem, cli
 from .progress import Reporter
-from .records import Inputs, record_command
+from .reporting import Reporting
 
 if TYPE_CHECKING:
     from ..pipeline import BuildResult, Failure
@@ -27,7 +26,20 @@ CONTENT_DIR = Path("content")
 STDIO = Path("-")
 
 
-@cli.command()
+class _WithDefaults(click.Command):
+    """A command whose option defaults come from the defaults file in force (``exporter.toml``)."""
+
+    def make_context(self, info_name: str | None, args: list[str], parent: click.Context | None = None,
+                     **extra: Any) -> click.Context:
+        if not any(arg in ("-h", "--help") for arg in args):  # help is shown whatever the file says
+            from .settings import defaults_map
+
+            with Reporting():
+                extra.setdefault("default_map", defaults_map(Path.cwd(), self.params))
+        return super().make_context(info_name, args, parent, **extra)
+
+
+@click.command(cls=_WithDefaults)
 @click.argument("sources", nargs=-1, type=click.Path(path_type=Path))
 @click.option("-o", "--output-dir", type=click.Path(path_type=Path), default=Path("dist"),
               show_default=True, help="Folder to write the editions into; '-' writes the one "
@@ -102,17 +114,9 @@ def build(sources: tuple[Path, ...], output_dir: Path, formats: tuple[str, ...],
 
             check_bag_dir(bag_dir)  # before any work, so a long batch is not wasted
         run = _Run(paths, output_dir, options, book, book_file, jobs, timeout, debug)
-        # A plain build (no side work) run as a command leaves a record for the next one.
-        command: dict[str, Any] = click.get_current_context().find_root().obj or {}
-        argv: list[str] | None = command.get("argv")
-        plain = not (book or report or manifest or bag_dir or check or proof or watch or debug)
-        watched = (Inputs.before(sources, run, command.get("tool"))
-                   if argv and plain and options.reuse else None)
         status = run.once()
         status = _after(run.built, status, output_dir, report, run.outcomes, manifest, bag_dir,
                         check, ace_dir, proof)
-        if argv and watched is not None and not status:
-            record_command(argv, run, watched)
         if watch:
             _watch(run, [*styles, *(str(p) for p in paths)])
         if status:

@@ -9,8 +9,6 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from ..memo import format_size, summary_line
-
 if TYPE_CHECKING:
     from ..pipeline import BuildResult, Failure
 
@@ -94,3 +92,18 @@ def summary_counts(outcomes: Sequence[BuildResult | Failure], all_reused: bool =
             "files": sum(len(o.outputs) for o in built),
             "size": sum(out.size for o in built for out in o.outputs),
             "warnings": sum(1 for o in built for w in o.warnings if w.severity == "warning")}
+
+
+def summary_line(counts: dict[str, int], seconds: float) -> str:
+    """The last line of a build of several articles."""
+    return (f"{counts['built']} of {counts['articles']} articles built ({counts['reused']} up to "
+            f"date): {counts['files']} files, {format_size(counts['size'])}, "
+            f"{counts['warnings']} warning(s), in {seconds:.1f} s")
+
+
+def format_size(size: int) -> str:
+    """A file size as the command line prints it: bytes, KiB (whole) or MiB (one decimal)."""
+    for unit, scale in (("MiB", 1024 * 1024), ("KiB", 1024)):
+        if size >= scale:
+            return f"{size / scale:.1f} {unit}" if unit == "MiB" else f"{size / scale:.0f} {unit}"
+    return f"{size} bytes"

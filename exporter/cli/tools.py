@@ -7,10 +7,12 @@ from pathlib import Path
 
 import click
 
-from . import CHECK_FAILED, Reporting, cli
+from ..errors import CHECK_FAILED
+from .build_command import build
+from .reporting import Reporting
 
 
-@cli.command("check")
+@click.command("check")
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True,
               help="Print the findings as a JSON array (code, severity, file, message).")
@@ -34,7 +36,7 @@ def check_command(files: tuple[Path, ...], as_json: bool, ace_dir: Path | None) 
             sys.exit(CHECK_FAILED)
 
 
-@cli.command("proof")
+@click.command("proof")
 @click.argument("pdfs", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("-o", "--output-dir", type=click.Path(file_okay=False, path_type=Path),
               default=None, help="Folder for the images (default: beside each PDF, in <name>-proof/).")
@@ -52,16 +54,16 @@ def proof_command(pdfs: tuple[Path, ...], output_dir: Path | None, dpi: int) -> 
                        err=True)
 
 
-@cli.command("config")
+@click.command("config")
 def config_command() -> None:
     """Print the build settings in force here, and where each comes from."""
     with Reporting():
         from .settings import build_options, read_defaults
 
-        defaults = read_defaults(Path.cwd())
+        defaults = read_defaults(Path.cwd(), build.params)
         origin = str(defaults.path) if defaults.path else ""
         rows = []
-        for name, param in build_options().items():
+        for name, param in build_options(build.params).items():
             if name in defaults.values:
                 rows.append((name, repr(defaults.values[name]), origin))
             else:

@@ -9,9 +9,7 @@ fixed entry times and order so the same input always gives the same bytes.
 from __future__ import annotations
 
 import io
-import sys
 import zipfile
-from collections.abc import Iterable, Iterator
 from html import escape
 
 from lxml import etree
@@ -19,7 +17,7 @@ from lxml import etree
 from .. import __version__
 from ..assets import Asset
 from ..book import Book
-from ..cover import CoverText
+from ..cover import CoverText, draw_cover
 from ..document import Document, Heading
 from ..errors import RenderError
 from ..metadata import Metadata
@@ -62,10 +60,10 @@ def render_epub(book: Book, options: Options, pages: tuple[PageStart, ...] | Non
         package.add_item(epub.EpubItem(uid=f"image{number}", file_name=asset.name,
                                        media_type=asset.media_type, content=asset.data))
     given = _given_cover(book)
-    # (Its bytes go into the ZIP last, by normalize_zip: a drawn cover may still be drawing.)
     cover_image = epub.EpubItem(
         uid="cover-image", file_name=_cover_name(book),
-        media_type=given.media_type if given else "image/jpeg", content=b"")
+        media_type=given.media_type if given else "image/jpeg",
+        content=given.data if given else draw_cover(cover_text(meta, options)))
     cover_image.properties = ["cover-image"]
     package.add_item(cover_image)
     package.add_metadata(None, "meta", None, {"name": "cover", "content": "cover-image"})
@@ -96,9 +94,7 @@ def render_epub(book: Book, options: Options, pages: tuple[PageStart, ...] | Non
                                           "epub2_guide": False, "compresslevel": 0})
     except Exception as error:  # ebooklib raises whatever its parts raise
         raise RenderError(f"EPUB packaging failed: {error}") from error
-    cover_pieces = [given.data] if given else _drawn_cover(book, options)
-    return normalize_zip(buffer.getvalue(), meta.language,
-                         last=(f"EPUB/{_cover_name(book)}", cover_pieces))
+    return normalize_zip(buffer.getvalue(), meta.language)
 
 
 def _add_metadata(package: object, book: Book, paged: Options | None) -> None:
@@ -175,12 +171,6 @@ def _given_cover(book: Book) -> Asset | None:
 def _cover_name(book: Book) -> str:
     given = _given_cover(book)
     return "images/cover.png" if given and given.media_type == "image/png" else _COVER_IMAGE
-
-
-def _drawn_cover(book: Book, options: Options) -> Iterator[bytes]:
-    from .. import painter
-
-    return painter.cover_pieces(cover_text(book.metadata, options))
 
 
 def cover_text(metadata: Metadata, options: Options) -> CoverText:
@@ -312,17 +302,13 @@ def _ncx_entries(book: Book) -> list[object]:
 _COMPRESSED_MEDIA = (".png", ".gif", ".webp", ".jpg", ".jpeg", ".woff", ".woff2")
 
 
-def normalize_zip(data: bytes, language: str,
-                  last: tuple[str, Iterable[bytes]] | None = None) -> bytes:
+def normalize_zip(data: bytes, language: str) -> bytes:
     """Rewrite an EPUB's ZIP with ``mimetype`` first and stored, and fixed entry times.
 
-    The package document also gets the ``xml:lang`` that ebooklib leaves out.  *last*
-    is an entry written after all the others, from pieces that may still be coming
-    (the cover, drawn alongside): each is written as it comes.
+    The package document also gets the ``xml:lang`` that ebooklib leaves out.
     """
     with zipfile.ZipFile(io.BytesIO(data)) as source:
-        entries = [(info.filename, source.read(info)) for info in source.infolist()
-                   if last is None or info.filename != last[0]]
+        entries = [(info.filename, source.read(info)) for info in source.infolist()]
     entries = [(name, _package_language(payload, language) if name.endswith(".opf") else payload)
                for name, payload in entries]
     order = {"mimetype": 0, "META-INF/container.xml": 1}
@@ -330,12 +316,7 @@ def normalize_zip(data: bytes, language: str,
     output = io.BytesIO()
     with zipfile.ZipFile(output, "w") as target:
         for name, payload in entries:
-            target.writestr(_entry(name), payload)
-        if last is not None:
-            name, pieces = last
-            with target.open(_entry(name), "w") as stream:
-                for piece in pieces:
-                    stream.write(piece)
+            target.writestr(_entry(name), payload, compresslevel=9)
     return output.getvalue()
 
 
@@ -345,16 +326,8 @@ def _entry(name: str) -> zipfile.ZipInfo:
     info.create_system = 3
     info.external_attr = 0o644 << 16
     # Images and fonts are compressed already: deflating a photograph saves 1 % to 3 %.
-    # The drawn cover would shrink by a quarter (its flat ground), 55 KB, but deflating
-    # its 230 KB takes 4 ms to 5 ms, the last thing an EPUB-only build does: stored.
     packed = name == "mimetype" or name.lower().endswith(_COMPRESSED_MEDIA)
     info.compress_type = zipfile.ZIP_STORED if packed else zipfile.ZIP_DEFLATED
-    level = None if packed else 9
-    # (writestr's compresslevel argument sets this too; open() reads only this)
-    if sys.version_info >= (3, 13):
-        info.compress_level = level
-    else:
-        info._compresslevel = level  # type: ignore[attr-defined]  # (its name before 3.13)
     return info
 
 
