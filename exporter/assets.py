@@ -49,6 +49,14 @@ class Asset:
         return f"data:{self.media_type};base64,{base64.b64encode(self.data).decode('ascii')}"
 
 
+def local_names(root: etree._Element, cover: str | None) -> tuple[str, ...]:
+    """The files under *root*'s images (and the *cover*) that would be read from the source's folder."""
+    addresses = [image.get("src") or "" for image in root.iter("img")]
+    names = [unquote(urlsplit(address.strip()).path) for address in [*addresses, cover or ""]
+             if address.strip() and not _SCHEME.match(address.strip())]
+    return tuple(dict.fromkeys(name for name in names if name))
+
+
 def resolve_images(
     root: etree._Element, source: Source, options: Options
 ) -> tuple[tuple[Asset, ...], tuple[Diagnostic, ...]]:

@@ -1,7 +1,8 @@
 """Build many articles in parallel worker processes, each bounded in time.
 
-Every worker renders many documents in one process, so WeasyPrint is imported
-once per worker and its caches are shared.  A failing or overlong article is
+Every worker renders many documents in one process with one
+:class:`~exporter.session.Session`, so WeasyPrint is imported and the fonts and
+stylesheets are loaded once per worker.  A failing or overlong article is
 reported as a :class:`~exporter.pipeline.Failure`; the others go on.
 """
 
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING
 from .errors import ExporterError, RenderError
 from .options import Options
 from .pipeline import BuildResult, Failure, build
+from .session import Session
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
@@ -41,12 +43,17 @@ def build_all(
     jobs: int = 1,
     timeout: float | None = None,
     on_done: Callable[[Outcome], None] | None = None,
+    session: Session | None = None,
 ) -> list[Outcome]:
-    """Build every source, *jobs* at a time; results come back in the order of *sources*."""
+    """Build every source, *jobs* at a time; results come back in the order of *sources*.
+
+    One job builds here, in *session*; more build in worker processes, each with its own.
+    """
     if jobs <= 1 or len(sources) <= 1:
+        session = session or Session()
         outcomes = []
         for source in sources:
-            outcome = _build_one(source, output_dir, options, timeout)
+            outcome = _build_one(source, output_dir, options, timeout, session)
             if on_done:
                 on_done(outcome)
             outcomes.append(outcome)
@@ -60,7 +67,7 @@ def build_all(
     with ProcessPoolExecutor(workers, mp_context=get_context("fork"),
                              initializer=_warm_up, initargs=(options,)) as pool:
         pending: dict[Future[Outcome], int] = {
-            pool.submit(_build_one, source, output_dir, options, timeout): index
+            pool.submit(_build_one, source, output_dir, options, timeout, None): index
             for index, source in enumerate(sources)
         }
         while pending:
@@ -79,17 +86,24 @@ def build_all(
     return [results[index] for index in range(len(sources))]
 
 
+#: The session of this worker process (set by :func:`_warm_up`, in workers only).
+_worker_session: Session | None = None
+
+
 def _warm_up(options: Options) -> None:
-    """Import what the editions need once per worker, before the first article."""
+    """Start a worker: its session, and what the editions import, before the first article."""
+    global _worker_session
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
+    _worker_session = Session()
     if "pdf" in options.formats:
         import weasyprint  # noqa: F401
 
 
-def _build_one(source: Path, output_dir: Path, options: Options, timeout: float | None) -> Outcome:
+def _build_one(source: Path, output_dir: Path, options: Options, timeout: float | None,
+               session: Session | None) -> Outcome:
     try:
         with _time_limit(timeout, source):
-            return build(source, output_dir, options=options)
+            return build(source, output_dir, options=options, session=session or _worker_session)
     except ExporterError as error:
         return Failure(source, error)
 

@@ -1,9 +1,16 @@
-"""Skip rebuilding what has not changed, keyed by content hashes, never by file times.
+"""One content-addressed cache of builds, which never serves a stale file.
 
-A build records, beside its outputs, the hash of everything that went into
-them: the source bytes, the images it read, the stylesheets, the options and
-the tool's version.  The next build with the same inputs finds the same key
-and the outputs still in place (same SHA-256), and writes nothing.
+A build's key is the SHA-256 of everything that shapes its bytes, known
+before it runs: the source's name and bytes, every option (user stylesheets
+by content), and the tool itself (:func:`tool_fingerprint`: this package's
+files and bundled styles and fonts by content, the versions of the libraries
+and system text libraries that shape the output, and the font subsetter).
+Its record, ``OUTPUT/.exporter-cache/<name>/<key>.json``, lists what the build read
+or looked for beyond that (images, a cover) with their hashes, and the
+SHA-256 of what it wrote.  A later build with the same key keeps the outputs
+only when every listed file and every output still hashes the same; anything
+else, including a corrupt or foreign record, is a miss.  No record names an
+absolute path.
 """
 
 from __future__ import annotations
@@ -11,60 +18,129 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import sys
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from . import __version__
 from .options import Options
 from .output import write_atomic
 from .resources import styles_dir
 
 CACHE_DIR = ".exporter-cache"
+#: The shape of a record; a record of another shape is a miss.
+_FORMAT = "exporter-build-2"
+#: Distributions whose code shapes the editions' bytes.
+_LIBRARIES = ("weasyprint", "pydyf", "pillow", "ebooklib", "markdown", "fonttools", "nh3", "lxml",
+              "tinycss2", "cssselect2", "pyphen", "tinyhtml5", "pyyaml")
+#: System libraries WeasyPrint lays text out with, and the call that names their version.
+_SYSTEM_LIBRARIES = (("libpango-1.0.so.0", "pango_version_string"),
+                     ("libharfbuzz.so.0", "hb_version_string"))
+#: The font subsetter every PDF is made with (see :mod:`exporter.editions.pdf`).
+SUBSETTER = "fontTools"
 
 
-def input_key(raw: bytes, options: Options) -> str:
-    """Hash of the source bytes, options, stylesheets and tool version (images are checked apart)."""
+def tool_fingerprint() -> str:
+    """SHA-256 of the tool as it shapes bytes: its files, bundled styles and fonts, and libraries."""
+    from importlib import metadata
+
     digest = hashlib.sha256()
-    digest.update(f"exporter {__version__}\n".encode())
+    package = Path(__file__).resolve().parent
+    folders = [(package, "*.py"), (styles_dir(), "*")]
+    for root, pattern in folders:
+        for path in sorted(root.rglob(pattern)):
+            if path.is_file() and "__pycache__" not in path.parts:
+                digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+                digest.update(hashlib.sha256(path.read_bytes()).digest())
+    versions = {"python": sys.version, "subsetter": SUBSETTER}
+    for name in _LIBRARIES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "absent"
+    versions.update(_system_versions())
+    digest.update(json.dumps(versions, sort_keys=True).encode())
+    return digest.hexdigest()
+
+
+def _system_versions() -> dict[str, str]:
+    """The versions of Pango and HarfBuzz as the system has them ("absent" where not found)."""
+    import ctypes
+
+    found = {}
+    for library, call in _SYSTEM_LIBRARIES:
+        try:
+            function = getattr(ctypes.CDLL(library), call)
+            function.restype = ctypes.c_char_p
+            found[library] = function().decode("ascii", "replace")
+        except (OSError, AttributeError):
+            found[library] = "absent"
+    return found
+
+
+def build_key(tool: str, name: str, raw: bytes, options: Options) -> str:
+    """The key of building the source *name* (its file name) with bytes *raw* under *options*."""
+    digest = hashlib.sha256()
+    digest.update(f"{_FORMAT}\0{tool}\0{name}\0".encode())
     settings = {field.name: str(getattr(options, field.name))
-                for field in dataclasses.fields(options)}
+                for field in dataclasses.fields(options) if field.name != "reuse"}
     digest.update(json.dumps(settings, sort_keys=True).encode())
-    for sheet in sorted(styles_dir().glob("*.css")):
-        digest.update(sheet.name.encode() + b"\0" + sheet.read_bytes())
     for path in options.user_stylesheets:
-        digest.update(b"user\0" + (path.read_bytes() if path.is_file() else b"missing"))
+        digest.update(b"stylesheet\0" + (_sha256(path) or "missing").encode())
     digest.update(hashlib.sha256(raw).digest())
     return digest.hexdigest()
 
 
-def _record_path(output_dir: Path, stem: str) -> Path:
-    return output_dir / CACHE_DIR / f"{stem}.json"
+def input_hashes(folder: Path, names: Iterable[str]) -> dict[str, str | None]:
+    """SHA-256 of each file *names* gives in *folder* (None: not there); names leading out are left out."""
+    base = folder.resolve()
+    hashes: dict[str, str | None] = {}
+    for name in names:
+        path = folder / name
+        try:
+            inside = not Path(name).is_absolute() and path.resolve().is_relative_to(base)
+        except (OSError, ValueError):
+            inside = False
+        if inside:  # (a file outside is refused whatever it holds: the source names it)
+            hashes[name] = _sha256(path)
+    return hashes
 
 
 def lookup(output_dir: Path, stem: str, key: str, source_dir: Path) -> dict[str, Any] | None:
-    """The recorded build when its key, images and outputs all still match; else None."""
+    """The record of the build *key* when its inputs and outputs all still match; else None."""
     try:
-        record = json.loads(_record_path(output_dir, stem).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if not isinstance(record, dict) or record.get("key") != key:
-        return None
-    for name, expected in record.get("images", {}).items():
-        if _sha256(source_dir / name) != expected:
+        record = json.loads(_record_path(output_dir, stem, key).read_text(encoding="utf-8"))
+        if record["format"] != _FORMAT or record["key"] != key:
             return None
-    for output in record.get("outputs", []):
-        if _sha256(output_dir / output["name"]) != output["sha256"]:
+        if input_hashes(source_dir, record["inputs"]) != record["inputs"]:
             return None
-    return record
+        for output in record["outputs"]:
+            name = output["name"]
+            if Path(name).name != name or _sha256(output_dir / name) != output["sha256"]:
+                return None
+    except (OSError, ValueError, KeyError, TypeError):  # no record, or not one of ours
+        return None
+    return dict(record)
 
 
-def store(output_dir: Path, stem: str, key: str, images: dict[str, str],
+def store(output_dir: Path, stem: str, key: str, inputs: dict[str, str | None],
           outputs: list[dict[str, Any]], extra: dict[str, Any]) -> None:
-    """Record a finished build for :func:`lookup`."""
-    record = {"key": key, "images": images, "outputs": outputs, **extra}
+    """Record a finished build of the outputs *stem*.* for :func:`lookup`, in place of older ones.
+
+    Raises :class:`~exporter.errors.OutputError` when the record cannot be written.
+    """
+    record = {"format": _FORMAT, "key": key, "inputs": inputs, "outputs": outputs, **extra}
     data = json.dumps(record, sort_keys=True, indent=1).encode("utf-8")
+    path = _record_path(output_dir, stem, key)
     # (A record lost to a crash costs a rebuild; lookup takes a torn one for none.)
-    write_atomic(_record_path(output_dir, stem), data, durable=False)
+    write_atomic(path, data, durable=False)
+    for older in path.parent.glob("*.json"):  # they describe outputs that are now replaced
+        if older != path:
+            older.unlink(missing_ok=True)
+
+
+def _record_path(output_dir: Path, stem: str, key: str) -> Path:
+    return output_dir / CACHE_DIR / stem / f"{key}.json"
 
 
 def _sha256(path: Path) -> str | None:

@@ -44,17 +44,16 @@ class CoverText:
     style: str = "classic"
 
 
-@functools.lru_cache(maxsize=16)
 def draw_cover(text: CoverText) -> bytes:
     """The cover as JPEG bytes: title, rule, authors, date and description on a dark ground.
 
-    A pure function of *text* and the bundled fonts, so a process that builds the same
-    article again (``--watch``, a batch worker) keeps the last few covers it drew.
+    A pure function of *text* and the bundled fonts: a session keeps the covers it drew.
     """
     from PIL import Image, ImageDraw
 
     bold, italic, regular = (str(styles_dir() / "fonts" / name)
                              for name in _FACES["classic" if text.style == "classic" else "sans"])
+    font = functools.cache(_font)
     image = Image.new("RGB", (WIDTH, HEIGHT), _INK)
     draw = ImageDraw.Draw(image)
     width = WIDTH - 2 * _MARGIN
@@ -91,8 +90,7 @@ def draw_cover(text: CoverText) -> bytes:
     return buffer.getvalue()
 
 
-@functools.lru_cache(maxsize=32)
-def font(path: str, size: int) -> ImageFont.FreeTypeFont:
+def _font(path: str, size: int) -> ImageFont.FreeTypeFont:
     """A face of one bundled font at one size."""
     from PIL import ImageFont
 

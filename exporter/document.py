@@ -65,6 +65,9 @@ class Document:
     #: The cover image the front matter names (else the EPUB draws one).
     cover: Asset | None = None
     warnings: tuple[Diagnostic, ...] = field(default=(), compare=False)
+    #: Every local file the editions read or looked for (images, cover), relative to the
+    #: source's folder: what a cached build must find unchanged.
+    inputs: tuple[str, ...] = ()
 
     @property
     def stem(self) -> str:
@@ -105,6 +108,7 @@ def build_document(source: Source, options: Options) -> Document:
     repair_content_model(root)
     _check_depth(root, source)
     _unique_ids(root)
+    inputs = assets.local_names(root, metadata.cover)
     found, asset_warnings = assets.resolve_images(root, source, options)
     headings = _collect_headings(root)
     body = serialize_fragment(root)
@@ -118,6 +122,7 @@ def build_document(source: Source, options: Options) -> Document:
         assets=found,
         cover=assets.load_cover(metadata.cover, source, options) if metadata.cover else None,
         warnings=meta_warnings + asset_warnings,
+        inputs=inputs,
     )
 
 

@@ -22,6 +22,7 @@ from .book import Book, collect_book, single_book
 from .errors import Diagnostic, ExporterError, StrictError, reason
 from .options import Options
 from .output import write_all_atomic
+from .session import Session
 from .source import load_yaml_mapping, read_bytes, read_source
 
 
@@ -66,25 +67,30 @@ def build(
     formats: Iterable[str] | None = None,
     options: Options | None = None,
     data: bytes | None = None,
+    session: Session | None = None,
     **changes: Any,
 ) -> BuildResult:
     """Build the editions of one article into *output_dir*; raise :class:`ExporterError` on failure.
 
     *changes* are :class:`Options` fields (``style="modern"``, ``page_size="A5"``, ...).
     *data*, when given, is the article's bytes (read from a pipe, say) under the name *source*.
+    Pass the same *session* to many builds to share fonts, stylesheets and covers.
     """
     options = _options(options, formats, changes)
+    session = session or Session()
     path, folder = Path(source), Path(output_dir)
     raw = read_bytes(path, options) if data is None else data
-    key = cache.input_key(raw, options) if options.reuse and data is None else None
-    if key is not None:
+    key = None
+    if options.reuse and data is None:
+        tool = session.keep("tool", "fingerprint", cache.tool_fingerprint)
+        key = cache.build_key(tool, path.name, raw, options)
         record = cache.lookup(folder, path.stem, key, path.parent)
         if record is not None:
             return _reused(record, path, folder, options)
     book = _single_book(path, raw, options)
-    result = _render_and_write(book, options, folder, path)
+    result = _render_and_write(book, options, folder, path, session)
     if key is not None:
-        _remember(result, book, key, folder)
+        result = _remember(result, book, key, folder)
     return result
 
 
@@ -95,24 +101,31 @@ def _single_book(path: Path, raw: bytes, options: Options) -> Book:
     return single_book(build_document(read_source(path, options, data=raw), options))
 
 
-def _remember(result: BuildResult, book: Book, key: str, folder: Path) -> None:
-    """Record the build for the next one; not when an image was missing, as it may appear."""
-    if any(warning.code == "RES-MISSING" for warning in result.warnings):
-        return
-    covers = [article.cover for article in book.articles if article.cover]
-    images = {asset.origin: hashlib.sha256(asset.data).hexdigest()
-              for asset in [*book.assets, *covers] if asset.origin}
+def _remember(result: BuildResult, book: Book, key: str, folder: Path) -> BuildResult:
+    """Record the build for the next one; a record that cannot be written is only a warning."""
+    article = book.articles[0]
+    inputs = cache.input_hashes(article.source.path.parent, article.inputs)
     outputs = [{"format": o.format, "name": o.path.name, "size": o.size, "sha256": o.sha256}
                for o in result.outputs]
-    extra = {"identifier": result.identifier,
-             "date": result.date.isoformat() if result.date else None,
-             "warnings": [dataclasses.asdict(warning) for warning in result.warnings]}
-    cache.store(folder, book.stem, key, images, outputs, extra)
+    where = str(result.source)
+    # Warnings about the source itself are kept without its path, which may be absolute.
+    warnings = [{**dataclasses.asdict(w), "path": None if w.path == where else w.path}
+                for w in result.warnings]
+    extra = {"identifier": result.identifier, "warnings": warnings,
+             "date": result.date.isoformat() if result.date else None}
+    try:
+        cache.store(folder, book.stem, key, inputs, outputs, extra)
+    except ExporterError as error:
+        note = Diagnostic("CACHE-NOT-WRITTEN", f"build record not kept ({error}); the next build "
+                          "will build again", where, severity="note")
+        return dataclasses.replace(result, warnings=(*result.warnings, note))
+    return result
 
 
 def _reused(record: dict[str, Any], path: Path, folder: Path, options: Options) -> BuildResult:
     """The result of an earlier build whose inputs are unchanged."""
-    warnings = tuple(Diagnostic(**warning) for warning in record.get("warnings", []))
+    warnings = tuple(Diagnostic(**{**warning, "path": warning["path"] or str(path)})
+                     for warning in record["warnings"])
     _check_strict(warnings, options, path)
     outputs = tuple(Output(o["format"], folder / o["name"], o["size"], o["sha256"])
                     for o in record["outputs"])
@@ -122,12 +135,12 @@ def _reused(record: dict[str, Any], path: Path, folder: Path, options: Options) 
 
 
 def render_source(
-    source: Path | str, options: Options, data: bytes | None = None
+    source: Path | str, options: Options, data: bytes | None = None, session: Session | None = None
 ) -> tuple[dict[str, bytes], tuple[Diagnostic, ...]]:
     """Render one article's editions in memory and write nothing (for ``-o -``)."""
     path = Path(source)
     book = _single_book(path, read_bytes(path, options) if data is None else data, options)
-    editions, warnings = render_editions(book, options)
+    editions, warnings = render_editions(book, options, session or Session())
     _check_strict(warnings, options, path)
     return editions, warnings
 
@@ -140,6 +153,7 @@ def build_book(
     book_file: Path | str | None = None,
     formats: Iterable[str] | None = None,
     options: Options | None = None,
+    session: Session | None = None,
     **changes: Any,
 ) -> BuildResult:
     """Bind several articles into one book, ``output_dir/<slug of title>.<format>``.
@@ -163,7 +177,7 @@ def build_book(
         settings["title"] = title
     documents = [build_document(read_source(path, options), options) for path in paths]
     book = collect_book(documents, settings, anchor, options.source_date_epoch)
-    return _render_and_write(book, options, Path(output_dir), anchor)
+    return _render_and_write(book, options, Path(output_dir), anchor, session or Session())
 
 
 def build_many(
@@ -173,26 +187,29 @@ def build_many(
     options: Options | None = None,
     **changes: Any,
 ) -> list[BuildResult | Failure]:
-    """Build each source in turn; a failing source is reported as a :class:`Failure`."""
+    """Build each source in turn, in one session; a failing source is reported as a :class:`Failure`."""
     options = _options(options, formats, changes)
+    session = Session()
     results: list[BuildResult | Failure] = []
     for source in sources:
         try:
-            results.append(build(source, output_dir, options=options))
+            results.append(build(source, output_dir, options=options, session=session))
         except ExporterError as error:
             results.append(Failure(Path(source), error))
     return results
 
 
-def _render_and_write(book: Book, options: Options, output_dir: Path, path: Path) -> BuildResult:
-    editions, warnings = render_editions(book, options)
+def _render_and_write(book: Book, options: Options, output_dir: Path, path: Path,
+                      session: Session) -> BuildResult:
+    editions, warnings = render_editions(book, options, session)
     _check_strict(warnings, options, path)
     outputs = write_editions(editions, output_dir, book.stem)
     return BuildResult(path, outputs, warnings, book.identifier, book.modified.date(),
                        tuple(article.source.path for article in book.articles))
 
 
-def render_editions(book: Book, options: Options) -> tuple[dict[str, bytes], tuple[Diagnostic, ...]]:
+def render_editions(book: Book, options: Options,
+                    session: Session) -> tuple[dict[str, bytes], tuple[Diagnostic, ...]]:
     """Render every asked-for edition in memory; return them by format, with all warnings."""
     editions: dict[str, bytes] = {}
     warnings = list(book.warnings)
@@ -201,12 +218,12 @@ def render_editions(book: Book, options: Options) -> tuple[dict[str, bytes], tup
     if "pdf" in options.formats:
         from .editions.pdf import render_pdf
 
-        editions["pdf"], pages, pdf_warnings = render_pdf(book, options)
+        editions["pdf"], pages, pdf_warnings = render_pdf(book, options, session)
         warnings.extend(pdf_warnings)
     if "epub" in options.formats:
         from .editions.epub import render_epub
 
-        editions["epub"] = render_epub(book, options, pages=pages)
+        editions["epub"] = render_epub(book, options, session, pages=pages)
         if pages is None:
             warnings.append(Diagnostic("EPUB-NO-PAGE-LIST", "page list skipped: it follows the PDF "
                                        "edition's pages, which this build does not make",

@@ -15,6 +15,7 @@ import click
 from .. import __version__
 from ..errors import CHECK_FAILED, ExporterError, UsageProblem
 from ..options import EDITIONS, FORMATS, STYLES, Options
+from ..session import Session
 from ..source import SUFFIXES
 from .progress import Reporter
 from .reporting import Reporting
@@ -132,6 +133,8 @@ class _Run:
         self.book, self.book_file, self.debug = book, book_file, debug
         self.jobs, self.timeout = jobs, timeout
         self.outcomes: list[BuildResult | Failure] = []
+        #: Kept from build to build (--watch rebuilds in this warm process).
+        self.session = Session()
 
     @property
     def built(self) -> list[BuildResult]:
@@ -150,7 +153,7 @@ class _Run:
             try:
                 outcome: BuildResult | Failure = build_book(
                     self.paths, self.output_dir, title=None if self.book_file else self.book,
-                    book_file=self.book_file, options=self.options)
+                    book_file=self.book_file, options=self.options, session=self.session)
             except ExporterError as error:
                 if self.debug:
                     raise
@@ -163,7 +166,8 @@ class _Run:
             with reporter:
                 self.outcomes = build_all(paths, self.output_dir, self.options,
                                           jobs=self.jobs or default_jobs(),
-                                          timeout=self.timeout or None, on_done=reporter.done)
+                                          timeout=self.timeout or None, on_done=reporter.done,
+                                          session=self.session)
         return reporter.summary(self.outcomes, time.monotonic() - started)
 
 

@@ -23,6 +23,7 @@ from ..errors import RenderError
 from ..metadata import Metadata
 from ..options import Options
 from ..resources import stylesheets_for
+from ..session import Session
 from .html import format_date, head_metadata, title_block
 from .pagemap import PageStart, mark_page_starts
 
@@ -40,7 +41,8 @@ def chapter_name(book: Book, index: int) -> str:
     return f"article-{index + 1:02d}.xhtml" if book.collection else "article.xhtml"
 
 
-def render_epub(book: Book, options: Options, pages: tuple[PageStart, ...] | None = None) -> bytes:
+def render_epub(book: Book, options: Options, session: Session,
+                pages: tuple[PageStart, ...] | None = None) -> bytes:
     """The EPUB edition's bytes; with *pages* (from the PDF edition) it carries a page list."""
     from ebooklib import epub
 
@@ -63,7 +65,7 @@ def render_epub(book: Book, options: Options, pages: tuple[PageStart, ...] | Non
     cover_image = epub.EpubItem(
         uid="cover-image", file_name=_cover_name(book),
         media_type=given.media_type if given else "image/jpeg",
-        content=given.data if given else draw_cover(cover_text(meta, options)))
+        content=given.data if given else _drawn_cover(cover_text(meta, options), session))
     cover_image.properties = ["cover-image"]
     package.add_item(cover_image)
     package.add_metadata(None, "meta", None, {"name": "cover", "content": "cover-image"})
@@ -171,6 +173,10 @@ def _given_cover(book: Book) -> Asset | None:
 def _cover_name(book: Book) -> str:
     given = _given_cover(book)
     return "images/cover.png" if given and given.media_type == "image/png" else _COVER_IMAGE
+
+
+def _drawn_cover(text: CoverText, session: Session) -> bytes:
+    return session.keep("cover", text, lambda: draw_cover(text))
 
 
 def cover_text(metadata: Metadata, options: Options) -> CoverText:

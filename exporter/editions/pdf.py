@@ -1,19 +1,21 @@
 """The PDF edition, rendered by WeasyPrint from the same markup as the HTML edition.
 
-WeasyPrint is imported here only, when a PDF is asked for.  Stylesheets are
-parsed once per process and reused, fonts are shared through one font
-configuration, and every URL goes through the offline fetcher.  Three kinds:
+WeasyPrint is imported here only, when a PDF is asked for.  Parsed stylesheets,
+the font configuration and decoded images are kept in the caller's
+:class:`~exporter.session.Session`, and every URL goes through the offline
+fetcher.  Three kinds:
 tagged PDF/UA-1 (standard), PDF/X-4 with bleed and crop marks (print), and
 PDF/A-3 carrying its Markdown sources (archive); all byte-reproducible.
 """
 
 from __future__ import annotations
 
-import atexit
-import functools
+import contextlib
 import logging
+import os
 import re
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +25,8 @@ from ..errors import Diagnostic, RenderError, ResourceError
 from ..geometry import page_geometry
 from ..metadata import IDENTIFIER_NAMESPACE
 from ..options import Options
-from ..resources import Stylesheet, make_fetcher, styles_dir, stylesheets_for
+from ..resources import make_fetcher, styles_dir, stylesheets_for
+from ..session import Session
 from .html import compose_html
 from .pagemap import PageStart, page_starts
 
@@ -31,27 +34,21 @@ from .pagemap import PageStart, page_starts
 VARIANTS = {"standard": "pdf/ua-1", "print": "pdf/x-4", "archive": "pdf/a-3a"}
 #: Bleed around the trim box of the print edition, in millimetres.
 PRINT_BLEED_MM = 3
+#: How WeasyPrint's log says it subsets with fontTools, which this edition chooses.
+_CHOSEN_SUBSETTER = "Using fontTools instead of HarfBuzz-Subset"
 
 
-@functools.cache
-def _font_config() -> Any:
-    from weasyprint.text.fonts import FontConfiguration
-
-    # Released before interpreter shutdown, when its finaliser can no longer run cleanly.
-    atexit.register(_font_config.cache_clear)
-    return FontConfiguration()
-
-
-@functools.cache
-def _parsed_css(text: str, base_url: str, roots: tuple[Path, ...]) -> Any:
+def _parsed_css(session: Session, text: str, base_url: str, roots: tuple[Path, ...]) -> Any:
+    """A stylesheet parsed once per session: the same text, base and readable folders."""
     from weasyprint import CSS
 
-    return CSS(string=text, base_url=base_url, url_fetcher=make_fetcher(roots),
-               font_config=_font_config())
+    return session.keep("css", (text, base_url, roots), lambda: CSS(
+        string=text, base_url=base_url, url_fetcher=make_fetcher(roots),
+        font_config=session.font_config()))
 
 
 def render_pdf(
-    book: Book, options: Options
+    book: Book, options: Options, session: Session
 ) -> tuple[bytes, tuple[PageStart, ...], tuple[Diagnostic, ...]]:
     """Render the PDF: its bytes, where each page begins, and the warnings WeasyPrint logged."""
     from weasyprint import HTML
@@ -67,12 +64,15 @@ def render_pdf(
             # No base URL: images are inlined and relative links stay as written, so no
             # path of the build machine reaches the PDF.
             html = HTML(string=markup, base_url=None, url_fetcher=make_fetcher(roots))
-            stylesheets = [_stylesheet(sheet, roots) for sheet in sheets]
-            stylesheets.append(_parsed_css(_page_css(options), styles_dir().as_uri() + "/", roots))
-            layout = html.render(stylesheets=stylesheets, font_config=_font_config(),
-                                 cache=_image_cache())
+            stylesheets = [_parsed_css(session, sheet.text, sheet.path.as_uri(), roots)
+                           for sheet in sheets]
+            stylesheets.append(_parsed_css(session, _page_css(options),
+                                           styles_dir().as_uri() + "/", roots))
+            layout = html.render(stylesheets=stylesheets, font_config=session.font_config(),
+                                 cache=session.image_cache())
             _stable_document_id(layout, f"{book.identifier}#{book.digest}")
-            pdf = layout.write_pdf(**_variant_options(book, options))
+            with _fonts_subset_alike(book):
+                pdf = layout.write_pdf(**_variant_options(book, options))
     except FatalURLFetchingError as refusal:
         raise ResourceError(str(refusal), path=book.articles[0].source.path) from None
     except (ValueError, OSError, RuntimeError) as error:
@@ -157,13 +157,31 @@ def _stable_document_id(layout: Any, seed: str) -> None:
     layout.metadata.generate_rdf_metadata = generate
 
 
-def _stylesheet(sheet: Stylesheet, roots: tuple[Path, ...]) -> Any:
-    return _parsed_css(sheet.text, sheet.path.as_uri(), roots)
+@contextlib.contextmanager
+def _fonts_subset_alike(book: Book) -> Iterator[None]:
+    """Subset fonts with fontTools on every machine, and date each subset by the book.
 
+    WeasyPrint subsets with HarfBuzz where the system has ``libharfbuzz-subset``,
+    else with fontTools, and the two give different bytes; fontTools also stamps
+    each subset's ``head.modified`` with the clock unless ``SOURCE_DATE_EPOCH``
+    (the reproducible-builds convention it follows) is set.  Taking fontTools
+    everywhere, with that variable set to the book's date, makes a PDF the same
+    bytes whatever the machine has installed, and whenever it is built.
+    """
+    import weasyprint.pdf.fonts
 
-@functools.cache
-def _image_cache() -> dict[str, Any]:
-    return {}
+    backend = weasyprint.pdf.fonts.harfbuzz_subset
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    weasyprint.pdf.fonts.harfbuzz_subset = None
+    os.environ["SOURCE_DATE_EPOCH"] = str(int(book.modified.timestamp()))
+    try:
+        yield
+    finally:
+        weasyprint.pdf.fonts.harfbuzz_subset = backend
+        if epoch is None:
+            del os.environ["SOURCE_DATE_EPOCH"]
+        else:
+            os.environ["SOURCE_DATE_EPOCH"] = epoch
 
 
 class _WarningCollector(logging.Handler):
@@ -175,7 +193,9 @@ class _WarningCollector(logging.Handler):
         self.diagnostics: list[Diagnostic] = []
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.diagnostics.append(Diagnostic("PDF-RENDER", record.getMessage(), self.path))
+        message = record.getMessage()
+        if not message.startswith(_CHOSEN_SUBSETTER):  # (fontTools is taken on purpose)
+            self.diagnostics.append(Diagnostic("PDF-RENDER", message, self.path))
 
     def __enter__(self) -> _WarningCollector:
         logger = logging.getLogger("weasyprint")

@@ -1,0 +1,56 @@
+"""Warm state that many builds in one process share, held by whoever makes the builds.
+
+A build needs WeasyPrint's font configuration, the bundled stylesheets parsed,
+decoded images and a drawn cover; making them costs more than laying out a
+short article.  A :class:`Session` keeps them for the next build: a batch
+worker, ``--watch`` and any API caller that passes the same session to
+:func:`exporter.build` pay for them once.  Everything it keeps is a pure
+function of its key (a stylesheet's text, a cover's text), so a session can
+never make a build differ from a fresh one; each store is bounded.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+class Session:
+    """Fonts, parsed stylesheets, images and covers kept across builds (at most *limit* of each)."""
+
+    def __init__(self, limit: int = 64):
+        self.limit = limit
+        self._font_config: Any = None
+        self._kept: dict[str, OrderedDict[Hashable, Any]] = {}
+        #: WeasyPrint's image cache (its ``cache=`` argument), emptied when it grows past the limit.
+        self._images: dict[str, Any] = {}
+
+    def font_config(self) -> Any:
+        """WeasyPrint's font configuration, made on first use (it imports WeasyPrint)."""
+        if self._font_config is None:
+            from weasyprint.text.fonts import FontConfiguration
+
+            self._font_config = FontConfiguration()
+        return self._font_config
+
+    def image_cache(self) -> dict[str, Any]:
+        """The dictionary WeasyPrint keeps decoded images in, bounded by the limit."""
+        if len(self._images) > self.limit:
+            self._images.clear()
+        return self._images
+
+    def keep(self, kind: str, key: Hashable, make: Callable[[], T]) -> T:
+        """The value of *kind* kept for *key*, made by *make* when not kept (least recent goes)."""
+        store = self._kept.setdefault(kind, OrderedDict())
+        if key in store:
+            store.move_to_end(key)
+            value: T = store[key]
+            return value
+        value = make()
+        store[key] = value
+        if len(store) > self.limit:
+            store.popitem(last=False)
+        return value
