@@ -1,4 +1,4 @@
-"""Speed and scale of ``exporter``, measured side by side with pandoc and bare WeasyPrint (issue 7).
+"""Speed and scale of ``exporter``, measured side by side with pandoc and bare WeasyPrint (issue 15).
 
 Run from anywhere, with the project installed (``pip install -e .``) and the
 benchmark's own requirements, best in a virtual environment of their own::
@@ -23,7 +23,7 @@ files is written.  It is not part of the pytest suite.
 from __future__ import annotations
 
 import argparse
-import contextlib
+import json
 import math
 import os
 import platform
@@ -73,8 +73,6 @@ class Case:
     name: str
     samples: list[Sample] = field(default_factory=list)
     note: str = ""
-    #: Built by the warm build server: the CPU time measured is only the client's.
-    served: bool = False
 
     @property
     def median(self) -> float:
@@ -90,8 +88,6 @@ class Case:
 
     @property
     def other_load(self) -> str:
-        if self.served:
-            return "—"  # the server's work would count as "other"
         loads = [s.other_load for s in self.samples if s.other_load is not None]
         return f"{statistics.median(loads):.0%}" if loads else "?"
 
@@ -191,31 +187,21 @@ CommandFactory = Callable[[int], Sequence[str]]
 
 
 def measure(cases: dict[str, CommandFactory], reps: int, env: Callable[[], dict[str, str]],
-            warmup: bool = True, label: str = "", served: frozenset[str] = frozenset(),
-            settle: Callable[[], None] | None = None) -> dict[str, Case]:
+            warmup: bool = True, label: str = "") -> dict[str, Case]:
     """Run each command *reps* times, round-robin (the order rotating each round).
 
     *env* is called for every run, so each run can get its own empty cache folder.
-    After a command named in *served*, *settle* waits until the build server is
-    quiet again, so that its work after a build does not land in the next run.
     """
     results = {name: Case(name) for name in cases}
     names = list(cases)
-    def after(name: str) -> None:
-        if settle is not None and name in served:
-            settle()
-
     if warmup:
         for name in names:
             run_once(cases[name](-1), env())
-            after(name)
     for rep in range(reps):
         wait_until_quiet(**QUIET)
         shift = rep % len(names)
         for name in names[shift:] + names[:shift]:
             results[name].samples.append(run_once(cases[name](rep), env()))
-            results[name].served = name in served
-            after(name)
         last = [results[n].samples[-1] for n in names]
         times = ", ".join(f"{s.seconds:.2f}" for s in last)
         other = max((s.other_load or 0.0) for s in last)
@@ -342,7 +328,7 @@ class Target:
 
 def ratio_target(name: str, mine: Case, other: Case, limit: float) -> Target:
     """A target on the ratio of two medians, *mine* over *other*."""
-    cpu = None if mine.served or other.served else mine.cpu_median / other.cpu_median
+    cpu = mine.cpu_median / other.cpu_median if other.cpu_median else None
     return Target(name, mine.median / other.median, limit, cpu=cpu,
                   detail=f"{mine.median:.2f} s vs {other.median:.2f} s")
 
@@ -362,11 +348,6 @@ class Bench:
         self.tools = find_tools()
         self.tmp = Path(tempfile.mkdtemp(prefix="exporter-bench-"))
         env = with_bytecode_cache(self.tools.env, self.tmp / "pycache")
-        # A build server of the benchmark's own, in its scratch folder, stopped at the end.
-        runtime = self.tmp / "run"
-        runtime.mkdir(mode=0o700)
-        env.update(XDG_RUNTIME_DIR=str(runtime), EXPORTER_SERVER_IDLE="3600")
-        env.pop("EXPORTER_SERVER", None)
         self.tools = replace(self.tools, env=env)
         self.load_start = os.getloadavg()
         self.counter = 0
@@ -396,99 +377,83 @@ class Bench:
     def exporter(self, *args: str) -> list[str]:
         return [*self.tools.exporter, *args]
 
-    def in_one_process(self, *args: str) -> list[str]:
-        """The same command with the build server switched off: a cold process does the work."""
-        return ["env", "EXPORTER_SERVER=off", *self.tools.exporter, *args]
-
-    def start_server(self) -> None:
-        """Have the build server running and warm, as it is after a user's first build."""
-        run_once(self.exporter("server", "start"), self.tools.env)
-        self.settle()
-
-    def settle(self, patience: float = 20.0) -> None:
-        """Wait until the server's spare process is warm again (it warms after every build).
-
-        Otherwise that work, about 0.4 s of one CPU, would run during the next command
-        measured. Users who build every few seconds or less often always find it warm.
-        """
-        deadline = time.monotonic() + patience
-        while time.monotonic() < deadline:
-            status = subprocess.run(self.exporter("server", "status"), env=self.tools.env,
-                                    capture_output=True, text=True, check=False).stdout
-            if "spare process ready" in status or "No server" in status:
-                return
-            time.sleep(0.1)
-
-    def stop_server(self) -> None:
-        with contextlib.suppress(CommandFailed, OSError):
-            run_once(self.exporter("server", "stop"), self.tools.env)
-
     # ------------------------------------------------------------------ cases
 
     def single(self) -> None:
         reps, t = self.args.reps, self.tools
-        progress(f"[1/6] one article, all editions ({reps} runs each)")
+        progress(f"[1/7] one article, all editions, cold ({reps} runs each)")
         html_dir = self.fresh("html")
         run_once(self.exporter("build", "-f", "html", str(SEED), "-o", str(html_dir)), t.env)
-        html = html_dir / f"{SEED.stem}.html"
+        self.html = html_dir / f"{SEED.stem}.html"
         out = self.fresh("single")
-        self.start_server()
         cases = measure({
-            "exporter build (html+epub+pdf)":
-                lambda _: self.exporter("build", str(SEED), "-o", str(self.fresh("all"))),
+            "exporter build --force (html+epub+pdf), new process":
+                lambda _: self.exporter("build", "--force", str(SEED), "-o", str(self.fresh("all"))),
             "weasyprint on exporter's HTML (floor)":
-                lambda _: [*t.weasyprint, str(html), str(out / "floor.pdf")],
+                lambda _: [*t.weasyprint, str(self.html), str(out / "floor.pdf")],
             "pandoc md → pdf via weasyprint":
                 lambda _: [t.pandoc, str(SEED), "-o", str(out / "pandoc.pdf"), "--pdf-engine=weasyprint"],
             "exporter build -f pdf (for reference)":
                 lambda _: self.exporter("build", "-f", "pdf", str(SEED), "-o", str(self.fresh("pdf"))),
-            "exporter build -f html (for reference)":
-                lambda _: self.exporter("build", "-f", "html", str(SEED), "-o", str(self.fresh("h"))),
-            "exporter build, no server (in one process)":
-                lambda _: self.in_one_process("build", str(SEED), "-o", str(self.fresh("one"))),
-        }, reps, self.cold_env, label="single", settle=self.settle,
-            served=frozenset({"exporter build (html+epub+pdf)", "exporter build -f pdf (for reference)",
-                              "exporter build -f html (for reference)"}))
-        a, floor, pan, pdf_only, html_only, alone = cases.values()
+        }, reps, self.cold_env, label="single")
+        a, floor, pan, pdf_only = cases.values()
+        self.floor = floor
         pdf_only.note = f"{pdf_only.median / floor.median:.2f} × the floor"
-        alone.note = (f"{alone.median / floor.median:.2f} × the floor, "
-                      f"{alone.median / pan.median:.2f} × pandoc: a first build, before the server is up")
-        self.sections.append(("One article, all editions", [a, floor, pan, pdf_only, html_only, alone], {
+        pan.note = "for comparison (pandoc's PDF has no tags, running heads or page numbers)"
+        self.sections.append(("One article, all editions, cold", [a, floor, pan, pdf_only], {
             floor.name: f"{a.median / floor.median:.2f}", pan.name: f"{a.median / pan.median:.2f}"}))
-        self.targets += [
-            ratio_target("all editions / bare weasyprint", a, floor, 1.05),
-            ratio_target("all editions / pandoc PDF route", a, pan, 0.85),
-        ]
+        self.targets.append(ratio_target("cold build, all editions / weasyprint command", a, floor, 1.2))
+
+    def warm(self) -> None:
+        reps = self.args.reps
+        progress(f"[2/7] warm builds in one process ({reps} builds after a first)")
+        script = (
+            "import json, sys, time\nimport exporter\nfrom exporter.session import Session\n"
+            "session = Session()\nseconds = []\n"
+            "for n in range(int(sys.argv[3]) + 1):\n"
+            "    start = time.perf_counter()\n"
+            "    exporter.build(sys.argv[1], f'{sys.argv[2]}/{n}', session=session, reuse=False)\n"
+            "    seconds.append(time.perf_counter() - start)\n"
+            "print(json.dumps(seconds[1:]))\n")
+        out = self.fresh("warm")
+        result = subprocess.run([sys.executable, "-c", script, str(SEED), str(out), str(reps)],
+                                cwd=TREE, env=self.cold_env(), capture_output=True, text=True,
+                                check=True)
+        case = Case("exporter.build() again in one process, one Session (as --watch does)")
+        case.samples = [Sample(seconds, 0) for seconds in json.loads(result.stdout)]
+        case.note = "in-process time of each build after the first; no start-up"
+        self.sections.append(("Warm builds", [case, self.floor],
+                              {self.floor.name: f"{case.median / self.floor.median:.2f}"}))
+        target = Target("warm build, all editions / weasyprint command",
+                        case.median / self.floor.median, 0.5,
+                        detail=f"{case.median:.2f} s vs {self.floor.median:.2f} s")
+        self.targets.append(target)
 
     def epub(self) -> None:
         reps, t = self.args.reps, self.tools
-        progress(f"[2/6] EPUB only ({reps} runs each)")
+        progress(f"[3/7] EPUB only, cold ({reps} runs each)")
         out = self.fresh("epub")
-        self.start_server()
         cases = measure({
-            "exporter build -f epub":
-                lambda _: self.exporter("build", "-f", "epub", str(SEED), "-o", str(self.fresh("e"))),
+            "exporter build --force -f epub, new process":
+                lambda _: self.exporter("build", "--force", "-f", "epub", str(SEED), "-o",
+                                        str(self.fresh("e"))),
             "pandoc md → epub": lambda _: [t.pandoc, str(SEED), "-o", str(out / "pandoc.epub")],
-            "exporter build -f epub, no server (in one process)":
-                lambda _: self.in_one_process("build", "-f", "epub", str(SEED), "-o", str(self.fresh("e1"))),
-        }, reps, self.cold_env, label="epub", settle=self.settle,
-            served=frozenset({"exporter build -f epub"}))
-        e, pan, alone = cases.values()
-        alone.note = f"{alone.median / pan.median:.2f} × pandoc"
-        self.sections.append(("EPUB only", [e, pan, alone], {pan.name: f"{e.median / pan.median:.2f}"}))
-        self.targets.append(ratio_target("EPUB only / pandoc EPUB", e, pan, 1.0))
+        }, reps, self.cold_env, label="epub")
+        e, pan = cases.values()
+        self.sections.append(("EPUB only, cold", [e, pan], {pan.name: f"{e.median / pan.median:.2f}"}))
+        self.targets.append(ratio_target("cold build, EPUB only / pandoc EPUB", e, pan, 2.0))
 
     def startup(self) -> None:
         reps = self.args.reps
-        progress(f"[3/6] start-up ({reps} runs each)")
+        progress(f"[4/7] start-up ({reps} runs each)")
         cases = measure({
             "exporter --help": lambda _: self.exporter("--help"),
             "python -c pass (interpreter alone)": lambda _: [sys.executable, "-c", "pass"],
         }, reps, lambda: self.tools.env, label="start-up")
         help_case = cases["exporter --help"]
         # Which heavy libraries are in sys.modules once `--help` has been printed?
-        probe = ("import sys\nfrom exporter.launch import main\nsys.argv = ['exporter', '--help']\n"
-                 "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        probe = ("import sys\nfrom exporter.cli import main\n"
+                 "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
                  f"print('HEAVY:' + ' '.join(m for m in {HEAVY_MODULES!r} if m in sys.modules))")
         out = subprocess.run([sys.executable, "-c", probe], cwd=TREE, env=self.tools.env,
                              capture_output=True, text=True, check=True).stdout
@@ -500,51 +465,45 @@ class Bench:
 
     def rebuild(self) -> None:
         reps = self.args.reps
-        progress(f"[4/6] rebuild with nothing changed ({reps} pairs)")
-        cold = Case("cold build into an empty folder (new process, no server, no cache)")
-        warm = Case("same build again, same folder")
-        self.start_server()
-        run_once(self.exporter("build", str(SEED), "-o", str(self.fresh("rb"))), self.tools.env)
+        progress(f"[5/7] rebuild with nothing changed ({reps} pairs)")
+        cold = Case("cold build into an empty folder (new process)")
+        warm = Case("same build again, same folder: Up to date")
         for rep in range(reps):
             wait_until_quiet(**QUIET)
             env, out = self.cold_env(), self.fresh("rebuild")
             cmd = self.exporter("build", str(SEED), "-o", str(out))
-            cold.samples.append(run_once(self.in_one_process(*cmd[len(self.tools.exporter):]), env))
+            cold.samples.append(run_once(cmd, env))
             warm.samples.append(run_once(cmd, env))
             progress(f"  rebuild pair {rep + 1}/{reps}: {cold.samples[-1].seconds:.2f}, "
                      f"{warm.samples[-1].seconds:.2f} s")
         ratio = warm.median / cold.median
         self.sections.append(("Rebuild, nothing changed", [warm, cold], {cold.name: f"{ratio:.3f}"}))
-        self.targets.append(ratio_target("rebuild unchanged / cold build", warm, cold, 0.05))
+        self.targets.append(ratio_target("rebuild unchanged / cold build", warm, cold, 0.15))
 
     def batch(self) -> None:
         n, reps, t = self.args.batch_size, self.args.heavy_reps, self.tools
-        progress(f"[5/6] batch of {n} articles ({reps} runs each; the pandoc loop takes ~1.5 min a run)")
+        progress(f"[6/7] batch of {n} articles ({reps} runs each)")
         src = self.tmp / "batch-src"
         src.mkdir()
         for i in range(1, n + 1):
             (src / f"article-{i:03d}.md").write_text(batch_article(i, n), encoding="utf-8")
         loop = ('set -e\nfor f in "$1"/*.md; do\n  n=$(basename "$f" .md)\n'
                 '  "$3" "$f" -o "$2/$n.epub"\n  "$3" "$f" -o "$2/$n.pdf" --pdf-engine=weasyprint\ndone\n')
-        self.start_server()
         cases = measure({
             f"exporter build FOLDER ({n} articles, 3 editions)":
                 lambda _: self.exporter("build", str(src), "-o", str(self.fresh("bx"))),
             f"shell loop of pandoc ({n} × epub + pdf)":
                 lambda _: ["bash", "-c", loop, "loop", str(src), str(self.fresh("bp")), t.pandoc],
-        }, reps, self.cold_env, warmup=False, label="batch", settle=self.settle,
-            served=frozenset({f"exporter build FOLDER ({n} articles, 3 editions)"}))
+        }, reps, self.cold_env, warmup=False, label="batch")
         e, pan = cases.values()
         e.note = f"{e.median / n:.3f} s per article"
         pan.note = f"{pan.median / n:.3f} s per article"
         self.sections.append((f"Batch of {n} articles", [e, pan], {pan.name: f"{e.median / pan.median:.2f}"}))
-        self.targets.append(ratio_target(f"batch of {n} / pandoc loop", e, pan, 0.15))
-        self.notes.append(f"Batch: {reps} runs each; no untimed warm-up run (one pandoc loop takes about "
-                          "1.5 minutes), the single-article cases warmed the same programs.")
+        self.targets.append(ratio_target(f"batch of {n} / pandoc loop", e, pan, 0.25))
 
     def grow(self) -> None:
         reps, heavy = self.args.reps, self.args.heavy_reps
-        progress(f"[6/6] growth: 1×, 10× ({reps} runs), 100× and ~300 pages ({heavy} runs)")
+        progress(f"[7/7] growth: 1×, 10× ({reps} runs), 100× and ~300 pages ({heavy} runs)")
         folder = self.tmp / "growth"
         folder.mkdir()
 
@@ -556,7 +515,7 @@ class Bench:
             def cmd(_: int) -> list[str]:
                 outs.append(self.fresh(f"g{times}"))
                 # In one process, so that time and peak memory are the whole build's.
-                return self.in_one_process("build", str(source), "-o", str(outs[-1]))
+                return self.exporter("build", str(source), "-o", str(outs[-1]))
 
             case = measure({f"{times}× {label}".strip(): cmd}, runs, self.cold_env, warmup=times == 1,
                            label=f"growth {times}×")
@@ -629,7 +588,7 @@ class Bench:
         ]
 
     def other_load_summary(self) -> str:
-        cases = [c for _, group, _ in self.sections for c in group if not c.served] + \
+        cases = [c for _, group, _ in self.sections for c in group] + \
             [g.case for g in self.growth]
         loads = [s.other_load for c in cases for s in c.samples if s.other_load is not None]
         if not loads:
@@ -645,7 +604,7 @@ class Bench:
                  "whole subprocess (start-up included); peak memory is the largest resident set of any run.",
                  "", "## Machine", "", "| | |", "|---|---|"]
         lines += [f"| {k} | {v} |" for k, v in self.machine()]
-        lines += ["", "## Targets (issue 7, item 2)", "",
+        lines += ["", "## Targets (issue 15)", "",
                   "| target | measured (wall) | limit | result | CPU-time ratio | detail |",
                   "|---|---|---|---|---|---|"]
         lines += ["| " + " | ".join(t.cells()) + " |" for t in self.targets]
@@ -655,21 +614,20 @@ class Bench:
                   "|---|---|---|---|---|---|---|---|---|---|---|"]
         for title, cases, ratios in self.sections:
             cpu_ratios = {c.name: f"{cases[0].cpu_median / c.cpu_median:.2f}" for c in cases[1:]
-                          if c.name in ratios and not cases[0].served}
+                          if c.name in ratios and c.cpu_median and cases[0].cpu_median}
             for case in cases:
                 times = [s.seconds for s in case.samples]
                 lines.append(f"| {title} | {case.name} | {len(times)} | {case.median:.3f} | "
                              f"{min(times):.3f}–{max(times):.3f} | {ratios.get(case.name, '')} | "
-                             f"{'—' if case.served else f'{case.cpu_median:.3f}'} | "
+                             f"{case.cpu_median:.3f} | "
                              f"{cpu_ratios.get(case.name, '')} | "
-                             f"{'—' if case.served else f'{case.peak_mib:.0f}'} | {case.other_load} | "
+                             f"{case.peak_mib:.0f} | {case.other_load} | "
                              f"{case.note} |")
         lines += ["", "Ratios are exporter's median over the row's median (wall clock; the CPU ratio "
-                  "uses user+system CPU seconds, which other load on the machine disturbs less; it is "
-                  "left out (—) where the build server did the work, whose CPU time the command's "
-                  "own does not include). "
+                  "uses user+system CPU seconds, which other load on the machine disturbs less). "
                   "*Other load* is the median share of all CPUs that other processes used while a "
-                  "command of the row ran (— for rows the server built: its work would count).", "",
+                  "command of the row ran. The warm builds are timed inside their process (no CPU "
+                  "or memory columns).", "",
                   "## Growth (all three editions of the seed with its body sections repeated)", "",
                   f"![time and peak memory against length]({GROWTH_PNG.name})", "",
                   "| length | source KiB | PDF pages | runs | median s | s/page | × previous | peak MiB "
@@ -737,7 +695,7 @@ def print_table(bench: Bench) -> None:
         print(title)
         for case in cases:
             ratio = ratios.get(case.name, "")
-            cpu = "  server" if case.served else f"{case.cpu_median:7.3f} s"
+            cpu = f"{case.cpu_median:7.3f} s"
             print(f"  {case.name:<{width}}  {case.median:8.3f} s  (cpu {cpu})  "
                   f"n={len(case.samples):<2} {'ratio ' + ratio if ratio else '':<11} "
                   f"{case.peak_mib:6.0f} MiB  other load {case.other_load:>4}  {case.note}")
@@ -763,7 +721,7 @@ def main() -> None:
                         help="runs of each single-article command (at least 5; default 7)")
     parser.add_argument("--heavy-reps", type=int, default=5,
                         help="runs of the batch and the 100×/300-page builds (at least 5; default 5)")
-    parser.add_argument("--batch-size", type=int, default=100, help="articles in the batch (default 100)")
+    parser.add_argument("--batch-size", type=int, default=20, help="articles in the batch (default 20)")
     parser.add_argument("--quiet-below", type=float, default=0.15, metavar="SHARE",
                         help="before each round, wait until other processes use less than this share "
                              "of all CPUs (default 0.15; 1 disables the wait)")
@@ -796,25 +754,19 @@ def main() -> None:
     bench.notes.append("The floor renders the HTML edition written by `exporter build -f html` (the same "
                        "file as dist/pokrovsk.html, written to a scratch folder) with the plain `weasyprint` "
                        "command; exporter's own PDF is tagged PDF/UA-1 and uses the paged stylesheet.")
-    bench.notes.append("`exporter build` rows run as a user's second and later builds do: handed to the "
-                       "warm build server (`exporter server`, started by the first build; here started "
-                       "before measuring, in the benchmark's own folder, and stopped at the end). After "
-                       "each such build the benchmark waits until the server's spare process has warmed "
-                       "up again (about 0.4 s of one CPU), so that work does not run during the next "
-                       "command measured; builds a few seconds apart find it warm too. The "
-                       "'no server' rows are the same command with EXPORTER_SERVER=off: a first build, "
-                       "a new interpreter importing everything. The cold build of the rebuild target "
-                       "is such a build; the growth cases are too, so their time and peak memory are the "
-                       "whole build's.")
+    bench.notes.append("Every `exporter build` row is a new process that imports what it needs and "
+                       "builds (`--force` where a cached result could otherwise answer); nothing keeps "
+                       "running between commands. The warm row is `exporter.build()` called again in "
+                       "one Python process with one `Session`, as `--watch` and batch workers do.")
     try:
         bench.single()
+        bench.warm()
         bench.epub()
         bench.startup()
         bench.rebuild()
         bench.batch()
         bench.grow()
     finally:
-        bench.stop_server()
         shutil.rmtree(bench.tmp, ignore_errors=True)
     bench.plot()
     text = bench.report(time.perf_counter() - started)

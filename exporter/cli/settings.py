@@ -34,6 +34,8 @@ def read_defaults(cwd: Path, params: Sequence[click.Parameter]) -> Defaults:
 def defaults_map(cwd: Path, params: Sequence[click.Parameter]) -> dict[str, Any]:
     """Click's ``default_map`` of one command: {parameter name: value} from the defaults file."""
     defaults = read_defaults(cwd, params)
+    for note in defaults.ignored:
+        click.echo(f"Warning: {note}", err=True)
     options = build_options(params)
     values: dict[str, Any] = {}
     for key, value in defaults.values.items():
