@@ -99,6 +99,7 @@ def test_own_epub_and_pdf_have_no_errors(own_findings: list[Finding],
     assert "PDF-UNTAGGED" not in pdf_codes and "PDF-NO-LANG" not in pdf_codes
 
 
+@pytest.mark.slow
 @needs_ace
 def test_ace_ran_on_own_epub(own_findings: list[Finding]) -> None:
     assert "ACE-MISSING" not in _codes(own_findings)
@@ -139,6 +140,7 @@ def test_missing_manifest_file_is_an_epubcheck_error(broken_epub: Path) -> None:
     assert has_errors(findings)
 
 
+@pytest.mark.slow
 @needs_ace
 def test_ace_reports_a_missing_language(seed_editions: dict[str, Path], tmp_path: Path) -> None:
     def drop_lang(name: str, data: bytes) -> bytes:

@@ -76,12 +76,14 @@ def variety(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return books
 
 
+@pytest.mark.slow
 @needs_ace
 def test_ace_passes_on_the_seed(seed_editions: dict[str, Path]) -> None:
     outcome, failed = ace_violations(seed_editions["epub"])
     assert (outcome, failed) == ("pass", [])
 
 
+@pytest.mark.slow
 @needs_ace
 @pytest.mark.parametrize("name", ["notes", "image", "modern", "large-print"])
 def test_ace_passes_on_every_kind_of_book(variety: dict[str, Path], name: str) -> None:
