@@ -1,30 +1,42 @@
-"""Build many articles in parallel worker processes, each bounded in time.
+"""Build articles in worker processes, each article bounded in time.
 
-Every worker renders many documents in one process with one
-:class:`~exporter.session.Session`, so WeasyPrint is imported and the fonts and
-stylesheets are loaded once per worker.  A failing or overlong article is
-reported as a :class:`~exporter.pipeline.Failure`; the others go on.
+Every worker renders many documents with one :class:`~exporter.session.Session`,
+so WeasyPrint is imported and the fonts and stylesheets are loaded once per
+worker.  A time limit is kept by killing the worker that overruns it and
+starting another, so it holds wherever the work is, even inside a library's C
+code or a callback that would swallow an alarm.  A failing, overlong or
+crashed article is reported as a :class:`~exporter.pipeline.Failure`; the
+others go on.
+
+(Pebble's process pool kills overrunning tasks too, but it polls every tenth
+of a second, which every command would wait for once more at its end.)
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+import time
+import traceback
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from types import FrameType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from .errors import ExporterError, RenderError
+from .errors import ExporterError, InternalError, RenderError
 from .options import Options
-from .pipeline import BuildResult, Failure, build
+from .pipeline import BuildResult, Failure, build, build_book
 from .session import Session
 
 if TYPE_CHECKING:
-    from concurrent.futures import Future
+    from multiprocessing.connection import Connection
+    from multiprocessing.process import BaseProcess
 
 Outcome = BuildResult | Failure
+#: A task for a worker: a function of a session and arguments, and the source it builds.
+Task = tuple[Callable[..., Outcome], tuple[Any, ...], Path]
 
 
 def default_jobs() -> int:
@@ -35,100 +47,175 @@ def default_jobs() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def build_all(
-    sources: Sequence[Path],
-    output_dir: Path,
-    options: Options,
-    *,
-    jobs: int = 1,
-    timeout: float | None = None,
-    on_done: Callable[[Outcome], None] | None = None,
-    session: Session | None = None,
-) -> list[Outcome]:
-    """Build every source, *jobs* at a time; results come back in the order of *sources*.
+@dataclass
+class _Worker:
+    process: BaseProcess
+    connection: Connection
+    #: The task it is building: its place in the batch, its source, and when it must end.
+    busy: tuple[int, Path, float | None] | None = None
 
-    One job builds here, in *session*; more build in worker processes, each with its own.
+
+class Workers:
+    """Up to *jobs* worker processes that build articles, each within *timeout* seconds.
+
+    The workers start on first use and stay until :meth:`close` (or the end of a
+    ``with`` block), so ``--watch`` rebuilds in a warm process.
     """
-    if jobs <= 1 or len(sources) <= 1:
-        session = session or Session()
-        outcomes = []
-        for source in sources:
-            outcome = _build_one(source, output_dir, options, timeout, session)
+
+    def __init__(self, jobs: int, options: Options, timeout: float | None):
+        self.jobs, self.options, self.timeout = max(1, jobs), options, timeout or None
+        self._idle: list[_Worker] = []
+        self._live: list[_Worker] = []
+
+    def __enter__(self) -> Workers:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop the idle workers (busy ones are stopped by :meth:`_run` as it leaves)."""
+        while self._idle:
+            worker = self._idle.pop()
+            with contextlib.suppress(OSError):
+                worker.connection.send(None)  # (the worker ends when told, or when the pipe does)
+            worker.process.join()
+            self._forget(worker)
+
+    def build_all(self, sources: Sequence[Path], output_dir: Path,
+                  on_done: Callable[[Outcome], None] | None = None) -> list[Outcome]:
+        """Build every source; results come back in the order of *sources*."""
+        return self._run([(_build_one, (source, output_dir, self.options), source)
+                          for source in sources], on_done)
+
+    def build_book(self, sources: Sequence[Path], output_dir: Path, title: str | None,
+                   book_file: Path | None) -> Outcome:
+        """Bind *sources* into one book (see :func:`exporter.pipeline.build_book`), in a worker."""
+        anchor = book_file or (sources[0] if sources else Path("book"))
+        arguments = (list(sources), output_dir, title, book_file, self.options)
+        return self._run([(_build_book, arguments, anchor)], None)[0]
+
+    def _run(self, tasks: list[Task], on_done: Callable[[Outcome], None] | None) -> list[Outcome]:
+        from multiprocessing.connection import wait
+
+        pending = deque(enumerate(tasks))
+        busy: list[_Worker] = []
+        results: dict[int, Outcome] = {}
+
+        def finish(worker: _Worker, outcome: Outcome, keep: bool) -> None:
+            assert worker.busy is not None
+            results[worker.busy[0]] = outcome
+            worker.busy = None
+            busy.remove(worker)
+            (self._idle.append if keep else self._stop)(worker)
             if on_done:
                 on_done(outcome)
-            outcomes.append(outcome)
-        return outcomes
-    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-    from multiprocessing import get_context
 
-    results: dict[int, Outcome] = {}
-    workers = min(jobs, len(sources))
-    # Fork: workers start with the parent's imports, and never read the environment anew.
-    with ProcessPoolExecutor(workers, mp_context=get_context("fork"),
-                             initializer=_warm_up, initargs=(options,)) as pool:
-        pending: dict[Future[Outcome], int] = {
-            pool.submit(_build_one, source, output_dir, options, timeout, None): index
-            for index, source in enumerate(sources)
-        }
-        while pending:
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for future in done:
-                index = pending.pop(future)
-                try:
-                    outcome = future.result()
-                except Exception as error:  # a worker died: report, never hide
-                    outcome = Failure(sources[index], RenderError(
-                        f"worker stopped unexpectedly: {type(error).__name__}: {error}",
-                        path=sources[index]))
-                results[index] = outcome
-                if on_done:
-                    on_done(outcome)
-    return [results[index] for index in range(len(sources))]
+        try:
+            while pending or busy:
+                while pending and len(busy) < self.jobs:
+                    index, (function, arguments, source) = pending.popleft()
+                    worker = self._idle.pop() if self._idle else self._start()
+                    worker.connection.send((function, arguments))
+                    ends = time.monotonic() + self.timeout if self.timeout else None
+                    worker.busy = (index, source, ends)
+                    busy.append(worker)
+                deadlines = [w.busy[2] for w in busy if w.busy and w.busy[2] is not None]
+                left = max(0.0, min(deadlines) - time.monotonic()) if deadlines else None
+                ready = wait([worker.connection for worker in busy], timeout=left)
+                for worker in [w for w in busy if w.connection in ready]:
+                    source = worker.busy[1] if worker.busy else Path()
+                    try:
+                        finish(worker, _outcome(worker.connection.recv(), source), keep=True)
+                    except (EOFError, OSError):  # it died: report it, never hide it
+                        worker.process.join()
+                        finish(worker, Failure(source, RenderError(
+                            "the worker building it stopped unexpectedly (exit code "
+                            f"{worker.process.exitcode})", path=source)), keep=False)
+                now = time.monotonic()
+                for worker in [w for w in busy if w.busy and w.busy[2] is not None
+                               and w.busy[2] <= now]:
+                    source = worker.busy[1] if worker.busy else Path()
+                    finish(worker, Failure(source, RenderError(
+                        f"took longer than {self.timeout:g} s; stopped, nothing written",
+                        path=source)), keep=False)
+        finally:
+            for worker in busy:  # (interrupted: nothing they would write is wanted)
+                self._stop(worker)
+        return [results[index] for index in range(len(tasks))]
+
+    def _start(self) -> _Worker:
+        from multiprocessing import get_context
+
+        # Fork: a worker starts with the parent's imports, and never reads the environment anew.
+        context = get_context("fork")
+        ours, theirs = context.Pipe()
+        # The child closes the parent's ends of every pipe, its own and its elders', so that
+        # each worker sees its pipe end when the parent does.
+        others = [worker.connection for worker in self._live]
+        process = context.Process(target=_serve, args=(theirs, [ours, *others]), daemon=True)
+        process.start()
+        theirs.close()
+        self._live.append(_Worker(process, ours))
+        return self._live[-1]
+
+    def _forget(self, worker: _Worker) -> None:
+        worker.connection.close()
+        self._live.remove(worker)
+
+    def _stop(self, worker: _Worker) -> None:
+        """End a worker now: SIGTERM, which it holds off only while it renames files into place."""
+        if worker.process.is_alive():
+            worker.process.terminate()
+            worker.process.join(10)
+            if worker.process.is_alive():
+                worker.process.kill()
+        worker.process.join()
+        self._forget(worker)
 
 
-#: The session of this worker process (set by :func:`_warm_up`, in workers only).
-_worker_session: Session | None = None
+def _outcome(reply: tuple[str, Any, str], source: Path) -> Outcome:
+    """What a worker's reply says: an outcome, or a fault of the tool with its traceback."""
+    kind, value, details = reply
+    if kind == "done":
+        outcome: Outcome = value
+        return outcome
+    return Failure(source, InternalError(f"internal error: {value} (run with --debug for details)",
+                                         path=source, details=details))
 
 
-def _warm_up(options: Options) -> None:
-    """Start a worker: its session, and what the editions import, before the first article."""
-    global _worker_session
+def _serve(connection: Connection, parents_ends: list[Connection]) -> None:
+    """A worker's life: build what the parent sends, in one session, until told to stop."""
+    for end in parents_ends:
+        end.close()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
-    _worker_session = Session()
-    if "pdf" in options.formats:
-        import weasyprint  # noqa: F401
+    session = Session()
+    while True:
+        try:
+            message = connection.recv()
+        except EOFError:  # the parent is gone
+            return
+        if message is None:
+            return
+        function, arguments = message
+        try:
+            reply: tuple[str, Any, str] = ("done", function(session, *arguments), "")
+        except Exception as error:  # a fault of ours: the parent reports it
+            reply = ("fault", f"{type(error).__name__}: {error}", traceback.format_exc())
+        connection.send(reply)
 
 
-def _build_one(source: Path, output_dir: Path, options: Options, timeout: float | None,
-               session: Session | None) -> Outcome:
+def _build_one(session: Session, source: Path, output_dir: Path, options: Options) -> Outcome:
     try:
-        with _time_limit(timeout, source):
-            return build(source, output_dir, options=options, session=session or _worker_session)
+        return build(source, output_dir, options=options, session=session)
     except ExporterError as error:
         return Failure(source, error)
 
 
-class _TimeUp(Exception):
-    pass
-
-
-@contextmanager
-def _time_limit(seconds: float | None, source: Path) -> Iterator[None]:
-    """Stop the build of one article after *seconds* (in the main thread of a process)."""
-    if not seconds:
-        yield
-        return
-
-    def expire(signum: int, frame: FrameType | None) -> None:
-        raise _TimeUp
-
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+def _build_book(session: Session, sources: list[Path], output_dir: Path, title: str | None,
+                book_file: Path | None, options: Options) -> Outcome:
     try:
-        yield
-    except _TimeUp:
-        raise RenderError(f"took longer than {seconds:g} s; stopped, nothing written",
-                          path=source) from None
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+        return build_book(sources, output_dir, title=title, book_file=book_file, options=options,
+                          session=session)
+    except ExporterError as error:
+        return Failure(book_file or sources[0], error)

@@ -104,7 +104,11 @@ def build_document(source: Source, options: Options) -> Document:
     fallback = title_from_body or _title_from_name(source.path)
     metadata, meta_warnings = read_metadata(source.front_matter, source.path, fallback)
 
-    root = parse_fragment(sanitize_html(html))
+    try:
+        root = parse_fragment(sanitize_html(html))
+    except ValueError as limit:
+        raise SourceError(f"the text cannot be read whole ({limit}); nothing was built",
+                          path=source.path) from None
     repair_content_model(root)
     _check_depth(root, source)
     _unique_ids(root)

@@ -40,6 +40,17 @@ class ExporterError(Exception):
         return where + self.message
 
 
+class InternalError(ExporterError):
+    """A fault of the tool itself, met while building one article (a bug to report)."""
+
+    exit_code = BATCH_FAILED
+
+    def __init__(self, message: str, *, path: Path | str | None = None, details: str = ""):
+        super().__init__(message, path=path)
+        #: The traceback, shown under ``--debug``.
+        self.details = details
+
+
 class UsageProblem(ExporterError):
     """An option value, or a defaults file, the command cannot use."""
 

@@ -2,14 +2,22 @@
 
 Each file is written to a temporary file beside its target, flushed to disk
 and renamed into place: an interrupted build leaves the previous output.
-Caches, which a crash may only make a rebuild of, skip the flush to disk.
+Ctrl-C and ``kill`` (SIGTERM) are held off while a build's files are renamed,
+so they leave the old set or the new set.  A build killed outright leaves its
+temporary files, named after the process; the next build into that folder
+removes those of processes that are gone.  Caches, which a crash may only make
+a rebuild of, skip the flush to disk.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
+import signal
 import tempfile
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 from .errors import OutputError, reason
@@ -31,18 +39,20 @@ def write_all_atomic(items: list[tuple[Path, bytes]], *, durable: bool = True) -
     for path, _ in items:
         if path.is_dir():
             raise OutputError("is a folder; cannot replace it with a file", path=path)
+        _remove_leftovers(path)
     staged: list[tuple[str, Path]] = []
     backups: list[tuple[str | None, Path]] = []
     try:
         for path, data in items:
             staged.append((_stage(path, data, durable), path))
-        for temporary, path in staged:
-            backups.append((_backup(path), path))
-            try:
-                os.replace(temporary, path)
-            except OSError as error:
-                _restore(backups)
-                raise OutputError(f"cannot write: {reason(error)}", path=path) from None
+        with _interrupts_held():
+            for temporary, path in staged:
+                backups.append((_backup(path), path))
+                try:
+                    os.replace(temporary, path)
+                except OSError as error:
+                    _restore(backups)
+                    raise OutputError(f"cannot write: {reason(error)}", path=path) from None
     finally:
         for temporary, _ in staged:
             with contextlib.suppress(OSError):
@@ -51,6 +61,43 @@ def write_all_atomic(items: list[tuple[Path, bytes]], *, durable: bool = True) -
             if backup is not None:
                 with contextlib.suppress(OSError):
                     os.unlink(backup)
+
+
+@contextlib.contextmanager
+def _interrupts_held() -> Iterator[None]:
+    """Hold off Ctrl-C and SIGTERM (delivered once the block ends), in the main thread."""
+    if threading.current_thread() is not threading.main_thread() or \
+            not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def _remove_leftovers(path: Path) -> None:
+    """Remove the temporary files beside *path* that a killed build left (its process is gone)."""
+    leftover = re.compile(rf"\.{re.escape(path.name)}\.(\d+)\.(?:[^/]*\.part|old)")
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(path.parent):
+            match = leftover.fullmatch(entry.name)
+            if match and not _alive(int(match.group(1))):
+                with contextlib.suppress(OSError):
+                    os.unlink(entry.path)
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # (another user's process)
+        return True
+    return True
 
 
 def _backup(path: Path) -> str | None:
@@ -86,7 +133,8 @@ def _stage(path: Path, data: bytes, durable: bool) -> str:
         raise OutputError(f"cannot create folder: {reason(error)}", path=folder) from None
     temporary = None
     try:
-        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=folder)
+        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".part",
+                                             dir=folder)
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)
             if durable:

@@ -11,7 +11,7 @@ import re
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from .errors import MetadataError, SourceError, reason
 from .options import Options
@@ -87,6 +87,15 @@ def read_bytes(path: Path, options: Options) -> bytes:
         raise SourceError(f"cannot read: {reason(error)}", path=path) from None
     if len(data) > options.max_source_bytes:
         raise SourceError(_too_large(len(data), options), path=path)
+    return data
+
+
+def read_stream(stream: BinaryIO, options: Options) -> bytes:
+    """An article from a pipe, read no further than one byte past the size limit."""
+    data = stream.read(options.max_source_bytes + 1)
+    if len(data) > options.max_source_bytes:
+        raise SourceError(f"larger than the limit of {options.max_source_bytes // (1024 * 1024)} "
+                          "MiB; nothing was built", path=STDIN)
     return data
 
 

@@ -17,10 +17,19 @@ VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "met
 
 
 def parse_fragment(markup: str) -> etree._Element:
-    """Parse HTML *markup* into a ``<div>`` holding its elements."""
+    """Parse HTML *markup* into a ``<div>`` holding its elements.
+
+    Raises ValueError where the parser would give up part of the markup (it stops
+    at a resource limit, such as nesting, and keeps only what came before).
+    """
     if not markup.strip():
         return etree.Element("div")
-    root: etree._Element = lxml_html.fragment_fromstring(markup, create_parent="div")
+    # (libxml2 stops at 256 levels without "huge", dropping the rest without an error.)
+    parser = lxml_html.HTMLParser(huge_tree=True)
+    root: etree._Element = lxml_html.fragment_fromstring(markup, create_parent="div", parser=parser)
+    for entry in parser.error_log:
+        if entry.type_name == "ERR_RESOURCE_LIMIT":
+            raise ValueError(entry.message)
     return root
 
 

@@ -13,9 +13,8 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from .. import __version__
-from ..errors import CHECK_FAILED, ExporterError, StrictError, UsageProblem
+from ..errors import CHECK_FAILED, StrictError, UsageProblem
 from ..options import EDITIONS, FORMATS, STYLES, Options
-from ..session import Session
 from ..source import SUFFIXES
 from .progress import Reporter
 from .reporting import Reporting
@@ -36,7 +35,7 @@ class _WithDefaults(click.Command):
             from .settings import defaults_map
 
             with Reporting():
-                extra.setdefault("default_map", defaults_map(Path.cwd(), self.params))
+                extra.setdefault("default_map", defaults_map(working_folder(), self.params))
         return super().make_context(info_name, args, parent, **extra)
 
 
@@ -115,11 +114,14 @@ def build(sources: tuple[Path, ...], output_dir: Path, formats: tuple[str, ...],
 
             check_bag_dir(bag_dir)  # before any work, so a long batch is not wasted
         run = _Run(paths, output_dir, options, book, book_file, jobs, timeout, debug)
-        status = run.once()
-        status = _after(run.built, status, output_dir, report, run.outcomes, manifest, bag_dir,
-                        check, ace_dir, proof)
-        if watch:
-            _watch(run, [*styles, *(str(p) for p in paths)])
+        try:
+            status = run.once()
+            status = _after(run.built, status, output_dir, report, run.outcomes, manifest,
+                            bag_dir, check, ace_dir, proof)
+            if watch:
+                _watch(run, [*styles, *(str(p) for p in paths)])
+        finally:
+            run.close()
         if status:
             sys.exit(status)
 
@@ -131,10 +133,15 @@ class _Run:
                  book_file: Path | None, jobs: int | None, timeout: float, debug: bool):
         self.paths, self.output_dir, self.options = paths, output_dir, options
         self.book, self.book_file, self.debug = book, book_file, debug
-        self.jobs, self.timeout = jobs, timeout
         self.outcomes: list[BuildResult | Failure] = []
-        #: Kept from build to build (--watch rebuilds in this warm process).
-        self.session = Session()
+        from ..batch import Workers, default_jobs
+
+        #: Kept from build to build (--watch rebuilds in warm workers); closed by :meth:`close`.
+        self.workers = Workers(jobs or default_jobs(), options, timeout)
+
+    def close(self) -> None:
+        """Stop the worker processes."""
+        self.workers.close()
 
     @property
     def built(self) -> list[BuildResult]:
@@ -144,30 +151,19 @@ class _Run:
 
     def once(self, only: list[Path] | None = None) -> int:
         """Build (the *only* sources, or all); print what happened; return an exit status."""
-        from ..batch import build_all, default_jobs
-        from ..pipeline import Failure, build_book
-
         started = time.monotonic()
         if self.book is not None:
             reporter = Reporter(1, self.debug)
-            try:
-                outcome: BuildResult | Failure = build_book(
-                    self.paths, self.output_dir, title=None if self.book_file else self.book,
-                    book_file=self.book_file, options=self.options, session=self.session)
-            except ExporterError as error:
-                if self.debug:
-                    raise
-                outcome = Failure(self.book_file or self.paths[0], error)
+            outcome = self.workers.build_book(self.paths, self.output_dir,
+                                              None if self.book_file else self.book, self.book_file)
             reporter.done(outcome)
             self.outcomes = [outcome]
         else:
             paths = only or self.paths
             reporter = Reporter(len(paths), self.debug)
             with reporter:
-                self.outcomes = build_all(paths, self.output_dir, self.options,
-                                          jobs=self.jobs or default_jobs(),
-                                          timeout=self.timeout or None, on_done=reporter.done,
-                                          session=self.session)
+                self.outcomes = self.workers.build_all(paths, self.output_dir,
+                                                       on_done=reporter.done)
         return reporter.summary(self.outcomes, time.monotonic() - started)
 
 
@@ -255,11 +251,11 @@ def _to_stdout(sources: Sequence[Path], options: Options, formats: Sequence[str]
     if len(sources) != 1 or sources[0].is_dir():
         raise UsageProblem("'-o -' takes exactly one SOURCE file (or '-')")
     from ..pipeline import render_source
-    from ..source import STDIN
+    from ..source import STDIN, read_stream
 
     source, data = sources[0], None
     if source == STDIO:
-        source, data = Path(STDIN), sys.stdin.buffer.read()
+        source, data = Path(STDIN), read_stream(sys.stdin.buffer, options)
     editions, warnings = render_source(source, options, data=data)
     for warning in warnings:
         click.echo(f"{'Note' if warning.severity == 'note' else 'Warning'}: {warning}", err=True)
@@ -271,9 +267,10 @@ def _to_stdout(sources: Sequence[Path], options: Options, formats: Sequence[str]
 def _from_stdin(output_dir: Path, options: Options) -> None:
     """``-`` as the only SOURCE with ``-o DIR``: write DIR/stdin.<format>."""
     from ..pipeline import build
-    from ..source import STDIN
+    from ..source import STDIN, read_stream
 
-    result = build(Path(STDIN), output_dir, options=options, data=sys.stdin.buffer.read())
+    result = build(Path(STDIN), output_dir, options=options,
+                   data=read_stream(sys.stdin.buffer, options))
     reporter = Reporter(1)
     reporter.done(result)
 
@@ -388,3 +385,11 @@ def _stays_in(path: Path, folder: Path) -> bool:
         return path.resolve().is_relative_to(folder.resolve())
     except (OSError, RuntimeError):  # (a loop of links)
         return False
+
+
+def working_folder() -> Path:
+    """The working folder; a clear error when it has been deleted (as by another shell)."""
+    try:
+        return Path.cwd()
+    except FileNotFoundError:
+        raise UsageProblem("the working folder no longer exists; change to one that does") from None

@@ -53,6 +53,7 @@ class Reporter:
                 self._line(line)
         else:
             if self.debug:
+                click.echo(getattr(outcome.error, "details", ""), err=True)
                 raise outcome.error
             self._line(f"Error: {outcome.error}")
         if self._bar is not None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from ..errors import CHECK_FAILED
-from .build_command import build
+from .build_command import build, working_folder
 from .reporting import Reporting
 
 
@@ -60,7 +60,7 @@ def config_command() -> None:
     with Reporting():
         from .settings import build_options, read_defaults
 
-        defaults = read_defaults(Path.cwd(), build.params)
+        defaults = read_defaults(working_folder(), build.params)
         origin = str(defaults.path) if defaults.path else ""
         rows = []
         for name, param in build_options(build.params).items():
