@@ -10,6 +10,8 @@ import os
 import shutil
 import subprocess
 import sys
+import time
+from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
@@ -153,3 +155,166 @@ def test_a_book_holds_only_articles_beside_its_book_file(tmp_path: Path) -> None
     assert result.returncode == 6, result.stderr
     assert "'../secret.md' lies outside the book's folder" in result.stderr
     assert not (tmp_path / "out").exists()
+
+
+# --------------------------------------------------------------- nothing dropped silently
+
+
+def _nested(depth: int, pattern: tuple[str, str]) -> str:
+    opening, closing = pattern
+    return (f"---\ntitle: Deep\n---\n\nBefore.\n\n{opening * depth}core{closing * depth}\n\n"
+            "## After the block\n\nThe tail of the article.\n")
+
+
+PATTERNS = [("<div>", "</div>"), ("<div><span>", "</span></div>"), ("<blockquote>", "</blockquote>")]
+#: Depths either side of every limit on the way: the body's 200 elements, libxml2's 256.
+BOUNDARIES = [1, 2, 3, 99, 100, 101, 127, 128, 129, 130, 199, 200, 201, 255, 256, 257, 1000]
+
+
+@pytest.mark.parametrize("pattern", PATTERNS)
+def test_raw_html_around_each_limit_is_kept_whole_or_refused(tmp_path: Path,
+                                                             pattern: tuple[str, str]) -> None:
+    _sweep(tmp_path, pattern, BOUNDARIES)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("pattern", PATTERNS)
+def test_raw_html_at_every_depth_is_kept_whole_or_refused(tmp_path: Path,
+                                                          pattern: tuple[str, str]) -> None:
+    _sweep(tmp_path, pattern, [*range(1, 301), *range(350, 1101, 50)])
+
+
+def _sweep(tmp_path: Path, pattern: tuple[str, str], depths: Iterable[int]) -> None:
+    """From one level to past the limit: the text after the block is never lost quietly."""
+    from exporter.document import build_document
+    from exporter.errors import SourceError
+    from exporter.options import Options
+    from exporter.source import read_source
+
+    options = Options(formats=("html",))
+    refused_from = None
+    for depth in depths:
+        path = tmp_path / "deep.md"
+        path.write_text(_nested(depth, pattern), encoding="utf-8")
+        try:
+            document = build_document(read_source(path, options), options)
+        except SourceError as error:
+            assert "nested more than" in error.message or "cannot be read whole" in error.message
+            refused_from = refused_from or depth
+            continue
+        assert refused_from is None, f"depth {depth} built after {refused_from} was refused"
+        assert "The tail of the article." in document.body, depth
+        assert [h.text for h in document.headings] == ["After the block"], depth
+        assert document.body.count("core") == 1
+    assert refused_from is not None
+
+
+# --------------------------------------------------------------- limits that hold
+
+
+def test_a_time_limit_stops_the_sanitiser_whatever_it_swallows(tmp_path: Path) -> None:
+    """Attributes full of '<' made the sanitiser quadratic and swallowed the old alarm."""
+    article = tmp_path / "slow.md"
+    article.write_text('<div title="<"><span title="<">x</span></div>\n' * 60_000,
+                       encoding="utf-8")
+    started = time.monotonic()
+    result = _run("build", article, "-o", tmp_path / "out", "-f", "html", "--timeout", "2",
+                  cwd=tmp_path)
+    elapsed = time.monotonic() - started
+    if result.returncode == 0:  # (a machine fast enough to finish first: no limit to test)
+        assert elapsed < 4
+        return
+    assert result.returncode == 9, result.stderr
+    assert "took longer than 2 s" in result.stderr and elapsed < 10
+    assert not (tmp_path / "out").exists() or _files(tmp_path / "out") == []
+
+
+def test_standard_input_is_read_only_up_to_its_limit(tmp_path: Path) -> None:
+    """Piping in far more than the limit ends at once, without reading it all."""
+    writer = subprocess.Popen([sys.executable, "-c",
+                               "import sys\nblock = b'a' * 1048576\n"
+                               "try:\n    for _ in range(2000): sys.stdout.buffer.write(block)\n"
+                               "except BrokenPipeError:\n    pass"],
+                              stdout=subprocess.PIPE)
+    started = time.monotonic()
+    result = subprocess.run([sys.executable, "-m", "exporter", "build", "-", "-f", "html",
+                             "-o", "-"], stdin=writer.stdout, capture_output=True, timeout=120,
+                            env={**os.environ, "PYTHONPATH": str(SEED.parent.parent)})
+    assert writer.stdout is not None
+    writer.stdout.close()
+    writer.wait(timeout=60)
+    assert result.returncode == 4 and result.stdout == b""
+    assert b"larger than the limit of 8 MiB" in result.stderr
+    assert time.monotonic() - started < 30
+
+
+# --------------------------------------------------------------- writes as the README says
+
+
+def test_leftovers_of_a_killed_build_are_removed_by_the_next(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    stale = [out / f".pokrovsk.html.{dead.pid}.x1y2.part", out / f".pokrovsk.html.{dead.pid}.old"]
+    for path in stale:
+        path.write_text("left by a killed build", encoding="utf-8")
+    living = out / f".pokrovsk.html.{os.getpid()}.abcd.part"  # a build still running
+    living.write_text("in progress", encoding="utf-8")
+    result = _run("build", SEED, "-o", out, "-f", "html", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert not any(path.exists() for path in stale) and living.exists()
+
+
+def test_an_interrupt_during_the_renames_is_held_until_they_are_done(tmp_path: Path) -> None:
+    """SIGINT arriving while the files are renamed into place waits for the last rename."""
+    import signal
+
+    from exporter import output
+
+    targets = [(tmp_path / f"edition.{n}", f"new {n}".encode()) for n in range(3)]
+    for path, _ in targets:
+        path.write_text("old", encoding="utf-8")
+    renamed: list[str] = []
+    real_replace = os.replace
+
+    def replace(source: str, target: str | Path) -> None:
+        real_replace(source, target)
+        renamed.append(str(target))
+        if len(renamed) == 1:
+            os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C after the first file
+
+    with pytest.raises(KeyboardInterrupt):
+        original = output.os.replace
+        output.os.replace = replace  # type: ignore[assignment]
+        try:
+            output.write_all_atomic(targets)
+        finally:
+            output.os.replace = original  # type: ignore[assignment]
+    assert len(renamed) == 3
+    assert [path.read_bytes() for path, _ in targets] == [data for _, data in targets]
+
+
+# --------------------------------------------------------------- no internal errors from input
+
+
+def test_a_sixty_thousand_letter_title_and_author_list_build(tmp_path: Path) -> None:
+    article = tmp_path / "long.md"
+    authors = ", ".join(f'"Author {n} ' + "x" * 50 + '"' for n in range(400))
+    article.write_text(f'---\ntitle: "{"Title " * 10_000}"\nauthor: [{authors}]\n---\n\nText.\n',
+                       encoding="utf-8")
+    result = _run("build", article, "-o", tmp_path / "out", cwd=tmp_path)
+    assert result.returncode == 0 or result.stderr.startswith("Error: "), result.stderr
+    assert "internal error" not in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_deleted_working_folder_is_an_error_line(tmp_path: Path) -> None:
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    script = (f"import os, sys\nos.chdir({str(gone)!r})\nos.rmdir({str(gone)!r})\n"
+              "from exporter.cli import main\n"
+              f"main(['build', {str(SEED)!r}, '-o', {str(tmp_path / 'out')!r}])\n")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            timeout=120, env={**os.environ, "PYTHONPATH": str(SEED.parent.parent)})
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith("Error: the working folder no longer exists")
