@@ -26,6 +26,7 @@ from typing import Any
 from .options import Options
 from .output import write_atomic
 from .resources import styles_dir
+from .userstyle import resolve_stylesheet
 
 CACHE_DIR = ".exporter-cache"
 #: The shape of a record; a record of another shape is a miss.
@@ -85,8 +86,8 @@ def build_key(tool: str, name: str, raw: bytes, options: Options) -> str:
     settings = {field.name: str(getattr(options, field.name))
                 for field in dataclasses.fields(options) if field.name != "reuse"}
     digest.update(json.dumps(settings, sort_keys=True).encode())
-    for path in options.user_stylesheets:
-        digest.update(b"stylesheet\0" + (_sha256(path) or "missing").encode())
+    for path in options.user_stylesheets:  # whole: with what it imports and names
+        digest.update(b"stylesheet\0" + resolve_stylesheet(path).encode())
     digest.update(hashlib.sha256(raw).digest())
     return digest.hexdigest()
 

@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import functools
 import mimetypes
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from .errors import ResourceError, StyleError, reason
+from .errors import StyleError
 from .options import STYLES, Options
+from .userstyle import Embed, data_url, resolve_stylesheet
 
 #: The media an edition is read in, each with its own layer of CSS.
 MEDIA_LAYERS = {"html": "screen.css", "epub": "ereader.css", "pdf": "paged.css"}
@@ -50,8 +51,13 @@ def _read_bundled(name: str) -> Stylesheet:
     return Stylesheet(path, path.read_text(encoding="utf-8"))
 
 
-def stylesheets_for(edition_format: str, options: Options) -> tuple[Stylesheet, ...]:
-    """The stylesheets of one edition, in cascade order: base, medium, style, the user's own."""
+def stylesheets_for(edition_format: str, options: Options,
+                    embed: Embed = data_url) -> tuple[Stylesheet, ...]:
+    """The stylesheets of one edition, in cascade order: base, medium, style, the user's own.
+
+    The user's own are made whole (:mod:`exporter.userstyle`): *embed* gives the address
+    of each file they name, a ``data:`` URL unless the edition packages files.
+    """
     if options.style not in STYLES:
         known = ", ".join(STYLES)
         raise StyleError(f"unknown style {options.style!r}; choose one of {known} or a .css file")
@@ -60,86 +66,9 @@ def stylesheets_for(edition_format: str, options: Options) -> tuple[Stylesheet, 
     if edition_format == "pdf":
         names.insert(0, "fonts.css")
     sheets = [_read_bundled(name) for name in names]
-    sheets.extend(read_user_stylesheet(path) for path in options.user_stylesheets)
+    sheets.extend(Stylesheet(path.resolve(), resolve_stylesheet(path, embed))
+                  for path in options.user_stylesheets)
     return tuple(sheets)
-
-
-def read_user_stylesheet(path: Path) -> Stylesheet:
-    """Read the user's own stylesheet, with an error that names it if it cannot be read.
-
-    Its ``url()``s and ``@import``s may name only ``data:`` URLs and files in its own
-    folder: every edition carries the stylesheet, and a reader would fetch anything else.
-    """
-    try:
-        sheet = Stylesheet(path.resolve(), path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise StyleError("no such stylesheet", path=path) from None
-    except UnicodeDecodeError as error:
-        raise StyleError(f"stylesheet is not UTF-8 (byte offset {error.start})", path=path) from None
-    except OSError as error:
-        raise StyleError(f"cannot read stylesheet: {reason(error)}", path=path) from None
-    try:
-        references = list(_references(sheet.text))
-    except RecursionError:
-        raise StyleError("stylesheet is nested too deeply to read", path=path) from None
-    for line, address in references:
-        if not _is_local(address, sheet.path.parent):
-            raise ResourceError(
-                f"stylesheet refers to {address!r}: only data: URLs and files in the "
-                "stylesheet's own folder may be used, never the network or other files",
-                path=path,
-                line=line,
-            )
-    return sheet
-
-
-#: CSS functions whose string arguments are addresses a reader would fetch.
-_ADDRESS_FUNCTIONS = {"url", "src", "image", "image-set", "-webkit-image-set"}
-
-
-def _references(text: str) -> Iterator[tuple[int, str]]:
-    """Every address a stylesheet names (``url()``, ``@import``), with its line."""
-    import tinycss2  # type: ignore[import-untyped]
-
-    def walk(tokens: Iterable[Any]) -> Iterator[tuple[int, str]]:
-        for token in tokens or ():
-            if token.type == "url":
-                yield token.source_line, token.value
-            elif token.type == "function":
-                if token.lower_name in _ADDRESS_FUNCTIONS:
-                    for argument in token.arguments:
-                        if argument.type == "string":
-                            yield argument.source_line, argument.value
-                yield from walk(token.arguments)
-            elif token.type in {"() block", "[] block", "{} block"}:
-                yield from walk(token.content)
-
-    for rule in tinycss2.parse_stylesheet(text, skip_comments=True, skip_whitespace=True):
-        if rule.type == "at-rule":
-            if rule.lower_at_keyword == "import":
-                for token in rule.prelude:
-                    if token.type == "string":
-                        yield token.source_line, token.value
-            if rule.lower_at_keyword != "namespace":  # a namespace URL is a name, not fetched
-                yield from walk(rule.prelude)
-            yield from walk(rule.content)
-        elif rule.type == "qualified-rule":
-            yield from walk(rule.prelude)
-            yield from walk(rule.content)
-
-
-def _is_local(address: str, folder: Path) -> bool:
-    """True for ``data:`` URLs, fragments and relative paths that stay inside *folder*."""
-    address = address.strip()
-    if not address or address.startswith("#") or address.lower().startswith("data:"):
-        return True
-    parts = urlsplit(address)
-    if parts.scheme or parts.netloc or address.startswith("//"):
-        return False
-    try:
-        return is_inside(folder / unquote(parts.path), [folder])
-    except (OSError, ValueError):
-        return False
 
 
 def is_inside(path: Path, roots: Iterable[Path]) -> bool:

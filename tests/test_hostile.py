@@ -348,13 +348,13 @@ def test_user_stylesheet_reaching_out_is_refused(sandbox: Sandbox, sheet: str) -
     assert sandbox.connections() == 0
 
 
-def test_pdf_fetcher_refuses_what_an_allowed_stylesheet_imports(sandbox: Sandbox) -> None:
+def test_what_an_allowed_stylesheet_imports_is_checked_too(sandbox: Sandbox) -> None:
     source = sandbox.place("plain.md")
-    sandbox.place("relay-inner.css")
+    inner = sandbox.place("relay-inner.css")
     css = sandbox.place("relay.css")
     result = sandbox.build(source, "--style", css, formats=("html", "epub", "pdf"))
-    assert_refused(sandbox, result, code=6, names=source,
-                   says=r"refused to read file://.*/outside/canary\.png")
+    assert_refused(sandbox, result, code=6, names=inner, line=1,
+                   says=r"stylesheet refers to '\.\./outside/canary\.png'")
 
 
 def test_fetcher_reads_only_data_urls_and_files_inside(sandbox: Sandbox) -> None:

@@ -318,3 +318,75 @@ def test_a_deleted_working_folder_is_an_error_line(tmp_path: Path) -> None:
                             timeout=120, env={**os.environ, "PYTHONPATH": str(SEED.parent.parent)})
     assert result.returncode == 2, result.stderr
     assert result.stderr.startswith("Error: the working folder no longer exists")
+
+
+# --------------------------------------------------------------- stylesheets kept whole
+
+
+@pytest.fixture()
+def styled(tmp_path: Path) -> Path:
+    """An article folder with a stylesheet that imports another and names an image."""
+    from PIL import Image
+
+    folder = tmp_path / "src"
+    folder.mkdir()
+    shutil.copy(SEED, folder / "a.md")
+    (folder / "house.css").write_text('@charset "utf-8";\n@import "parts/type.css";\n'
+                                      '@import url("print.css") print;\n'
+                                      "h1 { background-image: url(rule.png); }\n", encoding="utf-8")
+    (folder / "parts").mkdir()
+    (folder / "parts" / "type.css").write_text("p { word-spacing: 0.07em; }\n"
+                                               "li { list-style-image: url('../rule.png'); }\n",
+                                               encoding="utf-8")
+    (folder / "print.css").write_text("p { orphans: 4; }\n", encoding="utf-8")
+    Image.new("RGB", (8, 2), (120, 20, 20)).save(folder / "rule.png")
+    return folder
+
+
+def test_a_stylesheet_travels_whole_in_every_edition(styled: Path, tmp_path: Path) -> None:
+    import zipfile
+
+    from validators import epubcheck_messages
+
+    out = tmp_path / "out"
+    result = _run("build", "a.md", "--style", "house.css", "-o", out, cwd=styled)
+    assert result.returncode == 0, result.stderr
+    html = (out / "a.html").read_text(encoding="utf-8")
+    assert "word-spacing: 0.07em" in html and "@media print" in html and "orphans: 4" in html
+    assert "url(rule.png)" not in html and "../rule.png" not in html and "@import" not in html
+    assert html.count("data:image/png;base64,") >= 2
+    with zipfile.ZipFile(out / "a.epub") as epub:
+        css = epub.read("EPUB/styles/book.css").decode()
+        packaged = [name for name in epub.namelist() if name.startswith("EPUB/styles/user/")]
+    assert len(packaged) == 1 and packaged[0].endswith(".png")  # (one file, named twice)
+    assert css.count(f"url({packaged[0].removeprefix('EPUB/styles/')})") == 1
+    assert "word-spacing: 0.07em" in css and "@import" not in css
+    assert epubcheck_messages(out / "a.epub") == []
+
+
+def test_editing_what_a_stylesheet_imports_or_names_rebuilds(styled: Path, tmp_path: Path) -> None:
+    from PIL import Image
+
+    out = tmp_path / "out"
+
+    def build() -> str:
+        result = _run("build", "a.md", "--style", "house.css", "-o", out, "-f", "html",
+                      cwd=styled)
+        assert result.returncode == 0, result.stderr
+        return result.stderr
+
+    assert "Wrote" in build() and "Up to date" in build()
+    (styled / "parts" / "type.css").write_text("p { word-spacing: 0.2em; }\n", encoding="utf-8")
+    assert "Wrote" in build()
+    assert "word-spacing: 0.2em" in (out / "a.html").read_text(encoding="utf-8")
+    Image.new("RGB", (8, 2), (20, 20, 120)).save(styled / "rule.png")
+    assert "Wrote" in build()
+
+
+def test_a_stylesheet_that_imports_itself_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "a.css").write_text('@import "b.css";\n', encoding="utf-8")
+    (tmp_path / "b.css").write_text('@import "a.css";\n', encoding="utf-8")
+    result = _run("build", SEED, "--style", tmp_path / "a.css", "-o", tmp_path / "out",
+                  cwd=tmp_path)
+    assert result.returncode == 6 and "@import nested more than 8 deep" in result.stderr
+    assert not (tmp_path / "out").exists()

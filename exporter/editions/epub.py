@@ -24,6 +24,7 @@ from ..metadata import Metadata
 from ..options import Options
 from ..resources import stylesheets_for
 from ..session import Session
+from ..userstyle import PackageFiles
 from .html import format_date, head_metadata, title_block
 from .pagemap import PageStart, mark_page_starts
 
@@ -55,9 +56,13 @@ def render_epub(book: Book, options: Options, session: Session,
         package.add_author(author, uid=f"creator{number}")
     _add_metadata(package, book, options if pages else None)
 
-    css = "\n".join(sheet.text for sheet in stylesheets_for("epub", options))
+    files = PackageFiles()
+    css = "\n".join(sheet.text for sheet in stylesheets_for("epub", options, embed=files))
     package.add_item(epub.EpubItem(uid="css", file_name=_CSS, media_type="text/css",
                                    content=css.encode("utf-8")))
+    for number, (name, (media_type, data)) in enumerate(sorted(files.files.items()), start=1):
+        package.add_item(epub.EpubItem(uid=f"style-file{number}", file_name=f"styles/{name}",
+                                       media_type=media_type, content=data))
     for number, asset in enumerate(book.assets, start=1):
         package.add_item(epub.EpubItem(uid=f"image{number}", file_name=asset.name,
                                        media_type=asset.media_type, content=asset.data))

@@ -1,0 +1,167 @@
+"""A user's stylesheet made whole: its local ``@import``s inlined and its ``url()``s embedded.
+
+Every edition carries the stylesheet without the folder it came from, so what it
+names must travel inside it: as ``data:`` URLs in the HTML and PDF editions, as
+files in the package of the EPUB.  Only ``data:`` URLs and files inside the
+stylesheet's own folder may be named, as for images; anything else is refused
+with the line that names it.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import mimetypes
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from .errors import ResourceError, StyleError, reason
+
+#: ``@import``s followed inside one another at most.
+MAX_IMPORT_DEPTH = 8
+#: Bytes of files one stylesheet may embed, its imports included.
+MAX_EMBEDDED_BYTES = 32 * 1024 * 1024
+#: CSS functions whose string arguments are addresses a reader would fetch.
+ADDRESS_FUNCTIONS = {"url", "src", "image", "image-set", "-webkit-image-set"}
+
+#: Turns a file a stylesheet names (its path and bytes) into the address the edition uses.
+Embed = Callable[[Path, bytes], str]
+
+
+def data_url(path: Path, data: bytes) -> str:
+    """*data* as a ``data:`` URL, typed by the file's name."""
+    media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    return f"data:{media_type};base64,{base64.b64encode(data).decode('ascii')}"
+
+
+@dataclass
+class PackageFiles:
+    """Files a stylesheet names, as EPUB package items beside it (``user/<digest>.<suffix>``)."""
+
+    #: The package path of each file (relative to the stylesheet) -> (media type, bytes).
+    files: dict[str, tuple[str, bytes]] = field(default_factory=dict)
+
+    def __call__(self, path: Path, data: bytes) -> str:
+        name = f"user/{hashlib.sha256(data).hexdigest()[:16]}{path.suffix.lower()}"
+        media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        self.files[name] = (media_type, data)
+        return name
+
+
+def resolve_stylesheet(path: Path, embed: Embed = data_url) -> str:
+    """The text of the stylesheet *path*, with its imports inlined and its files embedded."""
+    return _Resolver(path.resolve().parent, embed).resolve(path, depth=0)
+
+
+class _Resolver:
+    def __init__(self, root: Path, embed: Embed):
+        self.root, self.embed, self.embedded = root, embed, 0
+
+    def resolve(self, path: Path, depth: int) -> str:
+        import tinycss2
+
+        text = _read_text(path)
+        try:
+            rules = tinycss2.parse_stylesheet(text, skip_comments=True)
+        except RecursionError:
+            raise StyleError("stylesheet is nested too deeply to read", path=path) from None
+        parts: list[str] = []
+        for rule in rules:
+            if rule.type == "at-rule" and rule.lower_at_keyword == "charset":
+                continue  # (only the outermost file may have one, and UTF-8 is assumed)
+            if rule.type == "at-rule" and rule.lower_at_keyword == "import":
+                parts.append(self._imported(rule, path, depth))
+                continue
+            if rule.type in ("at-rule", "qualified-rule"):
+                self._rewrite(rule.prelude, path)
+                self._rewrite(rule.content or (), path)
+            if rule.type != "error":
+                parts.append(tinycss2.serialize([rule]))
+        return "".join(parts)
+
+    def _imported(self, rule: Any, path: Path, depth: int) -> str:
+        import tinycss2
+
+        tokens = [token for token in rule.prelude if token.type not in ("whitespace", "comment")]
+        address = _address_of(tokens[0]) if tokens else None
+        if address is None:
+            raise ResourceError("@import names no stylesheet", path=path, line=rule.source_line)
+        if depth >= MAX_IMPORT_DEPTH:
+            raise ResourceError(f"@import nested more than {MAX_IMPORT_DEPTH} deep",
+                                path=path, line=rule.source_line)
+        imported = self.resolve(self._local(address, path, rule.source_line), depth + 1)
+        media = tinycss2.serialize(rule.prelude[rule.prelude.index(tokens[0]) + 1:]).strip()
+        return f"@media {media} {{\n{imported}\n}}\n" if media else f"{imported}\n"
+
+    def _rewrite(self, tokens: Iterable[Any], path: Path) -> None:
+        """Embed every file that *tokens* name, in place."""
+        from tinycss2.serializer import serialize_string_value, serialize_url
+
+        for token in tokens or ():
+            if token.type == "url":
+                token.value = self._embedded(token.value, path, token.source_line)
+                token.representation = f"url({serialize_url(token.value)})"
+            elif token.type == "function":
+                if token.lower_name in ADDRESS_FUNCTIONS:
+                    for argument in token.arguments:
+                        if argument.type == "string":
+                            argument.value = self._embedded(argument.value, path,
+                                                            argument.source_line)
+                            argument.representation = f'"{serialize_string_value(argument.value)}"'
+                self._rewrite(token.arguments, path)
+            elif token.type in ("() block", "[] block", "{} block"):
+                self._rewrite(token.content, path)
+
+    def _embedded(self, address: str, path: Path, line: int) -> str:
+        stripped = address.strip()
+        if not stripped or stripped.startswith("#") or stripped.lower().startswith("data:"):
+            return address
+        file = self._local(stripped, path, line)
+        try:
+            data = file.read_bytes()
+        except OSError as error:
+            raise ResourceError(f"{address!r}: {reason(error)}", path=path, line=line) from None
+        self.embedded += len(data)
+        if self.embedded > MAX_EMBEDDED_BYTES:
+            raise ResourceError(f"the files the stylesheet names pass {MAX_EMBEDDED_BYTES >> 20} "
+                                "MiB", path=path, line=line)
+        return self.embed(file, data)
+
+    def _local(self, address: str, path: Path, line: int) -> Path:
+        """The file *address* names, which must lie in the stylesheet's folder; else refused."""
+        parts = urlsplit(address.strip())
+        target = path.parent / unquote(parts.path)
+        try:
+            inside = not (parts.scheme or parts.netloc or address.strip().startswith("/")) and \
+                target.resolve().is_relative_to(self.root)
+        except (OSError, ValueError, RuntimeError):
+            inside = False
+        if not inside:
+            raise ResourceError(
+                f"stylesheet refers to {address!r}: only data: URLs and files in the "
+                "stylesheet's own folder may be used, never the network or other files",
+                path=path, line=line)
+        return target
+
+
+def _address_of(token: Any) -> str | None:
+    if token.type in ("url", "string"):
+        return str(token.value)
+    if token.type == "function" and token.lower_name == "url":
+        strings = [argument for argument in token.arguments if argument.type == "string"]
+        return str(strings[0].value) if strings else None
+    return None
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise StyleError("no such stylesheet", path=path) from None
+    except UnicodeDecodeError as error:
+        raise StyleError(f"stylesheet is not UTF-8 (byte offset {error.start})", path=path) from None
+    except OSError as error:
+        raise StyleError(f"cannot read stylesheet: {reason(error)}", path=path) from None
