@@ -582,6 +582,7 @@ class Bench:
                                    f"{startup_hooks()}"),
             ("exporter", f"{version('exporter')} ({git})"),
             ("WeasyPrint", version("weasyprint")), ("pandoc", pandoc[0] if pandoc else "?"),
+            ("libharfbuzz-subset", _harfbuzz_subset()),
             ("ebooklib", version("ebooklib")), ("Markdown", version("markdown")),
             ("load average at start, end (1/5/15 min)", f"{load}; {load_end}"),
             ("other processes' CPU use during timed runs", self.other_load_summary()),
@@ -679,6 +680,20 @@ class Bench:
         fig.tight_layout()
         fig.savefig(GROWTH_PNG, dpi=110)
         plt.close(fig)
+
+
+def _harfbuzz_subset() -> str:
+    """Whether WeasyPrint finds libharfbuzz-subset here: the `weasyprint` command's subsetter.
+
+    exporter subsets with fontTools either way (the same bytes on every machine); the
+    command compared with subsets with HarfBuzz when it can, which is faster.
+    """
+    probe = "import weasyprint.pdf.fonts as f; print(f.harfbuzz_subset is not None)"
+    found = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                           check=False).stdout.strip()
+    return {"True": "loadable: the `weasyprint` command subsets with HarfBuzz",
+            "False": "absent (as on a fresh machine): the `weasyprint` command subsets with "
+                     "fontTools"}.get(found, "unknown")
 
 
 def _fit(xs: Sequence[float], ys: Sequence[float]) -> tuple[float, float]:
