@@ -38,7 +38,8 @@ class Options:
     #: articles or at least three sections".
     toc: bool | None = None
     #: Keep the previous outputs when the source, images, stylesheets, options and tool
-    #: version are unchanged (checked by content hash, never by file time).
+    #: are unchanged (checked by content hash, never by file time), and record each build
+    #: for the next; False (``--force``) builds without the cache, reading and writing none.
     reuse: bool = True
     #: Turn every warning into a failure.
     strict: bool = False

@@ -81,10 +81,10 @@ def build(
     path, folder = Path(source), Path(output_dir)
     raw = read_bytes(path, options) if data is None else data
     key = None
-    if data is None:  # (a piped article has no folder to look for its images in)
+    if options.reuse and data is None:  # (a piped article has no folder to look in for images)
         tool = session.keep("tool", "fingerprint", cache.tool_fingerprint)
         key = cache.build_key(tool, path.name, raw, options)
-        record = cache.lookup(folder, path.stem, key, path.parent) if options.reuse else None
+        record = cache.lookup(folder, path.stem, key, path.parent)
         if record is not None:
             return _reused(record, path, folder, options)
     book = _single_book(path, raw, options)
