@@ -63,6 +63,7 @@ def resolve_images(
     """Check every ``<img>`` under *root*, rename it to its asset name, and list the assets."""
     found: dict[str, Asset] = {}
     warnings: list[Diagnostic] = []
+    pixels = 0
     base = source.path.parent.resolve()
     for image in list(root.iter("img")):
         src = (image.get("src") or "").strip()
@@ -87,6 +88,10 @@ def resolve_images(
         except ResourceError as error:
             raise ResourceError(f"image {src!r}: {error.message}", path=source.path,
                                 line=line) from None
+        pixels += asset.width * asset.height if asset.name not in found else 0
+        if pixels > options.max_total_image_pixels:
+            raise ResourceError(f"the images pass {options.max_total_image_pixels} pixels "
+                                "together, the limit for one article", path=source.path, line=line)
         if not src.startswith("data:"):
             asset = dataclasses.replace(asset, origin=unquote(urlsplit(src).path))
         found.setdefault(asset.name, asset)

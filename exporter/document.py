@@ -35,6 +35,11 @@ _NOT_NESTING = frozenset({
     "optgroup", "rb", "rt", "rtc", "rp", "colgroup", "caption", "html", "head", "body",
 })  # fmt: skip
 _MAX_RAW_DEPTH = 2000
+# A table's delimiter row (| --- | :-: |), its columns' dashes, footnote definitions, tags.
+_DELIMITER_ROW = re.compile(r"[ \t|:-]*")
+_DASHES = re.compile(r"-+")
+_FOOTNOTE = re.compile(r"^ {0,3}\[\^[^\]\n]+\]:", re.MULTILINE)
+_RAW_TAG = re.compile(r"</?[A-Za-z]")
 # libxml2 refuses XML deeper than 256 elements; the editions wrap the body in a dozen more.
 _MAX_DEPTH = 200
 # Ids the editions give their own elements in the page that holds the body.
@@ -90,6 +95,7 @@ def build_document(source: Source, options: Options) -> Document:
 
         markdown_text = text_to_markdown(markdown_text)
     _check_nesting(markdown_text, source, options)
+    _check_bounds(markdown_text, source, options)
     _check_raw_html_depth(markdown_text, source)
     converter = make_markdown()
     try:
@@ -147,6 +153,24 @@ def _check_nesting(text: str, source: Source, options: Options) -> None:
             raise SourceError(
                 f"nested more than {options.max_nesting} levels deep", path=source.path, line=number
             )
+
+
+def _check_bounds(text: str, source: Source, options: Options) -> None:
+    """Refuse at once what would take minutes or gigabytes, naming the bound (and the line)."""
+    for number, line in enumerate(text.split("\n"), start=source.body_line_offset + 1):
+        if len(line) > options.max_line_chars:
+            raise SourceError(f"line longer than the limit of {options.max_line_chars} characters",
+                              path=source.path, line=number)
+        if "-" in line and "|" in line and _DELIMITER_ROW.fullmatch(line):
+            columns = len(_DASHES.findall(line))
+            if columns > options.max_table_columns:
+                raise SourceError(f"table of {columns} columns, past the limit of "
+                                  f"{options.max_table_columns}", path=source.path, line=number)
+    bounds = [(_FOOTNOTE.findall(text), options.max_footnotes, "footnotes"),
+              (_RAW_TAG.findall(text), options.max_raw_html_tags, "raw HTML tags")]
+    for found, limit, what in bounds:
+        if len(found) > limit:
+            raise SourceError(f"{len(found)} {what}, past the limit of {limit}", path=source.path)
 
 
 def _check_raw_html_depth(text: str, source: Source) -> None:

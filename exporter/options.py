@@ -51,6 +51,16 @@ class Options:
     max_nesting: int = 64
     #: Largest image accepted, in pixels (width times height).
     max_image_pixels: int = 40_000_000
+    #: Pixels of all of an article's images together.
+    max_total_image_pixels: int = 200_000_000
+    #: Longest line of a source, in characters (a paragraph far past a book's chapter).
+    max_line_chars: int = 1024 * 1024
+    #: Most columns in one table (no page or screen shows more).
+    max_table_columns: int = 200
+    #: Most footnotes in one article (Python-Markdown's footnotes grow quadratically).
+    max_footnotes: int = 2_000
+    #: Most raw HTML tags in one article (the sanitiser's time grows with them).
+    max_raw_html_tags: int = 50_000
 
     def with_changes(self, **changes: Any) -> Options:
         """Return a copy with *changes* applied (the object itself never changes)."""

@@ -390,3 +390,37 @@ def test_a_stylesheet_that_imports_itself_is_refused(tmp_path: Path) -> None:
                   cwd=tmp_path)
     assert result.returncode == 6 and "@import nested more than 8 deep" in result.stderr
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(("name", "text", "says"), [
+    ("long-line", "word " * 240_000 + "\n", "line longer than the limit of 1048576 characters"),
+    ("footnotes", "".join(f"Text[^{n}].\n\n" for n in range(3000))
+     + "".join(f"[^{n}]: Note {n}.\n\n" for n in range(3000)), "3000 footnotes, past the limit"),
+    ("columns", "|" + "|".join(f"h{n}" for n in range(20_000)) + "|\n|"
+     + "|".join("-" for _ in range(20_000)) + "|\n", "table of 20000 columns, past the limit"),
+    ("attributes", '<div title="<"><span title="<">x</span></div>\n' * 30_000,
+     "raw HTML tags, past the limit of 50000"),
+], ids=["long-line", "footnotes", "columns", "attributes"])
+def test_inputs_past_a_bound_are_refused_at_once(tmp_path: Path, name: str, text: str,
+                                                  says: str) -> None:
+    article = tmp_path / f"{name}.md"
+    article.write_text(text, encoding="utf-8")
+    started = time.monotonic()
+    result = _run("build", article, "-o", tmp_path / "out", cwd=tmp_path)
+    assert result.returncode == 4, result.stderr
+    assert result.stderr.startswith(f"Error: {article}") and says in result.stderr
+    assert time.monotonic() - started < 10  # (a new process: start-up included)
+    assert not (tmp_path / "out").exists()
+
+
+def test_images_past_their_pixels_together_are_refused(tmp_path: Path) -> None:
+    from PIL import Image
+
+    for n in range(6):  # 6 x 36 million pixels: each under its own limit, not together
+        Image.new("L", (6000, 6000), 40 * n).save(tmp_path / f"i{n}.png")
+    article = tmp_path / "many.md"
+    article.write_text("".join(f"![Figure {n}](i{n}.png)\n\n" for n in range(6)), encoding="utf-8")
+    result = _run("build", article, "-o", tmp_path / "out", "-f", "html", cwd=tmp_path)
+    assert result.returncode == 6, result.stderr
+    assert "pass 200000000 pixels together" in result.stderr and ":11:" in result.stderr
+    assert not (tmp_path / "out").exists()
