@@ -95,8 +95,8 @@ def build_document(source: Source, options: Options) -> Document:
 
         markdown_text = text_to_markdown(markdown_text)
     _check_nesting(markdown_text, source, options)
-    _check_bounds(markdown_text, source, options)
     _check_raw_html_depth(markdown_text, source)
+    _check_bounds(markdown_text, source, options)
     converter = make_markdown()
     try:
         html = converter.convert(markdown_text)
