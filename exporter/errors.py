@@ -93,6 +93,12 @@ class RenderError(ExporterError):
     exit_code = 9
 
 
+class ProofError(ExporterError):
+    """A PDF that cannot be opened or rendered as proofs."""
+
+    exit_code = 11
+
+
 class StrictError(ExporterError):
     """A warning was raised while ``--strict`` asks for none."""
 

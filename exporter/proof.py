@@ -18,7 +18,7 @@ from typing import Any
 
 from PIL import Image, ImageDraw, ImageFont
 
-from .errors import ExporterError, reason
+from .errors import ExporterError, ProofError, reason
 from .output import write_atomic
 
 #: Resolutions ``write_proofs`` accepts, in dots per inch.
@@ -39,12 +39,6 @@ _MUTED = (110, 110, 110)
 
 _Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
 _PAGE_NAME = re.compile(r"-p(\d{3,})\.png")
-
-
-class ProofError(ExporterError):
-    """A PDF that cannot be opened or rendered as proofs."""
-
-    exit_code = 11
 
 
 @dataclass(frozen=True)
