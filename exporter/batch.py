@@ -25,9 +25,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import ExporterError, InternalError, RenderError
+from .errors import Diagnostic, ExporterError, InternalError, RenderError
 from .options import Options
-from .pipeline import BuildResult, Failure, build, build_book
+from .pipeline import BuildResult, Failure, build, build_book, render_source
 from .session import Session
 
 if TYPE_CHECKING:
@@ -35,8 +35,10 @@ if TYPE_CHECKING:
     from multiprocessing.process import BaseProcess
 
 Outcome = BuildResult | Failure
+#: Editions rendered in memory, by format, and the warnings met.
+Rendered = tuple[dict[str, bytes], tuple[Diagnostic, ...]]
 #: A task for a worker: a function of a session and arguments, and the source it builds.
-Task = tuple[Callable[..., Outcome], tuple[Any, ...], Path]
+Task = tuple[Callable[..., Any], tuple[Any, ...], Path]
 
 
 def default_jobs() -> int:
@@ -85,24 +87,37 @@ class Workers:
     def build_all(self, sources: Sequence[Path], output_dir: Path,
                   on_done: Callable[[Outcome], None] | None = None) -> list[Outcome]:
         """Build every source; results come back in the order of *sources*."""
-        return self._run([(_build_one, (source, output_dir, self.options), source)
+        return self._run([(_build_one, (source, output_dir, self.options, None), source)
                           for source in sources], on_done)
+
+    def build_piped(self, source: Path, data: bytes, output_dir: Path) -> Outcome:
+        """Build an article read from a pipe (its bytes *data*, named *source*)."""
+        outcome: Outcome = self._run(
+            [(_build_one, (source, output_dir, self.options, data), source)], None)[0]
+        return outcome
+
+    def render(self, source: Path, data: bytes | None) -> Rendered | Failure:
+        """One article's editions in memory, and its warnings; nothing is written."""
+        result: Rendered | Failure = self._run(
+            [(_render_one, (source, data, self.options), source)], None)[0]
+        return result
 
     def build_book(self, sources: Sequence[Path], output_dir: Path, title: str | None,
                    book_file: Path | None) -> Outcome:
         """Bind *sources* into one book (see :func:`exporter.pipeline.build_book`), in a worker."""
         anchor = book_file or (sources[0] if sources else Path("book"))
         arguments = (list(sources), output_dir, title, book_file, self.options)
-        return self._run([(_build_book, arguments, anchor)], None)[0]
+        outcome: Outcome = self._run([(_build_book, arguments, anchor)], None)[0]
+        return outcome
 
-    def _run(self, tasks: list[Task], on_done: Callable[[Outcome], None] | None) -> list[Outcome]:
+    def _run(self, tasks: list[Task], on_done: Callable[[Outcome], None] | None) -> list[Any]:
         from multiprocessing.connection import wait
 
         pending = deque(enumerate(tasks))
         busy: list[_Worker] = []
-        results: dict[int, Outcome] = {}
+        results: dict[int, Any] = {}
 
-        def finish(worker: _Worker, outcome: Outcome, keep: bool) -> None:
+        def finish(worker: _Worker, outcome: Any, keep: bool) -> None:
             assert worker.busy is not None
             results[worker.busy[0]] = outcome
             worker.busy = None
@@ -174,12 +189,11 @@ class Workers:
         self._forget(worker)
 
 
-def _outcome(reply: tuple[str, Any, str], source: Path) -> Outcome:
-    """What a worker's reply says: an outcome, or a fault of the tool with its traceback."""
+def _outcome(reply: tuple[str, Any, str], source: Path) -> Any:
+    """What a worker's reply says: its task's result, or a fault of the tool with its traceback."""
     kind, value, details = reply
     if kind == "done":
-        outcome: Outcome = value
-        return outcome
+        return value
     return Failure(source, InternalError(f"internal error: {value} (run with --debug for details)",
                                          path=source, details=details))
 
@@ -205,9 +219,18 @@ def _serve(connection: Connection, parents_ends: list[Connection]) -> None:
         connection.send(reply)
 
 
-def _build_one(session: Session, source: Path, output_dir: Path, options: Options) -> Outcome:
+def _build_one(session: Session, source: Path, output_dir: Path, options: Options,
+               data: bytes | None) -> Outcome:
     try:
-        return build(source, output_dir, options=options, session=session)
+        return build(source, output_dir, options=options, data=data, session=session)
+    except ExporterError as error:
+        return Failure(source, error)
+
+
+def _render_one(session: Session, source: Path, data: bytes | None,
+                options: Options) -> Rendered | Failure:
+    try:
+        return render_source(source, options, data=data, session=session)
     except ExporterError as error:
         return Failure(source, error)
 

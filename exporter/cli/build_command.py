@@ -100,10 +100,10 @@ def build(sources: tuple[Path, ...], output_dir: Path, formats: tuple[str, ...],
         if proof and "pdf" not in options.formats:
             raise UsageProblem("--proof needs the PDF edition; add -f pdf")
         if output_dir == STDIO:
-            _to_stdout(sources, options, formats)
+            _to_stdout(sources, options, formats, timeout)
             return
         if sources == (STDIO,):
-            _from_stdin(output_dir, options)
+            _from_stdin(output_dir, options, timeout)
             return
         book_file = Path(book) if book and book.endswith((".yaml", ".yml")) else None
         paths = list(expand_sources(sources, allow_empty=book_file is not None, strict=strict))
@@ -244,19 +244,25 @@ def _diagnostic(warning: Any) -> dict[str, Any]:
             "line": warning.line}
 
 
-def _to_stdout(sources: Sequence[Path], options: Options, formats: Sequence[str]) -> None:
+def _to_stdout(sources: Sequence[Path], options: Options, formats: Sequence[str],
+               timeout: float) -> None:
     """``-o -``: the one edition asked for, as bytes on standard output; messages on stderr."""
     if len(formats) != 1:
         raise UsageProblem("'-o -' writes one edition: name it with a single -f")
     if len(sources) != 1 or sources[0].is_dir():
         raise UsageProblem("'-o -' takes exactly one SOURCE file (or '-')")
-    from ..pipeline import render_source
+    from ..batch import Workers
+    from ..pipeline import Failure
     from ..source import STDIN, read_stream
 
     source, data = sources[0], None
     if source == STDIO:
         source, data = Path(STDIN), read_stream(sys.stdin.buffer, options)
-    editions, warnings = render_source(source, options, data=data)
+    with Workers(1, options, timeout) as workers:
+        rendered = workers.render(source, data)
+    if isinstance(rendered, Failure):
+        raise rendered.error
+    editions, warnings = rendered
     for warning in warnings:
         click.echo(f"{'Note' if warning.severity == 'note' else 'Warning'}: {warning}", err=True)
     stream = sys.stdout.buffer
@@ -264,15 +270,19 @@ def _to_stdout(sources: Sequence[Path], options: Options, formats: Sequence[str]
     stream.flush()
 
 
-def _from_stdin(output_dir: Path, options: Options) -> None:
+def _from_stdin(output_dir: Path, options: Options, timeout: float) -> None:
     """``-`` as the only SOURCE with ``-o DIR``: write DIR/stdin.<format>."""
-    from ..pipeline import build
+    from ..batch import Workers
     from ..source import STDIN, read_stream
 
-    result = build(Path(STDIN), output_dir, options=options,
-                   data=read_stream(sys.stdin.buffer, options))
+    data = read_stream(sys.stdin.buffer, options)
+    with Workers(1, options, timeout) as workers:
+        outcome = workers.build_piped(Path(STDIN), data, output_dir)
     reporter = Reporter(1)
-    reporter.done(result)
+    reporter.done(outcome)
+    status = reporter.summary([outcome], 0)
+    if status:
+        sys.exit(status)
 
 
 def _watch(run: _Run, watched: list[str]) -> None:
