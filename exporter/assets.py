@@ -21,7 +21,7 @@ from urllib.parse import unquote, urlsplit
 
 from lxml import etree
 
-from .errors import Diagnostic, ResourceError, SourceError
+from .errors import Diagnostic, ResourceError, SourceError, reason
 from .options import Options
 from .source import Source
 
@@ -135,14 +135,19 @@ def _read_image(src: str, base: Path) -> bytes:
     if not relative:
         raise _Refused("RES-MISSING", "image has no address, or one with a scheme this tool never "
                        "reads (only files in the article's folder and data: URLs are read)")
-    target = (base / relative).resolve()
-    if not target.is_relative_to(base):
-        raise _Refused("RES-OUTSIDE", "image outside the article's folder not read")
-    if not target.is_file():
-        raise _Refused("RES-MISSING", "image file not found")
-    if target.stat().st_size > _MAX_IMAGE_BYTES:
-        raise ResourceError(f"image file is larger than {_MAX_IMAGE_BYTES} bytes")
-    return target.read_bytes()
+    try:
+        target = (base / relative).resolve()
+        if not target.is_relative_to(base):
+            raise _Refused("RES-OUTSIDE", "image outside the article's folder not read")
+        if not target.is_file():
+            raise _Refused("RES-MISSING", "image file not found")
+        if target.stat().st_size > _MAX_IMAGE_BYTES:
+            raise ResourceError(f"image file is larger than {_MAX_IMAGE_BYTES} bytes")
+        return target.read_bytes()
+    except (OSError, ValueError, RuntimeError) as error:  # (a loop of links, a NUL, a long name)
+        why = reason(error) if isinstance(error, OSError) else \
+            "a loop of links" if isinstance(error, RuntimeError) else "not a file name"
+        raise _Refused("RES-MISSING", f"image file cannot be read: {why}") from None
 
 
 def _make_asset(data: bytes, options: Options) -> Asset:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import pickle
 import signal
 import time
 import traceback
@@ -130,7 +131,7 @@ class Workers:
             while pending or busy:
                 while pending and len(busy) < self.jobs:
                     index, (function, arguments, source) = pending.popleft()
-                    worker = self._idle.pop() if self._idle else self._start()
+                    worker = self._ready_worker()
                     worker.connection.send((function, arguments))
                     ends = time.monotonic() + self.timeout if self.timeout else None
                     worker.busy = (index, source, ends)
@@ -147,6 +148,10 @@ class Workers:
                         finish(worker, Failure(source, RenderError(
                             "the worker building it stopped unexpectedly (exit code "
                             f"{worker.process.exitcode})", path=source)), keep=False)
+                    except Exception as error:  # a reply that cannot be read back
+                        finish(worker, Failure(source, InternalError(
+                            f"internal error: the worker's reply could not be read: {error}",
+                            path=source)), keep=False)
                 now = time.monotonic()
                 for worker in [w for w in busy if w.busy and w.busy[2] is not None
                                and w.busy[2] <= now]:
@@ -158,6 +163,15 @@ class Workers:
             for worker in busy:  # (interrupted: nothing they would write is wanted)
                 self._stop(worker)
         return [results[index] for index in range(len(tasks))]
+
+    def _ready_worker(self) -> _Worker:
+        """An idle worker that is still alive (one may have been killed meanwhile), or a new one."""
+        while self._idle:
+            worker = self._idle.pop()
+            if worker.process.is_alive():
+                return worker
+            self._stop(worker)
+        return self._start()
 
     def _start(self) -> _Worker:
         from multiprocessing import get_context
@@ -216,7 +230,13 @@ def _serve(connection: Connection, parents_ends: list[Connection]) -> None:
             reply: tuple[str, Any, str] = ("done", function(session, *arguments), "")
         except Exception as error:  # a fault of ours: the parent reports it
             reply = ("fault", f"{type(error).__name__}: {error}", traceback.format_exc())
-        connection.send(reply)
+        try:
+            try:
+                connection.send(reply)
+            except (pickle.PicklingError, TypeError, AttributeError) as error:
+                connection.send(("fault", f"unsendable result: {error}", traceback.format_exc()))
+        except OSError:  # the parent is gone
+            return
 
 
 def _build_one(session: Session, source: Path, output_dir: Path, options: Options,

@@ -18,11 +18,13 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import re
 import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from .errors import OutputError
 from .options import Options
 from .output import write_atomic
 from .resources import styles_dir
@@ -37,6 +39,10 @@ _LIBRARIES = ("weasyprint", "pydyf", "pillow", "ebooklib", "markdown", "fonttool
 #: System libraries WeasyPrint lays text out with, and the call that names their version.
 _SYSTEM_LIBRARIES = (("libpango-1.0.so.0", "pango_version_string"),
                      ("libharfbuzz.so.0", "hb_version_string"))
+#: What a record says of a file that leads out of the source's folder.
+_OUTSIDE = "outside"
+#: The name of a record: its key.
+_RECORD_NAME = re.compile(r"[0-9a-f]{64}\.json")
 #: The font subsetter every PDF is made with (see :mod:`exporter.editions.pdf`).
 SUBSETTER = "fontTools"
 
@@ -93,24 +99,29 @@ def build_key(tool: str, name: str, raw: bytes, options: Options) -> str:
 
 
 def input_hashes(folder: Path, names: Iterable[str]) -> dict[str, str | None]:
-    """SHA-256 of each file *names* gives in *folder* (None: not there); names leading out are left out."""
+    """SHA-256 of each file *names* gives in *folder*: None when not there, ``outside`` when it
+    leads out of the folder (refused now, read if it is replaced by a file inside)."""
     base = folder.resolve()
     hashes: dict[str, str | None] = {}
     for name in names:
+        if Path(name).is_absolute():  # (always refused: only the source, hashed, can change it)
+            continue
         path = folder / name
         try:
-            inside = not Path(name).is_absolute() and path.resolve().is_relative_to(base)
-        except (OSError, ValueError):
+            inside = path.resolve().is_relative_to(base)
+        except (OSError, ValueError, RuntimeError):  # (a loop of links, a NUL in the name)
             inside = False
-        if inside:  # (a file outside is refused whatever it holds: the source names it)
-            hashes[name] = _sha256(path)
+        hashes[name] = _sha256(path) if inside else _OUTSIDE
     return hashes
 
 
 def lookup(output_dir: Path, stem: str, key: str, source_dir: Path) -> dict[str, Any] | None:
     """The record of the build *key* when its inputs and outputs all still match; else None."""
+    folder = _record_folder(output_dir, stem)
+    if folder is None:
+        return None
     try:
-        record = json.loads(_record_path(output_dir, stem, key).read_text(encoding="utf-8"))
+        record = json.loads((folder / f"{key}.json").read_text(encoding="utf-8"))
         if record["format"] != _FORMAT or record["key"] != key:
             return None
         if input_hashes(source_dir, record["inputs"]) != record["inputs"]:
@@ -130,18 +141,26 @@ def store(output_dir: Path, stem: str, key: str, inputs: dict[str, str | None],
 
     Raises :class:`~exporter.errors.OutputError` when the record cannot be written.
     """
+    folder = _record_folder(output_dir, stem)
+    if folder is None:
+        raise OutputError("the build record's folder is not a plain folder of the output folder",
+                          path=output_dir / CACHE_DIR)
     record = {"format": _FORMAT, "key": key, "inputs": inputs, "outputs": outputs, **extra}
     data = json.dumps(record, sort_keys=True, indent=1).encode("utf-8")
-    path = _record_path(output_dir, stem, key)
     # (A record lost to a crash costs a rebuild; lookup takes a torn one for none.)
-    write_atomic(path, data, durable=False)
-    for older in path.parent.glob("*.json"):  # they describe outputs that are now replaced
-        if older != path:
+    write_atomic(folder / f"{key}.json", data, durable=False)
+    for older in folder.iterdir():  # they describe outputs that are now replaced
+        if _RECORD_NAME.fullmatch(older.name) and older.name != f"{key}.json":
             older.unlink(missing_ok=True)
 
 
-def _record_path(output_dir: Path, stem: str, key: str) -> Path:
-    return output_dir / CACHE_DIR / stem / f"{key}.json"
+def _record_folder(output_dir: Path, stem: str) -> Path | None:
+    """``OUTPUT/.exporter-cache/STEM``, unless the stem or a link could lead it elsewhere."""
+    cache = output_dir / CACHE_DIR
+    folder = cache / stem
+    if stem in ("", ".", "..") or "/" in stem or cache.is_symlink() or folder.is_symlink():
+        return None
+    return folder
 
 
 def _sha256(path: Path) -> str | None:

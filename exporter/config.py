@@ -28,7 +28,7 @@ class ConfigError(UsageProblem):
 
 
 #: Keys that name a file or folder: in a defaults file, relative and inside its folder.
-PATH_KEYS = ("output-dir", "report", "bag", "style")
+PATH_KEYS = ("output-dir", "report", "bag", "style", "book")
 #: Keys a defaults file may never set: they name a program to run.
 COMMAND_LINE_ONLY = ("ace-dir",)
 
@@ -56,9 +56,10 @@ def find_defaults(start: Path) -> tuple[Path | None, tuple[str, ...]]:
         for candidate in (folder / "exporter.toml", folder / "pyproject.toml"):
             if not candidate.is_file():
                 continue
-            if candidate.name == "pyproject.toml" and "exporter" not in _read(candidate).get("tool", {}):
+            owned = _owned(candidate)
+            if candidate.name == "pyproject.toml" and not _has_table(candidate, strict=owned):
                 continue
-            if not _owned(candidate):
+            if not owned:
                 ignored.append(f"{candidate}: ignored, as it belongs to another user")
                 continue
             return candidate, tuple(ignored)
@@ -97,6 +98,8 @@ def _anchored(key: str, value: Any, path: Path) -> Any:
         raise ConfigError(f"{key!r} must be text", path=path)
     if key == "style" and not (value.endswith(".css") or "/" in value or os.sep in value):
         return value  # a bundled style's name
+    if key == "book" and not value.endswith((".yaml", ".yml")):
+        return value  # a book's title
     folder = path.parent.resolve()
     target = Path(value)
     resolved = (folder / target).resolve()
@@ -104,7 +107,22 @@ def _anchored(key: str, value: Any, path: Path) -> Any:
         raise ConfigError(f"{key!r} = {value!r} leads outside the defaults file's folder; a "
                           "defaults file may name only files and folders inside its own",
                           path=path)
+    if any(part.startswith(".") for part in resolved.relative_to(folder).parts):
+        raise ConfigError(f"{key!r} = {value!r} names a hidden file or folder (such as .git); "
+                          "a defaults file may not", path=path)
     return str(resolved)
+
+
+def _has_table(path: Path, strict: bool) -> bool:
+    """Whether a ``pyproject.toml`` has ``[tool.exporter]`` (an unreadable one of another user's
+    is passed over; the user's own is an error)."""
+    try:
+        tool = _read(path).get("tool")
+    except ConfigError:
+        if strict:
+            raise
+        return False
+    return isinstance(tool, dict) and "exporter" in tool
 
 
 def _owned(path: Path) -> bool:

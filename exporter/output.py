@@ -79,7 +79,7 @@ def _interrupts_held() -> Iterator[None]:
 
 def _remove_leftovers(path: Path) -> None:
     """Remove the temporary files beside *path* that a killed build left (its process is gone)."""
-    leftover = re.compile(rf"\.{re.escape(path.name)}\.(\d+)\.(?:[^/]*\.part|old)")
+    leftover = re.compile(rf"\.{re.escape(path.name)}\.(\d+)\.(?:[a-z0-9_]{{8}}\.part|old)")
     with contextlib.suppress(OSError):
         for entry in os.scandir(path.parent):
             match = leftover.fullmatch(entry.name)

@@ -9,6 +9,7 @@ written, so a failure leaves no partial output.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import hashlib
@@ -86,7 +87,8 @@ def build(
         key = cache.build_key(tool, path.name, raw, options)
         record = cache.lookup(folder, path.stem, key, path.parent)
         if record is not None:
-            return _reused(record, path, folder, options)
+            with contextlib.suppress(ValueError, KeyError, TypeError):  # (damaged: a miss)
+                return _reused(record, path, folder, options)
     book = _single_book(path, raw, options)
     result = _render_and_write(book, options, folder, path, session)
     if key is not None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import mimetypes
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +23,14 @@ from .errors import ResourceError, StyleError, reason
 MAX_IMPORT_DEPTH = 8
 #: Bytes of files one stylesheet may embed, its imports included.
 MAX_EMBEDDED_BYTES = 32 * 1024 * 1024
+#: Files one stylesheet may read in all (imports and the files they name), and its text in all.
+MAX_FILES = 64
+MAX_TEXT_BYTES = 2 * 1024 * 1024
+#: What a stylesheet may name, by the first bytes of the file: images and fonts every reader has.
+_SIGNATURES = [(b"\x89PNG\r\n\x1a\n", "image/png", ".png"), (b"\xff\xd8\xff", "image/jpeg", ".jpg"),
+               (b"GIF8", "image/gif", ".gif"), (b"OTTO", "font/otf", ".otf"),
+               (b"\x00\x01\x00\x00", "font/ttf", ".ttf"), (b"true", "font/ttf", ".ttf"),
+               (b"wOFF", "font/woff", ".woff"), (b"wOF2", "font/woff2", ".woff2")]
 #: CSS functions whose string arguments are addresses a reader would fetch.
 ADDRESS_FUNCTIONS = {"url", "src", "image", "image-set", "-webkit-image-set"}
 
@@ -32,9 +39,24 @@ Embed = Callable[[Path, bytes], str]
 
 
 def data_url(path: Path, data: bytes) -> str:
-    """*data* as a ``data:`` URL, typed by the file's name."""
-    media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    """*data* as a ``data:`` URL, typed by what it holds."""
+    media_type, _ = file_type(path, data)
     return f"data:{media_type};base64,{base64.b64encode(data).decode('ascii')}"
+
+
+def file_type(path: Path, data: bytes) -> tuple[str, str]:
+    """The media type and suffix of a file a stylesheet names, read from its bytes; else refused.
+
+    (An EPUB must declare the true type of every file, and reading systems show only these.)
+    """
+    for signature, media_type, suffix in _SIGNATURES:
+        if data.startswith(signature):
+            return media_type, suffix
+    if data.startswith(b"RIFF") and data[8:12] == b"WEBP":
+        return "image/webp", ".webp"
+    if path.suffix.lower() == ".svg" and b"<svg" in data[:4096]:
+        return "image/svg+xml", ".svg"
+    raise ValueError("is not a PNG, JPEG, GIF, WebP or SVG image, nor an OpenType or WOFF font")
 
 
 @dataclass
@@ -45,8 +67,8 @@ class PackageFiles:
     files: dict[str, tuple[str, bytes]] = field(default_factory=dict)
 
     def __call__(self, path: Path, data: bytes) -> str:
-        name = f"user/{hashlib.sha256(data).hexdigest()[:16]}{path.suffix.lower()}"
-        media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        media_type, suffix = file_type(path, data)
+        name = f"user/{hashlib.sha256(data).hexdigest()[:16]}{suffix}"
         self.files[name] = (media_type, data)
         return name
 
@@ -58,12 +80,16 @@ def resolve_stylesheet(path: Path, embed: Embed = data_url) -> str:
 
 class _Resolver:
     def __init__(self, root: Path, embed: Embed):
-        self.root, self.embed, self.embedded = root, embed, 0
+        self.root, self.embed, self.embedded, self.files, self.text = root, embed, 0, 0, 0
 
     def resolve(self, path: Path, depth: int) -> str:
         import tinycss2
 
         text = _read_text(path)
+        self.text += len(text)
+        if self.text > MAX_TEXT_BYTES:
+            raise StyleError(f"the stylesheet and its imports pass {MAX_TEXT_BYTES >> 20} MiB "
+                             "of text", path=path)
         try:
             rules = tinycss2.parse_stylesheet(text, skip_comments=True)
         except RecursionError:
@@ -75,7 +101,9 @@ class _Resolver:
             if rule.type == "at-rule" and rule.lower_at_keyword == "import":
                 parts.append(self._imported(rule, path, depth))
                 continue
-            if rule.type in ("at-rule", "qualified-rule"):
+            if rule.type == "at-rule" and rule.lower_at_keyword == "namespace":
+                pass  # (a namespace URL is a name, never fetched)
+            elif rule.type in ("at-rule", "qualified-rule"):
                 self._rewrite(rule.prelude, path)
                 self._rewrite(rule.content or (), path)
             if rule.type != "error":
@@ -93,8 +121,28 @@ class _Resolver:
             raise ResourceError(f"@import nested more than {MAX_IMPORT_DEPTH} deep",
                                 path=path, line=rule.source_line)
         imported = self.resolve(self._local(address, path, rule.source_line), depth + 1)
-        media = tinycss2.serialize(rule.prelude[rule.prelude.index(tokens[0]) + 1:]).strip()
-        return f"@media {media} {{\n{imported}\n}}\n" if media else f"{imported}\n"
+        # What the import applies to: a layer, a supports() condition, then media queries.
+        wrappers, rest = [], rule.prelude[rule.prelude.index(tokens[0]) + 1:]
+        rest = [token for token in rest if token.type != "comment"]
+        while rest and rest[0].type == "whitespace":
+            rest.pop(0)
+        if rest and rest[0].type == "ident" and rest[0].lower_value == "layer":
+            wrappers.append("@layer")
+            rest = rest[1:]
+        elif rest and rest[0].type == "function" and rest[0].lower_name == "layer":
+            wrappers.append(f"@layer {tinycss2.serialize(rest[0].arguments).strip()}")
+            rest = rest[1:]
+        while rest and rest[0].type == "whitespace":
+            rest.pop(0)
+        if rest and rest[0].type == "function" and rest[0].lower_name == "supports":
+            wrappers.append(f"@supports ({tinycss2.serialize(rest[0].arguments).strip()})")
+            rest = rest[1:]
+        media = tinycss2.serialize(rest).strip()
+        if media:
+            wrappers.append(f"@media {media}")
+        for wrapper in reversed(wrappers):
+            imported = f"{wrapper} {{\n{imported}\n}}"
+        return f"{imported}\n"
 
     def _rewrite(self, tokens: Iterable[Any], path: Path) -> None:
         """Embed every file that *tokens* name, in place."""
@@ -128,7 +176,10 @@ class _Resolver:
         if self.embedded > MAX_EMBEDDED_BYTES:
             raise ResourceError(f"the files the stylesheet names pass {MAX_EMBEDDED_BYTES >> 20} "
                                 "MiB", path=path, line=line)
-        return self.embed(file, data)
+        try:
+            return self.embed(file, data)
+        except ValueError as refusal:
+            raise ResourceError(f"{address!r} {refusal}", path=path, line=line) from None
 
     def _local(self, address: str, path: Path, line: int) -> Path:
         """The file *address* names, which must lie in the stylesheet's folder; else refused."""
@@ -144,6 +195,12 @@ class _Resolver:
                 f"stylesheet refers to {address!r}: only data: URLs and files in the "
                 "stylesheet's own folder may be used, never the network or other files",
                 path=path, line=line)
+        self.files += 1
+        if self.files > MAX_FILES:
+            raise ResourceError(f"the stylesheet reads more than {MAX_FILES} files", path=path,
+                                line=line)
+        if not target.is_file():  # (a pipe or a device would never end)
+            raise ResourceError(f"{address!r} is not a regular file", path=path, line=line)
         return target
 
 
@@ -158,6 +215,8 @@ def _address_of(token: Any) -> str | None:
 
 def _read_text(path: Path) -> str:
     try:
+        if not path.is_file():
+            raise StyleError("not a regular file", path=path)
         return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise StyleError("no such stylesheet", path=path) from None

@@ -48,21 +48,20 @@ def repair_content_model(root: etree._Element) -> None:
     A paragraph holding a block becomes a ``div``; any other phrasing element
     holding one is unwrapped, its content kept.  Strict EPUB readers need this.
     """
-    changed = True
-    while changed:
-        changed = False
-        for element in list(root.iter()):
-            if not isinstance(element.tag, str) or element.tag not in PHRASING_ONLY:
-                continue
-            if not any(isinstance(child.tag, str) and child.tag in BLOCKS
-                       for child in element.iter() if child is not element):
-                continue
+    elements = list(root.iter())
+    # Which elements hold a block, found children first; mending keeps that true of the rest
+    # (an unwrapped element's children stay inside its ancestors; a <p> is a block already).
+    holding: set[etree._Element] = set()
+    for element in reversed(elements):
+        if any(child in holding or (isinstance(child.tag, str) and child.tag in BLOCKS)
+               for child in element):
+            holding.add(element)
+    for element in elements:
+        if element in holding and isinstance(element.tag, str) and element.tag in PHRASING_ONLY:
             if element.tag == "p":
                 element.tag = "div"
             else:
                 _unwrap(element)
-            changed = True
-            break
 
 
 def _unwrap(element: etree._Element) -> None:

@@ -429,3 +429,176 @@ def test_images_past_their_pixels_together_are_refused(tmp_path: Path) -> None:
     assert result.returncode == 6, result.stderr
     assert "pass 200000000 pixels together" in result.stderr and ":11:" in result.stderr
     assert not (tmp_path / "out").exists()
+
+
+# --------------------------------------------------------------- what a review found
+
+
+def test_a_link_in_the_build_records_folder_never_leads_a_write_or_a_deletion_out(
+        tmp_path: Path) -> None:
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "package.json").write_text("{}", encoding="utf-8")
+    repo = tmp_path / "repo"
+    (repo / "dist" / ".exporter-cache").mkdir(parents=True)
+    (repo / "a.md").write_text("# A\n\nText.\n", encoding="utf-8")
+    (repo / "dist" / ".exporter-cache" / "a").symlink_to(victim)
+    result = _run("build", "a.md", "-f", "html", cwd=repo)
+    assert result.returncode == 0, result.stderr
+    assert "build record not kept" in result.stderr
+    assert sorted(p.name for p in victim.iterdir()) == ["package.json"]
+
+
+def test_a_source_named_dots_keeps_its_record_to_itself(tmp_path: Path) -> None:
+    (tmp_path / "...md").write_text("# D\n\nText.\n", encoding="utf-8")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "report.json").write_text("{}", encoding="utf-8")
+    result = _run("build", "...md", "-o", out, "-f", "html", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (out / "report.json").is_file()
+
+
+def test_default_folders_that_lead_out_of_the_working_folder_are_refused(tmp_path: Path) -> None:
+    private = tmp_path / "private"
+    private.mkdir()
+    (private / "diary.md").write_text(f"# Diary\n\n{SECRET}\n", encoding="utf-8")
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "content").symlink_to(private)
+    refused = _run("build", cwd=repo)
+    assert refused.returncode == 2 and "content/ leads outside the working folder" in refused.stderr
+    (repo / "content").unlink()
+    (repo / "content").mkdir()
+    (repo / "content" / "a.md").write_text("# A\n\nText.\n", encoding="utf-8")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (repo / "dist").symlink_to(elsewhere)
+    refused = _run("build", cwd=repo)
+    assert refused.returncode == 2 and "dist/ leads outside the working folder" in refused.stderr
+    assert list(elsewhere.iterdir()) == []
+
+
+@pytest.mark.parametrize(("line", "says"), [
+    ('book = "../secret/book.yaml"', "'book'"),
+    ('report = ".git/HEAD"', "hidden file or folder"),
+    ('output-dir = "public/.git"', "hidden file or folder"),
+])
+def test_a_defaults_file_may_not_name_a_book_outside_or_a_hidden_path(tmp_path: Path, line: str,
+                                                                     says: str) -> None:
+    project = tmp_path / "project"
+    (project / ".git").mkdir(parents=True)
+    (project / "exporter.toml").write_text(line + "\n", encoding="utf-8")
+    shutil.copy(SEED, project / "a.md")
+    result = _run("build", "a.md", cwd=project)
+    assert result.returncode == 2 and says in result.stderr, result.stderr
+    assert sorted(p.name for p in (project / ".git").iterdir()) == []
+
+
+def test_an_image_refused_as_outside_then_put_inside_is_built_in(tmp_path: Path) -> None:
+    from PIL import Image
+
+    art = tmp_path / "art"
+    art.mkdir()
+    Image.new("RGB", (4, 4), (255, 0, 0)).save(tmp_path / "outside.png")
+    (art / "pic.png").symlink_to(tmp_path / "outside.png")
+    (art / "a.md").write_text("# T\n\n![a pic](pic.png)\n", encoding="utf-8")
+    first = _run("build", art / "a.md", "-o", tmp_path / "out", "-f", "html", cwd=tmp_path)
+    assert "outside the article's folder" in first.stderr
+    (art / "pic.png").unlink()
+    Image.new("RGB", (4, 4), (0, 0, 255)).save(art / "pic.png")
+    second = _run("build", art / "a.md", "-o", tmp_path / "out", "-f", "html", cwd=tmp_path)
+    assert "Wrote" in second.stderr and "data:image/png" in (tmp_path / "out" / "a.html").read_text()
+
+
+def test_an_article_dated_before_1904_has_a_pdf(tmp_path: Path) -> None:
+    article = tmp_path / "old.md"
+    article.write_text("---\ntitle: Old\ndate: 1900-01-01\n---\n\nText.\n", encoding="utf-8")
+    result = _run("build", article, "-o", tmp_path / "out", "-f", "pdf", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+
+
+def test_a_kill_of_the_command_stops_its_workers(tmp_path: Path) -> None:
+    import signal
+
+    article = tmp_path / "long.md"
+    article.write_text(SEED.read_text(encoding="utf-8") + "\n\nA paragraph to lay out.\n" * 4000,
+                       encoding="utf-8")
+    command = subprocess.Popen([sys.executable, "-m", "exporter", "build", str(article), "-o",
+                                str(tmp_path / "out"), "-f", "pdf"], cwd=tmp_path,
+                               env={**os.environ, "PYTHONPATH": str(SEED.parent.parent)},
+                               stderr=subprocess.PIPE, start_new_session=True)
+    time.sleep(2)
+    command.send_signal(signal.SIGTERM)  # the command alone, as a CI runner or systemd does
+    _, stderr = command.communicate(timeout=60)
+    assert command.returncode == 128 + signal.SIGTERM, stderr
+    time.sleep(1)
+    listing = subprocess.run(["ps", "-eo", "sid=,pid="], capture_output=True, text=True,
+                             check=True).stdout
+    assert [line for line in listing.splitlines() if line.split()[0] == str(command.pid)] == []
+    assert not (tmp_path / "out" / "long.pdf").exists()
+
+
+def test_stylesheet_namespaces_layers_and_conditions_are_kept(tmp_path: Path) -> None:
+    from exporter.userstyle import resolve_stylesheet
+
+    (tmp_path / "main.css").write_text(
+        "@namespace url(http://www.w3.org/1999/xhtml);\n"
+        '@import "a.css" layer(base) supports(display: grid) screen;\n'
+        "@import url(b.css) layer;\n", encoding="utf-8")
+    (tmp_path / "a.css").write_text("p { color: green; }\n", encoding="utf-8")
+    (tmp_path / "b.css").write_text("em { color: blue; }\n", encoding="utf-8")
+    text = " ".join(resolve_stylesheet(tmp_path / "main.css").split())
+    assert text.startswith("@namespace url(http://www.w3.org/1999/xhtml);")
+    assert "@layer base { @supports (display: grid) { @media screen { p { color: green; } } } }" \
+        in text
+    assert "@layer { em { color: blue; } }" in text
+
+
+def test_a_stylesheet_may_name_only_true_images_and_fonts(tmp_path: Path) -> None:
+    from exporter.errors import ResourceError
+    from exporter.userstyle import resolve_stylesheet
+
+    (tmp_path / "fake.png").write_text("not an image", encoding="utf-8")
+    (tmp_path / "a.css").write_text("h1 { background: url(fake.png); }\n", encoding="utf-8")
+    with pytest.raises(ResourceError, match="is not a PNG, JPEG"):
+        resolve_stylesheet(tmp_path / "a.css")
+    os.mkfifo(tmp_path / "pipe.css")
+    (tmp_path / "b.css").write_text('@import "pipe.css";\n', encoding="utf-8")
+    with pytest.raises(ResourceError, match="not a regular file"):
+        resolve_stylesheet(tmp_path / "b.css")
+
+
+def test_a_valid_but_damaged_record_is_a_miss(tmp_path: Path) -> None:
+    import json
+
+    article = tmp_path / "a.md"
+    article.write_text("---\ntitle: A\ndate: 2020-01-02\n---\n\nText.\n", encoding="utf-8")
+    out = tmp_path / "out"
+    assert _run("build", article, "-o", out, "-f", "html", cwd=tmp_path).returncode == 0
+    (record,) = (out / ".exporter-cache" / "a").glob("*.json")
+    for damage in ({"date": "2020-13-45"}, {"warnings": [{"bogus": 1}]}, {"warnings": None}):
+        record.write_text(json.dumps({**json.loads(record.read_text()), **damage}))
+        again = _run("build", article, "-o", out, "-f", "html", cwd=tmp_path)
+        assert again.returncode == 0 and "Wrote" in again.stderr, (damage, again.stderr)
+        (record,) = (out / ".exporter-cache" / "a").glob("*.json")
+
+
+def test_leftover_cleaning_spares_another_names_live_files(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    live = out / f".report.html.999999.html.{os.getpid()}.k2j3h4g5.part"
+    live.write_text("someone else's", encoding="utf-8")
+    (tmp_path / "report.md").write_text("# R\n\nText.\n", encoding="utf-8")
+    assert _run("build", "report.md", "-o", out, "-f", "html", cwd=tmp_path).returncode == 0
+    assert live.exists()
+
+
+def test_blocks_inside_phrasing_are_mended_in_linear_time(tmp_path: Path) -> None:
+    article = tmp_path / "b.md"
+    article.write_text("<b><div>x</div></b>\n\n" * 12_000 + "The end.\n", encoding="utf-8")
+    started = time.monotonic()
+    result = _run("build", article, "-o", tmp_path / "out", "-f", "html", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert time.monotonic() - started < 30
+    assert "The end." in (tmp_path / "out" / "b.html").read_text(encoding="utf-8")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-import json
+import contextlib
 import os
+import signal
 import sys
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -12,10 +14,11 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from .. import __version__
-from ..errors import CHECK_FAILED, StrictError, UsageProblem
+from ..errors import StrictError, UsageProblem
 from ..options import EDITIONS, FORMATS, STYLES, Options
 from ..source import SUFFIXES
+from .afterwards import after_build
+from .pipes import STDIO, from_stdin, to_stdout
 from .progress import Reporter
 from .reporting import Reporting
 
@@ -23,7 +26,7 @@ if TYPE_CHECKING:
     from ..pipeline import BuildResult, Failure
 
 CONTENT_DIR = Path("content")
-STDIO = Path("-")
+DEFAULT_OUTPUT = Path("dist")
 
 
 class _WithDefaults(click.Command):
@@ -41,7 +44,7 @@ class _WithDefaults(click.Command):
 
 @click.command(cls=_WithDefaults)
 @click.argument("sources", nargs=-1, type=click.Path(path_type=Path))
-@click.option("-o", "--output-dir", type=click.Path(path_type=Path), default=Path("dist"),
+@click.option("-o", "--output-dir", type=click.Path(path_type=Path), default=DEFAULT_OUTPUT,
               show_default=True, help="Folder to write the editions into; '-' writes the one "
                                       "edition asked for with -f to standard output.")
 @click.option("-f", "--format", "formats", multiple=True, metavar="|".join(FORMATS),
@@ -94,16 +97,25 @@ def build(sources: tuple[Path, ...], output_dir: Path, formats: tuple[str, ...],
     OUTPUT_DIR/<slug of the title>.* for a --book. '-' as SOURCE reads Markdown from
     standard input.
     """
-    with Reporting(debug):
+    with Reporting(debug), _kill_unwinds():
         options = make_options(formats, styles, page_size, margins, edition, strict, toc,
                                reuse=not force)
         if proof and "pdf" not in options.formats:
             raise UsageProblem("--proof needs the PDF edition; add -f pdf")
+        piped = output_dir == STDIO or STDIO in sources
+        extras = {"--book": book, "--report": report, "--manifest": manifest, "--bag": bag_dir,
+                  "--check": check, "--proof": proof, "--watch": watch}
+        if piped and any(extras.values()):
+            raise UsageProblem(f"{', '.join(k for k, v in extras.items() if v)} cannot be used with "
+                               "'-' (a pipe): build from a file")
+        source_of_output = click.get_current_context().get_parameter_source("output_dir")
+        if source_of_output == click.core.ParameterSource.DEFAULT:
+            _refuse_leading_out(output_dir)
         if output_dir == STDIO:
-            _to_stdout(sources, options, formats, timeout)
+            to_stdout(sources, options, formats, timeout)
             return
         if sources == (STDIO,):
-            _from_stdin(output_dir, options, timeout)
+            from_stdin(output_dir, options, timeout)
             return
         book_file = Path(book) if book and book.endswith((".yaml", ".yml")) else None
         paths = list(expand_sources(sources, allow_empty=book_file is not None, strict=strict))
@@ -116,8 +128,8 @@ def build(sources: tuple[Path, ...], output_dir: Path, formats: tuple[str, ...],
         run = _Run(paths, output_dir, options, book, book_file, jobs, timeout, debug)
         try:
             status = run.once()
-            status = _after(run.built, status, output_dir, report, run.outcomes, manifest,
-                            bag_dir, check, ace_dir, proof)
+            status = after_build(run.built, status, output_dir, report, run.outcomes,
+                                 manifest, bag_dir, check, ace_dir, proof)
             if watch:
                 _watch(run, [*styles, *(str(p) for p in paths)])
         finally:
@@ -177,114 +189,6 @@ def _refuse_shared_names(paths: Sequence[Path], output_dir: Path) -> None:
                                "rename one, or build them into different folders")
 
 
-def _after(built: list[BuildResult], status: int, output_dir: Path, report: Path | None,
-           outcomes: Sequence[BuildResult | Failure], manifest: bool, bag_dir: Path | None,
-           check: bool, ace_dir: Path | None, proof: bool) -> int:
-    """Reports, fixity, proofs and checks on what was built; return the exit status."""
-    if report is not None:
-        from ..output import write_atomic
-
-        write_atomic(report, json.dumps(report_record(outcomes), indent=2).encode("utf-8") + b"\n")
-        click.echo(f"Wrote {report}", err=True)
-    editions = [output.path for result in built for output in result.outputs]
-    if manifest and editions:
-        from ..fixity import write_manifest
-
-        click.echo(f"Wrote {write_manifest(editions, output_dir)}", err=True)
-    if bag_dir is not None:
-        if status:
-            raise UsageProblem("bag not written: some articles failed", path=bag_dir)
-        from ..fixity import bagging_date, write_bag
-
-        write_bag(bag_dir, editions, [source for result in built for source in result.sources],
-                  external_identifier=list(dict.fromkeys(result.identifier for result in built)),
-                  bagging_date=bagging_date(result.date for result in built),
-                  tool=f"exporter {__version__}")
-        click.echo(f"Wrote bag {bag_dir}", err=True)
-    pdfs = [path for path in editions if path.suffix == ".pdf"]
-    if proof and pdfs:
-        from ..proof import write_proofs
-
-        for pdf in pdfs:
-            result = write_proofs(pdf, pdf.with_name(f"{pdf.stem}-proof"))
-            click.echo(f"Wrote proofs: {result.contact_sheet}", err=True)
-    if check and editions:
-        from ..check import check_files, format_findings, has_errors
-
-        findings = check_files([p for p in editions if p.suffix in (".epub", ".pdf")],
-                               ace_dir=ace_dir)
-        click.echo(format_findings(findings), err=True)
-        if has_errors(findings):
-            status = status or CHECK_FAILED
-    return status
-
-
-def report_record(outcomes: Sequence[BuildResult | Failure]) -> dict[str, Any]:
-    """A machine-readable record of a build: one entry per source, in order."""
-    from ..pipeline import BuildResult
-
-    entries: list[dict[str, Any]] = []
-    for outcome in outcomes:
-        if isinstance(outcome, BuildResult):
-            entries.append({
-                "source": str(outcome.source), "status": "reused" if outcome.reused else "built",
-                "outputs": [{"format": o.format, "path": str(o.path), "size": o.size,
-                             "sha256": o.sha256} for o in outcome.outputs],
-                "warnings": [_diagnostic(w) for w in outcome.warnings], "error": None})
-        else:
-            entries.append({
-                "source": str(outcome.source), "status": "failed", "outputs": [], "warnings": [],
-                "error": {"type": type(outcome.error).__name__, "message": outcome.error.message,
-                          "line": outcome.error.line, "exit_code": outcome.error.exit_code}})
-    return {"tool": f"exporter {__version__}", "sources": entries}
-
-
-def _diagnostic(warning: Any) -> dict[str, Any]:
-    return {"code": warning.code, "severity": warning.severity, "message": warning.message,
-            "line": warning.line}
-
-
-def _to_stdout(sources: Sequence[Path], options: Options, formats: Sequence[str],
-               timeout: float) -> None:
-    """``-o -``: the one edition asked for, as bytes on standard output; messages on stderr."""
-    if len(formats) != 1:
-        raise UsageProblem("'-o -' writes one edition: name it with a single -f")
-    if len(sources) != 1 or sources[0].is_dir():
-        raise UsageProblem("'-o -' takes exactly one SOURCE file (or '-')")
-    from ..batch import Workers
-    from ..pipeline import Failure
-    from ..source import STDIN, read_stream
-
-    source, data = sources[0], None
-    if source == STDIO:
-        source, data = Path(STDIN), read_stream(sys.stdin.buffer, options)
-    with Workers(1, options, timeout) as workers:
-        rendered = workers.render(source, data)
-    if isinstance(rendered, Failure):
-        raise rendered.error
-    editions, warnings = rendered
-    for warning in warnings:
-        click.echo(f"{'Note' if warning.severity == 'note' else 'Warning'}: {warning}", err=True)
-    stream = sys.stdout.buffer
-    stream.write(editions[formats[0]])
-    stream.flush()
-
-
-def _from_stdin(output_dir: Path, options: Options, timeout: float) -> None:
-    """``-`` as the only SOURCE with ``-o DIR``: write DIR/stdin.<format>."""
-    from ..batch import Workers
-    from ..source import STDIN, read_stream
-
-    data = read_stream(sys.stdin.buffer, options)
-    with Workers(1, options, timeout) as workers:
-        outcome = workers.build_piped(Path(STDIN), data, output_dir)
-    reporter = Reporter(1)
-    reporter.done(outcome)
-    status = reporter.summary([outcome], 0)
-    if status:
-        sys.exit(status)
-
-
 def _watch(run: _Run, watched: list[str]) -> None:
     """Rebuild on every save of a source or stylesheet, one line per rebuild, until Ctrl-C."""
     from watchfiles import watch
@@ -293,12 +197,20 @@ def _watch(run: _Run, watched: list[str]) -> None:
 
     targets = {Path(p).resolve().parent if Path(p).is_file() else Path(p).resolve()
                for p in watched if Path(p).exists()}
-    targets.add(styles_dir())
+    bundled = styles_dir().resolve()
+    targets.add(bundled)
+    written = run.output_dir.resolve()
     click.echo(f"Watching {len(targets)} folder(s); Ctrl-C stops.", err=True)
     sources = {path.resolve(): path for path in run.paths}
     try:
         for changes in watch(*targets, debounce=300, rust_timeout=0, yield_on_timeout=False):
-            changed = {Path(path).resolve() for _, path in changes}
+            # (what the build itself writes is no change to build from)
+            changed = {Path(path).resolve() for _, path in changes} - {written}
+            changed = {path for path in changed if not path.is_relative_to(written)}
+            if not changed:
+                continue
+            if any(path.is_relative_to(bundled) for path in changed):
+                run.close()  # new workers read the bundled styles and fonts afresh
             styles = any(path.suffix == ".css" for path in changed)
             only = None if styles or run.book else [sources[p] for p in changed if p in sources]
             if only == []:
@@ -367,6 +279,7 @@ def expand_sources(sources: Sequence[Path], allow_empty: bool = False,
     if not sources:
         if not CONTENT_DIR.is_dir():
             raise UsageProblem("no SOURCE given and no content/ folder here")
+        _refuse_leading_out(CONTENT_DIR)
         sources = (CONTENT_DIR,)
     for source in sources:
         if source == STDIO:
@@ -387,6 +300,31 @@ def expand_sources(sources: Sequence[Path], allow_empty: bool = False,
             yield from inside
         else:
             yield source
+
+
+@contextlib.contextmanager
+def _kill_unwinds() -> Iterator[None]:
+    """A plain ``kill`` (SIGTERM) unwinds the command as Ctrl-C does, stopping its workers."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def unwind(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, unwind)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _refuse_leading_out(folder: Path) -> None:
+    """A default folder (``content/``, ``dist/``) that is a link out of the working folder, as a
+    cloned repository could ship, is refused: name it yourself if you mean it."""
+    if folder.exists() and not _stays_in(folder, working_folder()):
+        raise UsageProblem(f"{folder}/ leads outside the working folder; name the folder you "
+                           "mean on the command line", path=folder)
 
 
 def _stays_in(path: Path, folder: Path) -> bool:

@@ -11,7 +11,7 @@ import click
 from ..config import ConfigError, Defaults, load_defaults
 
 #: Options a defaults file cannot set: they concern one run, not a project's habits.
-_NOT_DEFAULTS = {"debug"}
+_NOT_DEFAULTS = {"debug", "watch"}
 
 
 def build_options(params: Sequence[click.Parameter]) -> dict[str, click.Option]:

@@ -61,6 +61,8 @@ def config_command() -> None:
         from .settings import build_options, read_defaults
 
         defaults = read_defaults(working_folder(), build.params)
+        for note in defaults.ignored:
+            click.echo(f"Warning: {note}", err=True)
         origin = str(defaults.path) if defaults.path else ""
         rows = []
         for name, param in build_options(build.params).items():

@@ -34,6 +34,8 @@ from .pagemap import PageStart, page_starts
 VARIANTS = {"standard": "pdf/ua-1", "print": "pdf/x-4", "archive": "pdf/a-3a"}
 #: Bleed around the trim box of the print edition, in millimetres.
 PRINT_BLEED_MM = 3
+#: 1904-01-01, where TrueType's dates begin, in Unix time.
+_TRUETYPE_EPOCH = -2_082_844_800
 #: How WeasyPrint's log says it subsets with fontTools, which this edition chooses.
 _CHOSEN_SUBSETTER = "Using fontTools instead of HarfBuzz-Subset"
 
@@ -173,7 +175,8 @@ def _fonts_subset_alike(book: Book) -> Iterator[None]:
     backend = weasyprint.pdf.fonts.harfbuzz_subset
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
     weasyprint.pdf.fonts.harfbuzz_subset = None
-    os.environ["SOURCE_DATE_EPOCH"] = str(int(book.modified.timestamp()))
+    # (TrueType dates count from 1904: an older article's fonts are dated 1904-01-01)
+    os.environ["SOURCE_DATE_EPOCH"] = str(max(_TRUETYPE_EPOCH, int(book.modified.timestamp())))
     try:
         yield
     finally:

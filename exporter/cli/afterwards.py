@@ -1,0 +1,83 @@
+"""What a build does once its editions are written: report, manifest, bag, proofs, checks."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from .. import __version__
+from ..errors import CHECK_FAILED, UsageProblem
+
+if TYPE_CHECKING:
+    from ..pipeline import BuildResult, Failure
+
+
+def after_build(built: list[BuildResult], status: int, output_dir: Path, report: Path | None,
+           outcomes: Sequence[BuildResult | Failure], manifest: bool, bag_dir: Path | None,
+           check: bool, ace_dir: Path | None, proof: bool) -> int:
+    """Reports, fixity, proofs and checks on what was built; return the exit status."""
+    if report is not None:
+        from ..output import write_atomic
+
+        write_atomic(report, json.dumps(report_record(outcomes), indent=2).encode("utf-8") + b"\n")
+        click.echo(f"Wrote {report}", err=True)
+    editions = [output.path for result in built for output in result.outputs]
+    if manifest and editions:
+        from ..fixity import write_manifest
+
+        click.echo(f"Wrote {write_manifest(editions, output_dir)}", err=True)
+    if bag_dir is not None:
+        if status:
+            raise UsageProblem("bag not written: some articles failed", path=bag_dir)
+        from ..fixity import bagging_date, write_bag
+
+        write_bag(bag_dir, editions, [source for result in built for source in result.sources],
+                  external_identifier=list(dict.fromkeys(result.identifier for result in built)),
+                  bagging_date=bagging_date(result.date for result in built),
+                  tool=f"exporter {__version__}")
+        click.echo(f"Wrote bag {bag_dir}", err=True)
+    pdfs = [path for path in editions if path.suffix == ".pdf"]
+    if proof and pdfs:
+        from ..proof import write_proofs
+
+        for pdf in pdfs:
+            result = write_proofs(pdf, pdf.with_name(f"{pdf.stem}-proof"))
+            click.echo(f"Wrote proofs: {result.contact_sheet}", err=True)
+    if check and editions:
+        from ..check import check_files, format_findings, has_errors
+
+        findings = check_files([p for p in editions if p.suffix in (".epub", ".pdf")],
+                               ace_dir=ace_dir)
+        click.echo(format_findings(findings), err=True)
+        if has_errors(findings):
+            status = status or CHECK_FAILED
+    return status
+
+
+def report_record(outcomes: Sequence[BuildResult | Failure]) -> dict[str, Any]:
+    """A machine-readable record of a build: one entry per source, in order."""
+    from ..pipeline import BuildResult
+
+    entries: list[dict[str, Any]] = []
+    for outcome in outcomes:
+        if isinstance(outcome, BuildResult):
+            entries.append({
+                "source": str(outcome.source), "status": "reused" if outcome.reused else "built",
+                "outputs": [{"format": o.format, "path": str(o.path), "size": o.size,
+                             "sha256": o.sha256} for o in outcome.outputs],
+                "warnings": [_diagnostic(w) for w in outcome.warnings], "error": None})
+        else:
+            entries.append({
+                "source": str(outcome.source), "status": "failed", "outputs": [], "warnings": [],
+                "error": {"type": type(outcome.error).__name__, "message": outcome.error.message,
+                          "line": outcome.error.line, "exit_code": outcome.error.exit_code}})
+    return {"tool": f"exporter {__version__}", "sources": entries}
+
+
+def _diagnostic(warning: Any) -> dict[str, Any]:
+    return {"code": warning.code, "severity": warning.severity, "message": warning.message,
+            "line": warning.line}
