@@ -142,16 +142,17 @@ class Workers:
                 for worker in [w for w in busy if w.connection in ready]:
                     source = worker.busy[1] if worker.busy else Path()
                     try:
-                        finish(worker, _outcome(worker.connection.recv(), source), keep=True)
+                        outcome, keep = _outcome(worker.connection.recv(), source), True
                     except (EOFError, OSError):  # it died: report it, never hide it
                         worker.process.join()
-                        finish(worker, Failure(source, RenderError(
+                        outcome, keep = Failure(source, RenderError(
                             "the worker building it stopped unexpectedly (exit code "
-                            f"{worker.process.exitcode})", path=source)), keep=False)
+                            f"{worker.process.exitcode})", path=source)), False
                     except Exception as error:  # a reply that cannot be read back
-                        finish(worker, Failure(source, InternalError(
+                        outcome, keep = Failure(source, InternalError(
                             f"internal error: the worker's reply could not be read: {error}",
-                            path=source)), keep=False)
+                            path=source)), False
+                    finish(worker, outcome, keep)
                 now = time.monotonic()
                 for worker in [w for w in busy if w.busy and w.busy[2] is not None
                                and w.busy[2] <= now]:
@@ -217,6 +218,8 @@ def _serve(connection: Connection, parents_ends: list[Connection]) -> None:
     for end in parents_ends:
         end.close()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
+    # Stopped at once, even inside C code, where a handler of the parent's would wait.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     session = Session()
     while True:
         try:

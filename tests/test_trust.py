@@ -261,10 +261,11 @@ def test_leftovers_of_a_killed_build_are_removed_by_the_next(tmp_path: Path) -> 
     out.mkdir()
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
-    stale = [out / f".pokrovsk.html.{dead.pid}.x1y2.part", out / f".pokrovsk.html.{dead.pid}.old"]
+    stale = [out / f".pokrovsk.html.{dead.pid}.x1y2z3w4.part",
+             out / f".pokrovsk.html.{dead.pid}.old"]
     for path in stale:
         path.write_text("left by a killed build", encoding="utf-8")
-    living = out / f".pokrovsk.html.{os.getpid()}.abcd.part"  # a build still running
+    living = out / f".pokrovsk.html.{os.getpid()}.abcd1234.part"  # a build still running
     living.write_text("in progress", encoding="utf-8")
     result = _run("build", SEED, "-o", out, "-f", "html", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
