@@ -603,3 +603,18 @@ def test_blocks_inside_phrasing_are_mended_in_linear_time(tmp_path: Path) -> Non
     assert result.returncode == 0, result.stderr
     assert time.monotonic() - started < 30
     assert "The end." in (tmp_path / "out" / "b.html").read_text(encoding="utf-8")
+
+
+def test_a_planted_ace_program_never_runs(tmp_path: Path) -> None:
+    """ace-dir with check = true made a plain build run the planter's program."""
+    project = tmp_path / "project"
+    program = project / "tools" / "node_modules" / ".bin" / "ace-puppeteer"
+    program.parent.mkdir(parents=True)
+    marker = tmp_path / "ran"
+    program.write_text(f"#!/bin/sh\ntouch {marker}\n", encoding="utf-8")
+    program.chmod(0o755)
+    (project / "exporter.toml").write_text('ace-dir = "tools"\ncheck = true\n', encoding="utf-8")
+    shutil.copy(SEED, project / "a.md")
+    result = _run("build", "a.md", "-f", "epub", cwd=project)
+    assert result.returncode == 2 and "'ace-dir' names a program to run" in result.stderr
+    assert not marker.exists() and not (project / "dist").exists()
