@@ -132,6 +132,9 @@ def _read_image(src: str, base: Path) -> bytes:
     if _SCHEME.match(src) or src.startswith("//"):
         raise _Refused("RES-REMOTE", "remote image not fetched: this tool works offline")
     relative = unquote(urlsplit(src).path)
+    if relative.startswith("/"):
+        raise _Refused("RES-OUTSIDE", "image named by an absolute path not read: name it "
+                       "relative to the article")
     if not relative:
         raise _Refused("RES-MISSING", "image has no address, or one with a scheme this tool never "
                        "reads (only files in the article's folder and data: URLs are read)")

@@ -15,6 +15,7 @@ absolute path.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -151,7 +152,8 @@ def store(output_dir: Path, stem: str, key: str, inputs: dict[str, str | None],
     write_atomic(folder / f"{key}.json", data, durable=False)
     for older in folder.iterdir():  # they describe outputs that are now replaced
         if _RECORD_NAME.fullmatch(older.name) and older.name != f"{key}.json":
-            older.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                older.unlink()
 
 
 def _record_folder(output_dir: Path, stem: str) -> Path | None:
@@ -164,7 +166,8 @@ def _record_folder(output_dir: Path, stem: str) -> Path | None:
 
 
 def _sha256(path: Path) -> str | None:
+    """The SHA-256 of a regular file (None for anything else: missing, a pipe, a folder)."""
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
+        return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
     except OSError:
         return None

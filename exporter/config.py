@@ -139,7 +139,7 @@ def _read(path: Path) -> dict[str, Any]:
     try:
         with path.open("rb") as handle:
             return tomllib.load(handle)
-    except tomllib.TOMLDecodeError as error:
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
         raise ConfigError(f"invalid TOML: {error}", path=path) from None
     except OSError as error:
         raise ConfigError(f"cannot read: {reason(error)}", path=path) from None

@@ -128,10 +128,12 @@ def _reused(record: dict[str, Any], path: Path, folder: Path, options: Options) 
     """The result of an earlier build whose inputs are unchanged."""
     warnings = tuple(Diagnostic(**{**warning, "path": warning["path"] or str(path)})
                      for warning in record["warnings"])
-    _check_strict(warnings, options, path)
-    outputs = tuple(Output(o["format"], folder / o["name"], o["size"], o["sha256"])
-                    for o in record["outputs"])
+    outputs = tuple(Output(str(o["format"]), folder / str(o["name"]), int(o["size"]),
+                           str(o["sha256"])) for o in record["outputs"])
     date = dt.date.fromisoformat(record["date"]) if record.get("date") else None
+    if not isinstance(record.get("identifier", ""), str):
+        raise TypeError("identifier")
+    _check_strict(warnings, options, path)
     return BuildResult(path, outputs, warnings, record.get("identifier", ""), date, (path,),
                        reused=True)
 

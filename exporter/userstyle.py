@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +27,8 @@ MAX_EMBEDDED_BYTES = 32 * 1024 * 1024
 #: Files one stylesheet may read in all (imports and the files they name), and its text in all.
 MAX_FILES = 64
 MAX_TEXT_BYTES = 2 * 1024 * 1024
+#: What an SVG may not hold to be carried: scripts, HTML inside, references to other files.
+_ACTIVE_SVG = re.compile(rb"<script|<foreignObject|href\s*=\s*[\"'](?!#|data:)", re.IGNORECASE)
 #: What a stylesheet may name, by the first bytes of the file: images and fonts every reader has.
 _SIGNATURES = [(b"\x89PNG\r\n\x1a\n", "image/png", ".png"), (b"\xff\xd8\xff", "image/jpeg", ".jpg"),
                (b"GIF8", "image/gif", ".gif"), (b"OTTO", "font/otf", ".otf"),
@@ -55,6 +58,8 @@ def file_type(path: Path, data: bytes) -> tuple[str, str]:
     if data.startswith(b"RIFF") and data[8:12] == b"WEBP":
         return "image/webp", ".webp"
     if path.suffix.lower() == ".svg" and b"<svg" in data[:4096]:
+        if _ACTIVE_SVG.search(data):
+            raise ValueError("is an SVG with scripts, foreign objects or links to other files")
         return "image/svg+xml", ".svg"
     raise ValueError("is not a PNG, JPEG, GIF, WebP or SVG image, nor an OpenType or WOFF font")
 
@@ -80,7 +85,9 @@ def resolve_stylesheet(path: Path, embed: Embed = data_url) -> str:
 
 class _Resolver:
     def __init__(self, root: Path, embed: Embed):
-        self.root, self.embed, self.embedded, self.files, self.text = root, embed, 0, 0, 0
+        self.root, self.embed, self.embedded, self.text = root, embed, 0, 0
+        self.files: set[Path] = set()  # (a file named many times counts, and is read, once)
+        self.addresses: dict[Path, str] = {}
 
     def resolve(self, path: Path, depth: int) -> str:
         import tinycss2
@@ -168,6 +175,8 @@ class _Resolver:
         if not stripped or stripped.startswith("#") or stripped.lower().startswith("data:"):
             return address
         file = self._local(stripped, path, line)
+        if file.resolve() in self.addresses:
+            return self.addresses[file.resolve()]
         try:
             data = file.read_bytes()
         except OSError as error:
@@ -177,9 +186,10 @@ class _Resolver:
             raise ResourceError(f"the files the stylesheet names pass {MAX_EMBEDDED_BYTES >> 20} "
                                 "MiB", path=path, line=line)
         try:
-            return self.embed(file, data)
+            self.addresses[file.resolve()] = self.embed(file, data)
         except ValueError as refusal:
             raise ResourceError(f"{address!r} {refusal}", path=path, line=line) from None
+        return self.addresses[file.resolve()]
 
     def _local(self, address: str, path: Path, line: int) -> Path:
         """The file *address* names, which must lie in the stylesheet's folder; else refused."""
@@ -195,10 +205,12 @@ class _Resolver:
                 f"stylesheet refers to {address!r}: only data: URLs and files in the "
                 "stylesheet's own folder may be used, never the network or other files",
                 path=path, line=line)
-        self.files += 1
-        if self.files > MAX_FILES:
+        self.files.add(target.resolve())
+        if len(self.files) > MAX_FILES:
             raise ResourceError(f"the stylesheet reads more than {MAX_FILES} files", path=path,
                                 line=line)
+        if not target.exists():
+            raise ResourceError(f"{address!r}: no such file", path=path, line=line)
         if not target.is_file():  # (a pipe or a device would never end)
             raise ResourceError(f"{address!r} is not a regular file", path=path, line=line)
         return target

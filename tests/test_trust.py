@@ -618,3 +618,117 @@ def test_a_planted_ace_program_never_runs(tmp_path: Path) -> None:
     result = _run("build", "a.md", "-f", "epub", cwd=project)
     assert result.returncode == 2 and "'ace-dir' names a program to run" in result.stderr
     assert not marker.exists() and not (project / "dist").exists()
+
+
+# --------------------------------------------------------------- what a second review found
+
+
+def test_an_image_named_by_an_absolute_path_is_not_read(tmp_path: Path) -> None:
+    from PIL import Image
+
+    Image.new("RGB", (4, 4)).save(tmp_path / "p.png")
+    (tmp_path / "b.md").write_text(f"# T\n\n![pic]({tmp_path / 'p.png'})\n", encoding="utf-8")
+    result = _run("build", "b.md", "-o", "out", "-f", "html", cwd=tmp_path)
+    assert result.returncode == 0 and "absolute path not read" in result.stderr
+
+
+def test_a_pipe_named_as_an_image_never_hangs_the_build(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "pipe.png")
+    (tmp_path / "f.md").write_text("# T\n\n![x](pipe.png)\n", encoding="utf-8")
+    started = time.monotonic()
+    result = _run("build", "f.md", "-o", "out", "-f", "html", "--timeout", "30", cwd=tmp_path)
+    assert result.returncode == 0 and time.monotonic() - started < 20, result.stderr
+    again = _run("build", "f.md", "-o", "out", "-f", "html", "--timeout", "30", cwd=tmp_path)
+    assert again.returncode == 0 and "Up to date" in again.stderr
+
+
+def test_proofs_are_never_written_through_a_link(tmp_path: Path) -> None:
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "a-p999.png").write_bytes(b"keep")
+    (tmp_path / "dist").mkdir()
+    (tmp_path / "dist" / "a-proof").symlink_to(victim)
+    shutil.copy(SEED, tmp_path / "a.md")
+    result = _run("build", "a.md", "--proof", "-f", "pdf", cwd=tmp_path)
+    assert result.returncode == 2 and "proofs' folder is a link" in result.stderr
+    assert sorted(p.name for p in victim.iterdir()) == ["a-p999.png"]
+
+
+def test_a_file_named_often_by_a_stylesheet_counts_once(tmp_path: Path) -> None:
+    from PIL import Image
+
+    from exporter.userstyle import resolve_stylesheet
+
+    Image.new("RGB", (2, 2)).save(tmp_path / "img.png")
+    (tmp_path / "icons.css").write_text(
+        "".join(f".u{n} {{ background: url(img.png); }}\n" for n in range(200)), encoding="utf-8")
+    assert resolve_stylesheet(tmp_path / "icons.css").count("data:image/png;base64,") == 200
+
+
+@pytest.mark.parametrize(("text", "says"), [
+    (b'title = "\xff\xfe"\n', "invalid TOML"),
+    (b"check = 1\n", "'check' must be true or false"),
+    (b'output-dir = ["a", "b"]\n', "'output-dir' takes one value"),
+    (b'book = ["b.yaml"]\n', "'book' takes one value"),
+])
+def test_a_defaults_file_of_the_wrong_shape_is_an_error_line(tmp_path: Path, text: bytes,
+                                                             says: str) -> None:
+    (tmp_path / "exporter.toml").write_bytes(text)
+    result = _run("build", SEED, cwd=tmp_path)
+    assert result.returncode == 2 and result.stderr.startswith("Error: "), result.stderr
+    assert says in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("date", ["2020-02-30", "2020-13-45", "2020-01-01T25:00:00"])
+def test_a_date_that_is_not_one_is_an_error_line(tmp_path: Path, date: str) -> None:
+    (tmp_path / "a.md").write_text(f"---\ntitle: A\ndate: {date}\n---\n\nText.\n", encoding="utf-8")
+    result = _run("build", "a.md", "-f", "html", cwd=tmp_path)
+    assert result.returncode == 5 and result.stderr.startswith("Error: a.md"), result.stderr
+
+
+def test_odd_command_values_are_usage_errors(tmp_path: Path) -> None:
+    for timeout in ("nan", "inf", "1e308"):
+        result = _run("build", SEED, "-o", tmp_path / "out", "--timeout", timeout, cwd=tmp_path)
+        assert result.returncode == 2 and "Traceback" not in result.stderr, (timeout, result.stderr)
+    far = subprocess.run([sys.executable, "-m", "exporter", "build", str(SEED), "-o",
+                          str(tmp_path / "out")], cwd=tmp_path, capture_output=True, text=True,
+                         env={**os.environ, "PYTHONPATH": str(SEED.parent.parent),
+                              "SOURCE_DATE_EPOCH": "253402300800"}, timeout=120)
+    assert far.returncode == 2 and "before the year 10000" in far.stderr
+
+
+def test_an_epub_of_an_article_before_the_year_1000_names_its_date_in_four_digits(
+        tmp_path: Path) -> None:
+    import zipfile
+
+    from validators import epubcheck_messages
+
+    (tmp_path / "a.md").write_text("---\ntitle: Old\ndate: 0999-05-05\n---\n\nText.\n",
+                                   encoding="utf-8")
+    result = _run("build", "a.md", "-f", "epub", "-o", "out", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    with zipfile.ZipFile(tmp_path / "out" / "a.epub") as epub:
+        assert b"0999-05-05T00:00:00Z" in epub.read("EPUB/content.opf")
+    assert epubcheck_messages(tmp_path / "out" / "a.epub") == []
+
+
+def test_defaults_for_files_do_not_stop_a_piped_build(tmp_path: Path) -> None:
+    (tmp_path / "exporter.toml").write_text('check = true\nreport = "r.json"\n', encoding="utf-8")
+    result = subprocess.run([sys.executable, "-m", "exporter", "build", "-", "-f", "html", "-o",
+                             "-"], cwd=tmp_path, input=b"# Piped\n\nText.\n", capture_output=True,
+                            env={**os.environ, "PYTHONPATH": str(SEED.parent.parent)}, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert b"<title>Piped</title>" in result.stdout
+
+
+def test_a_record_with_fields_of_the_wrong_type_is_a_miss(tmp_path: Path) -> None:
+    import json
+
+    (tmp_path / "a.md").write_text("# A\n\nText.\n", encoding="utf-8")
+    assert _run("build", "a.md", "-o", "out", "-f", "html", cwd=tmp_path).returncode == 0
+    (record,) = (tmp_path / "out" / ".exporter-cache" / "a").glob("*.json")
+    data = json.loads(record.read_text())
+    data["outputs"][0]["size"] = "big"
+    record.write_text(json.dumps(data))
+    again = _run("build", "a.md", "-o", "out", "-f", "html", cwd=tmp_path)
+    assert again.returncode == 0 and "Wrote" in again.stderr, again.stderr

@@ -45,7 +45,10 @@ def after_build(built: list[BuildResult], status: int, output_dir: Path, report:
         from ..proof import write_proofs
 
         for pdf in pdfs:
-            result = write_proofs(pdf, pdf.with_name(f"{pdf.stem}-proof"))
+            folder = pdf.with_name(f"{pdf.stem}-proof")
+            if folder.is_symlink():  # (its old pages are removed: never through a link)
+                raise UsageProblem("the proofs' folder is a link; remove it", path=folder)
+            result = write_proofs(pdf, folder)
             click.echo(f"Wrote proofs: {result.contact_sheet}", err=True)
     if check and editions:
         from ..check import check_files, format_findings, has_errors

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import signal
 import sys
@@ -27,6 +28,8 @@ if TYPE_CHECKING:
 
 CONTENT_DIR = Path("content")
 DEFAULT_OUTPUT = Path("dist")
+#: 9999-12-31 23:59:59 UTC, the last moment a date of the editions can name.
+_LAST_SECOND = 253_402_300_799
 
 
 class _WithDefaults(click.Command):
@@ -65,7 +68,8 @@ class _WithDefaults(click.Command):
               help="Contents with page numbers (default: for books and articles of 3+ sections).")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
               help="Articles built at once, in worker processes (default: the number of CPUs).")
-@click.option("--timeout", type=click.FloatRange(min=0), default=600, show_default=True,
+@click.option("--timeout", type=click.FloatRange(min=0, max=10 ** 7), default=600,
+              show_default=True, callback=lambda ctx, param, value: _finite(value),
               help="Seconds one article may take before it is stopped (0: no limit).")
 @click.option("--report", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write a JSON record per source: outputs, sizes, SHA-256, warnings, errors.")
@@ -103,8 +107,13 @@ def build(sources: tuple[Path, ...], output_dir: Path, formats: tuple[str, ...],
         if proof and "pdf" not in options.formats:
             raise UsageProblem("--proof needs the PDF edition; add -f pdf")
         piped = output_dir == STDIO or STDIO in sources
+        given = click.get_current_context().get_parameter_source
         extras = {"--book": book, "--report": report, "--manifest": manifest, "--bag": bag_dir,
                   "--check": check, "--proof": proof, "--watch": watch}
+        # (those a defaults file sets apply to builds from files; a pipe goes without them)
+        extras = {name: value for name, value in extras.items()
+                  if given(name.lstrip("-").replace("-", "_") if name != "--bag" else "bag_dir")
+                  == click.core.ParameterSource.COMMANDLINE}
         if piped and any(extras.values()):
             raise UsageProblem(f"{', '.join(k for k, v in extras.items() if v)} cannot be used with "
                                "'-' (a pipe): build from a file")
@@ -262,9 +271,16 @@ def _source_date_epoch() -> int | None:
     value = os.environ.get("SOURCE_DATE_EPOCH")
     if value is None or not value.strip():
         return None
-    if not value.strip().isdigit():
-        raise UsageProblem(f"SOURCE_DATE_EPOCH={value!r} is not a whole number of seconds")
+    if not value.strip().isdigit() or int(value) > _LAST_SECOND:
+        raise UsageProblem(f"SOURCE_DATE_EPOCH={value!r} is not a whole number of seconds "
+                           "before the year 10000")
     return int(value)
+
+
+def _finite(value: float) -> float:
+    if not math.isfinite(value):
+        raise click.BadParameter("must be a number of seconds")
+    return value
 
 
 def expand_sources(sources: Sequence[Path], allow_empty: bool = False,

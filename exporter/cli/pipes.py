@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from ..errors import UsageProblem
+from ..errors import OutputError, UsageProblem
 from ..options import Options
 from .progress import Reporter
 
@@ -37,9 +37,11 @@ def to_stdout(sources: Sequence[Path], options: Options, formats: Sequence[str],
     editions, warnings = rendered
     for warning in warnings:
         click.echo(f"{'Note' if warning.severity == 'note' else 'Warning'}: {warning}", err=True)
-    stream = sys.stdout.buffer
-    stream.write(editions[formats[0]])
-    stream.flush()
+    try:
+        sys.stdout.buffer.write(editions[formats[0]])
+        sys.stdout.buffer.flush()
+    except (OSError, ValueError, AttributeError) as error:  # (a full disk, a closed stream)
+        raise OutputError(f"cannot write to standard output: {error}", path="-") from None
 
 
 def from_stdin(output_dir: Path, options: Options, timeout: float) -> None:

@@ -44,5 +44,9 @@ def defaults_map(cwd: Path, params: Sequence[click.Parameter]) -> dict[str, Any]
             value = [value]
         if param.multiple and not all(isinstance(item, str) for item in value):
             raise ConfigError(f"{key!r} must be text or a list of text", path=defaults.path)
+        if param.is_flag and not isinstance(value, bool):
+            raise ConfigError(f"{key!r} must be true or false", path=defaults.path)
+        if not param.multiple and isinstance(value, (list, dict)):
+            raise ConfigError(f"{key!r} takes one value, not a list or table", path=defaults.path)
         values[str(param.name)] = value
     return values

@@ -25,7 +25,7 @@ from ..options import Options
 from ..resources import stylesheets_for
 from ..session import Session
 from ..userstyle import PackageFiles
-from .html import format_date, head_metadata, title_block
+from .html import format_date, head_metadata, title_block, w3c_time
 from .pagemap import PageStart, mark_page_starts
 
 XHTML = "http://www.w3.org/1999/xhtml"
@@ -101,7 +101,7 @@ def render_epub(book: Book, options: Options, session: Session,
                                           "epub2_guide": False, "compresslevel": 0})
     except Exception as error:  # ebooklib raises whatever its parts raise
         raise RenderError(f"EPUB packaging failed: {error}") from error
-    return normalize_zip(buffer.getvalue(), meta.language)
+    return normalize_zip(buffer.getvalue(), meta.language, w3c_time(book.modified))
 
 
 def _add_metadata(package: object, book: Book, paged: Options | None) -> None:
@@ -313,14 +313,15 @@ def _ncx_entries(book: Book) -> list[object]:
 _COMPRESSED_MEDIA = (".png", ".gif", ".webp", ".jpg", ".jpeg", ".woff", ".woff2")
 
 
-def normalize_zip(data: bytes, language: str) -> bytes:
+def normalize_zip(data: bytes, language: str, modified: str) -> bytes:
     """Rewrite an EPUB's ZIP with ``mimetype`` first and stored, and fixed entry times.
 
-    The package document also gets the ``xml:lang`` that ebooklib leaves out.
+    The package document also gets the ``xml:lang`` that ebooklib leaves out, and its
+    ``dcterms:modified`` as *modified* (ebooklib's has no leading zeros before year 1000).
     """
     with zipfile.ZipFile(io.BytesIO(data)) as source:
         entries = [(info.filename, source.read(info)) for info in source.infolist()]
-    entries = [(name, _package_language(payload, language) if name.endswith(".opf") else payload)
+    entries = [(name, _package_language(payload, language, modified) if name.endswith(".opf") else payload)
                for name, payload in entries]
     order = {"mimetype": 0, "META-INF/container.xml": 1}
     entries.sort(key=lambda entry: (order.get(entry[0], 2), entry[0]))
@@ -342,7 +343,10 @@ def _entry(name: str) -> zipfile.ZipInfo:
     return info
 
 
-def _package_language(opf: bytes, language: str) -> bytes:
+def _package_language(opf: bytes, language: str, modified: str) -> bytes:
     root = etree.fromstring(opf)
     root.set("{http://www.w3.org/XML/1998/namespace}lang", language)
+    for meta in root.iter("{http://www.idpf.org/2007/opf}meta"):
+        if meta.get("property") == "dcterms:modified":
+            meta.text = modified
     return etree.tostring(root, encoding="utf-8", xml_declaration=True)

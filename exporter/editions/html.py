@@ -116,7 +116,7 @@ def head_metadata(meta: Metadata, modified: dt.datetime,
         items.append(("description", meta.description))
     if meta.subjects:
         items.append(("keywords", ", ".join(meta.subjects)))
-    stamp = modified.strftime("%Y-%m-%dT%H:%M:%SZ")
+    stamp = w3c_time(modified)
     items += [("dcterms.created", stamp), ("dcterms.modified", stamp)]
     return [f'<meta name="{name}" content="{escape(value)}"/>' for name, value in items]
 
@@ -154,3 +154,8 @@ def _join(names: tuple[str, ...], language: str) -> str:
         return "".join(names)
     conjunction = " and " if language.lower().startswith("en") else " & "
     return ", ".join(names[:-1]) + conjunction + names[-1]
+
+
+def w3c_time(moment: dt.datetime) -> str:
+    """*moment* (UTC) as ``YYYY-MM-DDThh:mm:ssZ``, the year in four digits even before 1000."""
+    return f"{moment.year:04d}-{moment:%m-%dT%H:%M:%S}Z"
