@@ -226,7 +226,7 @@ def assert_refused(box: Sandbox, result: Result, *, code: int, names: Path | str
 @pytest.mark.parametrize(("name", "line", "why"), [
     ("img-file-url.md", 3, "scheme this tool never reads"),
     ("img-dotdot.md", 5, "outside the article's folder"),
-    ("img-absolute.md", 3, "outside the article's folder"),
+    ("img-absolute.md", 3, "image named by an absolute path not read"),
     ("img-encoded-dotdot.md", 3, "outside the article's folder"),
     ("img-symlink.md", 3, "outside the article's folder"),
     ("img-svg-external.md", 3, "not an image this tool can read"),
