@@ -19,7 +19,7 @@ from urllib.parse import unquote, urlsplit
 
 from .errors import StyleError
 from .options import STYLES, Options
-from .userstyle import Embed, data_url, resolve_stylesheet
+from .userstyle import Embed, data_url, resolve_parts
 
 #: The media an edition is read in, each with its own layer of CSS.
 MEDIA_LAYERS = {"html": "screen.css", "epub": "ereader.css", "pdf": "paged.css"}
@@ -43,6 +43,8 @@ class Stylesheet:
 
     path: Path
     text: str
+    #: Its ``@namespace`` rules, which must come before every other rule of a joined sheet.
+    namespaces: str = ""
 
 
 @functools.cache
@@ -66,9 +68,17 @@ def stylesheets_for(edition_format: str, options: Options,
     if edition_format == "pdf":
         names.insert(0, "fonts.css")
     sheets = [_read_bundled(name) for name in names]
-    sheets.extend(Stylesheet(path.resolve(), resolve_stylesheet(path, embed))
-                  for path in options.user_stylesheets)
+    for path in options.user_stylesheets:
+        namespaces, body = resolve_parts(path, embed)
+        sheets.append(Stylesheet(path.resolve(), body, namespaces))
     return tuple(sheets)
+
+
+def join_stylesheets(sheets: Iterable[Stylesheet]) -> str:
+    """One stylesheet of *sheets*, in order, with all their namespace rules first."""
+    sheets = list(sheets)
+    return "\n".join([*(sheet.namespaces for sheet in sheets if sheet.namespaces),
+                      *(sheet.text for sheet in sheets)])
 
 
 def is_inside(path: Path, roots: Iterable[Path]) -> bool:

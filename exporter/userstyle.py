@@ -80,7 +80,19 @@ class PackageFiles:
 
 def resolve_stylesheet(path: Path, embed: Embed = data_url) -> str:
     """The text of the stylesheet *path*, with its imports inlined and its files embedded."""
-    return _Resolver(path.resolve().parent, embed).resolve(path, depth=0)
+    namespaces, body = resolve_parts(path, embed)
+    return namespaces + body
+
+
+def resolve_parts(path: Path, embed: Embed = data_url) -> tuple[str, str]:
+    """The stylesheet *path* made whole, as its ``@namespace`` rules and the rest.
+
+    (A namespace rule is valid only before every other rule, so a sheet joined after
+    others, or holding imports, needs its namespaces moved to the front.)
+    """
+    resolver = _Resolver(path.resolve().parent, embed)
+    body = resolver.resolve(path, depth=0)
+    return "".join(f"{rule}\n" for rule in resolver.namespaces), body
 
 
 class _Resolver:
@@ -88,6 +100,7 @@ class _Resolver:
         self.root, self.embed, self.embedded, self.text = root, embed, 0, 0
         self.files: set[Path] = set()  # (a file named many times counts, and is read, once)
         self.addresses: dict[Path, str] = {}
+        self.namespaces: list[str] = []
 
     def resolve(self, path: Path, depth: int) -> str:
         import tinycss2
@@ -109,8 +122,9 @@ class _Resolver:
                 parts.append(self._imported(rule, path, depth))
                 continue
             if rule.type == "at-rule" and rule.lower_at_keyword == "namespace":
-                pass  # (a namespace URL is a name, never fetched)
-            elif rule.type in ("at-rule", "qualified-rule"):
+                self.namespaces.append(tinycss2.serialize([rule]))  # (a name, never fetched)
+                continue
+            if rule.type in ("at-rule", "qualified-rule"):
                 self._rewrite(rule.prelude, path)
                 self._rewrite(rule.content or (), path)
             if rule.type != "error":

@@ -22,7 +22,7 @@ from ..document import Document, Heading
 from ..errors import RenderError
 from ..metadata import Metadata
 from ..options import Options
-from ..resources import stylesheets_for
+from ..resources import join_stylesheets, stylesheets_for
 from ..session import Session
 from ..userstyle import PackageFiles
 from .html import format_date, head_metadata, title_block, w3c_time
@@ -57,7 +57,7 @@ def render_epub(book: Book, options: Options, session: Session,
     _add_metadata(package, book, options if pages else None)
 
     files = PackageFiles()
-    css = "\n".join(sheet.text for sheet in stylesheets_for("epub", options, embed=files))
+    css = join_stylesheets(stylesheets_for("epub", options, embed=files))
     package.add_item(epub.EpubItem(uid="css", file_name=_CSS, media_type="text/css",
                                    content=css.encode("utf-8")))
     for number, (name, (media_type, data)) in enumerate(sorted(files.files.items()), start=1):

@@ -14,7 +14,7 @@ from ..book import Book
 from ..document import Document
 from ..metadata import Metadata
 from ..options import Options
-from ..resources import stylesheets_for
+from ..resources import join_stylesheets, stylesheets_for
 from ..xhtml import inline_footnotes, parse_fragment, prefix_ids, serialize_fragment
 
 _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
@@ -25,7 +25,7 @@ TOC_MIN_SECTIONS = 3
 
 def render_html(book: Book, options: Options) -> bytes:
     """The HTML edition's bytes."""
-    css = "\n".join(sheet.text for sheet in stylesheets_for("html", options))
+    css = join_stylesheets(stylesheets_for("html", options))
     return compose_html(book, options, css=css, paged=False).encode("utf-8")
 
 

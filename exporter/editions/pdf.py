@@ -66,6 +66,7 @@ def render_pdf(
             # No base URL: images are inlined and relative links stay as written, so no
             # path of the build machine reaches the PDF.
             html = HTML(string=markup, base_url=None, url_fetcher=make_fetcher(roots))
+            # (WeasyPrint has no @namespace: a sheet's namespace rules stay out of the PDF)
             stylesheets = [_parsed_css(session, sheet.text, sheet.path.as_uri(), roots)
                            for sheet in sheets]
             stylesheets.append(_parsed_css(session, _page_css(options),
