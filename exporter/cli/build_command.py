@@ -198,8 +198,13 @@ def _refuse_shared_names(paths: Sequence[Path], output_dir: Path) -> None:
                                "rename one, or build them into different folders")
 
 
+#: Files an article may use besides itself: stylesheets, book files, images and fonts.
+_USED_SUFFIXES = {".css", ".yaml", ".yml", ".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg",
+                  ".otf", ".ttf", ".woff", ".woff2"}
+
+
 def _watch(run: _Run, watched: list[str]) -> None:
-    """Rebuild on every save of a source or stylesheet, one line per rebuild, until Ctrl-C."""
+    """Rebuild on every save of a source or a file it uses, one line per rebuild, until Ctrl-C."""
     from watchfiles import watch
 
     from ..resources import styles_dir
@@ -213,17 +218,19 @@ def _watch(run: _Run, watched: list[str]) -> None:
     sources = {path.resolve(): path for path in run.paths}
     try:
         for changes in watch(*targets, debounce=300, rust_timeout=0, yield_on_timeout=False):
-            # (what the build itself writes is no change to build from)
-            changed = {Path(path).resolve() for _, path in changes} - {written}
-            changed = {path for path in changed if not path.is_relative_to(written)}
+            # (what the build writes, editors' hidden files and a log beside it are no change)
+            changed = {path for path in (Path(name).resolve() for _, name in changes)
+                       if not path.is_relative_to(written) and not path.name.startswith(".")
+                       and (path in sources or path.suffix.lower() in _USED_SUFFIXES
+                            or path.is_relative_to(bundled))}
             if not changed:
                 continue
             if any(path.is_relative_to(bundled) for path in changed):
                 run.close()  # new workers read the bundled styles and fonts afresh
-            styles = any(path.suffix == ".css" for path in changed)
-            only = None if styles or run.book else [sources[p] for p in changed if p in sources]
-            if only == []:
-                continue
+            # A saved article alone is rebuilt alone; any other file (an image, a stylesheet,
+            # what one names) rebuilds all, and the cache keeps what the change does not reach.
+            articles = [sources[path] for path in changed if path in sources]
+            only = articles if len(articles) == len(changed) and not run.book else None
             status = run.once(only)
             names = ", ".join(p.name for p in (only or run.paths))
             click.echo(f"Rebuilt {names}: {'failed' if status else 'ok'}", err=True)
