@@ -86,16 +86,14 @@ class Workers:
             self._forget(worker)
 
     def build_all(self, sources: Sequence[Path], output_dir: Path,
-                  on_done: Callable[[Outcome], None] | None = None) -> list[Outcome]:
-        """Build every source; results come back in the order of *sources*."""
-        return self._run([(_build_one, (source, output_dir, self.options, None), source)
-                          for source in sources], on_done)
+                  on_done: Callable[[Outcome], None] | None = None,
+                  data: bytes | None = None) -> list[Outcome]:
+        """Build every source; results come back in the order of *sources*.
 
-    def build_piped(self, source: Path, data: bytes, output_dir: Path) -> Outcome:
-        """Build an article read from a pipe (its bytes *data*, named *source*)."""
-        outcome: Outcome = self._run(
-            [(_build_one, (source, output_dir, self.options, data), source)], None)[0]
-        return outcome
+        *data*, when given, is the bytes of the one source (read from a pipe).
+        """
+        return self._run([(_build_one, (source, output_dir, self.options, data), source)
+                          for source in sources], on_done)
 
     def render(self, source: Path, data: bytes | None) -> Rendered | Failure:
         """One article's editions in memory, and its warnings; nothing is written."""

@@ -28,7 +28,7 @@ from typing import Any
 from .errors import OutputError
 from .options import Options
 from .output import write_atomic
-from .resources import styles_dir
+from .resources import is_inside, styles_dir
 from .userstyle import resolve_stylesheet
 
 CACHE_DIR = ".exporter-cache"
@@ -102,17 +102,12 @@ def build_key(tool: str, name: str, raw: bytes, options: Options) -> str:
 def input_hashes(folder: Path, names: Iterable[str]) -> dict[str, str | None]:
     """SHA-256 of each file *names* gives in *folder*: None when not there, ``outside`` when it
     leads out of the folder (refused now, read if it is replaced by a file inside)."""
-    base = folder.resolve()
     hashes: dict[str, str | None] = {}
     for name in names:
         if Path(name).is_absolute():  # (always refused: only the source, hashed, can change it)
             continue
         path = folder / name
-        try:
-            inside = path.resolve().is_relative_to(base)
-        except (OSError, ValueError, RuntimeError):  # (a loop of links, a NUL in the name)
-            inside = False
-        hashes[name] = _sha256(path) if inside else _OUTSIDE
+        hashes[name] = _sha256(path) if is_inside(path, [folder]) else _OUTSIDE
     return hashes
 
 

@@ -251,14 +251,10 @@ def write_editions(editions: dict[str, bytes], output_dir: Path, stem: str) -> t
 def _inside_book(book_file: Path, name: str) -> Path:
     """The article *name* of a book file, which must lie in the book file's folder."""
     from .errors import ResourceError
+    from .resources import is_inside
 
-    folder = book_file.parent
-    path = folder / name
-    try:
-        inside = not Path(name).is_absolute() and path.resolve().is_relative_to(folder.resolve())
-    except (OSError, RuntimeError):
-        inside = False
-    if not inside:
+    path = book_file.parent / name
+    if Path(name).is_absolute() or not is_inside(path, [book_file.parent]):
         raise ResourceError(f"article {name!r} lies outside the book's folder; a book holds only "
                             "articles beside its book file", path=book_file)
     return path

@@ -82,9 +82,13 @@ def join_stylesheets(sheets: Iterable[Stylesheet]) -> str:
 
 
 def is_inside(path: Path, roots: Iterable[Path]) -> bool:
-    """True when *path*, links resolved, lies under one of *roots*."""
-    resolved = path.resolve()
-    return any(resolved.is_relative_to(root.resolve()) for root in roots)
+    """True when *path*, links resolved, lies under one of *roots* (False when it cannot be
+    resolved: a loop of links, a NUL in the name)."""
+    try:
+        resolved = path.resolve()
+        return any(resolved.is_relative_to(root.resolve()) for root in roots)
+    except (OSError, ValueError, RuntimeError):
+        return False
 
 
 def make_fetcher(roots: Iterable[Path]) -> Any:

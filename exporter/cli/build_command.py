@@ -107,16 +107,15 @@ def build(sources: tuple[Path, ...], output_dir: Path, formats: tuple[str, ...],
         if proof and "pdf" not in options.formats:
             raise UsageProblem("--proof needs the PDF edition; add -f pdf")
         piped = output_dir == STDIO or STDIO in sources
+        # Options for builds from files; those a defaults file sets, a pipe goes without.
         given = click.get_current_context().get_parameter_source
-        extras = {"--book": book, "--report": report, "--manifest": manifest, "--bag": bag_dir,
-                  "--check": check, "--proof": proof, "--watch": watch}
-        # (those a defaults file sets apply to builds from files; a pipe goes without them)
-        extras = {name: value for name, value in extras.items()
-                  if given(name.lstrip("-").replace("-", "_") if name != "--bag" else "bag_dir")
-                  == click.core.ParameterSource.COMMANDLINE}
-        if piped and any(extras.values()):
-            raise UsageProblem(f"{', '.join(k for k, v in extras.items() if v)} cannot be used with "
-                               "'-' (a pipe): build from a file")
+        extras = {"--book": "book", "--report": "report", "--manifest": "manifest",
+                  "--bag": "bag_dir", "--check": "check", "--proof": "proof", "--watch": "watch"}
+        typed = [option for option, name in extras.items()
+                 if given(name) == click.core.ParameterSource.COMMANDLINE]
+        if piped and typed:
+            raise UsageProblem(f"{', '.join(typed)} cannot be used with '-' (a pipe): build "
+                               "from a file")
         source_of_output = click.get_current_context().get_parameter_source("output_dir")
         if source_of_output == click.core.ParameterSource.DEFAULT:
             _refuse_leading_out(output_dir)
@@ -351,11 +350,9 @@ def _refuse_leading_out(folder: Path) -> None:
 
 
 def _stays_in(path: Path, folder: Path) -> bool:
-    """True when *path*, links resolved, is a file inside *folder* (links resolved too)."""
-    try:
-        return path.resolve().is_relative_to(folder.resolve())
-    except (OSError, RuntimeError):  # (a loop of links)
-        return False
+    from ..resources import is_inside
+
+    return is_inside(path, [folder])
 
 
 def working_folder() -> Path:

@@ -51,7 +51,7 @@ def from_stdin(output_dir: Path, options: Options, timeout: float) -> None:
 
     data = read_stream(sys.stdin.buffer, options)
     with Workers(1, options, timeout) as workers:
-        outcome = workers.build_piped(Path(STDIN), data, output_dir)
+        (outcome,) = workers.build_all([Path(STDIN)], output_dir, data=data)
     reporter = Reporter(1)
     reporter.done(outcome)
     status = reporter.summary([outcome], 0)
