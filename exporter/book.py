@@ -76,17 +76,17 @@ def collect_book(
     if "author" not in keys and "authors" not in keys:
         authors = dict.fromkeys(a for d in documents for a in d.metadata.authors)
         keys["authors"] = list(authors) or None
-    if "date" not in keys:
-        dates = [d.metadata.date for d in documents if d.metadata.date]
-        keys["date"] = max(dates) if dates else None
     metadata, _ = read_metadata(keys, path, "Collected articles")
+    # Without a date of its own, the book was last changed when its latest article was.
+    modified = (metadata.modified_at(source_date_epoch) if metadata.modified or metadata.date
+                else max(document.modified for document in documents))
     if not metadata.identifier:
         key = "\x1f".join([metadata.title, *(d.identifier for d in documents)])
         identifier = f"urn:uuid:{uuid.uuid5(IDENTIFIER_NAMESPACE, key)}"
     else:
         identifier = metadata.identifier
-    return Book(metadata, tuple(documents), slugify(metadata.title), identifier,
-                metadata.modified_at(source_date_epoch), collection=True)
+    return Book(metadata, tuple(documents), slugify(metadata.title), identifier, modified,
+                collection=True)
 
 
 def slugify(title: str) -> str:

@@ -22,7 +22,7 @@ from .errors import Diagnostic, SourceError
 from .metadata import Metadata, read_metadata
 from .options import Options
 from .sanitize import sanitize_html
-from .source import Source
+from .source import STDIN, Source
 from .xhtml import parse_fragment, repair_content_model, serialize_fragment
 
 _INDENT = re.compile(r"^((?:[ \t]*>)*)([ \t]*)")
@@ -48,11 +48,16 @@ _RESERVED_ID = re.compile(r"title|article|toc|toc-title|landmarks(-title)?|page-
 
 @dataclass(frozen=True)
 class Heading:
-    """A section heading of the body: its level (2-6), id and plain text."""
+    """A section heading of the body: its level (2-6), id, plain text and outline depth.
+
+    *depth* counts the earlier headings of lower level it sits under (0 at the top), so
+    headings out of order (``###`` before ``##``) still nest one step at a time.
+    """
 
     level: int
     id: str
     text: str
+    depth: int = 0
 
 
 @dataclass(frozen=True)
@@ -108,7 +113,8 @@ def build_document(source: Source, options: Options) -> Document:
     title_from_body: str | None = getattr(converter, "exporter_title", None)
 
     fallback = title_from_body or _title_from_name(source.path)
-    metadata, meta_warnings = read_metadata(source.front_matter, source.path, fallback)
+    metadata, meta_warnings = read_metadata(source.front_matter, source.path, fallback,
+                                             source.front_matter_lines)
 
     try:
         root = parse_fragment(sanitize_html(html))
@@ -137,6 +143,8 @@ def build_document(source: Source, options: Options) -> Document:
 
 
 def _title_from_name(path: Path) -> str:
+    if path.name == STDIN:
+        return "Untitled"
     words = re.sub(r"[_\-]+", " ", path.stem).strip()
     return words[:1].upper() + words[1:] if words else "Untitled"
 
@@ -232,6 +240,7 @@ def _line_of(excerpt: str, text: str, source: Source) -> int | None:
 def _collect_headings(root: etree._Element) -> tuple[Heading, ...]:
     """List h2-h6 with their ids, giving an id to any heading that lacks one."""
     headings: list[Heading] = []
+    open_levels: list[int] = []
     used = {element.get("id") for element in root.iter() if element.get("id")}
     for element in root.iter("h1", "h2", "h3", "h4", "h5", "h6"):
         text = " ".join(str(element.xpath("string()")).split())
@@ -241,5 +250,9 @@ def _collect_headings(root: etree._Element) -> tuple[Heading, ...]:
                 number += 1
             element.set("id", f"{candidate}-{number}")
             used.add(element.get("id"))
-        headings.append(Heading(int(element.tag[1]), element.get("id", ""), text))
+        level = int(element.tag[1])
+        while open_levels and open_levels[-1] >= level:
+            open_levels.pop()
+        headings.append(Heading(level, element.get("id", ""), text, len(open_levels)))
+        open_levels.append(level)
     return tuple(headings)

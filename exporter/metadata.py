@@ -21,7 +21,7 @@ KNOWN_KEYS = {
     "subtitle": "a subtitle shown under the title",
     "author": "an author, or a list of authors",
     "authors": "a list of authors",
-    "date": "publication date (YYYY-MM-DD)",
+    "date": "publication date: 2025-11-03, 2025-11, 2025, 3 November 2025 or any text",
     "modified": "date and time of the last change (ISO 8601)",
     "language": "BCP 47 language tag, e.g. en or uk",
     "lang": "same as language",
@@ -37,6 +37,46 @@ KNOWN_KEYS = {
 }
 
 
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
+           "September", "October", "November", "December")
+# ISO 8601 dates at any precision, with an optional time (kept out of dc:date).
+_ISO_DATE = re.compile(r"(\d{4})(?:-(\d\d)(?:-(\d\d))?)?(?:[T ]\S*)?")
+# English dates in words: "3 November 2025", "November 3, 2025", "Nov. 2025".
+_WORDY_DATE = re.compile(r"(?:(\d{1,2})(?:st|nd|rd|th)?\s+)?([A-Za-z]{3,9})\.?"
+                         r"(?:\s+(\d{1,2})(?:st|nd|rd|th)?,?)?\s+(\d{4})")
+
+
+@dataclass(frozen=True)
+class PublicationDate:
+    """A date as the front matter gives it, and as far as it can be read.
+
+    *iso* is W3CDTF at the precision written (``2025``, ``2025-11``, ``2025-11-03``), for
+    ``dc:date`` and the PDF; None when the text cannot be read (``Spring 2025``,
+    ``3 листопада 2025``), which readers then see as written.
+    """
+
+    written: str
+    iso: str | None = None
+
+    @property
+    def first_day(self) -> dt.date | None:
+        """The first day the date covers, for ordering and as a moment of last change."""
+        if self.iso is None:
+            return None
+        year, month, day = [*self.iso.split("-"), "1", "1"][:3]
+        return dt.date(int(year), int(month), int(day))
+
+    def display(self, language: str) -> str:
+        """An ISO date in the words of *language* (English; others keep ISO), else as written."""
+        day = self.first_day
+        if day is None or self.iso is None or not _ISO_DATE.fullmatch(self.written):
+            return self.written
+        if not language.lower().startswith("en"):
+            return self.iso
+        words = [str(day.day), _MONTHS[day.month - 1], str(day.year)][2 - self.iso.count("-"):]
+        return " ".join(words)
+
+
 @dataclass(frozen=True)
 class Metadata:
     """What is known about an article, every value already checked."""
@@ -45,7 +85,7 @@ class Metadata:
     language: str = "en"
     subtitle: str | None = None
     authors: tuple[str, ...] = ()
-    date: dt.date | None = None
+    date: PublicationDate | None = None
     modified: dt.datetime | None = None
     description: str | None = None
     subjects: tuple[str, ...] = ()
@@ -60,7 +100,7 @@ class Metadata:
         """The front matter's identifier, else a ``urn:uuid`` derived from title, date and authors."""
         if self.identifier:
             return self.identifier
-        key = "\x1f".join([self.title, self.date.isoformat() if self.date else "", *self.authors])
+        key = "\x1f".join([self.title, self.date.written if self.date else "", *self.authors])
         return f"urn:uuid:{uuid.uuid5(IDENTIFIER_NAMESPACE, key)}"
 
     def modified_at(self, source_date_epoch: int | None) -> dt.datetime:
@@ -71,90 +111,100 @@ class Metadata:
         """
         if self.modified is not None:
             return self.modified
-        if self.date is not None:
-            return dt.datetime(self.date.year, self.date.month, self.date.day, tzinfo=dt.UTC)
+        day = self.date.first_day if self.date else None
+        if day is not None:
+            return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
         if source_date_epoch is not None:
             return dt.datetime.fromtimestamp(source_date_epoch, tz=dt.UTC)
         return dt.datetime(1980, 1, 1, tzinfo=dt.UTC)
 
 
 def read_metadata(
-    front_matter: dict[str, Any], path: Path, fallback_title: str
+    front_matter: dict[str, Any], path: Path, fallback_title: str, lines: dict[str, int] | None = None
 ) -> tuple[Metadata, tuple[Diagnostic, ...]]:
-    """Check *front_matter* and return the :class:`Metadata` with any warnings."""
+    """Check *front_matter* and return the :class:`Metadata` with any warnings.
+
+    *lines* gives the line of each key in *path*, for errors that name it.
+    """
     warnings = [
         Diagnostic("META-UNKNOWN", f"unknown front matter key {key!r} ignored", str(path))
         for key in front_matter
         if key not in KNOWN_KEYS
     ]
+    lines = lines or {}
     get = front_matter.get
-    title = _text(get("title"), "title", path) or fallback_title
-    language = _text(get("language", get("lang")), "language", path) or "en"
+
+    def text(*keys: str) -> str | None:
+        key = next((key for key in keys if key in front_matter), keys[0])
+        return _text(get(key), key, path, lines.get(key))
+
+    def texts(*keys: str) -> tuple[str, ...]:
+        key = next((key for key in keys if key in front_matter), keys[0])
+        value = get(key)
+        items: list[Any] = value if isinstance(value, list) else [value]
+        return tuple(filter(None, (_text(item, key, path, lines.get(key)) for item in items)))
+
+    language = text("language", "lang") or "en"
     if not _LANGUAGE.match(language):
-        raise MetadataError(f"language {language!r} is not a BCP 47 tag such as 'en'", path=path)
-    authors = _text_list(get("authors", get("author")), "author", path)
-    subjects = _text_list(get("subjects", get("keywords", get("tags"))), "subjects", path)
+        raise MetadataError(f"language {language!r} is not a BCP 47 tag such as 'en'", path=path,
+                            line=lines.get("language", lines.get("lang")))
     metadata = Metadata(
-        title=title,
+        title=text("title") or fallback_title,
         language=language,
-        subtitle=_text(get("subtitle"), "subtitle", path),
-        authors=authors,
-        date=_date(get("date"), path),
-        modified=_datetime(get("modified"), path),
-        description=_text(get("description"), "description", path),
-        subjects=subjects,
-        identifier=_text(get("identifier"), "identifier", path),
-        publisher=_text(get("publisher"), "publisher", path),
-        rights=_text(get("rights"), "rights", path),
-        source_url=_text(get("source"), "source", path),
-        cover=_text(get("cover"), "cover", path),
+        subtitle=text("subtitle"),
+        authors=texts("authors", "author"),
+        date=_date(text("date"), path, lines.get("date")),
+        modified=_datetime(text("modified"), path, lines.get("modified")),
+        description=text("description"),
+        subjects=texts("subjects", "keywords", "tags"),
+        identifier=text("identifier"),
+        publisher=text("publisher"),
+        rights=text("rights"),
+        source_url=text("source"),
+        cover=text("cover"),
     )
     return metadata, tuple(warnings)
 
 
-def _text(value: Any, key: str, path: Path) -> str | None:
+def _text(value: Any, key: str, path: Path, line: int | None) -> str | None:
     if value is None:
         return None
     if isinstance(value, (str, int, float)) and not isinstance(value, bool):
         text = " ".join(str(value).split())
         return text or None
-    raise MetadataError(f"{key!r} must be text, not {type(value).__name__}", path=path)
+    raise MetadataError(f"{key!r} must be text, not {type(value).__name__}", path=path, line=line)
 
 
-def _text_list(value: Any, key: str, path: Path) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    items = value if isinstance(value, list) else [value]
-    texts = (_text(item, key, path) for item in items)
-    return tuple(text for text in texts if text)
-
-
-def _date(value: Any, path: Path) -> dt.date | None:
-    if value is None or (isinstance(value, dt.date) and not isinstance(value, dt.datetime)):
-        return value
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, str):
-        try:
-            return dt.date.fromisoformat(value.strip()[:10])
-        except ValueError:
-            pass
-    raise MetadataError(f"date {value!r} is not a date such as 2025-11-03", path=path)
-
-
-def _datetime(value: Any, path: Path) -> dt.datetime | None:
-    if value is None:
+def _date(text: str | None, path: Path, line: int | None) -> PublicationDate | None:
+    """Read *text* as a date where it can be; an impossible one (2025-02-30) is an error."""
+    if text is None:
         return None
-    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
-        value = dt.datetime(value.year, value.month, value.day)
-    if isinstance(value, str):
-        try:
-            value = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-        except ValueError:
-            raise MetadataError(
-                f"modified {value!r} is not a date and time such as 2025-11-03T12:00:00Z", path=path
-            ) from None
-    if not isinstance(value, dt.datetime):
-        raise MetadataError("modified must be a date and time", path=path)
-    moment: dt.datetime = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    iso = _ISO_DATE.fullmatch(text)
+    wordy = _WORDY_DATE.fullmatch(text)
+    month_name = wordy and next((n for n in _MONTHS if n.lower().startswith(wordy[2].lower())), None)
+    if iso:
+        year, month, day = iso[1], iso[2], iso[3]
+    elif wordy and month_name:
+        year, month, day = wordy[4], f"{_MONTHS.index(month_name) + 1:02}", wordy[1] or wordy[3]
+        day = day and f"{int(day):02}"
+    else:
+        return PublicationDate(text)
+    try:
+        dt.date(int(year), int(month or 1), int(day or 1))
+        if iso and len(text) > 10:
+            dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as error:
+        raise MetadataError(f"date {text!r} does not exist: {error}", path=path, line=line) from None
+    return PublicationDate(text, "-".join(part for part in (year, month, day) if part))
+
+
+def _datetime(text: str | None, path: Path, line: int | None) -> dt.datetime | None:
+    if text is None:
+        return None
+    try:
+        value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise MetadataError(f"modified {text!r} is not a date and time such as "
+                            "2025-11-03T12:00:00Z", path=path, line=line) from None
+    moment = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
     return moment.astimezone(dt.UTC)

@@ -270,7 +270,7 @@ def _read_book_file(path: Path) -> dict[str, Any]:
         raise SourceError("no such book file", path=path) from None
     except OSError as error:
         raise SourceError(f"cannot read: {reason(error)}", path=path) from None
-    return load_yaml_mapping(text, path)
+    return load_yaml_mapping(text, path)[0]
 
 
 def _check_strict(warnings: Iterable[Diagnostic], options: Options, path: Path) -> None:

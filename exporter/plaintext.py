@@ -13,11 +13,14 @@ import re
 _CLOSING = tuple(".!?:;,…\"'”’)]»")
 _ESCAPE = re.compile(r"([\\`*_\[\]<>{}#])")
 _ORDERED = re.compile(r"^(\d+)\. ")
-_TITLE_WORDS = 10
 
 
 def text_to_markdown(text: str) -> str:
-    """Return Markdown for the plain *text*: title, headings, lists, tables, paragraphs."""
+    """Return Markdown for the plain *text*: title, headings, lists, tables, paragraphs.
+
+    The title is a title-like first line; without one the article is named after its file,
+    and its first sentence stays where it is, once.
+    """
     lines = [line.strip() for line in text.split("\n")]
     blocks: list[str] = []
     title: str | None = None
@@ -45,8 +48,6 @@ def text_to_markdown(text: str) -> str:
         else:
             blocks.append(block)
         previous_kind = kind
-    if title is None:
-        title = _first_words(next((line for line in lines if line), ""))
     head = [f"# {_escape(title)}"] if title else []
     return "\n\n".join(head + blocks) + "\n"
 
@@ -60,13 +61,6 @@ def _is_heading(line: str, previous_kind: str, following: str) -> bool:
     if previous_kind in {"list", "table"} and not following:
         return False
     return bool(following) and not following.startswith("|")
-
-
-def _first_words(line: str) -> str:
-    words = line.split()
-    if len(words) <= _TITLE_WORDS:
-        return line.rstrip(".")
-    return " ".join(words[:_TITLE_WORDS]).rstrip(",;:") + "\u2026"
 
 
 def _escape(text: str) -> str:

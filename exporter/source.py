@@ -7,6 +7,7 @@ capped in size, with aliases refused, and errors name the line.
 
 from __future__ import annotations
 
+import functools
 import re
 import stat
 from dataclasses import dataclass, field
@@ -37,6 +38,8 @@ class Source:
     raw: bytes
     front_matter: dict[str, Any] = field(hash=False)
     body: str
+    #: The line of each front matter key, for errors that name it.
+    front_matter_lines: dict[str, int] = field(default_factory=dict, hash=False, compare=False)
     #: Number of lines before the body (front matter and its fences), for error lines.
     body_line_offset: int = 0
 
@@ -58,8 +61,9 @@ def read_source(path: Path, options: Options, data: bytes | None = None) -> Sour
     elif len(data) > options.max_source_bytes:
         raise SourceError(_too_large(len(data), options), path=path)
     text = decode_text(data, path)
-    front_matter, body, offset = split_front_matter(text, path, options)
-    return Source(path=path, raw=data, front_matter=front_matter, body=body, body_line_offset=offset)
+    front_matter, lines, body, offset = split_front_matter(text, path, options)
+    return Source(path=path, raw=data, front_matter=front_matter, body=body,
+                  front_matter_lines=lines, body_line_offset=offset)
 
 
 def _too_large(size: int, options: Options) -> str:
@@ -123,11 +127,16 @@ def decode_text(data: bytes, path: Path) -> str:
     return text
 
 
-def split_front_matter(text: str, path: Path, options: Options) -> tuple[dict[str, Any], str, int]:
-    """Split ``---`` fenced YAML front matter from the body; return (mapping, body, offset)."""
+def split_front_matter(
+    text: str, path: Path, options: Options
+) -> tuple[dict[str, Any], dict[str, int], str, int]:
+    """Split ``---`` fenced YAML front matter from the body.
+
+    Returns the mapping, the line of each key, the body and the number of lines before it.
+    """
     lines = text.split("\n")
     if not lines or lines[0].rstrip() != "---":
-        return {}, text, 0
+        return {}, {}, text, 0
     end = next((i for i in range(1, len(lines)) if _FENCE.match(lines[i])), None)
     if end is None:
         raise MetadataError("front matter opened with '---' is never closed", path=path, line=1)
@@ -136,32 +145,34 @@ def split_front_matter(text: str, path: Path, options: Options) -> tuple[dict[st
         raise MetadataError(
             f"front matter is larger than {options.max_front_matter_bytes} bytes", path=path, line=1
         )
-    mapping = load_yaml_mapping(block, path, first_line=2)
+    mapping, key_lines = load_yaml_mapping(block, path, first_line=2)
     body = "\n".join(lines[end + 1 :])
-    return mapping, body, end + 1
+    return mapping, key_lines, body, end + 1
 
 
-def load_yaml_mapping(block: str, path: Path, first_line: int = 1) -> dict[str, Any]:
-    """``safe_load`` a YAML mapping, refusing aliases; errors name the file's line.
+def load_yaml_mapping(block: str, path: Path, first_line: int = 1) -> tuple[dict[str, Any], dict[str, int]]:
+    """``safe_load`` a YAML mapping, refusing aliases; return it and the line of each key.
 
     The events are checked first, lazily, so that aliases, deep nesting and
     characters XML forbids are refused before PyYAML builds (or recurses into) anything.
+    Dates stay text, as written: the metadata stage reads them and names their line.
     """
     import yaml  # here, so a build that finds its outputs up to date never loads it
 
     # libyaml's parser where PyYAML was built with it (its wheels are): about ten times as
     # fast as PyYAML's own, with the same safe types.  Only PyYAML's refuses tabs between
     # tokens and a byte order mark inside the text, so a block with either goes to it.
-    fast = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    fast = _text_dates(getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     if "\t" in block or "\ufeff" in block:
-        fast = yaml.SafeLoader
+        fast = _text_dates(yaml.SafeLoader)
+    key_lines: dict[str, int] = {}
     try:
         try:
-            value = _load_checked(block, path, first_line, fast)
+            value = _load_checked(block, path, first_line, fast, key_lines)
         except yaml.YAMLError:
             # PyYAML's own parser says what is wrong more precisely ("found character '@'
             # that cannot start any token"): let it report.
-            value = _load_checked(block, path, first_line, yaml.SafeLoader)
+            value = _load_checked(block, path, first_line, _text_dates(yaml.SafeLoader), key_lines)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line = mark.line + first_line if mark is not None else None
@@ -171,24 +182,38 @@ def load_yaml_mapping(block: str, path: Path, first_line: int = 1) -> dict[str, 
         raise MetadataError(f"invalid YAML: {error}", path=path, line=first_line) from None
     except RecursionError:
         raise MetadataError("front matter is nested too deeply", path=path, line=first_line) from None
-    except ValueError as error:  # a date that looks like one but is not (2020-02-30)
-        raise MetadataError(f"invalid value: {error}", path=path, line=first_line) from None
     if value is None:
-        return {}
+        return {}, {}
     if not isinstance(value, dict):
         raise MetadataError(
             "front matter must be a mapping of keys to values", path=path, line=first_line
         )
-    return {str(key): item for key, item in value.items()}
+    return {str(key): item for key, item in value.items()}, key_lines
 
 
-def _load_checked(block: str, path: Path, first_line: int, loader: Any) -> Any:
-    """The YAML value of *block*, after its events pass the checks of :func:`load_yaml_mapping`."""
+@functools.cache
+def _text_dates(loader: Any) -> Any:
+    """*loader* without YAML's implicit timestamps, so a date stays the text written."""
+    resolvers = {first: [(tag, pattern) for tag, pattern in entries if not tag.endswith(":timestamp")]
+                 for first, entries in loader.yaml_implicit_resolvers.items()}
+    return type("TextDateLoader", (loader,), {"yaml_implicit_resolvers": resolvers})
+
+
+def _load_checked(block: str, path: Path, first_line: int, loader: Any, key_lines: dict[str, int]) -> Any:
+    """The YAML value of *block*, after its events pass the checks of :func:`load_yaml_mapping`.
+
+    Fills *key_lines* with the line of each key of the top-level mapping.
+    """
     import yaml
 
-    depth = 0
+    depth, children = 0, 0
     for event in yaml.parse(block, Loader=loader):
         line = event.start_mark.line + first_line if event.start_mark else None
+        if depth == 1 and isinstance(event, (yaml.ScalarEvent, yaml.SequenceStartEvent,
+                                             yaml.MappingStartEvent, yaml.AliasEvent)):
+            if children % 2 == 0 and isinstance(event, yaml.ScalarEvent) and line is not None:
+                key_lines.setdefault(event.value, line)
+            children += 1
         if isinstance(event, yaml.AliasEvent):
             raise MetadataError("YAML aliases are not allowed in metadata", path=path, line=line)
         if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):

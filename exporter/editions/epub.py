@@ -25,7 +25,7 @@ from ..options import Options
 from ..resources import join_stylesheets, stylesheets_for
 from ..session import Session
 from ..userstyle import PackageFiles
-from .html import format_date, head_metadata, title_block, w3c_time
+from .html import head_metadata, title_block, w3c_time
 from .pagemap import PageStart, mark_page_starts
 
 XHTML = "http://www.w3.org/1999/xhtml"
@@ -107,8 +107,8 @@ def render_epub(book: Book, options: Options, session: Session,
 def _add_metadata(package: object, book: Book, paged: Options | None) -> None:
     meta = book.metadata
     add = package.add_metadata  # type: ignore[attr-defined]
-    if meta.date:
-        add("DC", "date", meta.date.isoformat())
+    if meta.date and meta.date.iso:
+        add("DC", "date", meta.date.iso)
     if meta.description:
         add("DC", "description", meta.description)
     for subject in meta.subjects:
@@ -186,7 +186,7 @@ def _drawn_cover(text: CoverText, session: Session) -> bytes:
 
 def cover_text(metadata: Metadata, options: Options) -> CoverText:
     """What the drawn cover of a book with *metadata* shows, in the style of *options*."""
-    date = format_date(metadata.date, metadata.language) if metadata.date else None
+    date = metadata.date.display(metadata.language) if metadata.date else None
     return CoverText(metadata.title, metadata.authors, date, metadata.description, options.style)
 
 
@@ -275,23 +275,18 @@ def nav_document(book: Book, pages: tuple[PageStart, ...] | None = None) -> byte
 
 
 def _nav_list(chapter: str, headings: tuple[Heading, ...]) -> str:
-    """Nested ``<ol>`` of the headings, each level inside the one above it."""
+    """Nested ``<ol>`` of the headings, each one inside the last heading of lower level."""
     if not headings:
         return ""
-    base = min(heading.level for heading in headings)
-    out, depth = ["<ol>"], base
-    first = True
-    for heading in headings:
-        level = max(heading.level, base)
-        if level > depth:
-            out.append("<ol>" * (level - depth))
-        elif not first:
-            out.append("</li>")
-            if level < depth:
-                out.append("</ol></li>" * (depth - level))
-        depth, first = level, False
+    out, depth = ["<ol>"], 0
+    for index, heading in enumerate(headings):
+        if index and heading.depth > depth:
+            out.append("<ol>")
+        elif index:
+            out.append("</li>" + "</ol></li>" * (depth - heading.depth))
+        depth = heading.depth
         out.append(f'<li><a href="{chapter}#{escape(heading.id)}">{escape(heading.text)}</a>')
-    out.append("</li>" + "</ol></li>" * (depth - base) + "</ol>")
+    out.append("</li>" + "</ol></li>" * depth + "</ol>")
     return "".join(out)
 
 

@@ -17,11 +17,8 @@ from ..options import Options
 from ..resources import join_stylesheets, stylesheets_for
 from ..xhtml import inline_footnotes, parse_fragment, prefix_ids, serialize_fragment
 
-_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
-           "September", "October", "November", "December")  # fmt: skip
 #: A single article lists its sections before the text from this many on.
 TOC_MIN_SECTIONS = 3
-
 
 def render_html(book: Book, options: Options) -> bytes:
     """The HTML edition's bytes."""
@@ -35,7 +32,7 @@ def wants_toc(book: Book, options: Options) -> bool:
         return options.toc
     if book.collection:
         return True
-    return sum(1 for heading in book.articles[0].headings if heading.level == 2) >= TOC_MIN_SECTIONS
+    return sum(1 for heading in book.articles[0].headings if heading.depth == 0) >= TOC_MIN_SECTIONS
 
 
 def compose_html(book: Book, options: Options, *, css: str | None, paged: bool,
@@ -93,7 +90,7 @@ def contents(book: Book) -> str:
         entries = [(book.prefix(i) + "title", doc.metadata.title, _byline_text(doc))
                    for i, doc in enumerate(book.articles)]
     else:
-        entries = [(h.id, h.text, "") for h in book.articles[0].headings if h.level == 2]
+        entries = [(h.id, h.text, "") for h in book.articles[0].headings if h.depth == 0]
     items = "\n".join(
         f'<li><a href="#{escape(target)}"><span class="toc-text">{escape(text)}</span></a>'
         + (f' <span class="toc-byline">{escape(byline)}</span>' if byline else "") + "</li>"
@@ -131,22 +128,17 @@ def title_block(meta: Metadata, heading_id: str = "title", heading_class: str = 
     if meta.authors:
         byline.append('<span class="authors">' + escape(_join(meta.authors, meta.language))
                       + "</span>")
-    if meta.date:
-        byline.append(f'<time datetime="{meta.date.isoformat()}">'
-                      f"{escape(format_date(meta.date, meta.language))}</time>")
+    if meta.date and meta.date.iso:
+        byline.append(f'<time datetime="{meta.date.iso}">'
+                      f"{escape(meta.date.display(meta.language))}</time>")
+    elif meta.date:
+        byline.append(f'<span class="date">{escape(meta.date.written)}</span>')
     if byline:
         parts.append('<p class="byline">' + ' <span class="sep">·</span> '.join(byline) + "</p>")
     if meta.description:
         parts.append(f'<p class="description">{escape(meta.description)}</p>')
     parts.append("</header>")
     return "\n".join(parts)
-
-
-def format_date(date: dt.date, language: str) -> str:
-    """A date as readers of *language* write it (English words, else ISO 8601)."""
-    if language.lower().startswith("en"):
-        return f"{date.day} {_MONTHS[date.month - 1]} {date.year}"
-    return date.isoformat()
 
 
 def _join(names: tuple[str, ...], language: str) -> str:

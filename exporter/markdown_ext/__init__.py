@@ -20,6 +20,7 @@ from markdown.util import AtomicString
 
 from ..errors import SourceError
 from ..sanitize import sanitize_html
+from .lists import ListIndentPreprocessor
 
 # Cell texts that read as numbers: 1,234.5 -12% $30 +0.4 600-mile is not one.
 _NUMERIC = re.compile(r"^[\s(]*[-+\u2212]?[$€£¥]?\d[\d,.\u202f\u00a0 ]*(?:%|[kKmM])?[)\s]*$")
@@ -227,6 +228,7 @@ class ExporterExtension(Extension):
         if "smarty" in md.treeprocessors:
             smarty = md.treeprocessors["smarty"]
             md.treeprocessors.register(OnlyWhenNeeded(md, smarty, _SMARTY_NEEDS), "smarty", 6)
+        md.preprocessors.register(ListIndentPreprocessor(md), "exporter-lists", 28)
         md.treeprocessors.register(BudgetProcessor(md), "exporter-budget", 25)
         md.treeprocessors.register(TitleProcessor(md), "exporter-title", 4)
         md.treeprocessors.register(TableProcessor(md), "exporter-tables", 3)

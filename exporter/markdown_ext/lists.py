@@ -1,0 +1,81 @@
+"""Nested lists as CommonMark and GitHub read them, for Python-Markdown's four-space rule.
+
+Python-Markdown nests a list only under four spaces; people also indent by two, or
+by three under ``1.`` (the item's content column).  This preprocessor re-indents the
+lines of each list so that every item's content starts four spaces deeper than its
+parent's, which Python-Markdown then reads as CommonMark would.  Lines outside lists
+and the contents of fenced code blocks keep their own indentation.
+"""
+
+from __future__ import annotations
+
+import re
+
+from markdown.preprocessors import Preprocessor
+
+# A list marker, the spaces after it (one to four; more start indented code) and the rest.
+_ITEM = re.compile(r"( *)([-*+]|\d{1,9}[.)])( {1,4}(?=\S)|$)")
+_RULE = re.compile(r" {0,3}([-*_])(?: *\1){2,} *$")
+_FENCE = re.compile(r" *(`{3,}|~{3,})")
+
+
+class ListIndentPreprocessor(Preprocessor):
+    """Re-indent list items to four spaces a level, keeping their CommonMark nesting."""
+
+    def run(self, lines: list[str]) -> list[str]:
+        out: list[str] = []
+        # For each open item: its content column in the source and in the output, and
+        # whether a blank line has been seen inside it (a loose item).
+        items: list[tuple[int, int, bool]] = []
+        fence, shift, blank = "", 0, True
+        for raw in lines:
+            line = raw.expandtabs(4) if "\t" in raw[:16] else raw
+            stripped = line.lstrip(" ")
+            indent = len(line) - len(stripped)
+            if fence:
+                out.append(_shifted(line, shift))
+                if stripped.startswith(fence) and not stripped.strip(fence[0]).strip():
+                    fence = ""
+                continue
+            if not stripped:
+                out.append(raw)
+                blank = True
+                items = [(source, target, True) for source, target, _ in items]
+                continue
+            while items and indent < items[-1][0]:
+                if not blank:
+                    break  # a lazy continuation line stays in the item's paragraph
+                items.pop()
+            item = _ITEM.match(line) if not _RULE.match(line) else None
+            limit = items[-1][0] + 4 if items else 4
+            shift = 0
+            if item and indent < limit:
+                sibling = None
+                while items and indent < items[-1][0]:
+                    sibling = items.pop()
+                if sibling and sibling[2] and not blank:
+                    # Python-Markdown would read a loose item's next sibling as a line of
+                    # the nested list just closed; a blank line ends that list as CommonMark does.
+                    out.append("")
+                target = items[-1][1] if items else indent
+                width = len(item.group(2)) + max(len(item.group(3)), 1)
+                items.append((indent + width, target + 4, False))
+                shift = target - indent
+            elif items and indent >= items[-1][0]:
+                shift = items[-1][1] - items[-1][0]
+            elif blank:
+                items.clear()
+            out.append(_shifted(line, shift) if shift else raw)
+            opener = _FENCE.match(line)
+            if opener and not (opener.group(1)[0] == "`" and "`" in line[opener.end():]):
+                fence = opener.group(1)
+            blank = False
+        return out
+
+
+def _shifted(line: str, shift: int) -> str:
+    """*line* moved right by *shift* columns (left when negative, never past its text)."""
+    if shift >= 0:
+        return " " * shift + line
+    cut = min(-shift, len(line) - len(line.lstrip(" ")))
+    return line[cut:]

@@ -1,0 +1,154 @@
+"""Markdown and front matter as people write them: nesting, headings in any order, dates."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from lxml import etree, html
+from markdown_it import MarkdownIt
+
+from conftest import run_cli
+from exporter.cli import cli
+from exporter.markdown_ext import make_markdown
+from validators import epubcheck_messages
+
+LISTS = [
+    "- one\n  - two spaces\n    - four\n- back\n",
+    "1. first\n   - under the number's content column\n2. second\n",
+    "- one\n    - four spaces\n        - eight\n- back\n",
+    "10. ten\n    - under a wide number\n11. eleven\n",
+    "- a\n   - three spaces\n  - two, a sibling of the three\n- b\n",
+    "* star\n  + plus nested\n    - dash deeper\n      1. numbered deepest\n",
+    "- a\n\n  a second paragraph of a\n\n  - nested after a paragraph\n- b\n",
+    "- a\n  - b\n- c\n\nA paragraph between.\n\n- d\n  - e\n",
+    "1. one\n2. two\n   1. two.one\n   2. two.two\n      - bullet\n3. three\n",
+    "- item\n\n```\n- not a list\n  - nor this\n```\n",
+    "-\ta tab\n\t-\ttab nested\n",
+]
+
+
+def _shape(element: etree._Element) -> str:
+    """The list skeleton of *element*: ul, ol and li only, with the text of each item."""
+    out = []
+    for child in element:
+        if child.tag in ("ul", "ol"):
+            out.append(f"{child.tag}[{_shape(child)}]")
+        elif child.tag == "li":
+            own = (child.text or "").split()
+            first = own[0] if own else next(iter("".join(child.itertext()).split()), "")
+            out.append(f"li:{first}({_shape(child)})")
+        else:
+            out.append(_shape(child))
+    return "".join(out)
+
+
+@pytest.mark.parametrize("text", LISTS)
+def test_lists_nest_as_commonmark_reads_them(text: str) -> None:
+    """markdown-it-py (a CommonMark implementation) is the oracle for the nesting."""
+    ours = html.fromstring(f"<div>{make_markdown().convert(text)}</div>")
+    commonmark = html.fromstring(f"<div>{MarkdownIt('commonmark').render(text)}</div>")
+    assert _shape(ours) == _shape(commonmark)
+    assert "<ul" in etree.tostring(ours, encoding="unicode")
+
+
+def test_code_blocks_keep_their_indentation() -> None:
+    text = "Text.\n\n    - code, not a list\n      indented\n\n```\n  - fenced\n```\n"
+    out = make_markdown().convert(text)
+    assert "<li>" not in out
+    assert "- code, not a list\n  indented" in out and "  - fenced" in out
+
+
+HEADINGS = "# Title\n\n### Three first\n\nText.\n\n## Two\n\n#### Four\n\n# Another one\n\nText.\n"
+
+
+def test_headings_in_any_order_give_a_valid_navigation(tmp_path: Path) -> None:
+    (tmp_path / "a.md").write_text(HEADINGS, encoding="utf-8")
+    result = run_cli("build", tmp_path / "a.md", "-o", tmp_path / "out", "-f", "epub")
+    assert result.exit_code == 0, result.output
+    epub = tmp_path / "out" / "a.epub"
+    assert epubcheck_messages(epub) == []
+    with zipfile.ZipFile(epub) as package:
+        nav = etree.fromstring(package.read("EPUB/nav.xhtml"))
+    ns = {"x": "http://www.w3.org/1999/xhtml"}
+    toc = nav.find(".//x:nav[@id='toc']/x:ol/x:li", ns)
+    assert toc is not None
+    # Each heading sits under the last heading of a lower level: "Four" under "Two".
+    nested = toc.xpath("x:ol/x:li[x:a='Two']/x:ol/x:li/x:a/text()", namespaces=ns)
+    top = toc.xpath("x:ol/x:li/x:a/text()", namespaces=ns)
+    assert nested == ["Four"]
+    assert top == ["Three first", "Two", "Another one"]
+
+
+@pytest.mark.parametrize(("written", "shown", "dc_date"), [
+    ("September 2022", "September 2022", "2022-09"),
+    ("2025-11-03", "3 November 2025", "2025-11-03"),
+    ("November 3, 2025", "November 3, 2025", "2025-11-03"),
+    ("2024", "2024", "2024"),
+    ("Spring 2021", "Spring 2021", None),
+    ("3 листопада 2025", "3 листопада 2025", None),
+])
+def test_dates_are_kept_as_written_and_read_where_they_can_be(
+        tmp_path: Path, written: str, shown: str, dc_date: str | None) -> None:
+    (tmp_path / "a.md").write_text(f"---\ntitle: A\ndate: {written}\n---\n\nText.\n", encoding="utf-8")
+    result = run_cli("build", tmp_path / "a.md", "-o", tmp_path / "out", "-f", "html", "-f", "epub")
+    assert result.exit_code == 0, result.output
+    page = html.fromstring((tmp_path / "out" / "a.html").read_bytes())
+    assert page.xpath("string(//p[@class='byline'])").strip() == shown
+    with zipfile.ZipFile(tmp_path / "out" / "a.epub") as package:
+        opf = etree.fromstring(package.read("EPUB/content.opf"))
+    dates = opf.xpath("//dc:date/text()", namespaces={"dc": "http://purl.org/dc/elements/1.1/"})
+    assert dates == ([dc_date] if dc_date else [])
+    if dc_date:
+        assert page.xpath("//time/@datetime") == [dc_date]
+
+
+@pytest.mark.parametrize("written", ["2025-02-30", "30 February 2025", "2025-13", "Feb 30, 2025"])
+def test_an_impossible_date_is_a_front_matter_error(tmp_path: Path, written: str) -> None:
+    (tmp_path / "a.md").write_text(f"---\ntitle: A\n\ndate: {written}\n---\n\nText.\n", encoding="utf-8")
+    result = run_cli("build", tmp_path / "a.md", "-o", tmp_path / "out")
+    assert result.exit_code == 5
+    assert result.output.startswith(f"Error: {tmp_path / 'a.md'}:4: date "), result.output
+    assert not (tmp_path / "out").exists()
+
+
+def _titles(folder: Path, stem: str) -> tuple[str, list[str]]:
+    """The EPUB's dc:title and the paragraphs of its HTML edition."""
+    with zipfile.ZipFile(folder / f"{stem}.epub") as package:
+        opf = etree.fromstring(package.read("EPUB/content.opf"))
+    title = opf.xpath("string(//dc:title)", namespaces={"dc": "http://purl.org/dc/elements/1.1/"})
+    page = html.fromstring((folder / f"{stem}.html").read_bytes())
+    return title, [p.text_content() for p in page.xpath("//main//p | //article//p")]
+
+
+@pytest.mark.parametrize(("piped", "title"), [("Just text, no heading.\n", "Untitled"),
+                                              ("# Piped heading\n\nText.\n", "Piped heading")])
+def test_a_piped_article_is_titled_by_its_heading_else_untitled(
+        tmp_path: Path, piped: str, title: str) -> None:
+    result = CliRunner().invoke(cli, ["build", "-", "-o", str(tmp_path), "-f", "html", "-f", "epub"],
+                                input=piped.encode())
+    assert result.exit_code == 0, result.output
+    assert _titles(tmp_path, "stdin")[0] == title
+
+
+def test_a_text_article_without_a_title_line_is_named_after_its_file(tmp_path: Path) -> None:
+    first = "The first sentence is long and ends with a period. Then more text follows."
+    (tmp_path / "field-notes.txt").write_text(f"{first}\n\nAnother paragraph.\n", encoding="utf-8")
+    result = run_cli("build", tmp_path / "field-notes.txt", "-o", tmp_path, "-f", "html", "-f", "epub")
+    assert result.exit_code == 0, result.output
+    title, paragraphs = _titles(tmp_path, "field-notes")
+    assert title == "Field notes"
+    assert sum(first in paragraph for paragraph in paragraphs) == 1
+
+
+def test_a_text_article_takes_a_title_like_first_line(tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text("Battle Notes From the Front\n\nThe text begins here.\n",
+                                    encoding="utf-8")
+    result = run_cli("build", tmp_path / "a.txt", "-o", tmp_path, "-f", "html", "-f", "epub")
+    assert result.exit_code == 0, result.output
+    title, paragraphs = _titles(tmp_path, "a")
+    assert title == "Battle Notes From the Front"
+    assert "The text begins here." in paragraphs
+    assert not any("Battle Notes" in paragraph for paragraph in paragraphs)
