@@ -1,7 +1,7 @@
 """Which characters of a book the PDF's fonts cannot show.
 
-A character outside the style's own font is drawn from the bundled fallback
-(DejaVu Sans) and named in a warning; one outside every bundled font would
+A character outside the style's own font is drawn from the bundled fallbacks
+(DejaVu Serif or Sans, by the style's class) and named in a warning; one outside every bundled font would
 depend on the machine's fonts, and is named as missing.
 """
 
@@ -12,11 +12,11 @@ import unicodedata
 
 from .resources import styles_dir
 
-#: The main text font of each style, and the fallback every style lists after it.
+#: The main text font of each style, and the fallbacks it lists after it (fonts.css).
 STYLE_FONTS = {
-    "classic": "gentium-book-plus/GentiumBookPlus-Regular.ttf",
-    "modern": "inter/Inter-Regular.otf",
-    "large-print": "inter/Inter-Regular.otf",
+    "classic": ("gentium-book-plus/GentiumBookPlus-Regular.ttf", "dejavu/DejaVuSerif.ttf"),
+    "modern": ("inter/Inter-Regular.otf",),
+    "large-print": ("inter/Inter-Regular.otf",),
 }
 FALLBACK_FONT = "dejavu/DejaVuSans.ttf"
 
@@ -33,9 +33,9 @@ def uncovered(text: str, style: str) -> tuple[str, str]:
     """(characters drawn from the fallback font, characters no bundled font has)."""
     used = {ord(char) for char in text if not char.isspace()
             and unicodedata.category(char) not in {"Cc", "Cf", "Zs"}}
-    main = _coverage(STYLE_FONTS.get(style, STYLE_FONTS["classic"]))
-    fallback = _coverage(FALLBACK_FONT)
-    outside = sorted(used - main)
+    main, *serif = STYLE_FONTS.get(style, STYLE_FONTS["classic"])
+    fallback = _coverage(FALLBACK_FONT).union(*map(_coverage, serif))
+    outside = sorted(used - _coverage(main))
     return ("".join(chr(c) for c in outside if c in fallback),
             "".join(chr(c) for c in outside if c not in fallback))
 

@@ -97,7 +97,7 @@ def _glyph_warnings(markup: str, book: Book, options: Options) -> list[Diagnosti
     found = []
     if fallback:
         found.append(Diagnostic("PDF-GLYPH-FALLBACK", f"the {options.style} style's font lacks "
-                                f"{describe(fallback)}; drawn with the fallback font DejaVu Sans",
+                                f"{describe(fallback)}; drawn with the bundled fallback font DejaVu",
                                 where))
     if missing:
         found.append(Diagnostic("PDF-GLYPH-MISSING", f"no bundled font has {describe(missing)}; "
