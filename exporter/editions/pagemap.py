@@ -42,8 +42,12 @@ def page_starts(root: Any, layout: Any) -> tuple[PageStart, ...]:
     for number, page in enumerate(layout.pages, start=1):
         content = [box for box in page._page_box.children if not isinstance(box, boxes.MarginBox)]
         for top in content:
+            # The first words or image of the page; a table's header repeated on a page
+            # that continues it is not where that page begins.
             first = next((box for box in top.descendants()
-                          if isinstance(box, boxes.TextBox) and box.text.strip()), None)
+                          if (isinstance(box, boxes.TextBox) and box.text.strip()
+                              and not _in_table_head(box.element, parents))
+                          or isinstance(box, boxes.ReplacedBox)), None)
             if first is None:
                 continue
             found = _locate(first.element, parents, articles)
@@ -51,8 +55,8 @@ def page_starts(root: Any, layout: Any) -> tuple[PageStart, ...]:
                 article, container, path = found
                 if number == 1 or (container == "header" and path[:1] == (0,)):
                     container, path = "start", ()
-                starts.append(PageStart(number, article, container, path,
-                                        " ".join(first.text.split())))
+                text = first.text if isinstance(first, boxes.TextBox) else ""
+                starts.append(PageStart(number, article, container, path, " ".join(text.split())))
             break
     return tuple(starts)
 
@@ -77,6 +81,14 @@ def _locate(element: Any, parents: dict[Any, Any],
             return articles.index(article), container, tuple(reversed(steps))
         element = parent
     return None
+
+
+def _in_table_head(element: Any, parents: dict[Any, Any]) -> bool:
+    while element is not None:
+        if _local(element.tag) == "thead":
+            return True
+        element = parents.get(element)
+    return False
 
 
 def _local(tag: Any) -> str:
@@ -104,6 +116,8 @@ def mark_page_starts(root: etree._Element, starts: list[PageStart]) -> list[str]
             continue
         if start.container == "start":
             target.insert(0, marker)
+        elif _local(target.tag) in {"img", "svg", "video", "audio", "object"}:
+            target.addprevious(marker)  # a page that opens with an image
         else:
             _insert_at(target, _offset(target, start.text), marker)
         ids.append(marker.get("id", ""))

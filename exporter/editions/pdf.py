@@ -27,6 +27,7 @@ from ..metadata import IDENTIFIER_NAMESPACE
 from ..options import Options
 from ..resources import make_fetcher, styles_dir, stylesheets_for
 from ..session import Session
+from .figures import shrink_orphaned_figures
 from .html import compose_html
 from .pagemap import PageStart, page_starts
 
@@ -37,6 +38,8 @@ PRINT_BLEED_MM = 3
 #: 1904-01-01, where TrueType's dates begin, in Unix time.
 _TRUETYPE_EPOCH = -2_082_844_800
 #: How WeasyPrint's log says it subsets with fontTools, which this edition chooses.
+#: Layouts after the first, at most, that fit figures into the pages they left empty.
+_FIGURE_PASSES = 3
 _CHOSEN_SUBSETTER = "Using fontTools instead of HarfBuzz-Subset"
 
 
@@ -73,6 +76,11 @@ def render_pdf(
                                            styles_dir().as_uri() + "/", roots))
             layout = html.render(stylesheets=stylesheets, font_config=session.font_config(),
                                  cache=session.image_cache())
+            for _ in range(_FIGURE_PASSES):
+                if not shrink_orphaned_figures(layout, html.etree_element):
+                    break
+                layout = html.render(stylesheets=stylesheets, font_config=session.font_config(),
+                                     cache=session.image_cache())
             _stable_document_id(layout, f"{book.identifier}#{book.digest}")
             with _fonts_subset_alike(book):
                 pdf = layout.write_pdf(**_variant_options(book, options))

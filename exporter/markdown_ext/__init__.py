@@ -200,6 +200,24 @@ class TableProcessor(Treeprocessor):
                         row[column].set("class", (row[column].get("class", "") + " num").strip())
 
 
+class FigureProcessor(Treeprocessor):
+    """Make an image alone in its paragraph a figure, captioned by its title, else its alt text.
+
+    Pandoc's convention: ``![A caption](photo.jpg)`` on its own line is a figure.
+    """
+
+    def run(self, root: etree.Element) -> None:
+        for paragraph in list(root.iter("p")):
+            if (len(paragraph) != 1 or paragraph[0].tag != "img" or (paragraph.text or "").strip()
+                    or (paragraph[0].tail or "").strip()):
+                continue
+            image = paragraph[0]
+            paragraph.tag, paragraph.text, image.tail = "figure", None, None
+            caption = (image.get("title") or image.get("alt") or "").strip()
+            if caption:
+                etree.SubElement(paragraph, "figcaption").text = caption
+
+
 class OnlyWhenNeeded(Treeprocessor):
     """Runs another Treeprocessor only when the text holds something it could change.
 
@@ -232,6 +250,7 @@ class ExporterExtension(Extension):
         md.treeprocessors.register(BudgetProcessor(md), "exporter-budget", 25)
         md.treeprocessors.register(TitleProcessor(md), "exporter-title", 4)
         md.treeprocessors.register(TableProcessor(md), "exporter-tables", 3)
+        md.treeprocessors.register(FigureProcessor(md), "exporter-figures", 2)
 
 
 def make_markdown() -> Markdown:
