@@ -17,6 +17,8 @@ BATCH_FAILED = 1
 CHECK_FAILED = 12
 #: Stopped by Ctrl-C (128 + SIGINT, as shells report it).
 INTERRUPTED = 130
+#: The reader of standard output went away (``| head``): 128 + SIGPIPE, as for other tools.
+READER_GONE = 141
 
 
 class ExporterError(Exception):

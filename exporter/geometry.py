@@ -18,7 +18,9 @@ PRESETS: dict[str, tuple[float, float]] = {
     "5.5x8.5in": (139.7, 215.9),
 }
 _TO_MM = {"mm": 1.0, "cm": 10.0, "in": 25.4, "pt": 25.4 / 72}
-_LENGTH = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(mm|cm|in|pt)\s*$", re.IGNORECASE)
+_LENGTH = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*(mm|cm|in|pt)\s*$", re.IGNORECASE)
+#: The narrowest margin accepted: printers cannot print to the edge, and folios sit in it.
+MIN_MARGIN_MM = 5.0
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(mm|cm|in|pt)?\s*[x×]\s*(\d+(?:\.\d+)?)\s*(mm|cm|in|pt)\s*$",
                    re.IGNORECASE)
 #: Preset names as looked up: lower case, without spaces, hyphens or underscores.
@@ -79,7 +81,13 @@ def parse_margins(value: str | None, width: float) -> tuple[float, float, float,
         match = _LENGTH.match(part)
         if not match:
             raise GeometryError(f"margin {part!r} needs a unit, e.g. 20mm, 2cm, 0.75in or 54pt")
-        lengths.append(float(match.group(1)) * _TO_MM[match.group(2).lower()])
+        length = float(match.group(1)) * _TO_MM[match.group(2).lower()]
+        if length < 0:
+            raise GeometryError(f"margin {part!r} is negative; margins are lengths of 5 mm or more")
+        if length < MIN_MARGIN_MM:
+            raise GeometryError(f"margin {part!r} is under 5 mm: printers cannot print there, "
+                                "and the running heads and folios would be cut")
+        lengths.append(length)
     if not 1 <= len(lengths) <= 4:
         raise GeometryError("margins take one to four lengths: top outer bottom inner")
     # The CSS shorthand's rules, with "right" read as outer and "left" as inner.
@@ -97,6 +105,7 @@ def page_geometry(page_size: str, margins: str | None) -> PageGeometry:
     """The :class:`PageGeometry` for the options' page size and margins."""
     width, height = parse_page_size(page_size)
     top, outer, bottom, inner = parse_margins(margins, width)
-    if outer + inner >= width * 0.8 or top + bottom >= height * 0.8:
-        raise GeometryError(f"margins {margins!r} leave too little room on a {page_size} page")
+    if (width - outer - inner) * (height - top - bottom) < width * height / 2:
+        raise GeometryError(f"margins {margins!r} leave less than half of the {page_size} page "
+                            "for the text")
     return PageGeometry(width, height, top, outer, bottom, inner)

@@ -6,9 +6,11 @@ no stage reads the environment or global state for a setting.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
+
+from .errors import UsageProblem
 
 FORMATS = ("html", "epub", "pdf")
 STYLES = ("classic", "modern", "large-print")
@@ -62,6 +64,20 @@ class Options:
     #: Most raw HTML tags in one article (the sanitiser's time grows with them).
     max_raw_html_tags: int = 50_000
 
+    def __post_init__(self) -> None:
+        """Refuse names no edition, style or PDF kind has, naming the valid ones."""
+        if isinstance(self.formats, str) or not self.formats:
+            raise UsageProblem(f"formats must be a non-empty list of {', '.join(FORMATS)}, "
+                               f"not {self.formats!r}")
+        for name, value, valid in (*(("format", fmt, FORMATS) for fmt in self.formats),
+                                   ("style", self.style, STYLES), ("edition", self.edition, EDITIONS)):
+            if value not in valid:
+                raise UsageProblem(f"unknown {name} {value!r}; choose from {', '.join(valid)}")
+
     def with_changes(self, **changes: Any) -> Options:
         """Return a copy with *changes* applied (the object itself never changes)."""
+        unknown = sorted(set(changes) - {field.name for field in fields(self)})
+        if unknown:
+            names = ", ".join(field.name for field in fields(self))
+            raise UsageProblem(f"unknown option {unknown[0]!r}; the options are {names}")
         return replace(self, **changes)

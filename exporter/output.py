@@ -140,10 +140,17 @@ def _stage(path: Path, data: bytes, durable: bool) -> str:
             if durable:
                 stream.flush()
                 os.fsync(stream.fileno())
-        os.chmod(temporary, 0o644)
+        os.chmod(temporary, _new_file_mode())
         return temporary
     except OSError as error:
         if temporary is not None:
             with contextlib.suppress(OSError):
                 os.unlink(temporary)
         raise OutputError(f"cannot write: {reason(error)}", path=path) from None
+
+
+def _new_file_mode() -> int:
+    """The mode ``open()`` gives a new file: 0o666 less the process's umask."""
+    mask = os.umask(0o077)  # for that moment, a narrower mask: nothing is ever made wider
+    os.umask(mask)
+    return 0o666 & ~mask

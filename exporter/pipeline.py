@@ -283,5 +283,5 @@ def _check_strict(warnings: Iterable[Diagnostic], options: Options, path: Path) 
 def _options(options: Options | None, formats: Iterable[str] | None, changes: dict[str, Any]) -> Options:
     options = options or Options()
     if formats is not None:
-        changes = {**changes, "formats": tuple(formats)}
+        changes = {**changes, "formats": (formats,) if isinstance(formats, str) else tuple(formats)}
     return options.with_changes(**changes) if changes else options

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import queue
 import re
+import signal
+import subprocess
+import sys
+import threading
+import time
 import zipfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pikepdf
 import pytest
 from lxml import etree
+from PIL import Image
 
 from conftest import SEED, run_cli
 from validators import epubcheck_messages, pdf_fonts, pdf_text
@@ -118,6 +128,14 @@ def test_print_edition_is_pdf_x_with_bleed(book: dict[str, Path]) -> None:
     assert all(embedded for _, embedded in pdf_fonts(book["pdf"]))
 
 
+def test_print_edition_is_tagged_with_a_display_title(book: dict[str, Path]) -> None:
+    with pikepdf.open(book["pdf"]) as pdf:
+        assert pdf.Root.MarkInfo.Marked and "/StructTreeRoot" in pdf.Root
+        assert pdf.Root.ViewerPreferences.DisplayDocTitle
+    result = run_cli("check", book["pdf"])
+    assert result.exit_code == 0 and "0 errors, 0 warnings" in result.output, result.output
+
+
 def test_print_edition_is_reproducible(book: dict[str, Path], tmp_path: Path) -> None:
     sources = _articles(tmp_path)
     result = run_cli("build", *sources, "--book", "Dispatches from Donetsk", "--page-size", "6x9in",
@@ -161,20 +179,12 @@ def test_a_long_single_article_gets_contents_and_toc_can_be_turned_off(tmp_path:
     assert "Looking Ahead Amid Uncertainty" in heading_page
 
 
-def test_watch_rebuilds_on_save(tmp_path: Path) -> None:
-    import os
-    import queue
-    import signal
-    import subprocess
-    import sys
-    import threading
-    import time
-
-    article = tmp_path / "a.md"
-    article.write_text("# First\n\nText.\n", encoding="utf-8")
+@contextlib.contextmanager
+def _watching(*args: str | Path) -> Iterator[Callable[[str], str]]:
+    """Run ``exporter build --watch`` with *args*; yield a function that waits for a stderr line."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "exporter", "build", article, "-o", tmp_path / "out", "-f", "html",
-         "--watch"], stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        [sys.executable, "-m", "exporter", "build", *map(str, args), "--watch"],
+        stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
     lines: queue.Queue[str] = queue.Queue()
     reader = threading.Thread(target=lambda: [lines.put(line) for line in process.stderr or []],
                               daemon=True)
@@ -194,12 +204,35 @@ def test_watch_rebuilds_on_save(tmp_path: Path) -> None:
     try:
         wait_for("Watching")
         time.sleep(0.5)
-        article.write_text("# Second\n\nText.\n", encoding="utf-8")
-        assert "a.md: ok" in wait_for("Rebuilt")
-        assert "<title>Second</title>" in (tmp_path / "out" / "a.html").read_text(encoding="utf-8")
+        yield wait_for
     finally:
         process.send_signal(signal.SIGINT)
         process.wait(timeout=30)
         reader.join(timeout=10)
         if process.stderr:
             process.stderr.close()
+
+
+def test_watch_rebuilds_on_save(tmp_path: Path) -> None:
+    article = tmp_path / "a.md"
+    article.write_text("# First\n\nText.\n", encoding="utf-8")
+    with _watching(article, "-o", tmp_path / "out", "-f", "html") as wait_for:
+        article.write_text("# Second\n\nText.\n", encoding="utf-8")
+        assert "a.md: ok" in wait_for("Rebuilt")
+        assert "<title>Second</title>" in (tmp_path / "out" / "a.html").read_text(encoding="utf-8")
+
+
+def test_watch_takes_new_articles_and_edited_images(tmp_path: Path) -> None:
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    Image.new("RGB", (40, 20), (200, 0, 0)).save(folder / "photo.png")
+    (folder / "a.md").write_text("# A\n\n![Red](photo.png)\n", encoding="utf-8")
+    out = tmp_path / "out"
+    with _watching(folder, "-o", out, "-f", "epub") as wait_for:
+        (folder / "b.md").write_text("# B\n\nA new article.\n", encoding="utf-8")
+        assert "b.md: ok" in wait_for("Rebuilt")
+        assert (out / "b.epub").is_file()
+        before = (out / "a.epub").read_bytes()
+        Image.new("RGB", (40, 20), (0, 0, 200)).save(folder / "photo.png")
+        wait_for("Rebuilt")
+        assert (out / "a.epub").read_bytes() != before

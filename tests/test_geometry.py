@@ -138,7 +138,23 @@ BAD_OPTIONS = [
     ("--margins", "120mm"),
     ("--margins", "20mm 100mm 20mm 100mm"),
     ("--margins", ""),
+    ("--margins", "0mm"),
+    ("--margins", "4.9mm 20mm"),
+    ("--margins", "60mm"),
 ]
+
+
+@pytest.mark.parametrize(("margins", "says"), [
+    ("0mm", "under 5 mm"), ("-5mm", "is negative"), ("3pt", "under 5 mm"),
+    ("60mm", "less than half"), ("20mm 70mm", "less than half"),
+])
+def test_margins_that_harm_the_page_say_why(margins: str, says: str) -> None:
+    with pytest.raises(GeometryError, match=says):
+        page_geometry("A4", margins)
+
+
+def test_margins_of_five_millimetres_are_accepted() -> None:
+    assert page_geometry("A4", "5mm").top == pytest.approx(5)
 
 
 @pytest.mark.parametrize(("option", "value"), BAD_OPTIONS)

@@ -88,7 +88,7 @@ def test_pyproject_table_is_found_from_a_subfolder(tmp_path: Path) -> None:
     line = next(x for x in result.stdout.decode().splitlines() if x.startswith("style "))
     assert "modern" in line and str(tmp_path / "pyproject.toml") in line
     default = next(x for x in result.stdout.decode().splitlines() if x.startswith("page-size "))
-    assert "'A4'" in default and default.rstrip().endswith("default")
+    assert '"A4"' in default and default.rstrip().endswith("default")
 
 
 def test_unknown_key_in_defaults_file_is_an_error(tmp_path: Path) -> None:
@@ -190,3 +190,63 @@ def test_help_does_not_import_heavy_libraries() -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True, cwd=ROOT)
     assert result.stdout.strip().endswith("[]")
+
+
+def test_config_shows_values_as_a_user_writes_them(tmp_path: Path) -> None:
+    (tmp_path / "exporter.toml").write_text('output-dir = "out"\nformat = ["pdf"]\nstrict = true\n',
+                                            encoding="utf-8")
+    lines = _run("config", cwd=tmp_path).stdout.decode().splitlines()
+    rows = {line.split()[0]: line.split(None, 1)[1] for line in lines if line.strip()}
+    assert rows["output-dir"].startswith('"out" ') and rows["format"].startswith('["pdf"] ')
+    assert rows["strict"].startswith("true ") and rows["margins"].startswith("(not set) ")
+    assert "PosixPath" not in "\n".join(lines) and "UNSET" not in "\n".join(lines)
+
+
+def test_config_ends_quietly_when_its_reader_goes_away(tmp_path: Path) -> None:
+    process = subprocess.Popen([*EXPORTER, "config"], cwd=tmp_path, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE)
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.close()  # the reader is gone before the first line
+    error = process.stderr.read().decode()
+    process.stderr.close()
+    assert process.wait(timeout=60) == 141 and error == "", error
+
+
+@pytest.mark.parametrize(("formats", "says"), [(["docx"], "unknown format 'docx'"),
+                                               ([], "non-empty list")])
+def test_the_api_names_the_valid_formats(tmp_path: Path, formats: list[str], says: str) -> None:
+    with pytest.raises(ExporterError, match=says) as caught:
+        exporter.build(SEED, tmp_path, formats=formats)
+    assert "html, epub, pdf" in str(caught.value)
+
+
+def test_the_api_takes_one_format_as_a_word_and_refuses_unknown_options(tmp_path: Path) -> None:
+    result = exporter.build(SEED, tmp_path, formats="pdf")
+    assert [output.path.name for output in result.outputs] == ["pokrovsk.pdf"]
+    with pytest.raises(ExporterError, match="unknown option 'force'.*page_size"):
+        exporter.build(SEED, tmp_path, force=True)
+
+
+@pytest.mark.parametrize("umask", [0o077, 0o002])
+def test_outputs_follow_the_umask(tmp_path: Path, umask: int) -> None:
+    previous = os.umask(umask)
+    try:
+        result = run_cli("build", SEED, "-o", tmp_path, "-f", "html", "--force")
+    finally:
+        os.umask(previous)
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "pokrovsk.html").stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+def test_a_binary_edition_is_not_written_to_a_terminal(tmp_path: Path) -> None:
+    import pty
+
+    leader, follower = pty.openpty()
+    try:
+        result = subprocess.run([*EXPORTER, "build", SEED, "-o", "-", "-f", "pdf"], stdout=follower,
+                                stderr=subprocess.PIPE, cwd=tmp_path, timeout=120, check=False)
+    finally:
+        os.close(follower)
+        os.close(leader)
+    assert result.returncode == 2
+    assert result.stderr.decode().startswith("Error: '-o -' would write the binary PDF edition")

@@ -8,25 +8,23 @@ import os
 import signal
 import sys
 import threading
-import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from ..errors import StrictError, UsageProblem
+from ..errors import UsageProblem
 from ..options import EDITIONS, FORMATS, STYLES, Options
-from ..source import SUFFIXES
 from .afterwards import after_build
 from .pipes import STDIO, from_stdin, to_stdout
-from .progress import Reporter
 from .reporting import Reporting
+from .runs import Run, watch_and_rebuild
+from .sources import expand_sources, refuse_leading_out, refuse_shared_names, working_folder
 
 if TYPE_CHECKING:
-    from ..pipeline import BuildResult, Failure
+    pass
 
-CONTENT_DIR = Path("content")
 DEFAULT_OUTPUT = Path("dist")
 #: 9999-12-31 23:59:59 UTC, the last moment a date of the editions can name.
 _LAST_SECOND = 253_402_300_799
@@ -118,7 +116,7 @@ def build(sources: tuple[Path, ...], output_dir: Path, formats: tuple[str, ...],
                                "from a file")
         source_of_output = click.get_current_context().get_parameter_source("output_dir")
         if source_of_output == click.core.ParameterSource.DEFAULT:
-            _refuse_leading_out(output_dir)
+            refuse_leading_out(output_dir)
         if output_dir == STDIO:
             to_stdout(sources, options, formats, timeout)
             return
@@ -128,113 +126,22 @@ def build(sources: tuple[Path, ...], output_dir: Path, formats: tuple[str, ...],
         book_file = Path(book) if book and book.endswith((".yaml", ".yml")) else None
         paths = list(expand_sources(sources, allow_empty=book_file is not None, strict=strict))
         if book is None:
-            _refuse_shared_names(paths, output_dir)
+            refuse_shared_names(paths, output_dir)
         if bag_dir is not None:
             from ..fixity import check_bag_dir
 
             check_bag_dir(bag_dir)  # before any work, so a long batch is not wasted
-        run = _Run(paths, output_dir, options, book, book_file, jobs, timeout, debug)
+        run = Run(paths, output_dir, options, book, book_file, jobs, timeout, debug)
         try:
             status = run.once()
             status = after_build(run.built, status, output_dir, report, run.outcomes,
                                  manifest, bag_dir, check, ace_dir, proof)
             if watch:
-                _watch(run, [*styles, *(str(p) for p in paths)])
+                watch_and_rebuild(run, [*styles, *(str(p) for p in paths)], sources, strict)
         finally:
             run.close()
         if status:
             sys.exit(status)
-
-
-class _Run:
-    """One build of everything asked for, repeatable (for --watch)."""
-
-    def __init__(self, paths: list[Path], output_dir: Path, options: Options, book: str | None,
-                 book_file: Path | None, jobs: int | None, timeout: float, debug: bool):
-        self.paths, self.output_dir, self.options = paths, output_dir, options
-        self.book, self.book_file, self.debug = book, book_file, debug
-        self.outcomes: list[BuildResult | Failure] = []
-        from ..batch import Workers, default_jobs
-
-        #: Kept from build to build (--watch rebuilds in warm workers); closed by :meth:`close`.
-        self.workers = Workers(jobs or default_jobs(), options, timeout)
-
-    def close(self) -> None:
-        """Stop the worker processes."""
-        self.workers.close()
-
-    @property
-    def built(self) -> list[BuildResult]:
-        from ..pipeline import BuildResult
-
-        return [outcome for outcome in self.outcomes if isinstance(outcome, BuildResult)]
-
-    def once(self, only: list[Path] | None = None) -> int:
-        """Build (the *only* sources, or all); print what happened; return an exit status."""
-        started = time.monotonic()
-        if self.book is not None:
-            reporter = Reporter(1, self.debug)
-            outcome = self.workers.build_book(self.paths, self.output_dir,
-                                              None if self.book_file else self.book, self.book_file)
-            reporter.done(outcome)
-            self.outcomes = [outcome]
-        else:
-            paths = only or self.paths
-            reporter = Reporter(len(paths), self.debug)
-            with reporter:
-                self.outcomes = self.workers.build_all(paths, self.output_dir,
-                                                       on_done=reporter.done)
-        return reporter.summary(self.outcomes, time.monotonic() - started)
-
-
-def _refuse_shared_names(paths: Sequence[Path], output_dir: Path) -> None:
-    """Two articles named alike (``a/x.md``, ``b/x.md``) would overwrite each other's editions."""
-    seen: dict[str, Path] = {}
-    for path in paths:
-        first = seen.setdefault(path.stem, path)
-        if first != path:
-            raise UsageProblem(f"{first} and {path} would both write {output_dir / path.stem}.*; "
-                               "rename one, or build them into different folders")
-
-
-#: Files an article may use besides itself: stylesheets, book files, images and fonts.
-_USED_SUFFIXES = {".css", ".yaml", ".yml", ".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg",
-                  ".otf", ".ttf", ".woff", ".woff2"}
-
-
-def _watch(run: _Run, watched: list[str]) -> None:
-    """Rebuild on every save of a source or a file it uses, one line per rebuild, until Ctrl-C."""
-    from watchfiles import watch
-
-    from ..resources import styles_dir
-
-    targets = {Path(p).resolve().parent if Path(p).is_file() else Path(p).resolve()
-               for p in watched if Path(p).exists()}
-    bundled = styles_dir().resolve()
-    targets.add(bundled)
-    written = run.output_dir.resolve()
-    click.echo(f"Watching {len(targets)} folder(s); Ctrl-C stops.", err=True)
-    sources = {path.resolve(): path for path in run.paths}
-    try:
-        for changes in watch(*targets, debounce=300, rust_timeout=0, yield_on_timeout=False):
-            # (what the build writes, editors' hidden files and a log beside it are no change)
-            changed = {path for path in (Path(name).resolve() for _, name in changes)
-                       if not path.is_relative_to(written) and not path.name.startswith(".")
-                       and (path in sources or path.suffix.lower() in _USED_SUFFIXES
-                            or path.is_relative_to(bundled))}
-            if not changed:
-                continue
-            if any(path.is_relative_to(bundled) for path in changed):
-                run.close()  # new workers read the bundled styles and fonts afresh
-            # A saved article alone is rebuilt alone; any other file (an image, a stylesheet,
-            # what one names) rebuilds all, and the cache keeps what the change does not reach.
-            articles = [sources[path] for path in changed if path in sources]
-            only = articles if len(articles) == len(changed) and not run.book else None
-            status = run.once(only)
-            names = ", ".join(p.name for p in (only or run.paths))
-            click.echo(f"Rebuilt {names}: {'failed' if status else 'ok'}", err=True)
-    except KeyboardInterrupt:
-        click.echo("Stopped watching.", err=True)
 
 
 def make_options(formats: Sequence[str], styles: Sequence[str], page_size: str,
@@ -289,41 +196,6 @@ def _finite(value: float) -> float:
     return value
 
 
-def expand_sources(sources: Sequence[Path], allow_empty: bool = False,
-                   strict: bool = False) -> Iterator[Path]:
-    """Files as given; folders (and the default content/) as every article inside, sorted.
-
-    A folder's articles are the files that lie inside it: a link leading out of it
-    (to ``/etc/passwd``, a key) is skipped with a warning, or refused under *strict*.
-    """
-    if not sources and allow_empty:
-        return
-    if not sources:
-        if not CONTENT_DIR.is_dir():
-            raise UsageProblem("no SOURCE given and no content/ folder here")
-        _refuse_leading_out(CONTENT_DIR)
-        sources = (CONTENT_DIR,)
-    for source in sources:
-        if source == STDIO:
-            raise UsageProblem("'-' (standard input) needs '-o -' or a single SOURCE with -o DIR")
-        if source.is_dir():
-            found = sorted(p for p in source.rglob("*")
-                           if p.suffix.lower() in SUFFIXES and p.is_file()
-                           and not any(part.startswith(".") for part in p.relative_to(source).parts))
-            inside = [path for path in found if _stays_in(path, source)]
-            for path in found:
-                if path not in inside:
-                    message = "leads outside the folder given; not built"
-                    if strict:
-                        raise StrictError(message, path=path)
-                    click.echo(f"Warning: {path}: {message}", err=True)
-            if not inside:
-                raise UsageProblem("folder holds no .md, .markdown or .txt article", path=source)
-            yield from inside
-        else:
-            yield source
-
-
 @contextlib.contextmanager
 def _kill_unwinds() -> Iterator[None]:
     """A plain ``kill`` (SIGTERM) unwinds the command as Ctrl-C does, stopping its workers."""
@@ -341,23 +213,3 @@ def _kill_unwinds() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def _refuse_leading_out(folder: Path) -> None:
-    """A default folder (``content/``, ``dist/``) that is a link out of the working folder, as a
-    cloned repository could ship, is refused: name it yourself if you mean it."""
-    if folder.exists() and not _stays_in(folder, working_folder()):
-        raise UsageProblem(f"{folder}/ leads outside the working folder; name the folder you "
-                           "mean on the command line", path=folder)
-
-
-def _stays_in(path: Path, folder: Path) -> bool:
-    from ..resources import is_inside
-
-    return is_inside(path, [folder])
-
-
-def working_folder() -> Path:
-    """The working folder; a clear error when it has been deleted (as by another shell)."""
-    try:
-        return Path.cwd()
-    except FileNotFoundError:
-        raise UsageProblem("the working folder no longer exists; change to one that does") from None

@@ -23,6 +23,9 @@ def to_stdout(sources: Sequence[Path], options: Options, formats: Sequence[str],
         raise UsageProblem("'-o -' writes one edition: name it with a single -f")
     if len(sources) != 1 or sources[0].is_dir():
         raise UsageProblem("'-o -' takes exactly one SOURCE file (or '-')")
+    if formats[0] != "html" and sys.stdout.isatty():
+        raise UsageProblem(f"'-o -' would write the binary {formats[0].upper()} edition to the "
+                           f"terminal; redirect it (> article.{formats[0]}) or pipe it")
     from ..batch import Workers
     from ..pipeline import Failure
     from ..source import STDIN, read_stream
@@ -40,6 +43,8 @@ def to_stdout(sources: Sequence[Path], options: Options, formats: Sequence[str],
     try:
         sys.stdout.buffer.write(editions[formats[0]])
         sys.stdout.buffer.flush()
+    except BrokenPipeError:
+        raise  # the reader went away: Reporting ends quietly
     except (OSError, ValueError, AttributeError) as error:  # (a full disk, a closed stream)
         raise OutputError(f"cannot write to standard output: {error}", path="-") from None
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any, NoReturn
 
 import click
 
-from ..errors import BATCH_FAILED, INTERRUPTED, ExporterError
+from ..errors import BATCH_FAILED, INTERRUPTED, READER_GONE, ExporterError
 
 
 class Reporting:
@@ -23,6 +24,10 @@ class Reporting:
         if error is None or isinstance(error, (SystemExit, click.exceptions.Exit,
                                                click.ClickException, click.Abort)):
             return
+        if isinstance(error, BrokenPipeError):
+            # The reader has what it wanted; Python's own flush at exit must not fail again.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(READER_GONE)
         if self.debug:
             return
         if isinstance(error, ExporterError):

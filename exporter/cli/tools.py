@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
 from ..errors import CHECK_FAILED
-from .build_command import build, working_folder
+from .build_command import build
 from .reporting import Reporting
+from .sources import working_folder
 
 
 @click.command("check")
@@ -67,13 +70,34 @@ def config_command() -> None:
         rows = []
         for name, param in build_options(build.params).items():
             if name in defaults.values:
-                rows.append((name, repr(defaults.values[name]), origin))
+                rows.append((name, _as_written(defaults.values[name], param), origin))
             else:
-                default = param.default if not callable(param.default) else None
-                rows.append((name, repr(default), "default"))
+                rows.append((name, _as_written(param.default, param), "default"))
         width = max(len(name) for name, _, _ in rows)
         value_width = max(len(value) for _, value, _ in rows)
         if defaults.path is None:
             click.echo("No exporter.toml or [tool.exporter] found from here upward; defaults apply.")
         for name, value, where in rows:
             click.echo(f"{name:<{width}}  {value:<{value_width}}  {where}")
+
+
+def _as_written(value: Any, param: click.Parameter) -> str:
+    """*value* as a user writes it in exporter.toml (a TOML literal), or ``(not set)``.
+
+    Anything else than a plain value (None, or Click's marker for "no default") is not set.
+    """
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(value)
+    if isinstance(value, str) and isinstance(param.type, click.Path):
+        value = Path(value)
+    if isinstance(value, Path) and value.is_relative_to(Path.cwd()):
+        value = value.relative_to(Path.cwd())
+    if isinstance(value, (str, Path)):
+        return json.dumps(value.as_posix() if isinstance(value, Path) else value, ensure_ascii=False)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_as_written(item, param) for item in value) + "]"
+    if value is not None and isinstance(param, click.Option) and param.is_flag:
+        return "false"
+    return "[]" if param.multiple else "(not set)"

@@ -138,6 +138,8 @@ def _variant_options(book: Book, options: Options) -> dict[str, Any]:
         # No open-licensed CMYK press profile is packaged for this system; sRGB is the
         # output condition, which PDF/X-4 allows for RGB workflows.
         settings["output_intent"] = "srgb"
+        # Tagged like the standard edition, with its display title: PDF/X-4 allows both.
+        settings["pdf_tags"] = True
     if options.edition == "archive":
         settings["attachments"] = _source_attachments(book)
     return settings

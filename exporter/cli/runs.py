@@ -1,0 +1,121 @@
+"""One build of everything asked for, repeatable: ``build`` runs it once, ``--watch`` on every save."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from ..errors import ExporterError
+from ..options import Options
+from ..source import SUFFIXES
+from .progress import Reporter
+from .sources import CONTENT_DIR, expand_sources, refuse_shared_names
+
+if TYPE_CHECKING:
+    from ..pipeline import BuildResult, Failure
+
+
+class Run:
+    """One build of everything asked for, repeatable (for --watch)."""
+
+    def __init__(self, paths: list[Path], output_dir: Path, options: Options, book: str | None,
+                 book_file: Path | None, jobs: int | None, timeout: float, debug: bool):
+        self.paths, self.output_dir, self.options = paths, output_dir, options
+        self.book, self.book_file, self.debug = book, book_file, debug
+        self.outcomes: list[BuildResult | Failure] = []
+        from ..batch import Workers, default_jobs
+
+        #: Kept from build to build (--watch rebuilds in warm workers); closed by :meth:`close`.
+        self.workers = Workers(jobs or default_jobs(), options, timeout)
+
+    def close(self) -> None:
+        """Stop the worker processes."""
+        self.workers.close()
+
+    @property
+    def built(self) -> list[BuildResult]:
+        from ..pipeline import BuildResult
+
+        return [outcome for outcome in self.outcomes if isinstance(outcome, BuildResult)]
+
+    def once(self, only: list[Path] | None = None) -> int:
+        """Build (the *only* sources, or all); print what happened; return an exit status."""
+        started = time.monotonic()
+        if self.book is not None:
+            reporter = Reporter(1, self.debug)
+            outcome = self.workers.build_book(self.paths, self.output_dir,
+                                              None if self.book_file else self.book, self.book_file)
+            reporter.done(outcome)
+            self.outcomes = [outcome]
+        else:
+            paths = only or self.paths
+            reporter = Reporter(len(paths), self.debug)
+            with reporter:
+                self.outcomes = self.workers.build_all(paths, self.output_dir,
+                                                       on_done=reporter.done)
+        return reporter.summary(self.outcomes, time.monotonic() - started)
+
+
+#: Files an article may use besides itself: stylesheets, book files, images and fonts.
+_USED_SUFFIXES = {".css", ".yaml", ".yml", ".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg",
+                  ".otf", ".ttf", ".woff", ".woff2"}
+
+
+def watch_and_rebuild(run: Run, watched: list[str], arguments: Sequence[Path], strict: bool) -> None:
+    """Rebuild on every save of a source or a file it uses, one line per rebuild, until Ctrl-C.
+
+    An article added to (or removed from) a folder given as SOURCE joins (or leaves) the build.
+    """
+    from watchfiles import watch
+
+    from ..resources import styles_dir
+
+    folders = [path.resolve() for path in (arguments or (CONTENT_DIR,)) if path.is_dir()]
+    targets = {Path(p).resolve().parent if Path(p).is_file() else Path(p).resolve()
+               for p in watched if Path(p).exists()} | set(folders)
+    bundled = styles_dir().resolve()
+    targets.add(bundled)
+    written = run.output_dir.resolve()
+    click.echo(f"Watching {len(targets)} folder(s); Ctrl-C stops.", err=True)
+    sources = {path.resolve(): path for path in run.paths}
+    try:
+        for changes in watch(*targets, debounce=300, rust_timeout=0, yield_on_timeout=False):
+            # (what the build writes, editors' hidden files and a log beside it are no change)
+            changed = {path for path in (Path(name).resolve() for _, name in changes)
+                       if not path.is_relative_to(written) and not path.name.startswith(".")
+                       and (path in sources or path.suffix.lower() in _USED_SUFFIXES
+                            or (path.suffix.lower() in SUFFIXES
+                                and any(path.is_relative_to(folder) for folder in folders))
+                            or path.is_relative_to(bundled))}
+            if not changed:
+                continue
+            if any((path not in sources and path.suffix.lower() in SUFFIXES)
+                   or (path in sources and not path.exists()) for path in changed):
+                try:
+                    run.paths = list(expand_sources(arguments, strict=strict))
+                    if run.book is None:
+                        refuse_shared_names(run.paths, run.output_dir)
+                except ExporterError as problem:
+                    click.echo(f"Warning: {problem}; the articles built stay as they were", err=True)
+                    continue
+                added = [path for path in run.paths if path.resolve() not in sources]
+                sources = {path.resolve(): path for path in run.paths}
+                changed = {path for path in changed if path in sources or path.suffix.lower()
+                           not in SUFFIXES} | {path.resolve() for path in added}
+                if not changed:
+                    continue
+            if any(path.is_relative_to(bundled) for path in changed):
+                run.close()  # new workers read the bundled styles and fonts afresh
+            # A saved article alone is rebuilt alone; any other file (an image, a stylesheet,
+            # what one names) rebuilds all, and the cache keeps what the change does not reach.
+            articles = [sources[path] for path in changed if path in sources]
+            only = articles if len(articles) == len(changed) and not run.book else None
+            status = run.once(only)
+            names = ", ".join(p.name for p in (only or run.paths))
+            click.echo(f"Rebuilt {names}: {'failed' if status else 'ok'}", err=True)
+    except KeyboardInterrupt:
+        click.echo("Stopped watching.", err=True)
