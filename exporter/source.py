@@ -30,6 +30,10 @@ _FENCE = re.compile(r"^(?:---|\.\.\.)[ \t]*$")
 _MAX_YAML_DEPTH = 32
 
 
+class NotAMapping(MetadataError):
+    """YAML that reads as text or a list, where keys and values were expected."""
+
+
 @dataclass(frozen=True)
 class Source:
     """One article as read from disk: its raw bytes, front matter and Markdown body."""
@@ -145,7 +149,11 @@ def split_front_matter(
         raise MetadataError(
             f"front matter is larger than {options.max_front_matter_bytes} bytes", path=path, line=1
         )
-    mapping, key_lines = load_yaml_mapping(block, path, first_line=2)
+    try:
+        mapping, key_lines = load_yaml_mapping(block, path, first_line=2)
+    except NotAMapping:
+        # Not front matter but Markdown: a rule, a setext heading ("---\nFoo\n---").
+        return {}, {}, text, 0
     body = "\n".join(lines[end + 1 :])
     return mapping, key_lines, body, end + 1
 
@@ -185,9 +193,8 @@ def load_yaml_mapping(block: str, path: Path, first_line: int = 1) -> tuple[dict
     if value is None:
         return {}, {}
     if not isinstance(value, dict):
-        raise MetadataError(
-            "front matter must be a mapping of keys to values", path=path, line=first_line
-        )
+        raise NotAMapping("front matter must be a mapping of keys to values", path=path,
+                          line=first_line)
     return {str(key): item for key, item in value.items()}, key_lines
 
 

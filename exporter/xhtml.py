@@ -7,11 +7,14 @@ lets one serialisation serve both.
 
 from __future__ import annotations
 
+import re
 from html import escape
 
 from lxml import etree
 from lxml import html as lxml_html
 
+# Runs of collapsible white space (CSS white-space: normal).
+_SPACES = re.compile(r"[ \t\n\r]+")
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
         "track", "wbr"}  # fmt: skip
 
@@ -115,6 +118,21 @@ def prefix_ids(root: etree._Element, prefix: str) -> None:
             element.set("href", "#" + prefix + href[1:])
 
 
+def _fold_spaces(note: etree._Element) -> None:
+    """Fold each run of spaces and line ends in *note*'s prose (not code) into one space.
+
+    The same text to a reader; WeasyPrint 70 fails on a space before a line end inside a
+    ``float: footnote`` element ("Got ' \\n' between two lines").
+    """
+    code = ("pre", "code")
+    for element in note.iter():
+        in_code = any(ancestor.tag in code for ancestor in element.iterancestors())
+        if element.text and not in_code and element.tag not in code:
+            element.text = _SPACES.sub(" ", element.text)
+        if element is not note and element.tail and not in_code:
+            element.tail = _SPACES.sub(" ", element.tail)
+
+
 def inline_footnotes(root: etree._Element) -> None:
     """Move each Python-Markdown footnote to its call, as a ``span.footnote`` for paged media.
 
@@ -152,6 +170,7 @@ def inline_footnotes(root: etree._Element) -> None:
             _append_text(note, item.text or "")
             for child in list(item):
                 note.append(child)
+        _fold_spaces(note)
         note.tail = call.tail
         parent = call.getparent()
         if parent is not None:

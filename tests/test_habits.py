@@ -223,7 +223,7 @@ def test_the_api_names_the_valid_formats(tmp_path: Path, formats: list[str], say
 def test_the_api_takes_one_format_as_a_word_and_refuses_unknown_options(tmp_path: Path) -> None:
     result = exporter.build(SEED, tmp_path, formats="pdf")
     assert [output.path.name for output in result.outputs] == ["pokrovsk.pdf"]
-    with pytest.raises(ExporterError, match="unknown option 'force'.*page_size"):
+    with pytest.raises(ExporterError, match=r"unknown option 'force'.*page_size"):
         exporter.build(SEED, tmp_path, force=True)
 
 

@@ -11,9 +11,11 @@ from __future__ import annotations
 import html
 import re
 import xml.etree.ElementTree as etree
+from typing import Any
 
 from markdown import Markdown
 from markdown.extensions import Extension
+from markdown.extensions.fenced_code import FencedBlockPreprocessor
 from markdown.extensions.toc import render_inner_html, strip_tags
 from markdown.treeprocessors import Treeprocessor
 from markdown.util import AtomicString
@@ -239,10 +241,25 @@ class OnlyWhenNeeded(Treeprocessor):
         return None
 
 
+class PlainFences(FencedBlockPreprocessor):
+    """Fenced code that keeps only text options (``{.python data-file="a.py"}``).
+
+    Without CodeHilite, Python-Markdown 3.11 writes each fence option as an attribute and
+    fails on those it parsed into booleans or lists (``linenums``, ``hl_lines``).
+    """
+
+    def handle_attrs(self, attrs: Any) -> tuple[str, list[str], dict[str, Any]]:
+        identifier, classes, config = super().handle_attrs(attrs)
+        return identifier, classes, {key: v for key, v in config.items() if isinstance(v, str)}
+
+
 class ExporterExtension(Extension):
     """Registers the project's Treeprocessors after the built-in ones have run."""
 
     def extendMarkdown(self, md: Markdown) -> None:
+        if "fenced_code_block" in md.preprocessors:
+            fences = md.preprocessors["fenced_code_block"]
+            md.preprocessors.register(PlainFences(md, fences.config), "fenced_code_block", 25)
         if "smarty" in md.treeprocessors:
             smarty = md.treeprocessors["smarty"]
             md.treeprocessors.register(OnlyWhenNeeded(md, smarty, _SMARTY_NEEDS), "smarty", 6)
