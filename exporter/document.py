@@ -19,11 +19,12 @@ from lxml import etree
 from . import assets
 from .assets import Asset
 from .errors import Diagnostic, SourceError
+from .links import mend_links
 from .metadata import Metadata, read_metadata
 from .options import Options
 from .sanitize import sanitize_html
 from .source import STDIN, Source
-from .xhtml import parse_fragment, repair_content_model, serialize_fragment
+from .xhtml import parse_fragment, repair_content_model, serialize_fragment, unwrap
 
 _INDENT = re.compile(r"^((?:[ \t]*>)*)([ \t]*)")
 # Raw HTML tags, for a cheap bound on nesting before the sanitiser (whose time grows with it).
@@ -126,7 +127,10 @@ def build_document(source: Source, options: Options) -> Document:
     _unique_ids(root)
     inputs = assets.local_names(root, metadata.cover)
     found, asset_warnings = assets.resolve_images(root, source, options)
+    _drop_empty_headings(root)
     headings = _collect_headings(root)
+    link_warnings = tuple(Diagnostic("LINK-DROPPED", message, str(source.path))
+                          for message in mend_links(root))
     body = serialize_fragment(root)
     return Document(
         source=source,
@@ -137,7 +141,7 @@ def build_document(source: Source, options: Options) -> Document:
         modified=metadata.modified_at(options.source_date_epoch),
         assets=found,
         cover=assets.load_cover(metadata.cover, source, options) if metadata.cover else None,
-        warnings=meta_warnings + asset_warnings,
+        warnings=meta_warnings + asset_warnings + link_warnings,
         inputs=inputs,
     )
 
@@ -237,6 +241,13 @@ def _line_of(excerpt: str, text: str, source: Source) -> int | None:
     return source.body_line_offset + text.count("\n", 0, position) + 1
 
 
+def _drop_empty_headings(root: etree._Element) -> None:
+    """Remove headings with nothing to read (``#`` alone): a contents entry needs words."""
+    for heading in list(root.iter("h1", "h2", "h3", "h4", "h5", "h6")):
+        if not str(heading.xpath("string()")).strip() and not len(heading):
+            unwrap(heading)  # (the text after it stays)
+
+
 def _collect_headings(root: etree._Element) -> tuple[Heading, ...]:
     """List h2-h6 with their ids, giving an id to any heading that lacks one."""
     headings: list[Heading] = []
@@ -244,6 +255,8 @@ def _collect_headings(root: etree._Element) -> tuple[Heading, ...]:
     used = {element.get("id") for element in root.iter() if element.get("id")}
     for element in root.iter("h1", "h2", "h3", "h4", "h5", "h6"):
         text = " ".join(str(element.xpath("string()")).split())
+        if not text:
+            continue  # (a heading of images alone: nothing to list)
         if not element.get("id"):
             candidate, number = "section", 1
             while f"{candidate}-{number}" in used:

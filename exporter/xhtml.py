@@ -37,7 +37,7 @@ def parse_fragment(markup: str) -> etree._Element:
 
 
 #: Elements that hold only phrasing content: a block inside one is invalid XHTML.
-PHRASING_ONLY = {"p", "a", "abbr", "b", "bdi", "bdo", "cite", "code", "dfn", "em", "i", "kbd",
+PHRASING_ONLY = {"p", "pre", "a", "abbr", "b", "bdi", "bdo", "cite", "code", "dfn", "em", "i", "kbd",
                  "mark", "q", "rp", "rt", "ruby", "s", "samp", "small", "span", "strong", "sub",
                  "sup", "time", "u", "var", "caption", "dt", "h1", "h2", "h3", "h4", "h5", "h6",
                  "summary", "figcaption"}  # fmt: skip
@@ -48,7 +48,7 @@ BLOCKS = {"address", "aside", "blockquote", "details", "div", "dl", "figure", "h
 def repair_content_model(root: etree._Element) -> None:
     """Mend raw HTML that puts blocks inside phrasing elements (``<p><b>..<table>``).
 
-    A paragraph holding a block becomes a ``div``; any other phrasing element
+    A paragraph (or ``pre``) holding a block becomes a ``div``; any other phrasing element
     holding one is unwrapped, its content kept.  Strict EPUB readers need this.
     """
     elements = list(root.iter())
@@ -61,13 +61,13 @@ def repair_content_model(root: etree._Element) -> None:
             holding.add(element)
     for element in elements:
         if element in holding and isinstance(element.tag, str) and element.tag in PHRASING_ONLY:
-            if element.tag == "p":
+            if element.tag in ("p", "pre"):
                 element.tag = "div"
             else:
-                _unwrap(element)
+                unwrap(element)
 
 
-def _unwrap(element: etree._Element) -> None:
+def unwrap(element: etree._Element) -> None:
     """Replace *element* by its text and children."""
     parent = element.getparent()
     if parent is None:

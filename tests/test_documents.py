@@ -152,3 +152,43 @@ def test_a_text_article_takes_a_title_like_first_line(tmp_path: Path) -> None:
     assert title == "Battle Notes From the Front"
     assert "The text begins here." in paragraphs
     assert not any("Battle Notes" in paragraph for paragraph in paragraphs)
+
+
+LINKS = """# Links
+
+Go to [the section](#the-section), to [nowhere](#missing), to <http://foo.bar/baz bim>,
+to [a bad host](http://../), to [Kyiv](https://пример.укр/шлях) and to [3.0](#300-notes).
+
+## The section
+
+## 3.0.0 notes
+
+#
+
+Text after an empty heading.
+"""
+
+
+def test_links_become_valid_urls_or_plain_text(tmp_path: Path) -> None:
+    (tmp_path / "a.md").write_text(LINKS, encoding="utf-8")
+    result = CliRunner().invoke(cli, ["build", str(tmp_path / "a.md"), "-o", str(tmp_path), "-f",
+                                      "epub", "-f", "html"])
+    assert result.exit_code == 0, result.output
+    assert "link to #missing leads nowhere" in result.output
+    assert "link to 'http://../' is not an address" in result.output
+    page = html.fromstring((tmp_path / "a.html").read_bytes())
+    hrefs = {a.text_content(): a.get("href") for a in page.iter("a") if a.text_content()}
+    assert hrefs["the section"] == "#the-section" and hrefs["3.0"] == "#s-300-notes"
+    assert hrefs["nowhere"] is None and hrefs["a bad host"] is None
+    assert hrefs["http://foo.bar/baz bim"] == "http://foo.bar/baz%20bim"
+    assert hrefs["Kyiv"].startswith("https://xn--") and "%D1%88" in hrefs["Kyiv"]
+    assert "Text after an empty heading." in page.text_content()
+    assert epubcheck_messages(tmp_path / "a.epub") == []
+
+
+def test_a_raw_pre_inside_a_paragraph_gives_valid_xhtml(tmp_path: Path) -> None:
+    text = "# Code\n\nIt handles <pre> text extraction.\n\n    code after\n\nAnd more.\n"
+    (tmp_path / "a.md").write_text(text, encoding="utf-8")
+    result = run_cli("build", tmp_path / "a.md", "-o", tmp_path, "-f", "epub")
+    assert result.exit_code == 0, result.output
+    assert epubcheck_messages(tmp_path / "a.epub") == []
