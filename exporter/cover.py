@@ -64,23 +64,27 @@ def draw_cover(text: CoverText) -> bytes:
         title_size -= 10
         title_lines = _wrap(draw, text.title, font(bold, title_size), width)
     y = 420
-    for line in title_lines:
+    for line in _at_most(draw, title_lines, 6, font(bold, title_size), width):
         draw.text((_MARGIN, y), line, font=font(bold, title_size), fill=_PAPER)
         y += int(title_size * 1.18)
     y += 60
     draw.rectangle((_MARGIN, y, _MARGIN + 260, y + 10), fill=_ACCENT)
     y += 90
-    # Lines past the last that fits are dropped whole: a cover is never cut at its edge.
-    for line in _wrap(draw, ", ".join(text.authors), font(regular, 64), width)[:3]:
+    # Past a few lines, text ends in an ellipsis: a cover is never cut at its edge.
+    authors = _wrap(draw, ", ".join(text.authors), font(regular, 64), width)
+    for line in _at_most(draw, authors, 3, font(regular, 64), width):
         draw.text((_MARGIN, y), line, font=font(regular, 64), fill=_PAPER)
         y += 84
     if text.authors:
         y += 16
     if text.date:
-        draw.text((_MARGIN, y), _one_line(text.date), font=font(regular, 56), fill=_ACCENT)
+        (date,) = _at_most(draw, _wrap(draw, text.date, font(regular, 56), width), 1,
+                           font(regular, 56), width)
+        draw.text((_MARGIN, y), date, font=font(regular, 56), fill=_ACCENT)
         y += 120
     if text.description:
-        for line in _wrap(draw, text.description, font(italic, 54), width)[:9]:
+        description = _wrap(draw, text.description, font(italic, 54), width)
+        for line in _at_most(draw, description, 9, font(italic, 54), width):
             draw.text((_MARGIN, y), line, font=font(italic, 54), fill=_PAPER)
             y += 78
     buffer = io.BytesIO()
@@ -97,9 +101,18 @@ def _font(path: str, size: int) -> ImageFont.FreeTypeFont:
     return ImageFont.truetype(path, size)
 
 
-def _one_line(text: str) -> str:
-    """*text* with line breaks and other controls as single spaces (Raqm cannot measure them)."""
-    return " ".join(text.split())
+def _at_most(draw: ImageDraw.ImageDraw, lines: list[str], count: int,
+             face: ImageFont.FreeTypeFont, width: int) -> list[str]:
+    """The first *count* of *lines*, the last ending in an ellipsis if any were left out."""
+    if len(lines) <= count:
+        return lines
+    words = lines[count - 1].split()
+    while len(words) > 1 and draw.textlength(" ".join(words) + "\u2026", font=face) > width:
+        words.pop()
+    last = " ".join(words).rstrip(",;:")
+    while len(last) > 1 and draw.textlength(last + "\u2026", font=face) > width:
+        last = last[:-1]  # one word, as wide as the line
+    return [*lines[:count - 1], last + "\u2026"]
 
 
 def _wrap(draw: ImageDraw.ImageDraw, text: str, face: ImageFont.FreeTypeFont,

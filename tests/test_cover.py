@@ -58,6 +58,20 @@ def test_every_author_line_that_fits_is_drawn() -> None:
     assert ImageChops.difference(one.crop(band), many.crop(band)).getbbox() is not None
 
 
+@pytest.mark.parametrize(("words", "count"), [(["Correspondent"] * 80, 3), (["W" * 300], 1)])
+def test_text_past_its_lines_ends_in_an_ellipsis_inside_the_margins(words: list[str],
+                                                                    count: int) -> None:
+    from PIL import ImageDraw, ImageFont
+
+    draw = ImageDraw.Draw(Image.new("RGB", (10, 10)))
+    face = ImageFont.truetype(str(cover.styles_dir() / "fonts" / cover._FACES["classic"][2]), 64)
+    width = cover.WIDTH - 2 * cover._MARGIN
+    lines = cover._wrap(draw, " ".join(words), face, width)
+    shown = cover._at_most(draw, [*lines, "more"], count, face, width)
+    assert len(shown) == count and shown[-1].endswith("\u2026")
+    assert all(draw.textlength(line, font=face) <= width for line in shown)
+
+
 def test_a_huge_title_is_drawn_in_bounded_time() -> None:
     started = time.monotonic()
     cover.draw_cover(CoverText("x" * 60_000, ("y" * 60_000,), None, "z " * 60_000))
