@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from lxml import etree, html
 from markdown_it import MarkdownIt
 
-from conftest import run_cli
+from conftest import SEED, run_cli
 from exporter.cli import cli
 from exporter.markdown_ext import make_markdown
 from validators import epubcheck_messages
@@ -192,3 +192,51 @@ def test_a_raw_pre_inside_a_paragraph_gives_valid_xhtml(tmp_path: Path) -> None:
     result = run_cli("build", tmp_path / "a.md", "-o", tmp_path, "-f", "epub")
     assert result.exit_code == 0, result.output
     assert epubcheck_messages(tmp_path / "a.epub") == []
+
+
+def test_a_book_credits_every_author_and_each_chapter_keeps_its_byline(tmp_path: Path) -> None:
+    for name, author, date in (("one", "Alice Ames", "2024-01-02"), ("two", "Bob Burns", "2024-03-04")):
+        (tmp_path / f"{name}.md").write_text(
+            f"---\ntitle: {name.title()}\nauthor: {author}\ndate: {date}\n---\n\nText.\n",
+            encoding="utf-8")
+    result = run_cli("build", tmp_path / "one.md", tmp_path / "two.md", "--book", "Both",
+                     "-o", tmp_path / "out", "-f", "epub", "-f", "html")
+    assert result.exit_code == 0, result.output
+    with zipfile.ZipFile(tmp_path / "out" / "both.epub") as package:
+        opf = etree.fromstring(package.read("EPUB/content.opf"))
+    dc = {"dc": "http://purl.org/dc/elements/1.1/"}
+    assert opf.xpath("//dc:creator/text()", namespaces=dc) == ["Alice Ames", "Bob Burns"]
+    assert opf.xpath("//dc:date/text()", namespaces=dc) == []  # no one article's date
+    page = html.fromstring((tmp_path / "out" / "both.html").read_bytes())
+    bylines = [" ".join(p.text_content().split()) for p in page.xpath("//article//p[@class='byline']")]
+    assert bylines == ["Alice Ames · 2 January 2024", "Bob Burns · 4 March 2024"]
+
+
+def _font_stacks(css: str) -> list[list[str]]:
+    """Each ``font-family`` value of *css* outside ``@font-face``, as a list of names."""
+    import tinycss2
+
+    stacks = []
+    for rule in tinycss2.parse_stylesheet(css, skip_comments=True, skip_whitespace=True):
+        if rule.type != "qualified-rule":
+            continue
+        for declaration in tinycss2.parse_blocks_contents(rule.content, skip_whitespace=True):
+            if declaration.type == "declaration" and declaration.lower_name == "font-family":
+                value = tinycss2.serialize(declaration.value)
+                stacks.append([name.strip().strip('"') for name in value.split(",")])
+    return stacks
+
+
+@pytest.mark.parametrize("style", ["classic", "modern", "large-print"])
+def test_font_stacks_keep_their_class_in_the_html_and_epub(tmp_path: Path, style: str) -> None:
+    result = run_cli("build", SEED, "-o", tmp_path, "-f", "html", "--style", style)
+    assert result.exit_code == 0, result.output
+    css = "\n".join(html.fromstring((tmp_path / "pokrovsk.html").read_bytes()).xpath("//style/text()"))
+    stacks = _font_stacks(css)
+    assert stacks
+    generic = {"serif", "sans-serif", "monospace"}
+    sans_faces = {"DejaVu Sans", "Inter", "Verdana", "Arial", "Helvetica Neue"}
+    for stack in stacks:
+        assert stack[-1] in generic, stack
+        if stack[-1] != "sans-serif":  # a serif or monospace stack names no sans face
+            assert not sans_faces & set(stack), stack
