@@ -35,6 +35,9 @@ class Book:
     modified: dt.datetime
     #: True when several articles are bound together (a title page, one chapter each).
     collection: bool = False
+    #: The book file (``book.yaml``) it was bound by, and the articles given besides it.
+    book_file: Path | None = None
+    given: tuple[Path, ...] = ()
 
     @property
     def warnings(self) -> tuple[Diagnostic, ...]:
@@ -46,6 +49,12 @@ class Book:
         """Every image of every article, once each."""
         unique = {asset.name: asset for article in self.articles for asset in article.assets}
         return tuple(unique.values())
+
+    @property
+    def images(self) -> tuple[Path, ...]:
+        """Every image file the articles read from their folders (and covers)."""
+        return tuple(article.source.path.parent / name for article in self.articles
+                     for name in article.inputs if (article.source.path.parent / name).is_file())
 
     @property
     def digest(self) -> str:
@@ -65,7 +74,8 @@ def single_book(document: Document) -> Book:
 
 
 def collect_book(
-    documents: list[Document], settings: dict[str, Any], path: Path, source_date_epoch: int | None
+    documents: list[Document], settings: dict[str, Any], path: Path, source_date_epoch: int | None,
+    book_file: Path | None = None, given: tuple[Path, ...] = (),
 ) -> Book:
     """Bind *documents* into one book whose metadata comes from *settings* (a book.yaml mapping)."""
     if not documents:
@@ -86,7 +96,7 @@ def collect_book(
     else:
         identifier = metadata.identifier
     return Book(metadata, tuple(documents), slugify(metadata.title), identifier, modified,
-                collection=True)
+                collection=True, book_file=book_file, given=given)
 
 
 def slugify(title: str) -> str:

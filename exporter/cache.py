@@ -50,8 +50,6 @@ SUBSETTER = "fontTools"
 
 def tool_fingerprint() -> str:
     """SHA-256 of the tool as it shapes bytes: its files, bundled styles and fonts, and libraries."""
-    from importlib import metadata
-
     digest = hashlib.sha256()
     package = Path(__file__).resolve().parent
     folders = [(package, "*.py"), (styles_dir(), "*")]
@@ -60,15 +58,23 @@ def tool_fingerprint() -> str:
             if path.is_file() and "__pycache__" not in path.parts:
                 digest.update(path.relative_to(root).as_posix().encode() + b"\0")
                 digest.update(hashlib.sha256(path.read_bytes()).digest())
-    versions = {"python": sys.version, "subsetter": SUBSETTER}
+    digest.update(json.dumps({**tool_versions(), "python": sys.version}, sort_keys=True).encode())
+    return digest.hexdigest()
+
+
+def tool_versions() -> dict[str, str]:
+    """The version of this tool and of every library that shapes its bytes, by name."""
+    from importlib import metadata
+
+    from . import __version__
+
+    versions = {"exporter": __version__, "python": sys.version.split()[0], "subsetter": SUBSETTER}
     for name in _LIBRARIES:
         try:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             versions[name] = "absent"
-    versions.update(_system_versions())
-    digest.update(json.dumps(versions, sort_keys=True).encode())
-    return digest.hexdigest()
+    return {**versions, **_system_versions()}
 
 
 def _system_versions() -> dict[str, str]:

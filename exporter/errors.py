@@ -15,6 +15,8 @@ from pathlib import Path
 BATCH_FAILED = 1
 #: ``check`` (or ``build --check``) found an error.
 CHECK_FAILED = 12
+#: ``verify`` rebuilt an edition that differs from the kept one, or found a kept file changed.
+VERIFY_FAILED = 13
 #: Stopped by Ctrl-C (128 + SIGINT, as shells report it).
 INTERRUPTED = 130
 #: The reader of standard output went away (``| head``): 128 + SIGPIPE, as for other tools.
@@ -51,6 +53,12 @@ class InternalError(ExporterError):
         super().__init__(message, path=path)
         #: The traceback, shown under ``--debug``.
         self.details = details
+
+
+class VerifyError(ExporterError):
+    """An archive that cannot be read or trusted (malformed, too large, names that escape it)."""
+
+    exit_code = 14
 
 
 class UsageProblem(ExporterError):

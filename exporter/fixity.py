@@ -110,17 +110,24 @@ def bagging_date(dates: Iterable[dt.date | None]) -> dt.date:
 def write_bag(
     bag_dir: Path,
     editions: list[Path],
-    sources: list[Path],
+    inputs: Sequence[tuple[str, Path]],
+    record: bytes,
     *,
     external_identifier: str | Sequence[str],
     bagging_date: dt.date,
     tool: str,
 ) -> Path:
-    """Write a BagIt 1.0 bag of *editions* and *sources* into the new or empty *bag_dir*."""
+    """Write a BagIt 1.0 bag into the new or empty *bag_dir*.
+
+    Its payload is ``data/editions/`` and the kept *inputs* under their archive names
+    (``data/sources/``, ``data/styles/``); *record* is the tag file ``exporter-build.json``.
+    """
     import bagit
 
+    from .archive import RECORD_NAME
+
     check_bag_dir(bag_dir)
-    payload = _payload(editions, sources)
+    payload = _payload(editions, inputs)
     identifiers = [external_identifier] if isinstance(external_identifier, str) else list(
         external_identifier)
     if isinstance(bagging_date, dt.datetime):
@@ -137,7 +144,7 @@ def write_bag(
     except OSError as error:
         raise OutputError(f"cannot create folder: {reason(error)}", path=parent) from None
     try:
-        with _quiet(logging.getLogger("bagit")) as messages:
+        with quiet(logging.getLogger("bagit")) as messages:
             try:
                 for name, path in payload:
                     _copy(path, staging / name)  # make_bag moves all of it under data/
@@ -145,6 +152,7 @@ def write_bag(
                                checksums=list(BAG_ALGORITHMS))
                 # bagit writes version 0.97 and lists tag files in directory order: fix both.
                 (staging / "bagit.txt").write_bytes(_BAGIT_TXT.encode("utf-8"))
+                (staging / RECORD_NAME).write_bytes(record)
                 _write_tag_manifests(staging)
                 _fix_modes_and_times(staging, bagging_date)
                 bagit.Bag(str(staging)).validate()
@@ -173,19 +181,17 @@ def check_bag_dir(bag_dir: Path) -> None:
                           path=bag_dir)
 
 
-def _payload(editions: list[Path], sources: list[Path]) -> list[tuple[str, Path]]:
+def _payload(editions: list[Path], inputs: Sequence[tuple[str, Path]]) -> list[tuple[str, Path]]:
     """The payload as (name under ``data/``, file) pairs, sorted, names unique."""
     chosen: dict[str, Path] = {}
-    for folder, paths in (("editions", editions), ("sources", sources)):
-        for path in paths:
-            if not path.is_file():
-                raise OutputError("no such file to put in the bag", path=path)
-            name = f"{folder}/{path.name}"
-            earlier = chosen.get(name)
-            if earlier is not None and not _same_file(earlier, path):
-                raise OutputError(f"two different files would be data/{name} in the bag: {earlier}",
-                                  path=path)
-            chosen[name] = path
+    for name, path in [*((f"editions/{path.name}", path) for path in editions), *inputs]:
+        if not path.is_file():
+            raise OutputError("no such file to put in the bag", path=path)
+        earlier = chosen.get(name)
+        if earlier is not None and not _same_file(earlier, path):
+            raise OutputError(f"two different files would be data/{name} in the bag: {earlier}",
+                              path=path)
+        chosen[name] = path
     return sorted(chosen.items())
 
 
@@ -258,7 +264,7 @@ def _name_in(path: Path, folder: Path) -> str:
 
 
 @contextlib.contextmanager
-def _quiet(logger: logging.Logger) -> Iterator[list[str]]:
+def quiet(logger: logging.Logger) -> Iterator[list[str]]:
     """Keep a library's log records from reaching the terminal; yield its error messages."""
     messages: list[str] = []
 

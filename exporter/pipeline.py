@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from . import cache
+from .archive import BookBinding
 from .book import Book, collect_book, single_book
 from .errors import Diagnostic, ExporterError, StrictError, reason
 from .options import Options
@@ -52,6 +53,10 @@ class BuildResult:
     sources: tuple[Path, ...] = ()
     #: True when nothing had changed and the previous outputs were kept.
     reused: bool = False
+    #: The other files the editions were made from (images), for an archive of the inputs.
+    inputs: tuple[Path, ...] = ()
+    #: How the sources were bound into a book, for a book.
+    binding: BookBinding | None = None
 
 
 @dataclass(frozen=True)
@@ -134,8 +139,10 @@ def _reused(record: dict[str, Any], path: Path, folder: Path, options: Options) 
     if not isinstance(record.get("identifier", ""), str):
         raise TypeError("identifier")
     _check_strict(warnings, options, path)
+    images = tuple(path.parent / name for name, digest in record["inputs"].items()
+                   if isinstance(digest, str) and len(digest) == 64)
     return BuildResult(path, outputs, warnings, record.get("identifier", ""), date, (path,),
-                       reused=True)
+                       reused=True, inputs=images)
 
 
 def render_source(
@@ -170,6 +177,7 @@ def build_book(
     options = _options(options, formats, changes)
     settings: dict[str, Any] = {}
     paths = [Path(source) for source in sources]
+    given = tuple(paths)
     anchor = Path(book_file) if book_file else (paths[0] if paths else Path("book"))
     if book_file is not None:
         settings = _read_book_file(Path(book_file))
@@ -180,7 +188,8 @@ def build_book(
     if title:
         settings["title"] = title
     documents = [build_document(read_source(path, options), options) for path in paths]
-    book = collect_book(documents, settings, anchor, options.source_date_epoch)
+    book = collect_book(documents, settings, anchor, options.source_date_epoch,
+                        Path(book_file) if book_file else None, given)
     return _render_and_write(book, options, Path(output_dir), anchor, session or Session())
 
 
@@ -208,8 +217,11 @@ def _render_and_write(book: Book, options: Options, output_dir: Path, path: Path
     editions, warnings = render_editions(book, options, session)
     _check_strict(warnings, options, path)
     outputs = write_editions(editions, output_dir, book.stem)
+    binding = BookBinding(book.metadata.title, book.book_file, book.given) if book.collection \
+        else None
     return BuildResult(path, outputs, warnings, book.identifier, book.modified.date(),
-                       tuple(article.source.path for article in book.articles))
+                       tuple(article.source.path for article in book.articles),
+                       inputs=book.images, binding=binding)
 
 
 def render_editions(book: Book, options: Options,

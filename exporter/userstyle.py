@@ -95,6 +95,13 @@ def resolve_parts(path: Path, embed: Embed = data_url) -> tuple[str, str]:
     return "".join(f"{rule}\n" for rule in resolver.namespaces), body
 
 
+def stylesheet_files(path: Path) -> tuple[Path, ...]:
+    """The stylesheet *path* and every file it reads (imports, fonts, images), sorted."""
+    resolver = _Resolver(path.resolve().parent, data_url)
+    resolver.resolve(path, depth=0)
+    return tuple(sorted({path.resolve(), *resolver.files}))
+
+
 class _Resolver:
     def __init__(self, root: Path, embed: Embed):
         self.root, self.embed, self.embedded, self.text = root, embed, 0, 0

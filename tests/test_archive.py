@@ -21,10 +21,11 @@ def test_archive_pdf_is_pdf_a3_with_its_source(tmp_path: Path) -> None:
         assert xmp.get("pdfaid:conformance") == "A"
         assert "exporter" in xmp.get("xmp:CreatorTool", "") and "archive" in xmp["xmp:CreatorTool"]
         files = pdf.attachments
-        assert list(files) == ["pokrovsk.md"]
-        spec = files["pokrovsk.md"]
+        assert sorted(files) == ["exporter-build.json", "sources/pokrovsk.md"]
+        spec = files["sources/pokrovsk.md"]
         assert spec.get_file().read_bytes() == SEED.read_bytes()
         assert str(spec.obj.AFRelationship) == "/Source"
+        assert str(files["exporter-build.json"].obj.AFRelationship) == "/Supplement"
         assert "/StructTreeRoot" in pdf.Root
 
 

@@ -22,6 +22,7 @@ from exporter.fixity import MANIFEST_NAME, bagging_date, write_bag, write_manife
 TOOL = f"exporter {__version__}"
 IDENTIFIER = "urn:uuid:1b4e28ba-2fa1-51d2-883f-0016d3cca427"
 DATE = dt.date(2001, 2, 3)
+RECORD = b"{\"format\": \"exporter-build/1\", \"builds\": []}\n"
 
 
 @pytest.fixture()
@@ -62,8 +63,8 @@ def _bag_info(bag: Path) -> list[tuple[str, str]]:
 
 def _make_bag(target: Path, editions: list[Path],
               external_identifier: str | list[str] = IDENTIFIER) -> Path:
-    return write_bag(target, editions, [SEED], external_identifier=external_identifier,
-                     bagging_date=DATE, tool=TOOL)
+    return write_bag(target, editions, [("sources/pokrovsk.md", SEED)], RECORD,
+                     external_identifier=external_identifier, bagging_date=DATE, tool=TOOL)
 
 
 # --- SHA256SUMS -------------------------------------------------------------------------------
@@ -216,7 +217,7 @@ def test_bag_bytes_are_reproducible(editions: list[Path], tmp_path: Path,
     os.utime(editions[0], (0, 0))  # a source file's time must not matter
     second = _make_bag(Path("two"), editions)
     first_digests, second_digests = _tree_digests(first), _tree_digests(elsewhere / second)
-    assert len(first_digests) == 4 + 6
+    assert len(first_digests) == 4 + 7  # payload, and tag files with the build record
     assert first_digests == second_digests
     stamp = dt.datetime(2001, 2, 3, tzinfo=dt.UTC).timestamp()
     assert all(path.stat().st_mtime == stamp for path in first.rglob("*"))
@@ -227,8 +228,8 @@ def test_tag_manifests_are_sorted_and_complete(editions: list[Path], tmp_path: P
     for algorithm in ("sha256", "sha512"):
         lines = (bag / f"tagmanifest-{algorithm}.txt").read_text(encoding="utf-8").splitlines()
         names = [line.split("  ", 1)[1] for line in lines]
-        assert names == ["bag-info.txt", "bagit.txt", "manifest-sha256.txt",
-                         "manifest-sha512.txt"]
+        assert names == ["bag-info.txt", "bagit.txt", "exporter-build.json",
+                         "manifest-sha256.txt", "manifest-sha512.txt"]
 
 
 def test_a_tampered_bag_fails_validation(editions: list[Path], tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ import click
 from .. import __version__
 from .build_command import build
 from .tools import check_command, config_command, proof_command
+from .verify_command import verify_command
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -32,6 +33,7 @@ cli.add_command(build)
 cli.add_command(check_command)
 cli.add_command(proof_command)
 cli.add_command(config_command)
+cli.add_command(verify_command)
 
 
 def main(argv: list[str] | None = None) -> None:

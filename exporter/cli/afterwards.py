@@ -11,14 +11,15 @@ import click
 
 from .. import __version__
 from ..errors import CHECK_FAILED, UsageProblem
+from ..options import Options
 
 if TYPE_CHECKING:
     from ..pipeline import BuildResult, Failure
 
 
 def after_build(built: list[BuildResult], status: int, output_dir: Path, report: Path | None,
-           outcomes: Sequence[BuildResult | Failure], manifest: bool, bag_dir: Path | None,
-           check: bool, ace_dir: Path | None, proof: bool) -> int:
+                outcomes: Sequence[BuildResult | Failure], manifest: bool, bag_dir: Path | None,
+                check: bool, ace_dir: Path | None, proof: bool, options: Options) -> int:
     """Reports, fixity, proofs and checks on what was built; return the exit status."""
     if report is not None:
         from ..output import write_atomic
@@ -35,7 +36,8 @@ def after_build(built: list[BuildResult], status: int, output_dir: Path, report:
             raise UsageProblem("bag not written: some articles failed", path=bag_dir)
         from ..fixity import bagging_date, write_bag
 
-        write_bag(bag_dir, editions, [source for result in built for source in result.sources],
+        inputs, record = _kept(built, options)
+        write_bag(bag_dir, editions, inputs, record,
                   external_identifier=list(dict.fromkeys(result.identifier for result in built)),
                   bagging_date=bagging_date(result.date for result in built),
                   tool=f"exporter {__version__}")
@@ -59,6 +61,24 @@ def after_build(built: list[BuildResult], status: int, output_dir: Path, report:
         if has_errors(findings):
             status = status or CHECK_FAILED
     return status
+
+
+def _kept(built: list[BuildResult], options: Options) -> tuple[list[tuple[str, Path]], bytes]:
+    """The inputs of every build, by archive name, and the bag's record of the builds."""
+    from ..archive import RECORD_FORMAT, build_record, kept_inputs
+
+    inputs: dict[tuple[str, Path], None] = {}
+    builds = []
+    for result in built:
+        book_file = result.binding.file if result.binding else None
+        kept = kept_inputs(result.sources, result.inputs, book_file, options)
+        inputs.update(dict.fromkeys(kept))
+        record = build_record(result.sources, result.binding, options, kept)
+        editions = {output.path.name: output.sha256 for output in result.outputs}
+        builds.append({**record, "editions": dict(sorted(editions.items()))})
+    text = json.dumps({"format": RECORD_FORMAT, "builds": builds}, indent=1, sort_keys=True,
+                      ensure_ascii=False)
+    return list(inputs), text.encode("utf-8") + b"\n"
 
 
 def report_record(outcomes: Sequence[BuildResult | Failure]) -> dict[str, Any]:

@@ -135,7 +135,7 @@ def build(sources: tuple[Path, ...], output_dir: Path, formats: tuple[str, ...],
         try:
             status = run.once()
             status = after_build(run.built, status, output_dir, report, run.outcomes,
-                                 manifest, bag_dir, check, ace_dir, proof)
+                                 manifest, bag_dir, check, ace_dir, proof, options)
             if watch:
                 watch_and_rebuild(run, [*styles, *(str(p) for p in paths)], sources, strict)
         finally:

@@ -11,6 +11,7 @@ PDF/A-3 carrying its Markdown sources (archive); all byte-reproducible.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import re
@@ -141,22 +142,32 @@ def _variant_options(book: Book, options: Options) -> dict[str, Any]:
         # Tagged like the standard edition, with its display title: PDF/X-4 allows both.
         settings["pdf_tags"] = True
     if options.edition == "archive":
-        settings["attachments"] = _source_attachments(book)
+        settings["attachments"] = _source_attachments(book, options)
     return settings
 
 
-def _source_attachments(book: Book) -> list[Any]:
-    """Each article's Markdown source, embedded with relationship Source (PDF/A-3)."""
+def _source_attachments(book: Book, options: Options) -> list[Any]:
+    """Every input of the book (relationship Source) and the record of its build (PDF/A-3).
+
+    :mod:`exporter.archive` reads them back to prove the PDF by building it again.
+    """
     from weasyprint import Attachment
 
+    from ..archive import RECORD_NAME, book_inputs, book_record
+
     moment = book.modified.replace(tzinfo=None)
-    return [
-        Attachment(string=article.source.raw, name=article.source.path.name,
-                   description=f"Source of \u201c{article.metadata.title}\u201d "
-                               f"(SHA-256 {article.digest})",
-                   created=moment, modified=moment, relationship="Source")
-        for article in book.articles
-    ]
+    kept = book_inputs(book, options)
+    record = book_record(book, options, kept)
+    attachments = [
+        Attachment(string=path.read_bytes(), name=name, created=moment, modified=moment,
+                   description=f"Input of \u201c{book.metadata.title}\u201d (SHA-256 "
+                               f"{record['inputs'][name]})", relationship="Source")
+        for name, path in kept]
+    text = json.dumps(record, indent=1, sort_keys=True, ensure_ascii=False).encode("utf-8")
+    attachments.append(Attachment(string=text, name=RECORD_NAME, created=moment, modified=moment,
+                                  description="How this PDF was made, to build it again",
+                                  relationship="Supplement"))
+    return attachments
 
 
 def _stable_document_id(layout: Any, seed: str) -> None:
