@@ -263,7 +263,8 @@ class ExporterExtension(Extension):
         if "smarty" in md.treeprocessors:
             smarty = md.treeprocessors["smarty"]
             md.treeprocessors.register(OnlyWhenNeeded(md, smarty, _SMARTY_NEEDS), "smarty", 6)
-        md.preprocessors.register(ListIndentPreprocessor(md), "exporter-lists", 28)
+        # After fenced code and HTML blocks are set aside (25, 20): their lines are not re-indented.
+        md.preprocessors.register(ListIndentPreprocessor(md), "exporter-lists", 15)
         md.treeprocessors.register(BudgetProcessor(md), "exporter-budget", 25)
         md.treeprocessors.register(TitleProcessor(md), "exporter-title", 4)
         md.treeprocessors.register(TableProcessor(md), "exporter-tables", 3)

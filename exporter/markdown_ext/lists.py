@@ -13,10 +13,14 @@ import re
 
 from markdown.preprocessors import Preprocessor
 
-# A list marker, the spaces after it (one to four; more start indented code) and the rest.
-_ITEM = re.compile(r"( *)([-*+]|\d{1,9}[.)])( {1,4}(?=\S)|$)")
+# A list marker (Python-Markdown has no "1)"), and the spaces after it (one to four;
+# more start indented code).
+_ITEM = re.compile(r"( *)([-*+]|\d{1,9}[.])( {1,4}(?=\S)|$)")
 _RULE = re.compile(r" {0,3}([-*_])(?: *\1){2,} *$")
 _FENCE = re.compile(r" *(`{3,}|~{3,})")
+# What starts a block that interrupts a paragraph: a heading, a quote, HTML (or the
+# placeholder Python-Markdown leaves for an HTML block it has set aside).
+_BLOCK_STARTS = "#><\x02"
 
 
 class ListIndentPreprocessor(Preprocessor):
@@ -28,6 +32,7 @@ class ListIndentPreprocessor(Preprocessor):
         # whether a blank line has been seen inside it (a loose item).
         items: list[tuple[int, int, bool]] = []
         fence, shift, blank = "", 0, True
+        paragraph = False  # whether the line before continues a paragraph
         for raw in lines:
             line = raw.expandtabs(4) if "\t" in raw[:16] else raw
             stripped = line.lstrip(" ")
@@ -42,35 +47,51 @@ class ListIndentPreprocessor(Preprocessor):
                 blank = True
                 items = [(source, target, True) for source, target, _ in items]
                 continue
-            while items and indent < items[-1][0]:
-                if not blank:
-                    break  # a lazy continuation line stays in the item's paragraph
-                items.pop()
             item = _ITEM.match(line) if not _RULE.match(line) else None
             limit = items[-1][0] + 4 if items else 4
+            lazy = bool(item and paragraph and not _may_interrupt(item, bool(items)
+                                                                  and indent >= items[-1][0]))
+            if lazy:
+                item = None  # the paragraph's text, as CommonMark and Python-Markdown read it
+            opener = _FENCE.match(line) if indent < limit else None
+            # A heading, rule, fence, quote or HTML block ends the list it is not indented into;
+            # other text is a lazy continuation of the item's paragraph.
+            block = bool(opener) or bool(_RULE.match(line)) or stripped[0] in _BLOCK_STARTS
+            ends = blank or block
+            popped = []
+            while items and indent < items[-1][0] and (ends or item):
+                popped.append(items.pop())
             shift = 0
             if item and indent < limit:
-                sibling = None
-                while items and indent < items[-1][0]:
-                    sibling = items.pop()
+                sibling = popped[-1] if popped else None
                 if sibling and sibling[2] and not blank:
                     # Python-Markdown would read a loose item's next sibling as a line of
                     # the nested list just closed; a blank line ends that list as CommonMark does.
                     out.append("")
-                target = items[-1][1] if items else indent
+                target = items[-1][1] if items else 0
                 width = len(item.group(2)) + max(len(item.group(3)), 1)
                 items.append((indent + width, target + 4, False))
                 shift = target - indent
-            elif items and indent >= items[-1][0]:
+            elif items and indent >= items[-1][0] and not lazy:
                 shift = items[-1][1] - items[-1][0]
             elif blank:
                 items.clear()
             out.append(_shifted(line, shift) if shift else raw)
-            opener = _FENCE.match(line)
             if opener and not (opener.group(1)[0] == "`" and "`" in line[opener.end():]):
                 fence = opener.group(1)
             blank = False
+            paragraph = not block and (not item or bool(line[item.end():].strip()))
         return out
+
+
+def _may_interrupt(item: re.Match[str], nested: bool) -> bool:
+    """Whether a list item may start right under a paragraph line (no blank line between).
+
+    Only inside a list item, and for a numbered one only from 1 (CommonMark's rule; at the
+    top level Python-Markdown never lets a list interrupt a paragraph).
+    """
+    marker = item.group(2)
+    return nested and (not marker[:-1].isdigit() or int(marker[:-1]) == 1)
 
 
 def _shifted(line: str, shift: int) -> str:
