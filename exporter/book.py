@@ -88,7 +88,8 @@ def collect_book(
         keys["authors"] = list(authors) or None
     metadata, _ = read_metadata(keys, path, "Collected articles")
     # Without a date of its own, the book was last changed when its latest article was.
-    modified = (metadata.modified_at(source_date_epoch) if metadata.modified or metadata.date
+    dated = metadata.modified or (metadata.date and metadata.date.first_day)
+    modified = (metadata.modified_at(source_date_epoch) if dated
                 else max(document.modified for document in documents))
     if not metadata.identifier:
         key = "\x1f".join([metadata.title, *(d.identifier for d in documents)])

@@ -27,6 +27,11 @@ _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(mm|cm|in|pt)?\s*[x×]\s*(\d+(?:\.\d+
 _PRESET_KEYS = {re.sub(r"[\s_-]", "", name): size for name, size in PRESETS.items()}
 
 
+def head_size_pt(style: str) -> float:
+    """The type size of a style's running heads and folios (styles/paged.css, large-print.css)."""
+    return 14 if style == "large-print" else 9
+
+
 class GeometryError(UsageProblem):
     """A page size or margin the tool cannot read."""
 
@@ -101,10 +106,18 @@ def parse_margins(value: str | None, width: float) -> tuple[float, float, float,
     return top, outer, bottom, inner
 
 
-def page_geometry(page_size: str, margins: str | None) -> PageGeometry:
-    """The :class:`PageGeometry` for the options' page size and margins."""
+def page_geometry(page_size: str, margins: str | None, head_size_pt: float = 9) -> PageGeometry:
+    """The :class:`PageGeometry` for the options' page size and margins.
+
+    The top and bottom margins hold the running heads and folios, set at *head_size_pt*:
+    each must fit a line of that size and 1.5 mm of paper beyond it.
+    """
     width, height = parse_page_size(page_size)
     top, outer, bottom, inner = parse_margins(margins, width)
+    band = max(MIN_MARGIN_MM, round(head_size_pt * 1.2 * 25.4 / 72 + 1.5, 1))
+    if min(top, bottom) < band:
+        raise GeometryError(f"margins {margins!r} leave no room for running heads and folios of "
+                            f"{head_size_pt:g} pt: the top and bottom margins need {band:g} mm")
     if (width - outer - inner) * (height - top - bottom) < width * height / 2:
         raise GeometryError(f"margins {margins!r} leave less than half of the {page_size} page "
                             "for the text")

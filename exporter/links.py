@@ -10,7 +10,7 @@ address and keeps its text.
 from __future__ import annotations
 
 import re
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 from lxml import etree
 
@@ -18,8 +18,8 @@ from lxml import etree
 _URL_SAFE = "!#$&'()*+,-./:;=?@[]~_%"
 # A '%' that does not start an escape of two hex digits.
 _LONE_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
-# A host name's label: letters, digits and inner hyphens (after IDNA encoding).
-_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
+# A host name's label: letters, digits, inner hyphens (after IDNA encoding) and underscores.
+_LABEL = re.compile(r"(?!-)[A-Za-z0-9_-]{1,63}(?<!-)")
 _HOSTED = {"http", "https", "ftp", "ftps"}
 
 
@@ -32,9 +32,12 @@ def mend_links(root: etree._Element) -> list[str]:
         if not href:
             continue
         if href.startswith("#"):
-            if f"s-{href[1:]}" in ids and href[1:] not in ids:
-                link.set("href", f"#s-{href[1:]}")  # a heading id that began with a digit
-            elif href[1:] not in ids:
+            target = unquote(href[1:])
+            if target in ids:
+                link.set("href", f"#{target}")  # (as the id is written, as the contents list does)
+            elif f"s-{target}" in ids:
+                link.set("href", f"#s-{target}")  # a heading id that began with a digit
+            else:
                 dropped.append(f"link to {href} leads nowhere: no heading or note has that id")
                 del link.attrib["href"]
             continue
@@ -49,7 +52,9 @@ def mend_links(root: etree._Element) -> list[str]:
 
 def _valid_url(href: str) -> str | None:
     """*href* with the characters a URL cannot hold percent-encoded; None for a bad host."""
-    encoded = _LONE_PERCENT.sub("%25", quote(href, safe=_URL_SAFE))
+    address, hash_, fragment = href.partition("#")
+    encoded = _LONE_PERCENT.sub("%25", quote(address, safe=_URL_SAFE) + hash_
+                                + quote(fragment, safe=_URL_SAFE.replace("#", "")))
     try:
         parts = urlsplit(encoded)
     except ValueError:  # (an unclosed IPv6 bracket)
@@ -62,10 +67,11 @@ def _valid_url(href: str) -> str | None:
         ascii_host = host if ":" in host else host.encode("idna").decode("ascii")  # (IPv6)
     except (ValueError, UnicodeError):
         return None
-    if ":" not in host and not (ascii_host and all(map(_LABEL.fullmatch, ascii_host.split(".")))):
+    labels = ascii_host.removesuffix(".").split(".")  # ("example.com." is fully qualified)
+    if ":" not in host and not (ascii_host and all(map(_LABEL.fullmatch, labels))):
         return None
     if ascii_host != host:  # an international name, written in its ASCII form
         userinfo, at, _ = parts.netloc.rpartition("@")
-        netloc = f"{userinfo}{at}{ascii_host}" + (f":{port}" if port else "")
+        netloc = f"{userinfo}{at}{ascii_host}" + (f":{port}" if port is not None else "")
         encoded = urlunsplit(parts._replace(netloc=netloc))
     return encoded

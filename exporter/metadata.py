@@ -39,8 +39,12 @@ KNOWN_KEYS = {
 
 _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
            "September", "October", "November", "December")
-# ISO 8601 dates at any precision, with an optional time (kept out of dc:date).
-_ISO_DATE = re.compile(r"(\d{4})(?:-(\d\d)(?:-(\d\d))?)?(?:[T ]\S*)?")
+# A year, or a year and month (ISO 8601 at those precisions).
+_PARTIAL_DATE = re.compile(r"(\d{4})(?:-(\d\d))?")
+# A day, with an optional time and zone, as ISO 8601, YAML and Jekyll write it
+# ("2025-11-03", "2025-11-03T10:00:00Z", "2015-03-16 13:48:00 +0100", "2001-12-14 21:59:43.10 -5").
+_MOMENT = re.compile(r"(\d{4})-(\d\d)-(\d\d)(?:[Tt ]\s*(\d{1,2}):(\d\d)(?::(\d\d)(?:\.(\d+))?)?"
+                     r"\s*(Z|z|[+-]\d{1,2}(?::?\d\d)?)?)?")
 # English dates in words: "3 November 2025", "November 3, 2025", "Nov. 2025".
 _WORDY_DATE = re.compile(r"(?:(\d{1,2})(?:st|nd|rd|th)?\s+)?([A-Za-z]{3,9})\.?"
                          r"(?:\s+(\d{1,2})(?:st|nd|rd|th)?,?)?\s+(\d{4})")
@@ -69,7 +73,8 @@ class PublicationDate:
     def display(self, language: str) -> str:
         """An ISO date in the words of *language* (English; others keep ISO), else as written."""
         day = self.first_day
-        if day is None or self.iso is None or not _ISO_DATE.fullmatch(self.written):
+        written_as_iso = _PARTIAL_DATE.fullmatch(self.written) or _MOMENT.fullmatch(self.written)
+        if day is None or self.iso is None or not written_as_iso:
             return self.written
         if not language.lower().startswith("en"):
             return self.iso
@@ -100,7 +105,8 @@ class Metadata:
         """The front matter's identifier, else a ``urn:uuid`` derived from title, date and authors."""
         if self.identifier:
             return self.identifier
-        key = "\x1f".join([self.title, self.date.written if self.date else "", *self.authors])
+        date = (self.date.iso or self.date.written) if self.date else ""
+        key = "\x1f".join([self.title, date, *self.authors])
         return f"urn:uuid:{uuid.uuid5(IDENTIFIER_NAMESPACE, key)}"
 
     def modified_at(self, source_date_epoch: int | None) -> dt.datetime:
@@ -169,6 +175,8 @@ def read_metadata(
 def _text(value: Any, key: str, path: Path, line: int | None) -> str | None:
     if value is None:
         return None
+    if isinstance(value, dt.date):  # a value tagged !!timestamp
+        return value.isoformat()
     if isinstance(value, (str, int, float)) and not isinstance(value, bool):
         text = " ".join(str(value).split())
         return text or None
@@ -179,20 +187,20 @@ def _date(text: str | None, path: Path, line: int | None) -> PublicationDate | N
     """Read *text* as a date where it can be; an impossible one (2025-02-30) is an error."""
     if text is None:
         return None
-    iso = _ISO_DATE.fullmatch(text)
-    wordy = _WORDY_DATE.fullmatch(text)
+    partial, wordy = _PARTIAL_DATE.fullmatch(text), _WORDY_DATE.fullmatch(text)
     month_name = wordy and next((n for n in _MONTHS if n.lower().startswith(wordy[2].lower())), None)
-    if iso:
-        year, month, day = iso[1], iso[2], iso[3]
-    elif wordy and month_name:
-        year, month, day = wordy[4], f"{_MONTHS.index(month_name) + 1:02}", wordy[1] or wordy[3]
-        day = day and f"{int(day):02}"
-    else:
-        return PublicationDate(text)
     try:
-        dt.date(int(year), int(month or 1), int(day or 1))
-        if iso and len(text) > 10:
-            dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+        if partial:
+            year, month, day = partial[1], partial[2], None
+            dt.date(int(year), int(month or 1), 1)
+        elif _moment(text) is not None:
+            year, month, day = text[:4], text[5:7], text[8:10]
+        elif wordy and month_name:
+            year, month, day = wordy[4], f"{_MONTHS.index(month_name) + 1:02}", wordy[1] or wordy[3]
+            day = day and f"{int(day):02}"
+            dt.date(int(year), int(month), int(day or 1))
+        else:
+            return PublicationDate(text)
     except ValueError as error:
         raise MetadataError(f"date {text!r} does not exist: {error}", path=path, line=line) from None
     return PublicationDate(text, "-".join(part for part in (year, month, day) if part))
@@ -202,9 +210,30 @@ def _datetime(text: str | None, path: Path, line: int | None) -> dt.datetime | N
     if text is None:
         return None
     try:
-        value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
+        moment = _moment(text)
+    except ValueError as error:
+        raise MetadataError(f"modified {text!r} does not exist: {error}", path=path,
+                            line=line) from None
+    if moment is None:
         raise MetadataError(f"modified {text!r} is not a date and time such as "
-                            "2025-11-03T12:00:00Z", path=path, line=line) from None
-    moment = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+                            "2025-11-03T12:00:00Z", path=path, line=line)
     return moment.astimezone(dt.UTC)
+
+
+def _moment(text: str) -> dt.datetime | None:
+    """The moment *text* names (UTC unless it gives a zone), None if it is not of that form.
+
+    Raises ValueError for a form that names no real moment (2025-02-30, 25:00).
+    """
+    match = _MOMENT.fullmatch(text)
+    if match is None:
+        return None
+    year, month, day, hour, minute, second, fraction, zone = match.groups()
+    offset = dt.timedelta()
+    if zone and zone not in "Zz":
+        digits = zone[1:].replace(":", "")
+        hours, minutes = (digits[:-2], digits[-2:]) if len(digits) > 2 else (digits, "0")
+        offset = dt.timedelta(hours=int(hours), minutes=int(minutes)) * (-1 if zone[0] == "-" else 1)
+    return dt.datetime(int(year), int(month), int(day), int(hour or 0), int(minute or 0),
+                       int(second or 0), int((fraction or "0")[:6].ljust(6, "0")),
+                       tzinfo=dt.timezone(offset))

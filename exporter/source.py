@@ -190,6 +190,8 @@ def load_yaml_mapping(block: str, path: Path, first_line: int = 1) -> tuple[dict
         raise MetadataError(f"invalid YAML: {error}", path=path, line=first_line) from None
     except RecursionError:
         raise MetadataError("front matter is nested too deeply", path=path, line=first_line) from None
+    except ValueError as error:  # a value tagged as a type it is not (!!float abc, !!timestamp)
+        raise MetadataError(f"invalid value: {error}", path=path, line=first_line) from None
     if value is None:
         return {}, {}
     if not isinstance(value, dict):

@@ -236,3 +236,21 @@ def test_watch_takes_new_articles_and_edited_images(tmp_path: Path) -> None:
         Image.new("RGB", (40, 20), (0, 0, 200)).save(folder / "photo.png")
         wait_for("Rebuilt")
         assert (out / "a.epub").read_bytes() != before
+
+
+def test_watch_of_a_book_file_follows_its_articles_and_nothing_else(tmp_path: Path) -> None:
+    (tmp_path / "content").mkdir()
+    (tmp_path / "content" / "old.md").write_text("# Old\n\nNot in the book.\n", encoding="utf-8")
+    chapter = tmp_path / "a.md"
+    chapter.write_text("# Chapter A\n\nText.\n", encoding="utf-8")
+    (tmp_path / "book.yaml").write_text("title: Watched Book\narticles: [a.md]\n", encoding="utf-8")
+    os.chdir(tmp_path)
+    try:
+        with _watching("--book", "book.yaml", "-o", "out", "-f", "html") as wait_for:
+            (tmp_path / "content" / "new.md").write_text("# New\n\nText.\n", encoding="utf-8")
+            chapter.write_text("# Chapter A, edited\n\nText.\n", encoding="utf-8")
+            assert "book.yaml: ok" in wait_for("Rebuilt")
+    finally:
+        os.chdir(Path(__file__).parent)
+    page = (tmp_path / "out" / "watched-book.html").read_text(encoding="utf-8")
+    assert "Chapter A, edited" in page and "New" not in page and "Not in the book" not in page

@@ -153,8 +153,15 @@ def test_margins_that_harm_the_page_say_why(margins: str, says: str) -> None:
         page_geometry("A4", margins)
 
 
-def test_margins_of_five_millimetres_are_accepted() -> None:
-    assert page_geometry("A4", "5mm").top == pytest.approx(5)
+def test_margins_of_five_millimetres_are_accepted_beside_the_text() -> None:
+    assert page_geometry("A4", "6mm 5mm").outer == pytest.approx(5)
+
+
+@pytest.mark.parametrize(("head", "needed"), [(9, "5.3 mm"), (14, "7.4 mm")])
+def test_top_and_bottom_margins_hold_the_running_heads(head: float, needed: str) -> None:
+    with pytest.raises(GeometryError, match=needed):
+        page_geometry("A4", "5mm", head)
+    assert page_geometry("A4", f"{needed[:-3]}mm 5mm", head).top == pytest.approx(float(needed[:-3]))
 
 
 @pytest.mark.parametrize(("option", "value"), BAD_OPTIONS)

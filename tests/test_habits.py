@@ -250,3 +250,12 @@ def test_a_binary_edition_is_not_written_to_a_terminal(tmp_path: Path) -> None:
         os.close(leader)
     assert result.returncode == 2
     assert result.stderr.decode().startswith("Error: '-o -' would write the binary PDF edition")
+
+
+def test_a_closed_standard_output_is_an_output_error(tmp_path: Path) -> None:
+    result = subprocess.run([*EXPORTER, "build", str(SEED), "-o", "-", "-f", "html"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=tmp_path,
+                            timeout=120, check=False, close_fds=True,
+                            preexec_fn=lambda: os.close(1))
+    assert result.returncode == 8
+    assert result.stderr.decode().startswith("Error: -: cannot write to standard output")

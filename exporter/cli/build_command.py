@@ -10,7 +10,7 @@ import sys
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 
@@ -21,9 +21,6 @@ from .pipes import STDIO, from_stdin, to_stdout
 from .reporting import Reporting
 from .runs import Run, watch_and_rebuild
 from .sources import expand_sources, refuse_leading_out, refuse_shared_names, working_folder
-
-if TYPE_CHECKING:
-    pass
 
 DEFAULT_OUTPUT = Path("dist")
 #: 9999-12-31 23:59:59 UTC, the last moment a date of the editions can name.
@@ -163,9 +160,10 @@ def make_options(formats: Sequence[str], styles: Sequence[str], page_size: str,
         else:
             raise UsageProblem(f"unknown style {value!r}; choose from {', '.join(STYLES)} "
                                "or give a .css file")
-    from ..geometry import page_geometry
+    from ..geometry import head_size_pt, page_geometry
 
-    page_geometry(page_size, margins)  # checked now, so a bad value fails before any work
+    # Checked now, so a bad value fails before any work.
+    page_geometry(page_size, margins, head_size_pt(style))
     return Options(
         formats=tuple(dict.fromkeys(formats)) or FORMATS,
         style=style,

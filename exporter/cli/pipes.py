@@ -23,6 +23,8 @@ def to_stdout(sources: Sequence[Path], options: Options, formats: Sequence[str],
         raise UsageProblem("'-o -' writes one edition: name it with a single -f")
     if len(sources) != 1 or sources[0].is_dir():
         raise UsageProblem("'-o -' takes exactly one SOURCE file (or '-')")
+    if sys.stdout is None:
+        raise OutputError("cannot write to standard output: it is closed", path="-")
     if formats[0] != "html" and sys.stdout.isatty():
         raise UsageProblem(f"'-o -' would write the binary {formats[0].upper()} edition to the "
                            f"terminal; redirect it (> article.{formats[0]}) or pipe it")

@@ -74,14 +74,19 @@ def watch_and_rebuild(run: Run, watched: list[str], arguments: Sequence[Path], s
 
     from ..resources import styles_dir
 
-    folders = [path.resolve() for path in (arguments or (CONTENT_DIR,)) if path.is_dir()]
+    default = (CONTENT_DIR,) if run.book_file is None else ()
+    folders = [path.resolve() for path in (arguments or default) if path.is_dir()]
+    # A book's own articles (named in its book file) and the book file are watched too.
+    book_files: list[Path] = [path for result in run.built for path in result.sources]
+    if run.book_file is not None:
+        book_files.append(run.book_file)
     targets = {Path(p).resolve().parent if Path(p).is_file() else Path(p).resolve()
-               for p in watched if Path(p).exists()} | set(folders)
+               for p in [*watched, *map(str, book_files)] if Path(p).exists()} | set(folders)
     bundled = styles_dir().resolve()
     targets.add(bundled)
     written = run.output_dir.resolve()
     click.echo(f"Watching {len(targets)} folder(s); Ctrl-C stops.", err=True)
-    sources = {path.resolve(): path for path in run.paths}
+    sources = {path.resolve(): path for path in [*run.paths, *book_files]}
     try:
         for changes in watch(*targets, debounce=300, rust_timeout=0, yield_on_timeout=False):
             # (what the build writes, editors' hidden files and a log beside it are no change)
@@ -96,14 +101,15 @@ def watch_and_rebuild(run: Run, watched: list[str], arguments: Sequence[Path], s
             if any((path not in sources and path.suffix.lower() in SUFFIXES)
                    or (path in sources and not path.exists()) for path in changed):
                 try:
-                    run.paths = list(expand_sources(arguments, strict=strict))
+                    run.paths = list(expand_sources(arguments, strict=strict,
+                                                    allow_empty=run.book_file is not None))
                     if run.book is None:
                         refuse_shared_names(run.paths, run.output_dir)
                 except ExporterError as problem:
                     click.echo(f"Warning: {problem}; the articles built stay as they were", err=True)
                     continue
                 added = [path for path in run.paths if path.resolve() not in sources]
-                sources = {path.resolve(): path for path in run.paths}
+                sources = {path.resolve(): path for path in [*run.paths, *book_files]}
                 changed = {path for path in changed if path in sources or path.suffix.lower()
                            not in SUFFIXES} | {path.resolve() for path in added}
                 if not changed:
@@ -115,7 +121,8 @@ def watch_and_rebuild(run: Run, watched: list[str], arguments: Sequence[Path], s
             articles = [sources[path] for path in changed if path in sources]
             only = articles if len(articles) == len(changed) and not run.book else None
             status = run.once(only)
-            names = ", ".join(p.name for p in (only or run.paths))
+            names = (", ".join(p.name for p in (only or run.paths)) if run.book is None
+                     else run.book_file.name if run.book_file else f"the book {run.book!r}")
             click.echo(f"Rebuilt {names}: {'failed' if status else 'ok'}", err=True)
     except KeyboardInterrupt:
         click.echo("Stopped watching.", err=True)

@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from ..errors import CHECK_FAILED
+from ..options import FORMATS
 from .build_command import build
 from .reporting import Reporting
 from .sources import working_folder
@@ -68,11 +69,13 @@ def config_command() -> None:
             click.echo(f"Warning: {note}", err=True)
         origin = str(defaults.path) if defaults.path else ""
         rows = []
+        base = defaults.path.parent if defaults.path else working_folder()
         for name, param in build_options(build.params).items():
             if name in defaults.values:
-                rows.append((name, _as_written(defaults.values[name], param), origin))
+                rows.append((name, _as_written(defaults.values[name], param, base), origin))
             else:
-                rows.append((name, _as_written(param.default, param), "default"))
+                value = _EFFECTIVE_DEFAULTS.get(name, param.default)
+                rows.append((name, _as_written(value, param, base), "default"))
         width = max(len(name) for name, _, _ in rows)
         value_width = max(len(value) for _, value, _ in rows)
         if defaults.path is None:
@@ -81,7 +84,11 @@ def config_command() -> None:
             click.echo(f"{name:<{width}}  {value:<{value_width}}  {where}")
 
 
-def _as_written(value: Any, param: click.Parameter) -> str:
+#: What an option left unset means, where Click's default is "none given".
+_EFFECTIVE_DEFAULTS: dict[str, Any] = {"format": list(FORMATS), "style": ["classic"]}
+
+
+def _as_written(value: Any, param: click.Parameter, base: Path) -> str:
     """*value* as a user writes it in exporter.toml (a TOML literal), or ``(not set)``.
 
     Anything else than a plain value (None, or Click's marker for "no default") is not set.
@@ -92,12 +99,12 @@ def _as_written(value: Any, param: click.Parameter) -> str:
         return str(value)
     if isinstance(value, str) and isinstance(param.type, click.Path):
         value = Path(value)
-    if isinstance(value, Path) and value.is_relative_to(Path.cwd()):
-        value = value.relative_to(Path.cwd())
+    if isinstance(value, Path) and value.is_absolute() and value.is_relative_to(base):
+        value = value.relative_to(base)  # (as written in the defaults file, beside it)
     if isinstance(value, (str, Path)):
         return json.dumps(value.as_posix() if isinstance(value, Path) else value, ensure_ascii=False)
     if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_as_written(item, param) for item in value) + "]"
+        return "[" + ", ".join(_as_written(item, param, base) for item in value) + "]"
     if value is not None and isinstance(param, click.Option) and param.is_flag:
         return "false"
     return "[]" if param.multiple else "(not set)"

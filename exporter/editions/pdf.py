@@ -23,7 +23,7 @@ from typing import Any
 from .. import __version__
 from ..book import Book
 from ..errors import Diagnostic, RenderError, ResourceError
-from ..geometry import page_geometry
+from ..geometry import head_size_pt, page_geometry
 from ..metadata import IDENTIFIER_NAMESPACE
 from ..options import Options
 from ..resources import make_fetcher, styles_dir, stylesheets_for
@@ -123,7 +123,7 @@ def _provenance(options: Options) -> str:
 
 
 def _page_css(options: Options) -> str:
-    geometry = page_geometry(options.page_size, options.margins)
+    geometry = page_geometry(options.page_size, options.margins, head_size_pt(options.style))
     css = geometry.page_css()
     if options.edition == "print":
         css += f"@page {{ bleed: {PRINT_BLEED_MM}mm; marks: crop; }}\n"

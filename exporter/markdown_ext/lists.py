@@ -44,13 +44,13 @@ class ListIndentPreprocessor(Preprocessor):
                 continue
             if not stripped:
                 out.append(raw)
-                blank = True
+                blank, paragraph = True, False
                 items = [(source, target, True) for source, target, _ in items]
                 continue
             item = _ITEM.match(line) if not _RULE.match(line) else None
             limit = items[-1][0] + 4 if items else 4
-            lazy = bool(item and paragraph and not _may_interrupt(item, bool(items)
-                                                                  and indent >= items[-1][0]))
+            nested = bool(items) and indent >= items[-1][0]
+            lazy = bool(item and paragraph and (nested or not items) and not _may_interrupt(item, nested))
             if lazy:
                 item = None  # the paragraph's text, as CommonMark and Python-Markdown read it
             opener = _FENCE.match(line) if indent < limit else None
