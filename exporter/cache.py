@@ -35,8 +35,8 @@ CACHE_DIR = ".exporter-cache"
 #: The shape of a record; a record of another shape is a miss.
 _FORMAT = "exporter-build-2"
 #: Distributions whose code shapes the editions' bytes.
-_LIBRARIES = ("weasyprint", "pydyf", "pillow", "ebooklib", "markdown", "fonttools", "nh3", "lxml",
-              "tinycss2", "cssselect2", "pyphen", "tinyhtml5", "pyyaml")
+_LIBRARIES = ("weasyprint", "pydyf", "pillow", "ebooklib", "markdown", "pymdown-extensions",
+              "fonttools", "nh3", "lxml", "tinycss2", "cssselect2", "pyphen", "tinyhtml5", "pyyaml")
 #: System libraries WeasyPrint lays text out with, and the call that names their version.
 _SYSTEM_LIBRARIES = (("libpango-1.0.so.0", "pango_version_string"),
                      ("libharfbuzz.so.0", "hb_version_string"))

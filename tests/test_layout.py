@@ -18,6 +18,9 @@ from PIL import Image
 from conftest import SEED, run_cli
 from layout import MM, Margins, article_openers, layout_faults
 
+# Nine editions laid out and read glyph by glyph: with the heavy suites.
+pytestmark = pytest.mark.slow
+
 MARGINS = Margins(22, 18, 26, 24)
 MARGIN_OPTION = "22mm 18mm 26mm 24mm"
 STYLES = ("classic", "modern", "large-print")

@@ -11,11 +11,9 @@ from __future__ import annotations
 import html
 import re
 import xml.etree.ElementTree as etree
-from typing import Any
 
 from markdown import Markdown
 from markdown.extensions import Extension
-from markdown.extensions.fenced_code import FencedBlockPreprocessor
 from markdown.extensions.toc import render_inner_html, strip_tags
 from markdown.treeprocessors import Treeprocessor
 from markdown.util import AtomicString
@@ -241,25 +239,10 @@ class OnlyWhenNeeded(Treeprocessor):
         return None
 
 
-class PlainFences(FencedBlockPreprocessor):
-    """Fenced code that keeps only text options (``{.python data-file="a.py"}``).
-
-    Without CodeHilite, Python-Markdown 3.11 writes each fence option as an attribute and
-    fails on those it parsed into booleans or lists (``linenums``, ``hl_lines``).
-    """
-
-    def handle_attrs(self, attrs: Any) -> tuple[str, list[str], dict[str, Any]]:
-        identifier, classes, config = super().handle_attrs(attrs)
-        return identifier, classes, {key: v for key, v in config.items() if isinstance(v, str)}
-
-
 class ExporterExtension(Extension):
     """Registers the project's Treeprocessors after the built-in ones have run."""
 
     def extendMarkdown(self, md: Markdown) -> None:
-        if "fenced_code_block" in md.preprocessors:
-            fences = md.preprocessors["fenced_code_block"]
-            md.preprocessors.register(PlainFences(md, fences.config), "fenced_code_block", 25)
         if "smarty" in md.treeprocessors:
             smarty = md.treeprocessors["smarty"]
             md.treeprocessors.register(OnlyWhenNeeded(md, smarty, _SMARTY_NEEDS), "smarty", 6)
@@ -277,19 +260,22 @@ def make_markdown() -> Markdown:
     from markdown.extensions.abbr import AbbrExtension
     from markdown.extensions.attr_list import AttrListExtension
     from markdown.extensions.def_list import DefListExtension
-    from markdown.extensions.fenced_code import FencedCodeExtension
     from markdown.extensions.footnotes import FootnoteExtension
     from markdown.extensions.sane_lists import SaneListExtension
     from markdown.extensions.smarty import SmartyExtension
     from markdown.extensions.tables import TableExtension
     from markdown.extensions.toc import TocExtension
+    from pymdownx.highlight import HighlightExtension
+    from pymdownx.superfences import SuperFencesCodeExtension
 
     return Markdown(
         extensions=[
             AbbrExtension(),
             AttrListExtension(),
             DefListExtension(),
-            FencedCodeExtension(),
+            # Fenced code in list items and quotes too; not highlighted (no colours in print).
+            HighlightExtension(use_pygments=False),
+            SuperFencesCodeExtension(),
             FootnoteExtension(SEPARATOR="-", BACKLINK_TITLE="Back to note %d"),
             SaneListExtension(),
             SmartyExtension(substitutions=_SMARTY),
