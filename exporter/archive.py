@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
@@ -40,61 +40,83 @@ class BookBinding:
 
 
 def kept_inputs(articles: Sequence[Path], read: Sequence[Path], book_file: Path | None,
-                options: Options) -> tuple[tuple[str, Path], ...]:
+                options: Options, folder: str = "sources/") -> tuple[tuple[str, Path], ...]:
     """Every file a build read, as (archive name, path), in name order.
 
-    *articles* are its sources, *read* the other files they used (images), *book_file*
-    the ``book.yaml`` that bound them, if any; the user stylesheets come from *options*.
+    *articles* are its sources, *read* the images their editions carry, *book_file* the
+    ``book.yaml`` that bound them, if any; the user stylesheets come from *options*.  Names
+    follow the paths as given (a link keeps its own name), relative to the folder holding
+    them all, under *folder* of the archive.
     """
     from .userstyle import stylesheet_files
 
-    files = [*articles, *read, *([book_file] if book_file else [])]
-    root = Path(os.path.commonpath([path.resolve().parent for path in files]))
-    kept = {"sources/" + path.resolve().relative_to(root).as_posix(): path for path in files}
+    files = [path.absolute() for path in [*articles, *read, *([book_file] if book_file else [])]]
+    root = Path(os.path.commonpath([path.parent for path in files]))
+    kept = {folder + path.relative_to(root).as_posix(): path for path in files}
     for number, sheet in enumerate(options.user_stylesheets):
+        home = sheet.resolve().parent
         for path in stylesheet_files(sheet):
-            kept[f"styles/{number}/{path.relative_to(sheet.resolve().parent).as_posix()}"] = path
+            name = sheet.name if path == sheet.resolve() else path.relative_to(home).as_posix()
+            kept[f"styles/{number}/{name}"] = path
     return tuple(sorted(kept.items()))
 
 
-def book_inputs(book: Book, options: Options) -> tuple[tuple[str, Path], ...]:
-    """:func:`kept_inputs` of a book being built."""
-    return kept_inputs([a.source.path for a in book.articles], book.images, book.book_file,
+def book_inputs(book: Book, options: Options) -> tuple[tuple[tuple[str, Path], ...], dict[Path, bytes]]:
+    """The inputs of a book being built (:func:`kept_inputs`), and the bytes the build read
+    of its sources and images, by absolute path (a piped article has no file)."""
+    read = {article.source.path.absolute(): article.source.raw for article in book.articles}
+    for article in book.articles:
+        for asset in (*article.assets, article.cover):
+            if asset and asset.origin:
+                read[(article.source.path.parent / asset.origin).absolute()] = asset.data
+    kept = kept_inputs([a.source.path for a in book.articles], book.images, book.book_file,
                        options)
+    return kept, read
 
 
 def build_record(articles: Sequence[Path], book: BookBinding | None, options: Options,
-                 kept: tuple[tuple[str, Path], ...]) -> dict[str, Any]:
-    """What made a build's editions: inputs by SHA-256, options and tool versions (JSON-ready)."""
+                 kept: Sequence[tuple[str, Path]],
+                 read: Mapping[Path, bytes] | None = None) -> dict[str, Any]:
+    """What made a build's editions: inputs by SHA-256, options and tool versions (JSON-ready).
+
+    *read* holds the bytes the build read of some inputs; the others are read from disk.
+    """
     from .cache import tool_versions
 
-    names = {path.resolve(): name for name, path in kept}
-    sheets = {sheet.resolve() for sheet in options.user_stylesheets}
+    read = read or {}
+    names = {path.absolute(): name for name, path in kept}
     return {
         "format": RECORD_FORMAT,
         "tool": tool_versions(),
         "options": {key: getattr(options, key) for key in KEPT_OPTIONS},
-        "articles": [names[path.resolve()] for path in articles],
+        "articles": [names[path.absolute()] for path in articles],
         "book": None if book is None else {
-            "title": book.title, "file": names[book.file.resolve()] if book.file else None,
-            "given": [names[path.resolve()] for path in book.given]},
-        "stylesheets": [name for name, path in kept if path.resolve() in sheets],
-        "inputs": {name: hashlib.sha256(path.read_bytes()).hexdigest() for name, path in kept},
+            "title": book.title, "file": names[book.file.absolute()] if book.file else None,
+            "given": [names[path.absolute()] for path in book.given]},
+        "stylesheets": [f"styles/{number}/{sheet.name}"
+                        for number, sheet in enumerate(options.user_stylesheets)],
+        "inputs": {name: hashlib.sha256(contents(path, read)).hexdigest() for name, path in kept},
     }
 
 
-def book_record(book: Book, options: Options, kept: tuple[tuple[str, Path], ...]) -> dict[str, Any]:
+def book_record(book: Book, options: Options, kept: Sequence[tuple[str, Path]],
+                read: Mapping[Path, bytes]) -> dict[str, Any]:
     """:func:`build_record` of a book being built."""
     binding = BookBinding(book.metadata.title, book.book_file, book.given) if book.collection \
         else None
-    return build_record([a.source.path for a in book.articles], binding, options, kept)
+    return build_record([a.source.path for a in book.articles], binding, options, kept, read)
+
+
+def contents(path: Path, read: Mapping[Path, bytes]) -> bytes:
+    """The bytes of an input: as the build read them where known, else from the file."""
+    return read[path.absolute()] if path.absolute() in read else path.read_bytes()
 
 
 def safe_name(name: str) -> PurePosixPath:
     """*name* from an archive as a relative path that stays in its folder; else refused."""
     path = PurePosixPath(name)
-    if (not name or "\\" in name or "\0" in name or path.is_absolute()
-            or any(part in ("", ".", "..") or part.startswith(".") for part in path.parts)
+    if (not name or "\\" in name or "\0" in name or path.is_absolute() or len(name) > 1024
+            or any(part in ("", ".", "..") or len(part) > 255 for part in path.parts)
             or path.parts[0] not in ("sources", "styles")):
         raise VerifyError(f"the archive names a file {name!r} outside its sources and styles")
     return path

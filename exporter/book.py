@@ -52,9 +52,9 @@ class Book:
 
     @property
     def images(self) -> tuple[Path, ...]:
-        """Every image file the articles read from their folders (and covers)."""
-        return tuple(article.source.path.parent / name for article in self.articles
-                     for name in article.inputs if (article.source.path.parent / name).is_file())
+        """Every image file the articles' editions carry (covers included), as read."""
+        return tuple(article.source.path.parent / asset.origin for article in self.articles
+                     for asset in (*article.assets, article.cover) if asset and asset.origin)
 
     @property
     def digest(self) -> str:

@@ -33,7 +33,7 @@ from .userstyle import resolve_stylesheet
 
 CACHE_DIR = ".exporter-cache"
 #: The shape of a record; a record of another shape is a miss.
-_FORMAT = "exporter-build-2"
+_FORMAT = "exporter-build-3"
 #: Distributions whose code shapes the editions' bytes.
 _LIBRARIES = ("weasyprint", "pydyf", "pillow", "ebooklib", "markdown", "pymdown-extensions",
               "fonttools", "nh3", "lxml", "tinycss2", "cssselect2", "pyphen", "tinyhtml5", "pyyaml")

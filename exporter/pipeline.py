@@ -119,6 +119,8 @@ def _remember(result: BuildResult, book: Book, key: str, folder: Path) -> BuildR
     warnings = [{**dataclasses.asdict(w), "path": None if w.path == where else w.path}
                 for w in result.warnings]
     extra = {"identifier": result.identifier, "warnings": warnings,
+             "images": [path.relative_to(article.source.path.parent).as_posix()
+                        for path in result.inputs],
              "date": result.date.isoformat() if result.date else None}
     try:
         cache.store(folder, book.stem, key, inputs, outputs, extra)
@@ -139,8 +141,7 @@ def _reused(record: dict[str, Any], path: Path, folder: Path, options: Options) 
     if not isinstance(record.get("identifier", ""), str):
         raise TypeError("identifier")
     _check_strict(warnings, options, path)
-    images = tuple(path.parent / name for name, digest in record["inputs"].items()
-                   if isinstance(digest, str) and len(digest) == 64)
+    images = tuple(path.parent / str(name) for name in record.get("images", []))
     return BuildResult(path, outputs, warnings, record.get("identifier", ""), date, (path,),
                        reused=True, inputs=images)
 

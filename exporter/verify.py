@@ -63,6 +63,8 @@ def verify(path: Path) -> Verdict:
         if error.path is None:
             error.path = path
         raise
+    except OSError as error:
+        raise VerifyError(f"cannot be read: {error.strerror or error}", path=path) from None
 
 
 def _verify_pdf(path: Path) -> Verdict:
@@ -92,8 +94,8 @@ def _verify_bag(path: Path) -> Verdict:
 
     if not (path / "bagit.txt").is_file():
         raise VerifyError("is a folder but not a bag (no bagit.txt)")
-    if any(item.is_symlink() for item in path.rglob("*")):
-        raise VerifyError("the bag holds symbolic links; a bag to verify holds files only")
+    if any(item.is_symlink() or not (item.is_file() or item.is_dir()) for item in path.rglob("*")):
+        raise VerifyError("the bag holds links or special files; a bag to verify holds files only")
     from .fixity import quiet
 
     try:
@@ -108,22 +110,36 @@ def _verify_bag(path: Path) -> Verdict:
     if record.get("format") != RECORD_FORMAT or not isinstance(builds, list) or not builds:
         raise VerifyError(f"{RECORD_NAME} names no builds")
     checks: list[Check] = []
-    with tempfile.TemporaryDirectory(prefix="exporter-verify-") as temporary:
-        for number, build in enumerate(builds):
-            if not isinstance(build, dict) or not isinstance(build.get("editions"), dict):
-                raise VerifyError(f"build {number + 1} of {RECORD_NAME} is malformed")
-            inputs = _inputs(build)
-            files = {name: _bounded_read(path / "data" / safe_name(name), MAX_FILE_BYTES)
-                     for name in inputs}
-            folder = Path(temporary) / str(number)
+    named: set[str] = set()
+    for number, build in enumerate(builds):
+        if not isinstance(build, dict) or not isinstance(build.get("editions"), dict) \
+                or not build["editions"]:
+            raise VerifyError(f"build {number + 1} of {RECORD_NAME} names no editions")
+        inputs = _inputs(build)
+        files, total = {}, 0
+        for name in inputs:
+            files[name] = _bounded_read(path / "data" / safe_name(name), MAX_FILE_BYTES)
+            total += len(files[name])
+            if total > MAX_TOTAL_BYTES:
+                raise VerifyError(f"the inputs of build {number + 1} pass the size limit of verify")
+        with tempfile.TemporaryDirectory(prefix="exporter-verify-") as temporary:
+            folder = Path(temporary)
             laid = _lay_out(files, build, folder / "kept")
             rebuilt = _rebuild(build, folder / "kept", folder / "out")
-            checks += [check for check in laid if check.verdict != "ok"]
-            for name, digest in sorted(build["editions"].items()):
-                data = rebuilt.get(name)
-                found = _sha(data) if data is not None else ""
-                verdict = "missing" if data is None else "ok" if found == digest else "differs"
-                checks.append(Check(f"data/editions/{name}", str(digest), found, verdict))
+        del files
+        checks += [check for check in laid if check.verdict != "ok"]
+        for name, digest in sorted(build["editions"].items()):
+            kept = path / "data" / "editions" / str(name)
+            named.add(str(name))
+            data = rebuilt.get(str(name))
+            found = _sha(data) if data is not None else ""
+            held = _sha(_bounded_read(kept, MAX_TOTAL_BYTES)) if kept.is_file() else ""
+            verdict = ("missing" if data is None or not held
+                       else "ok" if found == held == digest else "differs")
+            checks.append(Check(f"data/editions/{name}", held or str(digest), found, verdict))
+    for extra in sorted((path / "data" / "editions").glob("*")):
+        if extra.name not in named:
+            checks.append(Check(f"data/editions/{extra.name}", "", "", "unexpected"))
     return Verdict(path, tuple(checks), tuple(note for build in builds for note in _notes(build)))
 
 
@@ -131,8 +147,10 @@ def _bag_failures(error: Any) -> list[Check]:
     """The files a bag's manifests name wrongly, as checks."""
     import bagit
 
-    checks = []
+    checks: list[Check] = []
     for detail in error.details or []:
+        if any(check.file == getattr(detail, "path", None) for check in checks):
+            continue  # (one row a file, though each algorithm finds it)
         if isinstance(detail, bagit.ChecksumMismatch):
             checks.append(Check(detail.path, detail.expected, detail.found, "differs"))
         elif isinstance(detail, bagit.FileMissing):
@@ -144,6 +162,14 @@ def _bag_failures(error: Any) -> list[Check]:
 
 def _attachments(pdf: Any) -> dict[str, bytes]:
     """The PDF's attached files by name, decoded within the limits."""
+
+    try:
+        return _read_attachments(pdf)
+    except (KeyError, AttributeError, TypeError, ValueError) as error:
+        raise VerifyError(f"an attachment of the PDF is malformed ({error!r})") from None
+
+
+def _read_attachments(pdf: Any) -> dict[str, bytes]:
     import pikepdf
 
     files: dict[str, bytes] = {}
@@ -207,8 +233,12 @@ def _lay_out(files: dict[str, bytes], record: dict[str, Any], folder: Path) -> l
             continue
         found = _sha(data)
         checks.append(Check(name, digest, found, "ok" if found == digest else "differs"))
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(data)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+        except OSError as error:
+            raise VerifyError(f"the archive's file {name!r} cannot be laid out: "
+                              f"{error.strerror or error}") from None
     checks += [Check(name, "", _sha(files[name]), "unexpected") for name in sorted(files)
                if name not in inputs]
     return checks
@@ -225,19 +255,24 @@ def _rebuild(record: dict[str, Any], folder: Path, out: Path) -> dict[str, bytes
         articles = [folder / safe_name(name) for name in record["articles"]]
         book = record["book"]
         options = Options(**settings, user_stylesheets=sheets, reuse=False)
-    except (KeyError, TypeError, ValueError, ExporterError) as error:
-        raise VerifyError(f"{RECORD_NAME} is malformed ({error})") from None
-    if not articles:
-        raise VerifyError(f"{RECORD_NAME} names no article")
-    if book is None:
-        result = pipeline.build(articles[0], out, options=options)
-    elif isinstance(book, dict) and book.get("file"):
-        given = [folder / safe_name(name) for name in book.get("given") or []]
-        result = pipeline.build_book(given, out, book_file=folder / safe_name(book["file"]),
-                                     options=options)
-    else:
-        title = str(book.get("title")) if isinstance(book, dict) else "Book"
-        result = pipeline.build_book(articles, out, title=title, options=options)
+        if not articles:
+            raise VerifyError(f"{RECORD_NAME} names no article")
+        if book is None:
+            result = pipeline.build(articles[0], out, options=options)
+        elif book.get("file"):
+            given = [folder / safe_name(name) for name in book.get("given") or []]
+            result = pipeline.build_book(given, out, book_file=folder / safe_name(book["file"]),
+                                         options=options)
+        else:
+            result = pipeline.build_book(articles, out, title=str(book["title"]), options=options)
+    except VerifyError:
+        raise
+    except ExporterError as error:
+        # (named as the archive names the file, not by the temporary folder it was laid out in)
+        raise VerifyError("its kept inputs do not build: "
+                          + str(error).replace(f"{folder}/", "").replace(str(folder), "")) from None
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError, OSError) as error:
+        raise VerifyError(f"{RECORD_NAME} is malformed ({error!r})") from None
     return {output.path.name: output.path.read_bytes() for output in result.outputs}
 
 

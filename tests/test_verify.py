@@ -105,11 +105,12 @@ def test_a_folder_of_archives_is_verified_in_parallel(archive: Path) -> None:
 
 
 def _forged_pdf(tmp_path: Path, name: str, record: dict[str, object]) -> Path:
-    """The seed's archive PDF with an extra attachment and a record of our own."""
+    """The seed's archive PDF with its source replaced by *name* and a record of our own."""
     result = run_cli("build", SEED, "-o", tmp_path, "-f", "pdf", "--edition", "archive")
     assert result.exit_code == 0, result.output
     path = tmp_path / "pokrovsk.pdf"
     with pikepdf.open(path, allow_overwriting_input=True) as pdf:
+        del pdf.attachments["sources/pokrovsk.md"]
         pdf.attachments[name] = pikepdf.AttachedFileSpec(pdf, b"x", filename=name)
         pdf.attachments["exporter-build.json"] = pikepdf.AttachedFileSpec(
             pdf, json.dumps(record).encode(), filename="exporter-build.json")
@@ -141,7 +142,7 @@ def test_a_bag_with_a_link_is_refused(archive: Path, tmp_path: Path) -> None:
     bag = shutil.copytree(archive / "bag", tmp_path / "bag")
     os.symlink("/etc/hostname", bag / "data" / "sources" / "link.md")
     result = _verify(bag, cwd=tmp_path)
-    assert result.returncode == 14 and "symbolic links" in result.stderr
+    assert result.returncode == 14 and "links or special files" in result.stderr
 
 
 def test_an_oversized_attachment_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -163,3 +164,70 @@ def test_other_tool_versions_are_said(archive: Path, monkeypatch: pytest.MonkeyP
     verdict = verify.verify(archive / "out" / "mapped.pdf")
     assert not verdict.ok  # the record the PDF carries names the versions that made it
     assert any("weasyprint" in note and "99.0" in note for note in verdict.notes)
+
+
+def test_a_forged_bag_with_fresh_manifests_is_caught(archive: Path, tmp_path: Path) -> None:
+    """Manifests anyone can regenerate prove nothing: the editions are compared with a rebuild."""
+    import shutil
+
+    bag = shutil.copytree(archive / "bag", tmp_path / "bag")
+    (bag / "data" / "editions" / "mapped.html").write_text("forged", encoding="utf-8")
+    (bag / "data" / "editions" / "extra.exe").write_text("junk", encoding="utf-8")
+    bagit.Bag(str(bag)).save(manifests=True)
+    rows = json.loads(_verify(bag, "--json", cwd=tmp_path).stdout)
+    verdicts = {check["file"]: check["verdict"] for check in rows[0]["checks"]}
+    assert verdicts["data/editions/mapped.html"] == "differs"
+    assert verdicts["data/editions/extra.exe"] == "unexpected"
+    assert verdicts["data/editions/pokrovsk.pdf"] == "ok"
+
+
+def test_files_the_image_policy_refused_are_never_kept(tmp_path: Path) -> None:
+    (tmp_path / "secret.txt").write_text("secret", encoding="utf-8")
+    (tmp_path / "art").mkdir()
+    (tmp_path / "art" / "notes.txt").write_text("notes", encoding="utf-8")
+    (tmp_path / "art" / "leak.md").write_text(
+        "# Leak\n\n![s](../secret.txt) ![n](notes.txt) ![h](/etc/hostname)\n", encoding="utf-8")
+    result = run_cli("build", tmp_path / "art" / "leak.md", "--edition", "archive", "-f", "pdf",
+                     "-o", tmp_path / "out", "--bag", tmp_path / "bag")
+    assert result.exit_code == 0, result.output
+    with pikepdf.open(tmp_path / "out" / "leak.pdf") as pdf:
+        assert sorted(pdf.attachments) == ["exporter-build.json", "sources/leak.md"]
+    kept = sorted(p.name for p in (tmp_path / "bag" / "data" / "sources").rglob("*"))
+    assert kept == ["leak.md"]
+
+
+def test_articles_from_two_folders_share_a_bag(tmp_path: Path) -> None:
+    for name, colour in (("a", (200, 0, 0)), ("b", (0, 0, 200))):
+        (tmp_path / name).mkdir()
+        Image.new("RGB", (40, 40), colour).save(tmp_path / name / "img.png")
+        (tmp_path / name / f"{name}.md").write_text(f"# {name}\n\n![{name}](img.png)\n",
+                                                    encoding="utf-8")
+    result = run_cli("build", tmp_path / "a" / "a.md", tmp_path / "b" / "b.md", "-f", "pdf",
+                     "--edition", "archive", "-o", tmp_path / "out", "--bag", tmp_path / "bag")
+    assert result.exit_code == 0, result.output
+    assert _verify(tmp_path / "bag", cwd=tmp_path).returncode == 0
+
+
+def test_a_piped_article_archives_and_verifies(tmp_path: Path) -> None:
+    built = subprocess.run([*EXPORTER, "build", "-", "--edition", "archive", "-f", "pdf", "-o", "out"],
+                           input=b"# Piped\n\nText.\n", cwd=tmp_path, capture_output=True,
+                           timeout=300, check=False)
+    assert built.returncode == 0, built.stderr
+    assert _verify(tmp_path / "out" / "stdin.pdf", cwd=tmp_path).returncode == 0
+
+
+@pytest.mark.parametrize("options", [{"page_size": 5}, {"margins": [1, 2]},
+                                     {"source_date_epoch": "x"}, {"formats": "pdf!"}])
+def test_a_record_with_nonsense_options_is_refused_cleanly(tmp_path: Path,
+                                                          options: dict[str, object]) -> None:
+    base = {"formats": ["pdf"], "style": "classic", "page_size": "A4", "margins": None,
+            "edition": "archive", "source_date_epoch": None, "toc": None}
+    import hashlib
+
+    record = {"format": "exporter-build/1", "articles": ["sources/a.md"], "book": None,
+              "inputs": {"sources/a.md": hashlib.sha256(b"x").hexdigest()},  # (what it holds)
+              "stylesheets": [], "options": {**base, **options}}
+    pdf = _forged_pdf(tmp_path, "sources/a.md", record)
+    result = _verify(pdf, cwd=tmp_path)
+    assert result.returncode == 14, result.stderr
+    assert "Traceback" not in result.stderr and "internal error" not in result.stderr

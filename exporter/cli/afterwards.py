@@ -64,21 +64,28 @@ def after_build(built: list[BuildResult], status: int, output_dir: Path, report:
 
 
 def _kept(built: list[BuildResult], options: Options) -> tuple[list[tuple[str, Path]], bytes]:
-    """The inputs of every build, by archive name, and the bag's record of the builds."""
+    """The inputs of every build, by archive name, and the bag's record of the builds.
+
+    Each build's inputs are named from its own folder; a build whose names would clash with
+    an earlier one's (two folders, each with its ``img.png``) goes under ``sources/N/``.
+    """
     from ..archive import RECORD_FORMAT, build_record, kept_inputs
 
-    inputs: dict[tuple[str, Path], None] = {}
+    inputs: dict[str, Path] = {}
     builds = []
-    for result in built:
+    for number, result in enumerate(built, start=1):
         book_file = result.binding.file if result.binding else None
         kept = kept_inputs(result.sources, result.inputs, book_file, options)
-        inputs.update(dict.fromkeys(kept))
+        if any(inputs.get(name, path) != path for name, path in kept):
+            kept = kept_inputs(result.sources, result.inputs, book_file, options,
+                               f"sources/{number}/")
+        inputs.update(kept)
         record = build_record(result.sources, result.binding, options, kept)
         editions = {output.path.name: output.sha256 for output in result.outputs}
         builds.append({**record, "editions": dict(sorted(editions.items()))})
     text = json.dumps({"format": RECORD_FORMAT, "builds": builds}, indent=1, sort_keys=True,
                       ensure_ascii=False)
-    return list(inputs), text.encode("utf-8") + b"\n"
+    return sorted(inputs.items()), text.encode("utf-8") + b"\n"
 
 
 def report_record(outcomes: Sequence[BuildResult | Failure]) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from ..errors import VERIFY_FAILED, ExporterError, UsageProblem, VerifyError
+from ..errors import VERIFY_FAILED, ExporterError, InternalError, UsageProblem, VerifyError
 from .reporting import Reporting
 
 if TYPE_CHECKING:
@@ -37,7 +37,7 @@ def verify_command(paths: tuple[Path, ...], as_json: bool, report: Path | None,
         for target, outcome in zip(targets, _run(targets, jobs), strict=True):
             verdicts.append(outcome)
             if isinstance(outcome, ExporterError):
-                click.echo(f"Error: {outcome}", err=True)
+                click.echo(f"Error: {_printable(str(outcome))}", err=True)
             else:
                 click.echo(f"{'Verified' if outcome.ok else 'DIFFERS'}: {target}", err=True)
                 for note in outcome.notes:
@@ -93,6 +93,8 @@ def _verify_one(path: Path) -> Verdict | ExporterError:
         return verify(path)
     except ExporterError as error:
         return error
+    except Exception as error:  # (one archive's fault must not stop the others)
+        return InternalError(f"internal error: {type(error).__name__}: {error}", path=path)
 
 
 def _as_record(outcome: Verdict | ExporterError, path: Path) -> dict[str, Any]:
@@ -107,12 +109,18 @@ def _as_record(outcome: Verdict | ExporterError, path: Path) -> dict[str, Any]:
 
 def _table(rows: list[dict[str, Any]]) -> str:
     """One line per file checked: archive, file, expected and found SHA-256 (shortened), verdict."""
-    lines = [("ARCHIVE", "FILE", "EXPECTED", "FOUND", "VERDICT")]
+    lines: list[tuple[str, ...]] = [("ARCHIVE", "FILE", "EXPECTED", "FOUND", "VERDICT")]
     for row in rows:
         if row["verdict"] == "error":
             lines.append((row["path"], "-", "-", "-", "error"))
         lines += [(row["path"], c["file"], c["expected"][:12] or "-", c["found"][:12] or "-",
                    c["verdict"]) for c in row["checks"]]
+    # (names come from the archive: no control character of theirs reaches the terminal)
+    lines = [tuple(_printable(cell) for cell in line) for line in lines]
     widths = [max(len(line[i]) for line in lines) for i in range(4)]
     return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=False))
                      + "  " + line[4] for line in lines)
+
+
+def _printable(text: str) -> str:
+    return "".join(char if char.isprintable() else "?" for char in text)

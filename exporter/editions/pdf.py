@@ -153,13 +153,14 @@ def _source_attachments(book: Book, options: Options) -> list[Any]:
     """
     from weasyprint import Attachment
 
-    from ..archive import RECORD_NAME, book_inputs, book_record
+    from ..archive import RECORD_NAME, book_inputs, book_record, contents
 
     moment = book.modified.replace(tzinfo=None)
-    kept = book_inputs(book, options)
-    record = book_record(book, options, kept)
+    kept, read = book_inputs(book, options)
+    record = book_record(book, options, kept, read)
     attachments = [
-        Attachment(string=path.read_bytes(), name=name, created=moment, modified=moment,
+        Attachment(string=contents(path, read), name=name,
+                   created=moment, modified=moment,
                    description=f"Input of \u201c{book.metadata.title}\u201d (SHA-256 "
                                f"{record['inputs'][name]})", relationship="Source")
         for name, path in kept]
