@@ -6,6 +6,8 @@ import json
 import zipfile
 from pathlib import Path
 
+import pytest
+
 from conftest import SEED, run_cli
 from validators import ACE_DIRS
 
@@ -14,6 +16,7 @@ def _ace_dir() -> str:
     return str(next((d for d in ACE_DIRS if (d / "node_modules").is_dir()), ACE_DIRS[0]))
 
 
+@pytest.mark.slow  # (a JVM of its own per run, as the command starts one)
 def test_check_passes_on_the_projects_own_outputs(seed_editions: dict[str, Path]) -> None:
     result = run_cli("check", seed_editions["epub"], seed_editions["pdf"], "--json",
                      "--ace-dir", _ace_dir())
@@ -23,6 +26,7 @@ def test_check_passes_on_the_projects_own_outputs(seed_editions: dict[str, Path]
     assert {"code", "severity", "file", "message"} <= set(findings[0])
 
 
+@pytest.mark.slow  # (a JVM of its own per run, as the command starts one)
 def test_check_fails_on_an_epub_missing_a_manifest_file(seed_editions: dict[str, Path],
                                                        tmp_path: Path) -> None:
     broken = tmp_path / "broken.epub"
