@@ -113,15 +113,18 @@ def build_document(source: Source, options: Options) -> Document:
         raise SourceError(error.message, path=source.path, line=line) from None
     title_from_body: str | None = getattr(converter, "exporter_title", None)
 
-    fallback = title_from_body or _title_from_name(source.path)
-    metadata, meta_warnings = read_metadata(source.front_matter, source.path, fallback,
-                                             source.front_matter_lines)
-
     try:
         root = parse_fragment(sanitize_html(html))
     except ValueError as limit:
         raise SourceError(f"the text cannot be read whole ({limit}); nothing was built",
                           path=source.path) from None
+    fallback = title_from_body or _title_from_name(source.path)
+    if title_from_body is None and source.path.name == STDIN:  # no file name to fall back on
+        heading = next(root.iter("h1", "h2", "h3", "h4", "h5", "h6"), None)
+        text = " ".join(str(heading.xpath("string()")).split()) if heading is not None else ""
+        fallback = text or fallback
+    metadata, meta_warnings = read_metadata(source.front_matter, source.path, fallback,
+                                             source.front_matter_lines)
     repair_content_model(root)
     _check_depth(root, source)
     _unique_ids(root)

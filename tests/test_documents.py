@@ -140,7 +140,8 @@ def _titles(folder: Path, stem: str) -> tuple[str, list[str]]:
 
 
 @pytest.mark.parametrize(("piped", "title"), [("Just text, no heading.\n", "Untitled"),
-                                              ("# Piped heading\n\nText.\n", "Piped heading")])
+                                              ("# Piped heading\n\nText.\n", "Piped heading"),
+                                              ("Text.\n\n## A *section*\n\nMore.\n", "A section")])
 def test_a_piped_article_is_titled_by_its_heading_else_untitled(
         tmp_path: Path, piped: str, title: str) -> None:
     result = CliRunner().invoke(cli, ["build", "-", "-o", str(tmp_path), "-f", "html", "-f", "epub"],
