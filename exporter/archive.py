@@ -5,7 +5,7 @@ the articles, their images and a book file (relative to the articles' folder), a
 ``styles/N/`` for the N-th user stylesheet and the files it reads.  Its *record*
 (JSON) names them with their SHA-256, with the options and tool versions that made
 the editions.  The archive PDF attaches both; a bag holds both beside its editions.
-:func:`rebuild` makes the editions again from kept inputs alone, in a folder of its own.
+:mod:`exporter.verify` makes the editions again from the kept inputs alone.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ def kept_inputs(articles: Sequence[Path], read: Sequence[Path], book_file: Path 
     """
     from .userstyle import stylesheet_files
 
-    files = [path.absolute() for path in [*articles, *read, *([book_file] if book_file else [])]]
+    files = [_normal(path) for path in [*articles, *read, *([book_file] if book_file else [])]]
     root = Path(os.path.commonpath([path.parent for path in files]))
     kept = {folder + path.relative_to(root).as_posix(): path for path in files}
     for number, sheet in enumerate(options.user_stylesheets):
@@ -64,11 +64,11 @@ def kept_inputs(articles: Sequence[Path], read: Sequence[Path], book_file: Path 
 def book_inputs(book: Book, options: Options) -> tuple[tuple[tuple[str, Path], ...], dict[Path, bytes]]:
     """The inputs of a book being built (:func:`kept_inputs`), and the bytes the build read
     of its sources and images, by absolute path (a piped article has no file)."""
-    read = {article.source.path.absolute(): article.source.raw for article in book.articles}
+    read = {_normal(article.source.path): article.source.raw for article in book.articles}
     for article in book.articles:
         for asset in (*article.assets, article.cover):
             if asset and asset.origin:
-                read[(article.source.path.parent / asset.origin).absolute()] = asset.data
+                read[_normal(article.source.path.parent / asset.origin)] = asset.data
     kept = kept_inputs([a.source.path for a in book.articles], book.images, book.book_file,
                        options)
     return kept, read
@@ -84,15 +84,15 @@ def build_record(articles: Sequence[Path], book: BookBinding | None, options: Op
     from .cache import tool_versions
 
     read = read or {}
-    names = {path.absolute(): name for name, path in kept}
+    names = {_normal(path): name for name, path in kept}
     return {
         "format": RECORD_FORMAT,
         "tool": tool_versions(),
         "options": {key: getattr(options, key) for key in KEPT_OPTIONS},
-        "articles": [names[path.absolute()] for path in articles],
+        "articles": [names[_normal(path)] for path in articles],
         "book": None if book is None else {
-            "title": book.title, "file": names[book.file.absolute()] if book.file else None,
-            "given": [names[path.absolute()] for path in book.given]},
+            "title": book.title, "file": names[_normal(book.file)] if book.file else None,
+            "given": [names[_normal(path)] for path in book.given]},
         "stylesheets": [f"styles/{number}/{sheet.name}"
                         for number, sheet in enumerate(options.user_stylesheets)],
         "inputs": {name: hashlib.sha256(contents(path, read)).hexdigest() for name, path in kept},
@@ -107,9 +107,14 @@ def book_record(book: Book, options: Options, kept: Sequence[tuple[str, Path]],
     return build_record([a.source.path for a in book.articles], binding, options, kept, read)
 
 
+def _normal(path: Path) -> Path:
+    """*path* made absolute, ``..`` folded by name (a link keeps its own name, unresolved)."""
+    return Path(os.path.normpath(path.absolute()))
+
+
 def contents(path: Path, read: Mapping[Path, bytes]) -> bytes:
     """The bytes of an input: as the build read them where known, else from the file."""
-    return read[path.absolute()] if path.absolute() in read else path.read_bytes()
+    return read[_normal(path)] if _normal(path) in read else path.read_bytes()
 
 
 def safe_name(name: str) -> PurePosixPath:
