@@ -39,26 +39,33 @@ class BookBinding:
     given: tuple[Path, ...] = ()
 
 
-def kept_inputs(articles: Sequence[Path], read: Sequence[Path], book_file: Path | None,
-                options: Options, folder: str = "sources/") -> tuple[tuple[str, Path], ...]:
-    """Every file a build read, as (archive name, path), in name order.
-
-    *articles* are its sources, *read* the images their editions carry, *book_file* the
-    ``book.yaml`` that bound them, if any; the user stylesheets come from *options*.  Names
-    follow the paths as given (a link keeps its own name), relative to the folder holding
-    them all, under *folder* of the archive.
-    """
+def stylesheet_inputs(options: Options) -> dict[str, Path]:
+    """The user stylesheets of *options* and every file they read, by archive name
+    (``styles/N/`` for the N-th)."""
     from .userstyle import stylesheet_files
 
-    files = [_normal(path) for path in [*articles, *read, *([book_file] if book_file else [])]]
-    root = Path(os.path.commonpath([path.parent for path in files]))
-    kept = {folder + path.relative_to(root).as_posix(): path for path in files}
+    kept = {}
     for number, sheet in enumerate(options.user_stylesheets):
         home = sheet.resolve().parent
         for path in stylesheet_files(sheet):
             name = sheet.name if path == sheet.resolve() else path.relative_to(home).as_posix()
             kept[f"styles/{number}/{name}"] = path
-    return tuple(sorted(kept.items()))
+    return kept
+
+
+def kept_inputs(articles: Sequence[Path], read: Sequence[Path], book_file: Path | None,
+                styles: Mapping[str, Path], folder: str = "sources/") -> tuple[tuple[str, Path], ...]:
+    """Every file a build read, as (archive name, path), in name order.
+
+    *articles* are its sources, *read* the images their editions carry, *book_file* the
+    ``book.yaml`` that bound them, if any, and *styles* the :func:`stylesheet_inputs`.
+    Names follow the paths as given (a link keeps its own name), relative to the folder
+    holding them all, under *folder* of the archive.
+    """
+    files = [_normal(path) for path in [*articles, *read, *([book_file] if book_file else [])]]
+    root = Path(os.path.commonpath([path.parent for path in files]))
+    kept = {folder + path.relative_to(root).as_posix(): path for path in files}
+    return tuple(sorted({**kept, **styles}.items()))
 
 
 def book_inputs(book: Book, options: Options) -> tuple[tuple[tuple[str, Path], ...], dict[Path, bytes]]:
@@ -70,7 +77,7 @@ def book_inputs(book: Book, options: Options) -> tuple[tuple[tuple[str, Path], .
             if asset and asset.origin:
                 read[_normal(article.source.path.parent / asset.origin)] = asset.data
     kept = kept_inputs([a.source.path for a in book.articles], book.images, book.book_file,
-                       options)
+                       stylesheet_inputs(options))
     return kept, read
 
 

@@ -14,6 +14,8 @@ from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 from lxml import etree
 
+from .markdown_ext import DIGIT_PREFIX
+
 # Characters a URL may hold as they are (RFC 3986's reserved and unreserved, and '%').
 _URL_SAFE = "!#$&'()*+,-./:;=?@[]~_%"
 # A '%' that does not start an escape of two hex digits.
@@ -35,8 +37,8 @@ def mend_links(root: etree._Element) -> list[str]:
             target = unquote(href[1:])
             if target in ids:
                 link.set("href", f"#{target}")  # (as the id is written, as the contents list does)
-            elif f"s-{target}" in ids:
-                link.set("href", f"#s-{target}")  # a heading id that began with a digit
+            elif f"{DIGIT_PREFIX}{target}" in ids:  # a heading id that began with a digit
+                link.set("href", f"#{DIGIT_PREFIX}{target}")
             else:
                 dropped.append(f"link to {href} leads nowhere: no heading or note has that id")
                 del link.attrib["href"]

@@ -69,15 +69,16 @@ def _kept(built: list[BuildResult], options: Options) -> tuple[list[tuple[str, P
     Each build's inputs are named from its own folder; a build whose names would clash with
     an earlier one's (two folders, each with its ``img.png``) goes under ``sources/N/``.
     """
-    from ..archive import RECORD_FORMAT, build_record, kept_inputs
+    from ..archive import RECORD_FORMAT, build_record, kept_inputs, stylesheet_inputs
 
+    styles = stylesheet_inputs(options)  # (read once: every build shares the options)
     inputs: dict[str, Path] = {}
     builds = []
     for number, result in enumerate(built, start=1):
         book_file = result.binding.file if result.binding else None
-        kept = kept_inputs(result.sources, result.inputs, book_file, options)
+        kept = kept_inputs(result.sources, result.inputs, book_file, styles)
         if any(inputs.get(name, path) != path for name, path in kept):
-            kept = kept_inputs(result.sources, result.inputs, book_file, options,
+            kept = kept_inputs(result.sources, result.inputs, book_file, styles,
                                f"sources/{number}/")
         inputs.update(kept)
         record = build_record(result.sources, result.binding, options, kept)

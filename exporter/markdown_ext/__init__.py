@@ -24,6 +24,8 @@ from .lists import ListIndentPreprocessor
 
 # Cell texts that read as numbers: 1,234.5 -12% $30 +0.4 600-mile is not one.
 _NUMERIC = re.compile(r"^[\s(]*[-+\u2212]?[$€£¥]?\d[\d,.\u202f\u00a0 ]*(?:%|[kKmM])?[)\s]*$")
+#: Put before a heading id that would begin with a digit (XML names cannot).
+DIGIT_PREFIX = "s-"
 #: Tables of at most this many rows never break across pages.
 SHORT_TABLE_ROWS = 12
 _CAPTION = re.compile(r"^\s*(?:Table|:)\s*:\s*")
@@ -292,4 +294,4 @@ def _slugify(value: str, separator: str) -> str:
     from markdown.extensions.toc import slugify_unicode
 
     slug = slugify_unicode(value, separator) or "section"
-    return slug if slug[0].isalpha() else f"s-{slug}"
+    return slug if slug[0].isalpha() else f"{DIGIT_PREFIX}{slug}"
