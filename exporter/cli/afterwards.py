@@ -1,4 +1,4 @@
-"""What a build does once its editions are written: report, manifest, bag, proofs, checks."""
+"""What a build does once its editions are written: report, manifest, bag, catalog, proofs, checks."""
 
 from __future__ import annotations
 
@@ -19,7 +19,8 @@ if TYPE_CHECKING:
 
 def after_build(built: list[BuildResult], status: int, output_dir: Path, report: Path | None,
                 outcomes: Sequence[BuildResult | Failure], manifest: bool, bag_dir: Path | None,
-                check: bool, ace_dir: Path | None, proof: bool, options: Options) -> int:
+                check: bool, ace_dir: Path | None, proof: bool, options: Options,
+                catalog: str | None = None) -> int:
     """Reports, fixity, proofs and checks on what was built; return the exit status."""
     if report is not None:
         from ..output import write_atomic
@@ -42,6 +43,7 @@ def after_build(built: list[BuildResult], status: int, output_dir: Path, report:
                   bagging_date=bagging_date(result.date for result in built),
                   tool=f"exporter {__version__}")
         click.echo(f"Wrote bag {bag_dir}", err=True)
+    write_catalog_of(built, output_dir, catalog)
     pdfs = [path for path in editions if path.suffix == ".pdf"]
     if proof and pdfs:
         from ..proof import write_proofs
@@ -61,6 +63,17 @@ def after_build(built: list[BuildResult], status: int, output_dir: Path, report:
         if has_errors(findings):
             status = status or CHECK_FAILED
     return status
+
+
+def write_catalog_of(built: list[BuildResult], output_dir: Path, title: str | None) -> None:
+    """Write the library page and the OPDS catalog of what was built, when asked (*title*)."""
+    if title is None or not built:
+        return
+    from ..catalog import write_catalog
+
+    page, feed = write_catalog([[o.path for o in result.outputs] for result in built],
+                               output_dir, title)
+    click.echo(f"Wrote catalog: {page}, {feed}", err=True)
 
 
 def _kept(built: list[BuildResult], options: Options) -> tuple[list[tuple[str, Path]], bytes]:

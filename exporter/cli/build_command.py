@@ -16,7 +16,7 @@ import click
 
 from ..errors import UsageProblem
 from ..options import EDITIONS, FORMATS, STYLES, Options
-from .afterwards import after_build
+from .afterwards import after_build, write_catalog_of
 from .pipes import STDIO, from_stdin, to_stdout
 from .reporting import Reporting
 from .runs import Run, watch_and_rebuild
@@ -73,6 +73,11 @@ class _WithDefaults(click.Command):
 @click.option("--bag", "bag_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               metavar="DIR", help="Also write a BagIt 1.0 bag of the editions and their sources "
                                   "into DIR (new or empty).")
+@click.option("--catalog", is_flag=True,
+              help="Also write OUTPUT_DIR/index.html and an OPDS catalog, catalog.xml, listing "
+                   "every publication built with links to its editions (needs the EPUB).")
+@click.option("--catalog-title", default="Library", show_default=True, metavar="TEXT",
+              help="The title of the library page and the catalog.")
 @click.option("--check", is_flag=True,
               help="Validate what was built, as 'exporter check' does (EPUBCheck, Ace, PDF checks).")
 @click.option("--ace-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
@@ -87,7 +92,8 @@ class _WithDefaults(click.Command):
 def build(sources: tuple[Path, ...], output_dir: Path, formats: tuple[str, ...],
           styles: tuple[str, ...], page_size: str, margins: str | None, edition: str,
           book: str | None, toc: bool | None, jobs: int | None, timeout: float,
-          report: Path | None, manifest: bool, bag_dir: Path | None, check: bool,
+          report: Path | None, manifest: bool, bag_dir: Path | None, catalog: bool,
+          catalog_title: str, check: bool,
           ace_dir: Path | None, proof: bool, watch: bool, force: bool, strict: bool,
           debug: bool) -> None:
     """Build the editions of each SOURCE (files or folders; default: every article in content/).
@@ -101,11 +107,15 @@ def build(sources: tuple[Path, ...], output_dir: Path, formats: tuple[str, ...],
                                reuse=not force)
         if proof and "pdf" not in options.formats:
             raise UsageProblem("--proof needs the PDF edition; add -f pdf")
+        if catalog and "epub" not in options.formats:
+            raise UsageProblem("--catalog lists each publication as its EPUB describes it; "
+                               "add -f epub")
         piped = output_dir == STDIO or STDIO in sources
         # Options for builds from files; those a defaults file sets, a pipe goes without.
         given = click.get_current_context().get_parameter_source
         extras = {"--book": "book", "--report": "report", "--manifest": "manifest",
-                  "--bag": "bag_dir", "--check": "check", "--proof": "proof", "--watch": "watch"}
+                  "--bag": "bag_dir", "--catalog": "catalog", "--check": "check", "--proof": "proof",
+                  "--watch": "watch"}
         typed = [option for option, name in extras.items()
                  if given(name) == click.core.ParameterSource.COMMANDLINE]
         if piped and typed:
@@ -131,10 +141,12 @@ def build(sources: tuple[Path, ...], output_dir: Path, formats: tuple[str, ...],
         run = Run(paths, output_dir, options, book, book_file, jobs, timeout, debug)
         try:
             status = run.once()
+            listed = catalog_title if catalog else None
             status = after_build(run.built, status, output_dir, report, run.outcomes,
-                                 manifest, bag_dir, check, ace_dir, proof, options)
+                                 manifest, bag_dir, check, ace_dir, proof, options, listed)
             if watch:
-                watch_and_rebuild(run, [*styles, *(str(p) for p in paths)], sources, strict)
+                watch_and_rebuild(run, [*styles, *(str(p) for p in paths)], sources, strict,
+                                  lambda: write_catalog_of(run.all_built, output_dir, listed))
         finally:
             run.close()
         if status:

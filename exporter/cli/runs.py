@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -27,6 +27,8 @@ class Run:
         self.paths, self.output_dir, self.options = paths, output_dir, options
         self.book, self.book_file, self.debug = book, book_file, debug
         self.outcomes: list[BuildResult | Failure] = []
+        #: The latest outcome of each source, across the rebuilds of --watch.
+        self.latest: dict[Path, BuildResult | Failure] = {}
         from ..batch import Workers, default_jobs
 
         #: Kept from build to build (--watch rebuilds in warm workers); closed by :meth:`close`.
@@ -41,6 +43,15 @@ class Run:
         from ..pipeline import BuildResult
 
         return [outcome for outcome in self.outcomes if isinstance(outcome, BuildResult)]
+
+    @property
+    def all_built(self) -> list[BuildResult]:
+        """What the latest build of each source still asked for wrote (for the catalog)."""
+        from ..pipeline import BuildResult
+
+        wanted = set(self.paths) if self.book is None else set(self.latest)
+        return [outcome for source, outcome in self.latest.items()
+                if source in wanted and isinstance(outcome, BuildResult)]
 
     def once(self, only: list[Path] | None = None) -> int:
         """Build (the *only* sources, or all); print what happened; return an exit status."""
@@ -57,6 +68,9 @@ class Run:
             with reporter:
                 self.outcomes = self.workers.build_all(paths, self.output_dir,
                                                        on_done=reporter.done)
+        if only is None:
+            self.latest.clear()
+        self.latest.update((outcome.source, outcome) for outcome in self.outcomes)
         return reporter.summary(self.outcomes, time.monotonic() - started)
 
 
@@ -65,10 +79,12 @@ _USED_SUFFIXES = {".css", ".yaml", ".yml", ".png", ".jpg", ".jpeg", ".gif", ".we
                   ".otf", ".ttf", ".woff", ".woff2"}
 
 
-def watch_and_rebuild(run: Run, watched: list[str], arguments: Sequence[Path], strict: bool) -> None:
+def watch_and_rebuild(run: Run, watched: list[str], arguments: Sequence[Path], strict: bool,
+                      afterwards: Callable[[], None] = lambda: None) -> None:
     """Rebuild on every save of a source or a file it uses, one line per rebuild, until Ctrl-C.
 
     An article added to (or removed from) a folder given as SOURCE joins (or leaves) the build.
+    *afterwards* runs after each rebuild (the catalog is written anew).
     """
     from watchfiles import watch
 
@@ -121,6 +137,10 @@ def watch_and_rebuild(run: Run, watched: list[str], arguments: Sequence[Path], s
             articles = [sources[path] for path in changed if path in sources]
             only = articles if len(articles) == len(changed) and not run.book else None
             status = run.once(only)
+            try:
+                afterwards()
+            except ExporterError as problem:
+                click.echo(f"Warning: {problem}", err=True)
             names = (", ".join(p.name for p in (only or run.paths)) if run.book is None
                      else run.book_file.name if run.book_file else f"the book {run.book!r}")
             click.echo(f"Rebuilt {names}: {'failed' if status else 'ok'}", err=True)

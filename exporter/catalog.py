@@ -1,0 +1,307 @@
+"""Where readers download: a library page and an OPDS 1.2 catalog of the editions built.
+
+Each entry is read back from the EPUB that was written (its package metadata and its
+cover), as a reading app or a catalog server would read it, so an article kept from an
+earlier build is listed as faithfully as one built now.  Every link is relative, so the
+folder can be copied to any web server or opened from disk; every date comes from the
+articles, so two builds give the same bytes.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import uuid
+import zipfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from html import escape
+from pathlib import Path
+from urllib.parse import quote
+
+from lxml import etree
+
+from .errors import ExporterError
+from .metadata import IDENTIFIER_NAMESPACE, PublicationDate
+
+INDEX_NAME, FEED_NAME, COVERS = "index.html", "catalog.xml", "covers"
+FEED_TYPE = "application/atom+xml;profile=opds-catalog;kind=acquisition"
+MEDIA_TYPES = {"epub": "application/epub+zip", "pdf": "application/pdf", "html": "text/html"}
+#: Largest thumbnail, in pixels: twice the page's cover size, for dense screens.
+THUMBNAIL = (240, 360)
+_ATOM, _DC, _OPF = "http://www.w3.org/2005/Atom", "http://purl.org/dc/terms/", "http://www.idpf.org/2007/opf"
+_DC_EPUB = "http://purl.org/dc/elements/1.1/"
+_ACQUISITION, _IMAGE = "http://opds-spec.org/acquisition", "http://opds-spec.org/image"
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One publication as its EPUB describes it, and its editions in the folder."""
+
+    stem: str
+    identifier: str
+    title: str
+    language: str
+    #: ``dcterms:modified`` of the EPUB: the moment of the article's last change.
+    updated: str
+    authors: tuple[str, ...] = ()
+    #: ``dc:date``, W3CDTF at the precision the article gives.
+    date: str | None = None
+    description: str = ""
+    subjects: tuple[str, ...] = ()
+    publisher: str = ""
+    rights: str = ""
+    #: Editions by format: the link (relative to the folder) and the size in bytes.
+    editions: tuple[tuple[str, str, int], ...] = ()
+    cover: bytes = b""
+    cover_type: str = "image/jpeg"
+
+    @property
+    def atom_id(self) -> str:
+        """The identifier when it is an absolute IRI (``urn:``, ``https:``), else one derived."""
+        scheme = self.identifier.partition(":")[0]
+        if scheme and scheme[0].isalpha() and all(c.isalnum() or c in "+.-" for c in scheme) \
+                and ":" in self.identifier and " " not in self.identifier:
+            return self.identifier
+        return f"urn:uuid:{uuid.uuid5(IDENTIFIER_NAMESPACE, self.identifier)}"
+
+
+def read_entry(editions: Sequence[Path], folder: Path) -> Entry:
+    """The entry of one publication from its written editions (one of them an EPUB)."""
+    epub = next(path for path in editions if path.suffix == ".epub")
+    try:
+        with zipfile.ZipFile(epub) as package:
+            container = etree.fromstring(package.read("META-INF/container.xml"))
+            opf_name = str(container.find(".//{*}rootfile").get("full-path"))  # type: ignore[union-attr]
+            opf = etree.fromstring(package.read(opf_name))
+            cover_item = opf.find(f".//{{{_OPF}}}item[@properties='cover-image']")
+            cover = b""
+            if cover_item is not None:
+                cover = package.read(_joined(opf_name, str(cover_item.get("href"))))
+    except (OSError, KeyError, AttributeError, zipfile.BadZipFile, etree.XMLSyntaxError) as error:
+        raise ExporterError(f"cannot list this EPUB in the catalog: {error}", path=epub) from None
+
+    unique = opf.get("unique-identifier")
+    identifier = next((node.text or "" for node in opf.iter(f"{{{_DC_EPUB}}}identifier")
+                       if node.get("id") == unique), "")
+    modified = next((node.text or "" for node in opf.iter(f"{{{_OPF}}}meta")
+                     if node.get("property") == "dcterms:modified"), "1970-01-01T00:00:00Z")
+    links = tuple((path.suffix[1:], _link(path, folder), path.stat().st_size)
+                  for path in editions)
+    title, language, date, description, publisher, rights = (
+        next(iter(_texts(opf, name)), "")
+        for name in ("title", "language", "date", "description", "publisher", "rights"))
+    return Entry(epub.stem, identifier.strip(), title or epub.stem, language or "und",
+                 modified.strip(), _texts(opf, "creator"), date or None, description,
+                 _texts(opf, "subject"), publisher, rights, links, cover,
+                 cover_item.get("media-type", "image/jpeg") if cover_item is not None else "")
+
+
+def write_catalog(editions: Sequence[Sequence[Path]], folder: Path, title: str) -> tuple[Path, ...]:
+    """Write the catalog of the publications whose editions are *editions* into *folder*."""
+    from .output import write_all_atomic
+
+    files = catalog_files([read_entry(paths, folder) for paths in editions], title)
+    covers = folder / COVERS
+    if covers.is_symlink():  # (its files are replaced: never through a link)
+        raise ExporterError("the catalog's covers folder is a link; remove it", path=covers)
+    covers.mkdir(parents=True, exist_ok=True)
+    write_all_atomic([(folder / name, data) for name, data in files.items()])
+    return folder / INDEX_NAME, folder / FEED_NAME
+
+
+def catalog_files(entries: Sequence[Entry], title: str) -> dict[str, bytes]:
+    """The catalog's files by name in the folder: the page, the feed and the covers."""
+    entries = sorted(entries, key=lambda e: (e.updated, e.date or "", e.title), reverse=True)
+    files: dict[str, bytes] = {}
+    for entry in entries:
+        if entry.cover:
+            files[_cover_name(entry)] = entry.cover
+            files[_thumbnail_name(entry)] = thumbnail(entry.cover)
+    files[FEED_NAME] = opds_feed(entries, title)
+    files[INDEX_NAME] = library_page(entries, title)
+    return files
+
+
+def thumbnail(cover: bytes) -> bytes:
+    """A small JPEG of *cover*, the same bytes for the same cover."""
+    from PIL import Image
+
+    with Image.open(io.BytesIO(cover)) as image:
+        image.load()
+        picture = image.convert("RGBA")
+    flat = Image.new("RGB", picture.size, "white")
+    flat.paste(picture, mask=picture.getchannel("A"))
+    flat.thumbnail(THUMBNAIL, Image.Resampling.LANCZOS)
+    out = io.BytesIO()
+    flat.save(out, "JPEG", quality=82, optimize=True)
+    return out.getvalue()
+
+
+def opds_feed(entries: Sequence[Entry], title: str) -> bytes:
+    """An OPDS 1.2 acquisition feed (Atom) of *entries*."""
+    feed = etree.Element(f"{{{_ATOM}}}feed", nsmap={None: _ATOM, "dc": _DC})  # type: ignore[dict-item]
+
+    def add(parent: etree._Element, name: str, text: str | None = None,
+            **attributes: str) -> etree._Element:
+        namespace, _, local = name.rpartition(":")
+        node = etree.SubElement(parent, f"{{{_DC if namespace == 'dc' else _ATOM}}}{local}",
+                                {key.rstrip("_"): value for key, value in attributes.items()})
+        node.text = text
+        return node
+
+    every = " ".join(sorted(entry.atom_id for entry in entries))
+    add(feed, "id", f"urn:uuid:{uuid.uuid5(IDENTIFIER_NAMESPACE, every)}")
+    add(feed, "title", title)
+    add(feed, "updated", max((entry.updated for entry in entries), default="1970-01-01T00:00:00Z"))
+    if any(not entry.authors for entry in entries):  # Atom: the feed's author stands in
+        add(add(feed, "author"), "name", title)
+    for rel in ("self", "start"):
+        add(feed, "link", rel=rel, href=FEED_NAME, type=FEED_TYPE)
+    add(feed, "link", rel="alternate", href=INDEX_NAME, type="text/html")
+    for entry in entries:
+        item = add(feed, "entry")
+        add(item, "title", entry.title)
+        add(item, "id", entry.atom_id)
+        add(item, "updated", entry.updated)
+        for author in entry.authors:
+            add(add(item, "author"), "name", author)
+        if entry.atom_id != entry.identifier:
+            add(item, "dc:identifier", entry.identifier)
+        add(item, "dc:language", entry.language)
+        if entry.date:
+            add(item, "dc:issued", entry.date)
+        if entry.publisher:
+            add(item, "dc:publisher", entry.publisher)
+        if entry.rights:
+            add(item, "rights", entry.rights)
+        for subject in entry.subjects:
+            add(item, "category", term=subject, label=subject)
+        if entry.description:
+            add(item, "summary", entry.description, type="text")
+        if entry.cover:
+            add(item, "link", rel=_IMAGE, href=_href(_cover_name(entry)), type=entry.cover_type)
+            add(item, "link", rel=f"{_IMAGE}/thumbnail", href=_href(_thumbnail_name(entry)),
+                type="image/jpeg")
+        for fmt, link, size in entry.editions:
+            rel = "alternate" if fmt == "html" else _ACQUISITION
+            add(item, "link", rel=rel, href=link, type=MEDIA_TYPES[fmt], length=str(size))
+    return etree.tostring(feed, xml_declaration=True, encoding="utf-8", pretty_print=True)
+
+
+def library_page(entries: Sequence[Entry], title: str) -> bytes:
+    """One self-contained page listing *entries*, with links to every edition."""
+    items = []
+    for number, entry in enumerate(entries, start=1):
+        heading = f"entry-{number}"
+        cover = (f'<img src="{_href(_thumbnail_name(entry))}" alt="Cover of {escape(entry.title)}"'
+                 ' width="120" height="180">' if entry.cover else "")
+        byline = (f'<p class="by">{escape(", ".join(entry.authors))}</p>' if entry.authors else "")
+        when = ""
+        if entry.date:
+            shown = PublicationDate(entry.date, entry.date).display(entry.language)
+            when = f'<p class="when"><time datetime="{escape(entry.date)}">{escape(shown)}</time></p>'
+        summary = f'<p class="summary">{escape(entry.description)}</p>' if entry.description else ""
+        if entry.subjects:
+            summary += f'<p class="subjects">{" · ".join(map(escape, entry.subjects))}</p>'
+        links = "".join(
+            f'<li><a href="{link}" type="{MEDIA_TYPES[fmt]}">{fmt.upper()}<span class="hidden"> '
+            f'of {escape(entry.title)}</span> <span class="size">({human_size(size)})</span></a></li>'
+            for fmt, link, size in entry.editions)
+        items.append(
+            f'<li><article lang="{escape(entry.language)}" aria-labelledby="{heading}">{cover}'
+            f'<div><h2 id="{heading}">{escape(entry.title)}</h2>{byline}{when}{summary}'
+            f'<ul class="get" lang="en" aria-label="Editions">{links}</ul></div></article></li>')
+    count = f"{len(entries)} publication{'' if len(entries) == 1 else 's'}"
+    body = "\n".join(items)
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="color-scheme" content="light dark">
+<title>{escape(title)}</title>
+<link rel="alternate" type="{FEED_TYPE}" href="{FEED_NAME}" title="OPDS catalog">
+<style>{_PAGE_STYLE}</style>
+</head>
+<body>
+<header><h1>{escape(title)}</h1>
+<p>{count}. Reading apps can browse the <a href="{FEED_NAME}">OPDS catalog</a>.</p></header>
+<main>
+<ul class="shelf">
+{body}
+</ul>
+</main>
+</body>
+</html>
+""".encode()
+
+
+def human_size(size: int) -> str:
+    """A file size as readers say it: ``812 kB``, ``1.4 MB`` (decimal units)."""
+    for unit, scale in (("MB", 1_000_000), ("kB", 1_000)):
+        if size >= scale:
+            value = size / scale
+            return f"{value:.1f} {unit}" if value < 10 else f"{value:.0f} {unit}"
+    return f"{size} bytes"
+
+
+def _texts(opf: etree._Element, name: str) -> tuple[str, ...]:
+    """The texts of the package's ``dc:NAME`` elements, in order."""
+    return tuple(text for node in opf.iter(f"{{{_DC_EPUB}}}{name}")
+                 if (text := (node.text or "").strip()))
+
+
+def _link(path: Path, folder: Path) -> str:
+    return _href(Path(os.path.relpath(path, folder)).as_posix())
+
+
+def _href(name: str) -> str:
+    return quote(name, safe="/")
+
+
+def _joined(opf_name: str, href: str) -> str:
+    folder = opf_name.rpartition("/")[0]
+    return f"{folder}/{href}" if folder else href
+
+
+def _cover_name(entry: Entry) -> str:
+    return f"{COVERS}/{entry.stem}{'.png' if entry.cover_type == 'image/png' else '.jpg'}"
+
+
+def _thumbnail_name(entry: Entry) -> str:
+    return f"{COVERS}/{entry.stem}-thumbnail.jpg"
+
+
+_PAGE_STYLE = """
+:root { color-scheme: light dark; --ink: #1f2a36; --muted: #4a5563; --paper: #fbf9f4;
+  --card: #ffffff; --line: #d9d3c7; --link: #0b5394; }
+@media (prefers-color-scheme: dark) {
+  :root { --ink: #ece8e1; --muted: #c2bcb1; --paper: #16191d; --card: #1f2328;
+    --line: #3a4048; --link: #8cc4ff; } }
+* { box-sizing: border-box; }
+body { margin: 0 auto; max-width: 56rem; padding: 1rem; background: var(--paper);
+  color: var(--ink); font: 1rem/1.5 Georgia, "DejaVu Serif", serif; }
+h1 { font-size: 1.8rem; margin: 0.5rem 0; }
+header p, .by, .when, .subjects { color: var(--muted); margin: 0.25rem 0; }
+a { color: var(--link); }
+.shelf, .get { list-style: none; padding: 0; }
+.shelf > li { margin: 0 0 1rem; }
+article { display: flex; gap: 1rem; padding: 1rem; background: var(--card);
+  border: 1px solid var(--line); border-radius: 0.5rem; }
+article img { flex: none; width: 6rem; height: auto; align-self: flex-start;
+  border: 1px solid var(--line); }
+article > div { min-width: 0; overflow-wrap: anywhere; }
+h2 { font-size: 1.3rem; margin: 0 0 0.25rem; line-height: 1.25; }
+.summary { margin: 0.5rem 0; }
+.subjects { font-size: 0.9rem; }
+.get { display: flex; flex-wrap: wrap; gap: 0.5rem; margin: 0.5rem 0 0; }
+.get a { display: inline-block; min-height: 2.75rem; padding: 0.6rem 0.9rem;
+  border: 1px solid var(--line); border-radius: 0.4rem; font-family: system-ui, sans-serif;
+  font-weight: 600; text-decoration: none; }
+.get a:hover, .get a:focus-visible { text-decoration: underline; }
+.size { font-weight: normal; color: var(--muted); }
+.hidden { position: absolute; width: 1px; height: 1px; overflow: hidden;
+  clip-path: inset(50%); white-space: nowrap; }
+@media (max-width: 30rem) { article { flex-direction: column; } article img { width: 5rem; } }
+"""

@@ -1,0 +1,244 @@
+"""The library page and the OPDS catalog: what readers download from and reading apps browse.
+
+The page is also opened in Chromium through Playwright (slow): every link followed, axe-core run.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import io
+import re
+import shutil
+import threading
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import unquote
+
+import pytest
+from lxml import etree, html
+from PIL import Image
+
+from conftest import SEED, run_cli
+from validators import axe_script, chromium, opds_errors
+
+ATOM = "{http://www.w3.org/2005/Atom}"
+DC = "{http://purl.org/dc/terms/}"
+ACQUISITION = "http://opds-spec.org/acquisition"
+SHOTS = Path(__file__).parent.parent / "build" / "screenshots"
+
+SECOND = """---
+title: "Звіт із Покровська"
+author: [Olena Petrenko, John Smith]
+date: 2026-01-15
+language: uk
+description: A second report, in Ukrainian, with two authors.
+subjects: [Pokrovsk]
+rights: CC BY 4.0
+publisher: Field Notes
+---
+
+# Звіт
+
+Текст звіту.
+"""
+
+
+@pytest.fixture()
+def library(tmp_path: Path) -> Path:
+    """Two articles, one of them under a name with a space and Cyrillic letters."""
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    shutil.copy(SEED, folder / "pokrovsk.md")
+    (folder / "звіт два.md").write_text(SECOND, encoding="utf-8")
+    return folder
+
+
+def _build(sources: Path, out: Path, *extra: str) -> None:
+    result = run_cli("build", sources, "-o", out, "--catalog", *extra)
+    assert result.exit_code == 0, result.output
+    assert f"Wrote catalog: {out / 'index.html'}" in result.output
+
+
+def _package(epub: Path) -> etree._Element:
+    with zipfile.ZipFile(epub) as package:
+        return etree.fromstring(package.read("EPUB/content.opf"))
+
+
+def test_the_feed_lists_every_article_with_working_links(library: Path, tmp_path: Path) -> None:
+    out = tmp_path / "dist"
+    _build(library, out)
+    feed_path = out / "catalog.xml"
+    assert opds_errors(feed_path) == []
+    feed = etree.parse(str(feed_path)).getroot()
+    entries = feed.findall(f"{ATOM}entry")
+    assert len(entries) == 2
+    # Newest first; the feed is as new as its newest entry.
+    assert [e.findtext(f"{ATOM}title") for e in entries] == [
+        "Звіт із Покровська", "The Battle for Pokrovsk: Russia Claims Gains as Ukraine Holds the Line"]
+    assert feed.findtext(f"{ATOM}updated") == entries[0].findtext(f"{ATOM}updated")
+    assert entries[0].findtext(f"{ATOM}updated").startswith("2026-01-15T")
+    for entry, stem in zip(entries, ("звіт два", "pokrovsk"), strict=True):
+        package = _package(out / f"{stem}.epub")
+        dc = "{http://purl.org/dc/elements/1.1/}"
+        assert entry.findtext(f"{ATOM}id") == package.findtext(f".//{dc}identifier")
+        assert entry.findtext(f"{DC}language") == package.findtext(f".//{dc}language")
+        assert [c.get("term") for c in entry.findall(f"{ATOM}category")] == \
+            [s.text for s in package.iter(f"{dc}subject")]
+        links = {link.get("rel"): link for link in entry.findall(f"{ATOM}link")}
+        acquisitions = [link for link in entry.findall(f"{ATOM}link") if link.get("rel") == ACQUISITION]
+        assert sorted(link.get("type") for link in acquisitions) == ["application/epub+zip",
+                                                                      "application/pdf"]
+        for link in entry.findall(f"{ATOM}link"):
+            target = out / unquote(link.get("href"))
+            assert target.is_file(), link.get("href")
+            assert not re.search(r"[^A-Za-z0-9%._/-]", link.get("href"))  # percent-encoded
+            if link.get("length"):
+                assert int(link.get("length")) == target.stat().st_size
+        for rel in ("http://opds-spec.org/image", "http://opds-spec.org/image/thumbnail"):
+            with Image.open(out / unquote(links[rel].get("href"))) as picture:
+                assert picture.format == "JPEG"
+                if rel.endswith("thumbnail"):
+                    assert max(picture.size) <= 360
+    second = entries[0]
+    assert [a.findtext(f"{ATOM}name") for a in second.findall(f"{ATOM}author")] == \
+        ["Olena Petrenko", "John Smith"]
+    assert second.findtext(f"{DC}issued") == "2026-01-15"
+    assert second.findtext(f"{DC}publisher") == "Field Notes"
+    assert second.findtext(f"{ATOM}rights") == "CC BY 4.0"
+    assert second.findtext(f"{ATOM}summary") == "A second report, in Ukrainian, with two authors."
+
+
+def test_the_schema_check_can_fail(library: Path, tmp_path: Path) -> None:
+    """The RELAX NG check is not vacuous: an entry without its id is refused."""
+    out = tmp_path / "dist"
+    _build(library, out, "-f", "epub")
+    feed = etree.parse(str(out / "catalog.xml"))
+    entry_id = feed.getroot().find(f"{ATOM}entry/{ATOM}id")
+    entry_id.getparent().remove(entry_id)
+    broken = tmp_path / "broken.xml"
+    feed.write(str(broken))
+    assert opds_errors(broken)
+
+
+def test_the_page_links_every_edition(library: Path, tmp_path: Path) -> None:
+    out = tmp_path / "dist"
+    _build(library, out)
+    page = html.parse(str(out / "index.html")).getroot()
+    assert page.get("lang") == "en"
+    assert page.find(".//main") is not None and page.find(".//header/h1") is not None
+    titles = [h.text_content() for h in page.iter("h2")]
+    assert titles[0] == "Звіт із Покровська" and titles[1].startswith("The Battle for Pokrovsk")
+    for element, attribute in [*((a, "href") for a in page.iter("a")),
+                               *((img, "src") for img in page.iter("img"))]:
+        target = out / unquote(element.get(attribute))
+        assert target.is_file(), element.get(attribute)
+    for image in page.iter("img"):
+        assert image.get("alt", "").startswith("Cover of ")
+    for link in page.xpath("//ul[@class='get']//a"):
+        size = (out / unquote(link.get("href"))).stat().st_size
+        shown = re.search(r"\(([\d.]+) (bytes|kB|MB)\)", link.text_content())
+        assert shown, link.text_content()
+        scale = {"bytes": 1, "kB": 1_000, "MB": 1_000_000}[shown.group(2)]
+        assert abs(float(shown.group(1)) * scale - size) <= 0.05 * size + scale / 2
+    assert "<script" not in (out / "index.html").read_text(encoding="utf-8")
+
+
+def test_the_catalog_is_the_same_bytes_every_time(library: Path, tmp_path: Path) -> None:
+    first, second = tmp_path / "one", tmp_path / "two"
+    _build(library, first)
+    result = run_cli("build", library, "-o", second, "--catalog", "--force", env={"TZ": "Asia/Tokyo"})
+    assert result.exit_code == 0, result.output
+    names = ["catalog.xml", "index.html", "covers/pokrovsk.jpg", "covers/pokrovsk-thumbnail.jpg",
+             "covers/звіт два-thumbnail.jpg"]
+    for name in names:
+        assert (first / name).read_bytes() == (second / name).read_bytes(), name
+    catalog = (first / "catalog.xml").read_bytes()
+    _build(library, first)  # every article kept from the last build: listed just the same
+    assert (first / "catalog.xml").read_bytes() == catalog
+
+
+def test_a_book_is_one_entry(library: Path, tmp_path: Path) -> None:
+    out = tmp_path / "dist"
+    _build(library, out, "--book", "Collected Reports", "--catalog-title", "Field archive")
+    feed = etree.parse(str(out / "catalog.xml")).getroot()
+    assert feed.findtext(f"{ATOM}title") == "Field archive"
+    assert [e.findtext(f"{ATOM}title") for e in feed.findall(f"{ATOM}entry")] == ["Collected Reports"]
+    assert opds_errors(out / "catalog.xml") == []
+
+
+def test_a_catalog_needs_the_epub(library: Path, tmp_path: Path) -> None:
+    result = run_cli("build", library, "-o", tmp_path / "dist", "--catalog", "-f", "pdf")
+    assert result.exit_code == 2
+    assert result.output.startswith("Error:") and "add -f epub" in result.output
+    assert not (tmp_path / "dist").exists()
+
+
+def test_a_user_cover_is_listed_as_given(library: Path, tmp_path: Path) -> None:
+    picture = io.BytesIO()
+    Image.new("RGBA", (600, 900), (200, 30, 30, 255)).save(picture, "PNG")
+    (library / "cover.png").write_bytes(picture.getvalue())
+    text = (library / "pokrovsk.md").read_text(encoding="utf-8")
+    (library / "pokrovsk.md").write_text(text.replace("---\n", "---\ncover: cover.png\n", 1),
+                                         encoding="utf-8")
+    out = tmp_path / "dist"
+    _build(library, out, "-f", "epub")
+    assert (out / "covers" / "pokrovsk.png").read_bytes() == picture.getvalue()
+    with Image.open(out / "covers" / "pokrovsk-thumbnail.jpg") as thumb:
+        assert thumb.size == (240, 360)
+        assert thumb.getpixel((120, 180))[0] > 150  # the red cover, not a blank
+
+
+
+@pytest.fixture()
+def served(library: Path, tmp_path: Path) -> Iterator[str]:
+    """The built folder on a loopback web server, as a reader would put it online."""
+    out = tmp_path / "dist"
+    result = run_cli("build", library, "-o", out, "--catalog")
+    assert result.exit_code == 0, result.output
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(out))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.RequestHandlerClass.log_message = lambda *args: None  # type: ignore[method-assign]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(axe_script() is None, reason="axe-core (with DAISY Ace) not installed")
+@pytest.mark.parametrize(("width", "scheme"), [(360, "dark"), (1024, "light")])
+def test_the_page_reads_well_and_every_link_works(served: str, width: int, scheme: str) -> None:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium())
+        try:
+            page = browser.new_page(viewport={"width": width, "height": 800}, color_scheme=scheme)
+            page.goto(served + "index.html")
+            assert page.locator("article h2").count() == 2
+            # Nothing wider than a phone's screen; no script needed.
+            assert page.evaluate("document.documentElement.scrollWidth") <= width
+            assert page.evaluate("document.scripts.length") == 0
+            links = page.eval_on_selector_all(
+                "a[href], img[src]", "els => els.map(e => e.href || e.src)")
+            assert len(links) == 1 + 2 * (1 + 3)  # the feed; each article's cover and editions
+            for link in links:
+                response = page.request.get(link)
+                assert response.ok, link
+                assert int(response.headers["content-length"]) > 0
+            images = page.eval_on_selector_all("img", "els => els.map(e => e.naturalWidth)")
+            assert all(width > 0 for width in images)
+            page.add_script_tag(path=str(axe_script()))
+            found = page.evaluate("async () => (await axe.run(document)).violations"
+                                  ".map(v => `${v.impact}: ${v.id}: ${v.help}`)")
+            assert found == []
+            SHOTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(SHOTS / f"catalog-{width}-{scheme}.png"), full_page=True)
+        finally:
+            browser.close()
