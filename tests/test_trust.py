@@ -529,14 +529,23 @@ def test_a_kill_of_the_command_stops_its_workers(tmp_path: Path) -> None:
                                 str(tmp_path / "out"), "-f", "pdf"], cwd=tmp_path,
                                env={**os.environ, "PYTHONPATH": str(SEED.parent.parent)},
                                stderr=subprocess.PIPE, start_new_session=True)
-    time.sleep(2)
+
+    def session() -> list[str]:
+        listing = subprocess.run(["ps", "-eo", "sid=,pid="], capture_output=True, text=True,
+                                 check=True).stdout
+        return [line for line in listing.splitlines() if line.split()[0] == str(command.pid)]
+
+    deadline = time.monotonic() + 60  # (a loaded machine starts slowly: wait for the worker)
+    while len(session()) < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(0.5)
     command.send_signal(signal.SIGTERM)  # the command alone, as a CI runner or systemd does
     _, stderr = command.communicate(timeout=60)
     assert command.returncode == 128 + signal.SIGTERM, stderr
-    time.sleep(1)
-    listing = subprocess.run(["ps", "-eo", "sid=,pid="], capture_output=True, text=True,
-                             check=True).stdout
-    assert [line for line in listing.splitlines() if line.split()[0] == str(command.pid)] == []
+    deadline = time.monotonic() + 10
+    while session() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert session() == []
     assert not (tmp_path / "out" / "long.pdf").exists()
 
 
