@@ -232,6 +232,13 @@ def test_the_page_reads_well_and_every_link_works(served: str, width: int, schem
                 response = page.request.get(link)
                 assert response.ok, link
                 assert int(response.headers["content-length"]) > 0
+            # As a reading app browses it: the feed, then every link of every entry.
+            feed = etree.fromstring(page.request.get(served + "catalog.xml").body())
+            for link in feed.iter(f"{ATOM}link"):
+                response = page.request.get(served + link.get("href"))
+                assert response.ok, link.get("href")
+                if link.get("length"):
+                    assert response.headers["content-length"] == link.get("length")
             images = page.eval_on_selector_all("img", "els => els.map(e => e.naturalWidth)")
             assert all(width > 0 for width in images)
             page.add_script_tag(path=str(axe_script()))
