@@ -15,6 +15,7 @@ import click
 
 from .. import __version__
 from .build_command import build
+from .preview_command import preview_command
 from .tools import check_command, config_command, proof_command
 from .verify_command import verify_command
 
@@ -34,6 +35,7 @@ cli.add_command(check_command)
 cli.add_command(proof_command)
 cli.add_command(config_command)
 cli.add_command(verify_command)
+cli.add_command(preview_command)
 
 
 def main(argv: list[str] | None = None) -> None:
