@@ -12,3 +12,4 @@ done
 cp docs/style-classic.png docs/pokrovsk-page1.png
 exporter proof "$work/classic/pokrovsk.pdf" -o "$work/sheet" --dpi 40
 cp "$work/sheet/pokrovsk-contact.png" docs/pokrovsk-contact.png
+python docs/preview-screenshot.py

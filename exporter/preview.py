@@ -90,13 +90,11 @@ class Preview:
             pages, warnings = await loop.run_in_executor(self._thread, self._pages, book, options)
             self._show(pages=pages, problems=_messages(warnings), busy=False)
             self.broken = False
-        except ExporterError as error:
+        except Exception as error:  # (a fault of the tool too is shown, and the preview goes on)
             self.broken = True
-            self._show(problems=(f"Error: {error}",), busy=False)
-        except Exception as error:  # a fault of the tool: shown, and the preview goes on
-            self.broken = True
-            self._show(problems=(f"Error: internal error: {type(error).__name__}: {error}",),
-                       busy=False)
+            message = error if isinstance(error, ExporterError) else \
+                f"internal error: {type(error).__name__}: {error}"
+            self._show(problems=(f"Error: {message}",), busy=False)
 
     def _html(self) -> tuple[Book, Options, dict[str, bytes], tuple[Diagnostic, ...]]:
         options = self.settings()
@@ -180,12 +178,13 @@ def make_app(preview: Preview, host: str) -> Starlette:
     routes = [Route("/", page), Route("/edition.html", edition), Route("/events", events),
               Route("/pages/{number:int}.png", page_image)]
     # A loopback server answers only to loopback names: a web page cannot reach it by DNS rebinding.
-    hosts = ["127.0.0.1", "localhost", "::1", host] if _loopback(host) else ["*"]
+    hosts = ["127.0.0.1", "localhost", "::1", host] if is_loopback(host) else ["*"]
     return Starlette(routes=routes, lifespan=lifespan,
                      middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=hosts)])
 
 
-def _loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
+    """Whether *host* names this machine only (``localhost``, ``127.0.0.1``, ``::1``)."""
     try:
         return host == "localhost" or ipaddress.ip_address(host).is_loopback
     except ValueError:

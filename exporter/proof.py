@@ -85,14 +85,8 @@ def page_images(pdf: bytes, dpi: int) -> list[tuple[bytes, int, int]]:
     import pypdfium2 as pdfium  # type: ignore[import-untyped,unused-ignore]
 
     document = pdfium.PdfDocument(pdf)
-    try:
-        images = []
-        for index in range(len(document)):
-            page = document[index]
-            try:
-                images.append(_render(page, dpi / 72))
-            finally:
-                page.close()
+    try:  # (closing the document closes its pages)
+        images = [_render(document[index], dpi / 72) for index in range(len(document))]
     finally:
         document.close()
     return [(_png(image, fast=True), image.width, image.height) for image in images]

@@ -240,6 +240,11 @@ def test_a_broken_save_shows_the_error_and_a_good_save_clears_it(page: Any,
     message = problems.inner_text()
     assert re.match(r"Error: pokrovsk\.md:\d+: invalid YAML", message), message
     assert "Russian troops pushed" in _edition_text(page)  # the last good build stays in view
+    source.write_text(good.replace("![A map of the front](map.png)", "![](map.png)"),
+                      encoding="utf-8")  # a refused image
+    line = good[:good.index("![A map")].count("\n") + 1
+    _wait(lambda: problems.count() == 1 and "alt text" in problems.inner_text())
+    assert problems.inner_text().startswith(f"Error: pokrovsk.md:{line}: image 'map.png' has no")
     source.write_text(good.replace("Russian troops pushed", "A fixed save pushed"), encoding="utf-8")
     _wait(lambda: "A fixed save pushed" in _edition_text(page) and problems.count() == 0)
 
@@ -272,3 +277,26 @@ def _process_group(entry: Path) -> int | None:
         return int((entry / "stat").read_text().rsplit(")", 1)[1].split()[2])
     except (OSError, IndexError, ValueError):
         return None
+
+
+@pytest.mark.slow
+def test_the_page_opens_in_the_users_browser_and_ctrl_c_stops_a_build(tmp_path: Path) -> None:
+    opened = tmp_path / "opened.txt"
+    browser = (f"{sys.executable} -c \"import pathlib, sys; pathlib.Path(sys.argv[1])"
+               f".write_text(sys.argv[2])\" {opened} %s")  # as webbrowser reads $BROWSER
+    log = tmp_path / "stderr.txt"
+    with log.open("wb") as stderr:
+        process = subprocess.Popen([sys.executable, "-m", "exporter", "preview", SEED],
+                                   stderr=stderr, start_new_session=True, cwd=tmp_path,
+                                   env={**os.environ, "BROWSER": browser})
+    try:
+        _wait(lambda: opened.exists() and opened.read_text())
+        assert f"at {opened.read_text()} " in log.read_text()
+        process.send_signal(signal.SIGINT)  # while the first build is under way, most likely
+        assert process.wait(timeout=30) == 0
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    assert [entry for entry in Path("/proc").iterdir() if entry.name.isdigit()
+            and _process_group(entry) == process.pid] == []

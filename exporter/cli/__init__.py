@@ -1,6 +1,6 @@
 """The command line: the only code that prints or exits.
 
-It turns arguments (and, for ``build``, defaults from a file) into
+It turns arguments (and, for ``build`` and ``preview``, defaults from a file) into
 :class:`~exporter.options.Options`, calls the library, and turns the
 project's exceptions into one ``Error:`` line and an exit status
 (:mod:`exporter.cli.reporting`).  Heavy libraries are imported only inside

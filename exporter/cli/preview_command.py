@@ -41,12 +41,15 @@ def preview_command(source: Path, host: str, port: int, open_browser: bool, **_:
         _settings(args)  # a bad option stops here, with its exit status
         import uvicorn
 
-        from ..preview import Preview, make_app
+        from ..preview import Preview, is_loopback, make_app
         from .settings import read_defaults
 
+        listener = _listen(host, port)
+        if not is_loopback(host):
+            click.echo(f"Warning: serving beyond this machine: whoever reaches {host} can read "
+                       "the preview", err=True)
         defaults_file = read_defaults(working_folder(), build.params).path
         preview = Preview(source, lambda: _settings(args), [defaults_file] if defaults_file else [])
-        listener = _listen(host, port)
         bound = listener.getsockname()[0]
         url = f"http://{f'[{bound}]' if ':' in bound else bound}:{listener.getsockname()[1]}/"
         config = uvicorn.Config(make_app(preview, host), lifespan="on", log_level="warning",
