@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-import socket
-import threading
-import webbrowser
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -15,6 +13,9 @@ from ..options import Options
 from .build_command import WithDefaults, build, edition_options, make_options, own_defaults
 from .reporting import Reporting
 from .sources import working_folder
+
+if TYPE_CHECKING:
+    import socket
 
 
 @click.command("preview", cls=WithDefaults)
@@ -39,6 +40,9 @@ def preview_command(source: Path, host: str, port: int, open_browser: bool, **_:
                               else "no such file", path=source)
         args = click.get_current_context().meta["exporter.args"]
         _settings(args)  # a bad option stops here, with its exit status
+        import threading
+        import webbrowser
+
         import uvicorn
 
         from ..preview import Preview, is_loopback, make_app
@@ -76,6 +80,8 @@ def _settings(args: list[str]) -> Options:
 
 def _listen(host: str, port: int) -> socket.socket:
     """A socket listening on *host* and *port* (0: any free port)."""
+    import socket
+
     try:
         family, kind, protocol, _name, address = socket.getaddrinfo(host, port,
                                                                     type=socket.SOCK_STREAM)[0]
