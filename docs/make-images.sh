@@ -26,3 +26,4 @@ with sync_playwright() as playwright:
         page.screenshot(path=f"docs/{name}.png")
     browser.close()
 PY
+python docs/preview-screenshot.py

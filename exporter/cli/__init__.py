@@ -1,6 +1,6 @@
 """The command line: the only code that prints or exits.
 
-It turns arguments (and, for ``build``, defaults from a file) into
+It turns arguments (and, for ``build`` and ``preview``, defaults from a file) into
 :class:`~exporter.options.Options`, calls the library, and turns the
 project's exceptions into one ``Error:`` line and an exit status
 (:mod:`exporter.cli.reporting`).  Heavy libraries are imported only inside
@@ -15,6 +15,7 @@ import click
 
 from .. import __version__
 from .build_command import build
+from .preview_command import preview_command
 from .tools import check_command, config_command, proof_command
 from .verify_command import verify_command
 
@@ -34,6 +35,7 @@ cli.add_command(check_command)
 cli.add_command(proof_command)
 cli.add_command(config_command)
 cli.add_command(verify_command)
+cli.add_command(preview_command)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -8,9 +8,9 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
@@ -25,42 +25,66 @@ from .sources import expand_sources, refuse_leading_out, refuse_shared_names, wo
 DEFAULT_OUTPUT = Path("dist")
 #: 9999-12-31 23:59:59 UTC, the last moment a date of the editions can name.
 _LAST_SECOND = 253_402_300_799
+F = TypeVar("F", bound=Callable[..., Any])
 
 
-class _WithDefaults(click.Command):
+class WithDefaults(click.Command):
     """A command whose option defaults come from the defaults file in force (``exporter.toml``)."""
 
     def make_context(self, info_name: str | None, args: list[str], parent: click.Context | None = None,
                      **extra: Any) -> click.Context:
         if not any(arg in ("-h", "--help") for arg in args):  # help is shown whatever the file says
-            from .settings import defaults_map
-
             with Reporting():
-                extra.setdefault("default_map", defaults_map(working_folder(), self.params))
-        return super().make_context(info_name, args, parent, **extra)
+                extra.setdefault("default_map", own_defaults(self))
+        given = list(args)  # (parsing consumes them; the preview reads them again)
+        context = super().make_context(info_name, args, parent, **extra)
+        context.meta["exporter.args"] = given
+        return context
 
 
-@click.command(cls=_WithDefaults)
+def own_defaults(command: click.Command) -> dict[str, Any]:
+    """The defaults file's values for *command*'s options; its keys are checked against build's."""
+    from .settings import defaults_map
+
+    names = {param.name for param in command.params}
+    return {name: value for name, value in defaults_map(working_folder(), build.params).items()
+            if name in names}
+
+
+#: The options that shape an edition, shared by ``build`` and ``preview``.
+EDITION_OPTIONS = (
+    click.option("--style", "styles", multiple=True, metavar="NAME|FILE.css",
+                 help=f"Bundled style ({', '.join(STYLES)}; default classic), or your own "
+                      "stylesheet layered on top. Repeatable."),
+    click.option("--page-size", default="A4", show_default=True,
+                 help="PDF page size: A4, A5, B5, Letter, 6x9in, 5.5x8.5in or WIDTHxHEIGHT with units."),
+    click.option("--margins", default=None,
+                 help="PDF margins: one to four lengths (top outer bottom inner), e.g. '20mm 18mm'."),
+    click.option("--edition", type=click.Choice(EDITIONS), default="standard", show_default=True,
+                 help="PDF kind: tagged PDF/UA-1, print-ready PDF/X-4, or archival PDF/A-3."),
+    click.option("--toc/--no-toc", default=None,
+                 help="Contents with page numbers (default: for books and articles of 3+ sections)."),
+)
+
+
+def edition_options(command: F) -> F:
+    """*command* with the :data:`EDITION_OPTIONS`, in their order."""
+    for option in reversed(EDITION_OPTIONS):
+        command = option(command)
+    return command
+
+
+@click.command(cls=WithDefaults)
 @click.argument("sources", nargs=-1, type=click.Path(path_type=Path))
 @click.option("-o", "--output-dir", type=click.Path(path_type=Path), default=DEFAULT_OUTPUT,
               show_default=True, help="Folder to write the editions into; '-' writes the one "
                                       "edition asked for with -f to standard output.")
 @click.option("-f", "--format", "formats", multiple=True, metavar="|".join(FORMATS),
               help="Edition to write; repeat for several. Default: all three.")
-@click.option("--style", "styles", multiple=True, metavar="NAME|FILE.css",
-              help=f"Bundled style ({', '.join(STYLES)}; default classic), or your own "
-                   "stylesheet layered on top. Repeatable.")
-@click.option("--page-size", default="A4", show_default=True,
-              help="PDF page size: A4, A5, B5, Letter, 6x9in, 5.5x8.5in or WIDTHxHEIGHT with units.")
-@click.option("--margins", default=None,
-              help="PDF margins: one to four lengths (top outer bottom inner), e.g. '20mm 18mm'.")
-@click.option("--edition", type=click.Choice(EDITIONS), default="standard", show_default=True,
-              help="PDF kind: tagged PDF/UA-1, print-ready PDF/X-4, or archival PDF/A-3.")
+@edition_options
 @click.option("--book", default=None, metavar="TITLE|BOOK.yaml",
               help="Bind all SOURCES into one book with this title, or with the metadata and "
                    "article order of a YAML file.")
-@click.option("--toc/--no-toc", default=None,
-              help="Contents with page numbers (default: for books and articles of 3+ sections).")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
               help="Articles built at once, in worker processes (default: the number of CPUs).")
 @click.option("--timeout", type=click.FloatRange(min=0, max=10 ** 7), default=600,

@@ -1,0 +1,199 @@
+"""The live preview: an article's HTML edition beside its PDF pages, made again on every save.
+
+A :class:`Preview` keeps a warm :class:`~exporter.session.Session` and the latest editions in
+memory; :func:`make_app` serves them with Starlette, and a server-sent event stream tells the
+page what changed.  It reads the article and what its build reads, writes no file, and serves
+nothing from disk: the HTML edition is self-contained and the page images are made in memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import hashlib
+import html
+import ipaddress
+import json
+from collections.abc import AsyncIterator, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import Route
+
+from .archive import stylesheet_inputs
+from .book import Book, single_book
+from .document import build_document
+from .errors import Diagnostic, ExporterError
+from .options import Options
+from .pipeline import render_editions
+from .proof import page_images
+from .session import Session
+from .source import read_source
+
+#: Resolution of the page images: a page as wide as it is on a screen at 100 %.
+PAGE_DPI = 96
+_PAGE = Path(__file__).with_name("preview.html")
+
+
+@dataclasses.dataclass(frozen=True)
+class Shown:
+    """What the page shows: the last HTML edition and pages made, and the last build's messages."""
+
+    html: bytes = b""
+    pages: tuple[tuple[bytes, int, int], ...] = ()
+    problems: tuple[str, ...] = ()
+    busy: bool = True
+
+    def status(self) -> dict[str, Any]:
+        """What the page needs to know to catch up (digests name the HTML and each page)."""
+        return {"html": _digest(self.html) if self.html else "", "problems": self.problems,
+                "pages": [[_digest(png), width, height] for png, width, height in self.pages],
+                "busy": self.busy}
+
+
+class Preview:
+    """One article's latest editions, made by *settings()*'s options whenever what it read changes.
+
+    *also* are files to watch besides those the build reads (a defaults file).
+    """
+
+    def __init__(self, source: Path, settings: Callable[[], Options], also: Sequence[Path] = ()):
+        self.source, self.settings = source, settings
+        self.base = {path.resolve() for path in (source, *also)}
+        #: The files the last build read or looked for; while it fails, the article's whole folder.
+        self.watched = set(self.base)
+        self.broken = False
+        self.shown = Shown()
+        self.changed = asyncio.Event()
+        self.session = Session()
+        self._thread = ThreadPoolExecutor(1, "exporter-preview")  # one build at a time, warm
+
+    def _show(self, **changes: Any) -> None:
+        self.shown = dataclasses.replace(self.shown, **changes)
+        self.changed.set()
+        self.changed = asyncio.Event()
+
+    async def rebuild(self) -> None:
+        """Make the HTML edition, show it, then the PDF's pages; on failure, show why."""
+        loop = asyncio.get_running_loop()
+        self._show(busy=True)
+        try:
+            book, options, editions, warnings = await loop.run_in_executor(self._thread, self._html)
+            self._show(html=editions["html"], problems=_messages(warnings))
+            pages, warnings = await loop.run_in_executor(self._thread, self._pages, book, options)
+            self._show(pages=pages, problems=_messages(warnings), busy=False)
+            self.broken = False
+        except Exception as error:  # (a fault of the tool too is shown, and the preview goes on)
+            self.broken = True
+            message = error if isinstance(error, ExporterError) else \
+                f"internal error: {type(error).__name__}: {error}"
+            self._show(problems=(f"Error: {message}",), busy=False)
+
+    def _html(self) -> tuple[Book, Options, dict[str, bytes], tuple[Diagnostic, ...]]:
+        options = self.settings()
+        self.watched |= {path.resolve() for path in options.user_stylesheets}
+        styles = stylesheet_inputs(options).values()
+        book = single_book(build_document(read_source(self.source, options), options))
+        images = {self.source.parent / name for name in book.articles[0].inputs}
+        self.watched = self.base | {path.resolve() for path in (*styles, *images)}
+        return (book, options,
+                *render_editions(book, options.with_changes(formats=("html",)), self.session))
+
+    def _pages(self, book: Book, options: Options
+               ) -> tuple[tuple[tuple[bytes, int, int], ...], tuple[Diagnostic, ...]]:
+        editions, warnings = render_editions(book, options.with_changes(formats=("pdf",)),
+                                             self.session)
+        return tuple(page_images(editions["pdf"], PAGE_DPI)), warnings
+
+    async def follow(self, stop: asyncio.Event) -> None:
+        """Build now, and again on every save of what the last build read, until *stop* is set."""
+        from watchfiles import awatch
+
+        await self.rebuild()
+        while not stop.is_set():
+            folders = {path.parent for path in self.watched if path.parent.is_dir()}
+            async for changes in awatch(*folders, stop_event=stop, watch_filter=None,
+                                        recursive=False, step=50):
+                paths = {Path(name) for _change, name in changes}
+                if paths & self.watched or (self.broken and any(
+                        path.parent == self.source.resolve().parent
+                        and not path.name.startswith(".") for path in paths)):
+                    await self.rebuild()
+                    if folders != {path.parent for path in self.watched if path.parent.is_dir()}:
+                        break
+
+    def close(self) -> None:
+        """Wait for a build under way, and end the thread that builds."""
+        self._thread.shutdown()
+
+
+def make_app(preview: Preview, host: str) -> Starlette:
+    """The preview's web application: the page, its edition and page images, and its events."""
+    from sse_starlette import EventSourceResponse
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        stop = asyncio.Event()
+        following = asyncio.create_task(preview.follow(stop))
+        try:
+            yield
+        finally:
+            stop.set()
+            following.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await following
+            preview.close()
+
+    async def page(request: Request) -> Response:
+        name = html.escape(preview.source.name)
+        return HTMLResponse(_PAGE.read_text(encoding="utf-8").replace("{{name}}", name))
+
+    async def edition(request: Request) -> Response:
+        # Served as a sandbox: no script runs in it, even when opened by itself.
+        return Response(preview.shown.html, media_type="text/html",
+                        headers={"Content-Security-Policy": "sandbox allow-same-origin"})
+
+    async def page_image(request: Request) -> Response:
+        number, pages = request.path_params["number"], preview.shown.pages
+        if not 1 <= number <= len(pages):
+            return Response("No such page", status_code=404)
+        return Response(pages[number - 1][0], media_type="image/png")
+
+    async def events(request: Request) -> Response:
+        async def stream() -> AsyncIterator[dict[str, str]]:
+            while True:
+                changed = preview.changed
+                yield {"data": json.dumps(preview.shown.status())}
+                await changed.wait()
+
+        return EventSourceResponse(stream())
+
+    routes = [Route("/", page), Route("/edition.html", edition), Route("/events", events),
+              Route("/pages/{number:int}.png", page_image)]
+    # A loopback server answers only to loopback names: a web page cannot reach it by DNS rebinding.
+    hosts = ["127.0.0.1", "localhost", "::1", host] if is_loopback(host) else ["*"]
+    return Starlette(routes=routes, lifespan=lifespan,
+                     middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=hosts)])
+
+
+def is_loopback(host: str) -> bool:
+    """Whether *host* names this machine only (``localhost``, ``127.0.0.1``, ``::1``)."""
+    try:
+        return host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _messages(warnings: Sequence[Diagnostic]) -> tuple[str, ...]:
+    return tuple(f"{warning.severity.capitalize()}: {warning}" for warning in warnings)
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()[:16]
