@@ -27,7 +27,8 @@ if TYPE_CHECKING:
 RECORD_NAME = "exporter-build.json"
 RECORD_FORMAT = "exporter-build/1"
 #: Options a record keeps: those that shape an edition's bytes.
-KEPT_OPTIONS = ("formats", "style", "page_size", "margins", "edition", "source_date_epoch", "toc")
+KEPT_OPTIONS = ("formats", "style", "page_size", "margins", "edition", "source_date_epoch", "toc",
+                "page_list")
 
 
 @dataclass(frozen=True)

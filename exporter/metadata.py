@@ -16,17 +16,22 @@ _LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*$")
 # The namespace of every identifier this tool derives, so they never clash with others.
 IDENTIFIER_NAMESPACE = uuid.UUID("5b0c4f7e-2d1a-5e0f-9a43-6f1e2c3b7d10")
 
+# Keys are this tool's and pandoc's (its EPUB metadata and common variables), read into the
+# places pandoc puts them; pandoc's others, which these editions have no use for, are a note.
 KNOWN_KEYS = {
-    "title": "the article's title",
+    "title": "the article's title (or pandoc's list of {type: main|subtitle, text})",
     "subtitle": "a subtitle shown under the title",
     "author": "an author, or a list of authors",
     "authors": "a list of authors",
+    "creator": "pandoc's authors: names, or {role, text} where the role is author (aut)",
     "date": "publication date: 2025-11-03, 2025-11, 2025, 3 November 2025 or any text",
     "modified": "date and time of the last change (ISO 8601)",
     "language": "BCP 47 language tag, e.g. en or uk",
     "lang": "same as language",
     "description": "a one-paragraph summary",
+    "abstract": "pandoc's summary: the description when there is none",
     "subjects": "a list of subjects",
+    "subject": "pandoc's subjects: text, a list, or {text, authority, term}",
     "keywords": "same as subjects",
     "tags": "same as subjects",
     "identifier": "a stable identifier (URN, DOI, ISBN, URL)",
@@ -34,7 +39,19 @@ KNOWN_KEYS = {
     "rights": "copyright or licence statement",
     "source": "address of the original publication",
     "cover": "a PNG or JPEG cover image in the article's folder (else one is drawn)",
+    "cover-image": "pandoc's name for cover",
 }
+#: pandoc's keys that shape nothing in these editions (its styling, layout and packaging).
+PANDOC_ONLY = frozenset({
+    "contributor", "type", "format", "relation", "coverage", "css", "stylesheet",
+    "belongs-to-collection", "group-position", "page-progression-direction", "ibooks",
+    "accessModes", "accessModeSufficient", "accessibilityFeatures", "accessibilityHazards",
+    "accessibilitySummary", "toc-title", "documentclass", "classoption", "geometry", "papersize",
+    "fontsize", "mainfont", "header-includes", "include-before", "include-after", "toc",
+    "toc-depth", "numbersections", "bibliography", "csl", "link-citations", "nocite",
+})  # fmt: skip
+# Roles of pandoc's creator entries that make an author (MARC relator and pandoc's word).
+_AUTHOR_ROLES = (None, "author", "aut")
 
 
 _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
@@ -133,7 +150,9 @@ def read_metadata(
     *lines* gives the line of each key in *path*, for errors that name it.
     """
     warnings = [
-        Diagnostic("META-UNKNOWN", f"unknown front matter key {key!r} ignored", str(path))
+        Diagnostic("META-PANDOC", f"pandoc's front matter key {key!r} has no use in these "
+                   "editions; ignored", str(path), severity="note") if key in PANDOC_ONLY
+        else Diagnostic("META-UNKNOWN", f"unknown front matter key {key!r} ignored", str(path))
         for key in front_matter
         if key not in KNOWN_KEYS
     ]
@@ -144,35 +163,54 @@ def read_metadata(
         key = next((key for key in keys if key in front_matter), keys[0])
         return _text(get(key), key, path, lines.get(key))
 
-    def texts(*keys: str) -> tuple[str, ...]:
-        key = next((key for key in keys if key in front_matter), keys[0])
-        value = get(key)
-        items: list[Any] = value if isinstance(value, list) else [value]
-        return tuple(filter(None, (_text(item, key, path, lines.get(key)) for item in items)))
+    def texts(*keys: str, every: bool = False) -> tuple[str, ...]:
+        """The items of the first of *keys* given (of each of them, with *every*), once each."""
+        found: list[str] = []
+        for key in [key for key in keys if key in front_matter][: None if every else 1]:
+            value = get(key)
+            items: list[Any] = value if isinstance(value, list) else [value]
+            if key == "creator":  # (pandoc's: contributors of other roles are not authors)
+                items = [item for item in items if not isinstance(item, dict)
+                         or item.get("role") in _AUTHOR_ROLES]
+            found += filter(None, (_text(item, key, path, lines.get(key)) for item in items))
+        return tuple(dict.fromkeys(found))
+
+    title, subtitle = _pandoc_titles(get("title"))
 
     language = text("language", "lang") or "en"
     if not _LANGUAGE.match(language):
         raise MetadataError(f"language {language!r} is not a BCP 47 tag such as 'en'", path=path,
                             line=lines.get("language", lines.get("lang")))
     metadata = Metadata(
-        title=text("title") or fallback_title,
+        title=title or text("title") or fallback_title,
         language=language,
-        subtitle=text("subtitle"),
-        authors=texts("authors", "author"),
+        subtitle=text("subtitle") or subtitle,
+        authors=texts("authors", "author", "creator"),
         date=_date(text("date"), path, lines.get("date")),
         modified=_datetime(text("modified"), path, lines.get("modified")),
-        description=text("description"),
-        subjects=texts("subjects", "keywords", "tags"),
+        description=text("description", "abstract"),
+        subjects=texts("subject", "subjects", "keywords", "tags", every=True),
         identifier=text("identifier"),
         publisher=text("publisher"),
         rights=text("rights"),
         source_url=text("source"),
-        cover=text("cover"),
+        cover=text("cover", "cover-image"),
     )
     return metadata, tuple(warnings)
 
 
+def _pandoc_titles(value: Any) -> tuple[str | None, str | None]:
+    """The main title and subtitle of pandoc's title list (``[{type: main, text: ...}, ...]``)."""
+    if not isinstance(value, list):
+        return None, None
+    typed = {item.get("type", "main"): item.get("text") for item in value if isinstance(item, dict)}
+    main, subtitle = typed.get("main") or next(iter(typed.values()), None), typed.get("subtitle")
+    return (str(main) if main else None), (str(subtitle) if subtitle else None)
+
+
 def _text(value: Any, key: str, path: Path, line: int | None) -> str | None:
+    if isinstance(value, dict) and ("text" in value or "name" in value):
+        value = value.get("text", value.get("name"))  # pandoc's {text, ...}; a template's {name}
     if value is None:
         return None
     if isinstance(value, dt.date):  # a value tagged !!timestamp

@@ -39,6 +39,9 @@ class Options:
     #: Contents list in the HTML and PDF: True, False, or None for "when there are several
     #: articles or at least three sections".
     toc: bool | None = None
+    #: The EPUB's page list, matching the PDF edition's pages: laid out for it when the PDF is
+    #: not built, so the EPUB is the same either way; False (``--no-page-list``) leaves it out.
+    page_list: bool = True
     #: Keep the previous outputs when the source, images, stylesheets, options and tool
     #: are unchanged (checked by content hash, never by file time), and record each build
     #: for the next; False (``--force``) builds without the cache, reading and writing none.

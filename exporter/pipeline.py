@@ -231,7 +231,8 @@ def render_editions(book: Book, options: Options,
     editions: dict[str, bytes] = {}
     warnings = list(book.warnings)
     pages = None
-    # The PDF comes first when asked for: its page breaks become the EPUB's page list.
+    # The PDF comes first when asked for: its page breaks become the EPUB's page list (without
+    # it, the pages are laid out for the list alone).
     if "pdf" in options.formats:
         from .editions.pdf import render_pdf
 
@@ -240,11 +241,12 @@ def render_editions(book: Book, options: Options,
     if "epub" in options.formats:
         from .editions.epub import render_epub
 
-        editions["epub"] = render_epub(book, options, session, pages=pages)
-        if pages is None:
-            warnings.append(Diagnostic("EPUB-NO-PAGE-LIST", "page list skipped: it follows the PDF "
-                                       "edition's pages, which this build does not make",
-                                       str(book.articles[0].source.path), severity="note"))
+        if options.page_list and pages is None:  # laid out alone: the same EPUB as beside the PDF
+            from .editions.pdf import page_map
+
+            pages = page_map(book, options, session)
+        editions["epub"] = render_epub(book, options, session,
+                                       pages=pages if options.page_list else None)
     if "html" in options.formats:
         from .editions.html import render_html
 

@@ -31,7 +31,8 @@ ATTRIBUTES = {
     "*": {"id", "class", "lang", "title", "dir", "role"},
     "a": {"href", "hreflang"},
     "img": {"src", "alt", "width", "height"},
-    "td": {"colspan", "rowspan", "headers"},
+    # data-label: the column's header, shown beside each cell where a narrow page reflows a table.
+    "td": {"colspan", "rowspan", "headers", "data-label"},
     "th": {"colspan", "rowspan", "headers", "scope", "abbr"},
     "col": {"span"},
     "colgroup": {"span"},

@@ -249,7 +249,9 @@ def _rebuild(record: dict[str, Any], folder: Path, out: Path) -> dict[str, bytes
     from . import pipeline
 
     try:
-        settings = {key: record["options"][key] for key in KEPT_OPTIONS}
+        # (a record from before the page list was an option leaves it at its default)
+        settings = {key: record["options"][key] for key in KEPT_OPTIONS
+                    if key in record["options"] or key != "page_list"}
         settings["formats"] = tuple(settings["formats"])
         sheets = tuple(folder / safe_name(name) for name in record["stylesheets"])
         articles = [folder / safe_name(name) for name in record["articles"]]

@@ -158,7 +158,7 @@ def inline_footnotes(root: etree._Element) -> None:
         note = etree.Element("span", {"class": "footnote", "id": item.get("id", "")})
         for backref in list(item.iter("a")):
             if "footnote-backref" in (backref.get("class") or ""):
-                _drop_keeping_tail(backref)
+                drop_keeping_tail(backref)
         paragraphs = [child for child in item if child.tag == "p"]
         if len(paragraphs) == len(item) and paragraphs:
             # One or more paragraphs: keep their inline content, separated by spaces.
@@ -185,7 +185,8 @@ def _append_text(element: etree._Element, text: str) -> None:
         element.text = (element.text or "") + text
 
 
-def _drop_keeping_tail(element: etree._Element) -> None:
+def drop_keeping_tail(element: etree._Element) -> None:
+    """Remove *element* and its trailing spaces, keeping the text after it."""
     parent = element.getparent()
     if parent is None:
         return

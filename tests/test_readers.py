@@ -7,9 +7,11 @@ import re
 import zipfile
 from pathlib import Path
 
+import pdfplumber
 import pikepdf
 import pytest
 from lxml import etree
+from lxml import html as lxml_html
 from PIL import Image
 
 from conftest import ROOT, SEED, run_cli
@@ -151,12 +153,67 @@ def test_page_list_matches_the_pdf_pages(seed_editions: dict[str, Path]) -> None
         assert any(s.startswith(" ".join(following)) for s in starts), (following, lines[:2])
 
 
-def test_epub_only_build_says_the_page_list_was_skipped(tmp_path: Path) -> None:
-    result = run_cli("build", SEED, "-o", tmp_path, "-f", "epub")
-    assert result.exit_code == 0
-    assert "page list skipped" in result.stderr
-    with zipfile.ZipFile(tmp_path / "pokrovsk.epub") as book:
-        assert b"page-list" not in book.read("EPUB/nav.xhtml")
+def test_the_epub_is_the_same_whatever_else_is_built(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """The page list is laid out for an EPUB built alone; --no-page-list (or the defaults file's
+    page-list = false) leaves it out."""
+    built = {}
+    for name, args in (("alone", ["-f", "epub"]), ("beside", ["-f", "epub", "-f", "pdf"]),
+                       ("without", ["-f", "epub", "--no-page-list"])):
+        result = run_cli("build", SEED, "-o", tmp_path / name, *args)
+        assert result.exit_code == 0, result.output
+        built[name] = (tmp_path / name / "pokrovsk.epub").read_bytes()
+    assert built["alone"] == built["beside"] != built["without"]
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "exporter.toml").write_text("page-list = false\n", encoding="utf-8")
+    assert run_cli("build", SEED, "-o", tmp_path / "toml", "-f", "epub").exit_code == 0
+    assert (tmp_path / "toml" / "pokrovsk.epub").read_bytes() == built["without"]
+    for name, listed in (("alone", True), ("without", False)):
+        with zipfile.ZipFile(tmp_path / name / "pokrovsk.epub") as book:
+            assert (b'epub:type="page-list"' in book.read("EPUB/nav.xhtml")) is listed
+            assert (b"pageBreakSource" in book.read("EPUB/content.opf")) is listed
+
+
+def test_every_note_opens_with_its_number_as_its_back_link(variety: dict[str, Path]) -> None:
+    with zipfile.ZipFile(variety["notes"]) as book:
+        root = etree.fromstring(book.read("EPUB/article.xhtml"))
+    asides = [a for a in root.iter(f"{XHTML}aside") if a.get(f"{OPS}type") == "footnote"]
+    for number, aside in enumerate(asides, start=1):
+        links = [a for a in aside.iter(f"{XHTML}a") if a.get("role") == "doc-backlink"]
+        assert len(links) == 1 and links[0].text == str(number)
+        assert "".join(aside.itertext()).strip().startswith(f"{number}. ")
+        ref = root.find(f".//*[@id='{links[0].get('href', '').lstrip('#')}']")
+        assert ref is not None and ref.find(f"{XHTML}a").get("href") == f"#{aside.get('id')}"
+
+
+def test_figures_and_column_alignment_reach_every_edition(tmp_path: Path) -> None:
+    """An image alone is a figure captioned by its title; ``--:`` right-aligns, ``:-:`` centres."""
+    Image.new("RGB", (320, 200), (40, 90, 160)).save(tmp_path / "crews.png")
+    cells = [("aa", "bb"), ("much longer words", "centred text here"), ("mid", "ctr"), ("xx", "yy")]
+    rows = "\n".join(f"| row {n} | {right} | {centre} |" for n, (right, centre) in enumerate(cells))
+    source = tmp_path / "aligned.md"
+    source.write_text("# Aligned\n\n| Name | Right | Centre |\n|:--|--:|:-:|\n" + rows + "\n\n"
+                      '![Crews at work](crews.png "Crews dispatched per week")\n', encoding="utf-8")
+    result = run_cli("build", source, "-o", tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    with zipfile.ZipFile(tmp_path / "out" / "aligned.epub") as book:
+        epub = etree.fromstring(book.read("EPUB/article.xhtml"))
+        css = book.read("EPUB/styles/book.css").decode()
+    page = lxml_html.fromstring((tmp_path / "out" / "aligned.html").read_bytes())
+    for root, q in ((epub, XHTML), (page, "")):
+        classes = [cell.get("class") for cell in root.iter(f"{q}td")][:3]
+        assert classes == ["align-left", "align-right", "align-center"]
+        assert not any(cell.get("style") for cell in root.iter(f"{q}td"))
+        figure = root.find(f".//{q}figure")
+        assert figure.findtext(f"{q}figcaption") == "Crews dispatched per week"
+        assert figure.find(f"{q}img").get("alt") == "Crews at work"
+    assert "td.align-right { text-align: right; }" in css
+    assert "Crews dispatched per week" in pdf_text(tmp_path / "out" / "aligned.pdf")
+    with pdfplumber.open(tmp_path / "out" / "aligned.pdf") as pdf:
+        words = pdf.pages[0].extract_words()
+    found = {word["text"]: word for word in words}
+    assert len({round(found[word]["x1"]) for word in ("aa", "words", "mid", "xx")}) == 1
+    assert len({round(found[word]["x0"] + found[word]["x1"]) for word in ("bb", "ctr", "yy")}) == 1
 
 
 def test_cover_image_and_page(seed_editions: dict[str, Path]) -> None:

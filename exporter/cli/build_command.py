@@ -85,6 +85,9 @@ def edition_options(command: F) -> F:
 @click.option("--book", default=None, metavar="TITLE|BOOK.yaml",
               help="Bind all SOURCES into one book with this title, or with the metadata and "
                    "article order of a YAML file.")
+@click.option("--page-list/--no-page-list", default=True, show_default=True,
+              help="The EPUB's page list, matching the PDF's pages (laid out for it when the PDF "
+                   "is not built); --no-page-list makes the EPUB faster.")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
               help="Articles built at once, in worker processes (default: the number of CPUs).")
 @click.option("--timeout", type=click.FloatRange(min=0, max=10 ** 7), default=600,
@@ -115,7 +118,7 @@ def edition_options(command: F) -> F:
 @click.option("--debug", is_flag=True, help="Show Python tracebacks for errors.")
 def build(sources: tuple[Path, ...], output_dir: Path, formats: tuple[str, ...],
           styles: tuple[str, ...], page_size: str, margins: str | None, edition: str,
-          book: str | None, toc: bool | None, jobs: int | None, timeout: float,
+          book: str | None, toc: bool | None, page_list: bool, jobs: int | None, timeout: float,
           report: Path | None, manifest: bool, bag_dir: Path | None, catalog: bool,
           catalog_title: str, check: bool,
           ace_dir: Path | None, proof: bool, watch: bool, force: bool, strict: bool,
@@ -128,7 +131,7 @@ def build(sources: tuple[Path, ...], output_dir: Path, formats: tuple[str, ...],
     """
     with Reporting(debug), _kill_unwinds():
         options = make_options(formats, styles, page_size, margins, edition, strict, toc,
-                               reuse=not force)
+                               reuse=not force, page_list=page_list)
         if proof and "pdf" not in options.formats:
             raise UsageProblem("--proof needs the PDF edition; add -f pdf")
         if catalog and "epub" not in options.formats:
@@ -179,7 +182,7 @@ def build(sources: tuple[Path, ...], output_dir: Path, formats: tuple[str, ...],
 
 def make_options(formats: Sequence[str], styles: Sequence[str], page_size: str,
                  margins: str | None, edition: str, strict: bool, toc: bool | None,
-                 reuse: bool = True) -> Options:
+                 reuse: bool = True, page_list: bool = True) -> Options:
     """Check the option values and build the :class:`Options` they describe."""
     for name in formats:
         if name not in FORMATS:
@@ -210,6 +213,7 @@ def make_options(formats: Sequence[str], styles: Sequence[str], page_size: str,
         strict=strict,
         toc=toc,
         reuse=reuse,
+        page_list=page_list,
         source_date_epoch=_source_date_epoch(),
     )
 

@@ -25,6 +25,7 @@ from ..options import Options
 from ..resources import join_stylesheets, stylesheets_for
 from ..session import Session
 from ..userstyle import PackageFiles
+from ..xhtml import drop_keeping_tail
 from .html import head_metadata, title_block, w3c_time
 from .pagemap import PageStart, mark_page_starts
 
@@ -231,17 +232,31 @@ def _epub_footnotes(root: etree._Element) -> None:
         notes.set(f"{{{OPS}}}type", "footnotes")
         heading = etree.SubElement(notes, f"{q}h2", {"class": "footnotes-title"})
         heading.text = "Notes"
-        for item in block.iter(f"{q}li"):
+        for number, item in enumerate(block.iter(f"{q}li"), start=1):
             aside = etree.SubElement(notes, f"{q}aside", {"id": item.get("id", ""),
                                                           "class": "footnote",
                                                           "role": "doc-footnote"})
             aside.set(f"{{{OPS}}}type", "footnote")
             aside.text = item.text
             aside.extend(list(item))
+            _number_note(aside, number)
         notes.tail = block.tail
         parent = block.getparent()
         if parent is not None:
             parent.replace(block, notes)
+
+
+def _number_note(aside: etree._Element, number: int) -> None:
+    """Open the note with its number, which is its back link: the list that numbered it is gone."""
+    q = f"{{{XHTML}}}"
+    back = next((a for a in aside.iter(f"{q}a") if a.get("role") == "doc-backlink"), None)
+    first = aside[0] if len(aside) and aside[0].tag == f"{q}p" else aside
+    if back is None:
+        return
+    drop_keeping_tail(back)
+    back.text, back.tail = str(number), ". " + (first.text or "")
+    first.text = None
+    first.insert(0, back)
 
 
 def nav_document(book: Book, pages: tuple[PageStart, ...] | None = None) -> bytes:

@@ -11,6 +11,7 @@ PDF/A-3 carrying its Markdown sources (archive); all byte-reproducible.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import logging
 import os
@@ -26,7 +27,7 @@ from ..errors import Diagnostic, RenderError, ResourceError
 from ..geometry import head_size_pt, page_geometry
 from ..metadata import IDENTIFIER_NAMESPACE
 from ..options import Options
-from ..resources import make_fetcher, styles_dir, stylesheets_for
+from ..resources import Stylesheet, make_fetcher, styles_dir, stylesheets_for
 from ..session import Session
 from .figures import shrink_orphaned_figures
 from .html import compose_html
@@ -57,41 +58,79 @@ def render_pdf(
     book: Book, options: Options, session: Session
 ) -> tuple[bytes, tuple[PageStart, ...], tuple[Diagnostic, ...]]:
     """Render the PDF: its bytes, where each page begins, and the warnings WeasyPrint logged."""
-    from weasyprint import HTML
-    from weasyprint.urls import FatalURLFetchingError
-
-    source_dirs = {article.source.path.parent.resolve() for article in book.articles}
-    sheets = stylesheets_for("pdf", options)
-    roots = tuple(sorted({styles_dir(), *source_dirs, *(s.path.parent for s in sheets)}))
-    markup = compose_html(book, options, css=None, paged=True, generator=_provenance(options))
+    markup, sheets, key = _markup(book, options)
     collector = _WarningCollector(str(book.articles[0].source.path))
-    try:
+    with _failures_named(book):
         with collector:
-            # No base URL: images are inlined and relative links stay as written, so no
-            # path of the build machine reaches the PDF.
-            html = HTML(string=markup, base_url=None, url_fetcher=make_fetcher(roots))
-            # (WeasyPrint has no @namespace: a sheet's namespace rules stay out of the PDF)
-            stylesheets = [_parsed_css(session, sheet.text, sheet.path.as_uri(), roots)
-                           for sheet in sheets]
-            stylesheets.append(_parsed_css(session, _page_css(options),
-                                           styles_dir().as_uri() + "/", roots))
-            layout = html.render(stylesheets=stylesheets, font_config=session.font_config(),
-                                 cache=session.image_cache())
-            for _ in range(_FIGURE_PASSES):
-                if not shrink_orphaned_figures(layout, html.etree_element):
-                    break
-                layout = html.render(stylesheets=stylesheets, font_config=session.font_config(),
-                                     cache=session.image_cache())
+            html, layout = _lay_out(book, options, session, markup, sheets)
             _stable_document_id(layout, f"{book.identifier}#{book.digest}")
             with _fonts_subset_alike(book):
                 pdf = layout.write_pdf(**_variant_options(book, options))
+    pages = session.keep("pages", key, lambda: page_starts(html.etree_element, layout))
+    diagnostics = [*_glyph_warnings(markup, book, options), *collector.diagnostics]
+    return pdf, pages, tuple(diagnostics)
+
+
+def page_map(book: Book, options: Options, session: Session) -> tuple[PageStart, ...]:
+    """Where each page of the PDF edition begins, laid out without writing the PDF.
+
+    Kept in *session* by content (the markup and stylesheets laid out), so an EPUB built
+    beside the PDF, or again, takes the pages found once.
+    """
+    markup, sheets, key = _markup(book, options)
+
+    def lay_out() -> tuple[PageStart, ...]:
+        with _failures_named(book), _WarningCollector(""):  # (the PDF's warnings, not the EPUB's)
+            html, layout = _lay_out(book, options, session, markup, sheets)
+        return page_starts(html.etree_element, layout)
+
+    return session.keep("pages", key, lay_out)
+
+
+def _markup(book: Book, options: Options) -> tuple[str, tuple[Stylesheet, ...], str]:
+    """The HTML and stylesheets the PDF is laid out from, and a key naming all its layout
+    depends on (images are inlined in the HTML; the bundled fonts are the tool's)."""
+    markup = compose_html(book, options, css=None, paged=True, generator=_provenance(options))
+    sheets = stylesheets_for("pdf", options)
+    texts = [markup, *(sheet.text for sheet in sheets), _page_css(options)]
+    return markup, sheets, hashlib.sha256("\0".join(texts).encode()).hexdigest()
+
+
+def _lay_out(book: Book, options: Options, session: Session, markup: str,
+             sheets: tuple[Stylesheet, ...]) -> tuple[Any, Any]:
+    """WeasyPrint's document for *markup* and its layout, figures fitted to the pages."""
+    from weasyprint import HTML
+
+    source_dirs = {article.source.path.parent.resolve() for article in book.articles}
+    roots = tuple(sorted({styles_dir(), *source_dirs, *(s.path.parent for s in sheets)}))
+    # No base URL: images are inlined and relative links stay as written, so no
+    # path of the build machine reaches the PDF.
+    html = HTML(string=markup, base_url=None, url_fetcher=make_fetcher(roots))
+    # (WeasyPrint has no @namespace: a sheet's namespace rules stay out of the PDF)
+    stylesheets = [_parsed_css(session, sheet.text, sheet.path.as_uri(), roots) for sheet in sheets]
+    stylesheets.append(_parsed_css(session, _page_css(options), styles_dir().as_uri() + "/", roots))
+    layout = html.render(stylesheets=stylesheets, font_config=session.font_config(),
+                         cache=session.image_cache())
+    for _ in range(_FIGURE_PASSES):
+        if not shrink_orphaned_figures(layout, html.etree_element):
+            break
+        layout = html.render(stylesheets=stylesheets, font_config=session.font_config(),
+                             cache=session.image_cache())
+    return html, layout
+
+
+@contextlib.contextmanager
+def _failures_named(book: Book) -> Iterator[None]:
+    """WeasyPrint's failures as the project's errors, naming the (first) source."""
+    from weasyprint.urls import FatalURLFetchingError
+
+    try:
+        yield
     except FatalURLFetchingError as refusal:
         raise ResourceError(str(refusal), path=book.articles[0].source.path) from None
     except (ValueError, OSError, RuntimeError) as error:
         raise RenderError(f"PDF rendering failed: {error}",
                           path=book.articles[0].source.path) from error
-    diagnostics = [*_glyph_warnings(markup, book, options), *collector.diagnostics]
-    return pdf, page_starts(html.etree_element, layout), tuple(diagnostics)
 
 
 def _glyph_warnings(markup: str, book: Book, options: Options) -> list[Diagnostic]:

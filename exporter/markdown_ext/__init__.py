@@ -29,6 +29,18 @@ DIGIT_PREFIX = "s-"
 #: Tables of at most this many rows never break across pages.
 SHORT_TABLE_ROWS = 12
 _CAPTION = re.compile(r"^\s*(?:Table|:)\s*:\s*")
+# A column's alignment as Python-Markdown writes it (style) or as HTML does (align).
+_ALIGN = re.compile(r"(?:text-align:\s*)?\b(left|right|center)\b")
+#: The widths (ems of the text) under which a table's rows become blocks: the stylesheets hold
+#: one container query for each.  A table takes the largest it needs (its cells wrap a little
+#: before it reflows); one that needs less than the first never reflows.
+REFLOW_WIDTHS = (12, 18, 24, 32, 48)
+# The estimate: average letters per em of the table's text (0.9 of the body's), padding, and
+# how many letters of a cell should share a line before it wraps.
+_EM_PER_CHAR = 0.5 * 0.9
+_CELL_PADDING_EM = 0.6 * 0.9
+_COMFORTABLE_CHARS = 12
+_LONG_WORD = 14
 
 # Typographic characters rather than entities: the output is XML, read by e-readers.
 _SMARTY = {
@@ -147,17 +159,26 @@ class TitleProcessor(Treeprocessor):
 
 
 class TableProcessor(Treeprocessor):
-    """Give tables column-header scope, a caption from a ``Table:`` paragraph and numeric cells."""
+    """Give tables column-header scope, a caption from a ``Table:`` paragraph, numeric cells,
+    the source's column alignment as classes, and a wrapper that lets narrow pages reflow them.
+
+    The alignment (``:-:``, ``--:``) becomes ``align-*`` classes, since the sanitiser drops the
+    ``style`` Python-Markdown writes.  Each body cell carries its column's header as
+    ``data-label``, and the wrapper a ``reflow-N`` class: the width in ems the table needs,
+    under which the screen and e-reader stylesheets show each row as a block of labelled lines.
+    """
 
     def run(self, root: etree.Element) -> None:
         for parent in list(root.iter()):
             for table in [child for child in parent if child.tag == "table"]:
                 if sum(1 for _ in table.iter("tr")) <= SHORT_TABLE_ROWS:
                     # Short tables are kept whole on one page, caption included.
-                    table.set("class", (table.get("class", "") + " short").strip())
+                    _add_class(table, "short")
                 self._caption(parent, table)
                 self._headers(table)
                 self._numbers(table)
+                self._align(table)
+                self._wrap(parent, table)
 
     def _caption(self, parent: etree.Element, table: etree.Element) -> None:
         siblings = list(parent)
@@ -196,10 +217,47 @@ class TableProcessor(Treeprocessor):
             filled = [text for text in texts if text]
             if filled and all(_NUMERIC.match(text) for text in filled):
                 for cell in cells:
-                    cell.set("class", (cell.get("class", "") + " num").strip())
+                    _add_class(cell, "num")
                 for row in table.iter("tr"):
                     if column < len(row) and row[column].tag == "th":
-                        row[column].set("class", (row[column].get("class", "") + " num").strip())
+                        _add_class(row[column], "num")
+
+    @staticmethod
+    def _align(table: etree.Element) -> None:
+        for cell in [*table.iter("th"), *table.iter("td")]:
+            found = _ALIGN.search(cell.attrib.pop("style", "")) or _ALIGN.search(cell.attrib.pop("align", ""))
+            if found:
+                _add_class(cell, f"align-{found.group(1)}")
+
+    @staticmethod
+    def _wrap(parent: etree.Element, table: etree.Element) -> None:
+        head = table.find("thead")
+        labels = ["".join(cell.itertext()).strip() for cell in head.iter("th")] if head is not None else []
+        columns = [max((len(word) for word in label.split()), default=0) for label in labels]
+        for row in (row for body in table.iter("tbody") for row in body.iter("tr")):
+            for index, cell in enumerate(row):
+                if index < len(labels) and labels[index]:
+                    cell.set("data-label", labels[index])
+                text = " ".join("".join(cell.itertext()).split())
+                # Words past a dozen letters hyphenate; numbers never break.
+                longest = len(text) if "num" in cell.get("class", "") else max(
+                    (min(len(word), _LONG_WORD) for word in text.split()), default=0)
+                need = min(len(text), max(longest, _COMFORTABLE_CHARS))
+                columns += [0] * (index + 1 - len(columns))
+                columns[index] = max(columns[index], need)
+        ems = sum(chars * _EM_PER_CHAR + _CELL_PADDING_EM for chars in columns)
+        wrap = etree.Element("div", {"class": "table-wrap"})
+        width = max((limit for limit in REFLOW_WIDTHS if limit <= ems), default=None)
+        if width is not None:
+            _add_class(wrap, f"reflow-{width}")
+        wrap.tail, table.tail = table.tail, None
+        parent.insert(list(parent).index(table), wrap)
+        parent.remove(table)
+        wrap.append(table)
+
+
+def _add_class(element: etree.Element, name: str) -> None:
+    element.set("class", (element.get("class", "") + " " + name).strip())
 
 
 class FigureProcessor(Treeprocessor):

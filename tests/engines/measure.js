@@ -14,8 +14,11 @@
       && rect.top >= -1 && rect.bottom <= height + 1;
   };
   const hidden = element => {  // visually hidden (a header row shown as labels instead)
-    const rect = element.getBoundingClientRect();
-    return rect.width <= 1 || rect.height <= 1;
+    for (let e = element; e && e !== doc.body; e = e.parentElement) {
+      const rect = e.getBoundingClientRect();
+      if (rect.width <= 1 || rect.height <= 1) return true;
+    }
+    return false;
   };
   const label = element => (element.textContent || "").trim().replace(/\s+/g, " ").slice(0, 40);
   const cut = [];
@@ -47,7 +50,11 @@
     body, root: size(doc.documentElement), cells: doc.querySelectorAll("td, th").length, cut,
     notes, targets, figures, colours: [...new Set(colours)],
     background: win.getComputedStyle(doc.body).backgroundColor,
-    numeric: [...doc.querySelectorAll("td.num, td.align-right")].slice(0, 50).map(
-      cell => win.getComputedStyle(cell).textAlign),
+    // Each aligned or numeric cell as the source's alignment (else right, for a number) wants it.
+    aligned: [...doc.querySelectorAll("td.num, td[class*=align-]")].map(cell => {
+      const wanted = (/align-(left|center|right)/.exec(cell.className) || [null, "right"])[1];
+      const found = win.getComputedStyle(cell).textAlign;
+      return wanted === found ? "as written" : `${wanted}, shown ${found}`;
+    }).filter((value, index, all) => all.indexOf(value) === index),
   };
 }
