@@ -321,3 +321,57 @@ def test_in_document_links_to_encoded_fragments_are_kept(tmp_path: Path) -> None
     assert [a.get("href") for a in page.iter("a") if a.text in ("to café", "x")] == [
         "#café", "https://example.com./#a%23b"]
     assert epubcheck_messages(tmp_path / "a.epub") == []
+
+
+PANDOC_FRONT_MATTER = """---
+title:
+- type: main
+  text: Winter Grid
+- type: subtitle
+  text: Repairs under fire
+creator:
+- role: author
+  text: Olena Kovalenko
+- role: editor
+  text: Sarah Jones
+lang: uk
+subject:
+- text: Energy infrastructure
+  authority: BISAC
+- Donetsk Oblast
+keywords: [power grid, Donetsk Oblast]
+abstract: How crews restored power.
+rights: CC BY 4.0
+publisher: The Field Desk
+identifier:
+  scheme: DOI
+  text: doi:10.1234/winter-grid
+css: pandoc.css
+colour: blue
+---
+
+Text.
+"""
+
+
+def test_pandoc_front_matter_is_read_where_pandoc_puts_it(tmp_path: Path) -> None:
+    (tmp_path / "p.md").write_text(PANDOC_FRONT_MATTER, encoding="utf-8")
+    result = run_cli("build", tmp_path / "p.md", "-o", tmp_path / "out", "-f", "html", "-f", "epub",
+                     "--no-page-list")
+    assert result.exit_code == 0, result.output
+    where = tmp_path / "p.md"
+    assert f"Warning: {where}: unknown front matter key 'colour' ignored" in result.stderr
+    assert f"Note: {where}: pandoc's front matter key 'css' has no use" in result.stderr
+    with zipfile.ZipFile(tmp_path / "out" / "p.epub") as package:
+        opf = etree.fromstring(package.read("EPUB/content.opf"))
+    dc = {"dc": "http://purl.org/dc/elements/1.1/"}
+    assert opf.xpath("//dc:subject/text()", namespaces=dc) == [
+        "Energy infrastructure", "Donetsk Oblast", "power grid"]
+    assert [opf.xpath(f"string(//dc:{name})", namespaces=dc) for name in (
+        "title", "creator", "language", "description", "rights", "publisher", "identifier")] == [
+        "Winter Grid", "Olena Kovalenko", "uk", "How crews restored power.", "CC BY 4.0",
+        "The Field Desk", "doi:10.1234/winter-grid"]
+    page = html.fromstring((tmp_path / "out" / "p.html").read_bytes())
+    assert page.xpath("string(//p[@class='subtitle'])") == "Repairs under fire"
+    assert page.xpath("//meta[@name='keywords']/@content") == [
+        "Energy infrastructure, Donetsk Oblast, power grid"]

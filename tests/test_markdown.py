@@ -1,10 +1,13 @@
-"""The Markdown converter: smarty's pass runs only when there is something for it to educate."""
+"""The Markdown converter: smarty's pass runs only when there is something for it to educate;
+tables carry what narrow pages need."""
 
 from __future__ import annotations
 
 import pytest
+from lxml import html
 
-from exporter.markdown_ext import OnlyWhenNeeded, make_markdown
+from exporter.markdown_ext import REFLOW_WIDTHS, OnlyWhenNeeded, make_markdown
+from exporter.sanitize import sanitize_html
 
 SAMPLES = [
     'She said "Hold the line" -- and left... It\'s the \'80s.',
@@ -45,3 +48,24 @@ def test_text_with_nothing_to_educate_skips_the_pass(monkeypatch: pytest.MonkeyP
     assert calls == []
     converter.convert(SAMPLES[0])
     assert len(calls) == 1
+
+
+WIDE = ("| District | Main settlement | Crews | Calls answered |\n|:--|:-:|--:|---|\n"
+        "| Sloviansko-Sviatohirskyi raion (southern sector) | Novooleksandrivka | 12 | 1,200 |\n")
+
+
+def test_tables_carry_alignment_labels_and_the_width_they_need() -> None:
+    """Alignment as classes (no style for the sanitiser to drop), each cell's column header,
+    and a wrapper that names the width under which narrow pages reflow the table."""
+    page = html.fromstring(sanitize_html(make_markdown().convert(WIDE)))
+    wrap = page if page.tag == "div" else page.find(".//div")
+    kind, width = wrap.get("class").split()
+    assert kind == "table-wrap" and width in {f"reflow-{w}" for w in REFLOW_WIDTHS[1:]}
+    cells = wrap.findall(".//td")
+    assert [cell.get("class") for cell in cells] == ["align-left", "align-center", "num align-right",
+                                                     "num"]
+    assert [cell.get("data-label") for cell in cells] == ["District", "Main settlement", "Crews",
+                                                          "Calls answered"]
+    assert not [cell for cell in wrap.iter("td", "th") if cell.get("style") or cell.get("align")]
+    narrow = html.fromstring(make_markdown().convert("| a | b |\n|---|---|\n| 1 | 2 |\n"))
+    assert narrow.get("class") == "table-wrap"  # (never too wide for a page: never reflowed)

@@ -193,7 +193,8 @@ def test_default_sources_and_output_folder(tmp_path: Path) -> None:
 def test_epub_only_build_does_not_import_weasyprint(tmp_path: Path) -> None:
     code = (
         "import sys\nfrom exporter.cli import cli\n"
-        f"cli(['build', {str(SEED)!r}, '-o', {str(tmp_path)!r}, '-f', 'epub', '-f', 'html'],"
+        f"cli(['build', {str(SEED)!r}, '-o', {str(tmp_path)!r}, '-f', 'epub', '-f', 'html',"
+        " '--no-page-list'],"
         " standalone_mode=False)\n"
         "print(sorted(m for m in ('weasyprint', 'starlette', 'uvicorn') if m in sys.modules))\n"
     )

@@ -146,6 +146,9 @@ def test_what_a_reader_sees(browser: Any, served: str, book: str, style: str, vi
     assert seen["cells"] > 0
     assert seen["cut"] == [], f"{len(seen['cut'])} of {seen['cells']} cells cut: {seen['cut'][:5]}"
     assert set(seen["aligned"]) <= {"as written"}, seen["aligned"]
+    assert not [head for head in seen["heads"] if head["alone"]], seen["heads"]
+    if style == "large-print":
+        assert seen["smaller"] == []
     assert [note["text"].split(".")[0] for note in seen["notes"]] == [
         str(number) for number in range(1, len(seen["notes"]) + 1)]
     assert all(note["ratio"] >= 0.85 for note in seen["notes"]), seen["notes"]

@@ -45,10 +45,26 @@
     return { caption: caption ? caption.innerText.trim() : "", seen: boxes.every(seen),
              alt: (figure.querySelector("img") || {}).alt || "" };
   });
+  // A table's header row must share its page with the first row after it; where the table
+  // runs on over several pages, count the pages its header is drawn on (repeated, or not).
+  const columnOf = rect => Math.floor((rect.left + 1) / delta);
+  const heads = [...doc.querySelectorAll("thead")].filter(head => !hidden(head)).map(head => {
+    const row = head.parentElement.querySelector("tbody tr");
+    const pages = rows => new Set([...rows].map(columnOf)).size;
+    return { alone: row !== null && columnOf(head.getClientRects()[0]) !== columnOf(row.getClientRects()[0]),
+             pages: pages(head.parentElement.getClientRects()), drawn: pages(head.getClientRects()) };
+  });
+  // Text set smaller than the body's, outside notes, superscripts and the cover.
+  const smaller = new Set();
+  for (const element of doc.body.querySelectorAll("*")) {
+    const own = [...element.childNodes].some(node => node.nodeType === 3 && node.textContent.trim());
+    if (own && !hidden(element) && !element.closest("sup, sub, .footnotes") && size(element) < 0.99 * body)
+      smaller.add(`${element.localName}${element.className ? "." + element.className.split(" ")[0] : ""}`);
+  }
   const colours = [...doc.querySelectorAll(".body > p, td, aside p")].map(e => win.getComputedStyle(e).color);
   return {
     body, root: size(doc.documentElement), cells: doc.querySelectorAll("td, th").length, cut,
-    notes, targets, figures, colours: [...new Set(colours)],
+    notes, targets, figures, colours: [...new Set(colours)], heads, smaller: [...smaller],
     background: win.getComputedStyle(doc.body).backgroundColor,
     // Each aligned or numeric cell as the source's alignment (else right, for a number) wants it.
     aligned: [...doc.querySelectorAll("td.num, td[class*=align-]")].map(cell => {
