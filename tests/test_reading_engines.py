@@ -23,7 +23,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from conftest import ROOT, SEED, run_cli
-from validators import chromium
+from validators import ace_program, ace_violations, chromium, epubcheck_messages
 
 READERS = Path(os.environ.get("EXPORTER_READERS_DIR", ROOT / ".readers"))
 SHOTS = ROOT / ".readers" / "screenshots"
@@ -56,8 +56,8 @@ def _chart(path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Every style's EPUB of the seed and the field report, the engine and its page, served."""
+def books(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Every style's EPUB of the seed and the field report, beside the engine and its page."""
     folder = tmp_path_factory.mktemp("engines")
     articles = folder / "articles"
     articles.mkdir()
@@ -70,13 +70,19 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     for name, path in SCRIPTS.items():
         shutil.copy(READERS / "node_modules" / path, folder / name)
     shutil.copy(ENGINES / "epubjs.html", folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def served(books: Path) -> Iterator[str]:
+    """The folder of books, served on the loopback interface."""
 
     class Quiet(http.server.SimpleHTTPRequestHandler):
         def log_message(self, *args: Any) -> None:
             pass
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
-                                             functools.partial(Quiet, directory=str(folder)))
+                                             functools.partial(Quiet, directory=str(books)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -177,3 +183,12 @@ def test_the_readers_text_size_is_followed(browser: Any, served: str) -> None:
     plain, larger = (read(browser, served, "classic", "pokrovsk", "phone-390", size)["body"]
                      for size in ("100%", "150%"))
     assert larger == pytest.approx(1.5 * plain)
+
+
+def test_the_books_read_are_valid(books: Path) -> None:
+    """What the engine showed passes EPUBCheck, and DAISY Ace where it is installed."""
+    for epub in sorted(books.glob("*/*.epub")):
+        assert epubcheck_messages(epub) == [], epub
+    if ace_program() is not None:
+        for style in STYLES:
+            assert ace_violations(books / style / "field-report.epub") == ("pass", [])

@@ -124,8 +124,9 @@ def _add_metadata(package: object, book: Book, paged: Options | None) -> None:
     for name, value in accessibility_metadata(paged is not None):
         add(None, "meta", value, {"property": name})
     if paged is not None:
-        source = (f"{book.stem}.pdf, the PDF edition built from the same source "
-                  f"({paged.page_size}, {paged.style} style)")
+        # (not the PDF's file name: a piped article has none, and its EPUB is the same)
+        source = (f"the PDF edition built from the same source ({paged.page_size}, "
+                  f"{paged.style} style)")
         add(None, "meta", source, {"property": "pageBreakSource"})
 
 

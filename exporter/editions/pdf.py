@@ -60,12 +60,11 @@ def render_pdf(
     """Render the PDF: its bytes, where each page begins, and the warnings WeasyPrint logged."""
     markup, sheets, key = _markup(book, options)
     collector = _WarningCollector(str(book.articles[0].source.path))
-    with _failures_named(book):
-        with collector:
-            html, layout = _lay_out(book, options, session, markup, sheets)
-            _stable_document_id(layout, f"{book.identifier}#{book.digest}")
-            with _fonts_subset_alike(book):
-                pdf = layout.write_pdf(**_variant_options(book, options))
+    with _failures_named(book), collector:
+        html, layout = _lay_out(book, options, session, markup, sheets)
+        _stable_document_id(layout, f"{book.identifier}#{book.digest}")
+        with _fonts_subset_alike(book):
+            pdf = layout.write_pdf(**_variant_options(book, options))
     pages = session.keep("pages", key, lambda: page_starts(html.etree_element, layout))
     diagnostics = [*_glyph_warnings(markup, book, options), *collector.diagnostics]
     return pdf, pages, tuple(diagnostics)
