@@ -249,10 +249,11 @@ def _rebuild(record: dict[str, Any], folder: Path, out: Path) -> dict[str, bytes
     from . import pipeline
 
     try:
-        # (a record from before the page list was an option leaves it at its default)
+        # (a record from before the page list was an option: the EPUB had one beside a PDF)
         settings = {key: record["options"][key] for key in KEPT_OPTIONS
                     if key in record["options"] or key != "page_list"}
         settings["formats"] = tuple(settings["formats"])
+        settings.setdefault("page_list", "pdf" in settings["formats"])
         sheets = tuple(folder / safe_name(name) for name in record["stylesheets"])
         articles = [folder / safe_name(name) for name in record["articles"]]
         book = record["book"]
