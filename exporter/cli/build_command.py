@@ -66,6 +66,9 @@ class _WithDefaults(click.Command):
 @click.option("--timeout", type=click.FloatRange(min=0, max=10 ** 7), default=600,
               show_default=True, callback=lambda ctx, param, value: _finite(value),
               help="Seconds one article may take before it is stopped (0: no limit).")
+@click.option("--scheduler", default=None, metavar="tcp://HOST:PORT",
+              help="Build a batch's articles on the workers of this Dask scheduler, which share "
+                   "this folder's filesystem (needs exporter[dask]; a book or pipe builds here).")
 @click.option("--report", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write a JSON record per source: outputs, sizes, SHA-256, warnings, errors.")
 @click.option("--manifest", is_flag=True,
@@ -87,7 +90,7 @@ class _WithDefaults(click.Command):
 def build(sources: tuple[Path, ...], output_dir: Path, formats: tuple[str, ...],
           styles: tuple[str, ...], page_size: str, margins: str | None, edition: str,
           book: str | None, toc: bool | None, jobs: int | None, timeout: float,
-          report: Path | None, manifest: bool, bag_dir: Path | None, check: bool,
+          scheduler: str | None, report: Path | None, manifest: bool, bag_dir: Path | None, check: bool,
           ace_dir: Path | None, proof: bool, watch: bool, force: bool, strict: bool,
           debug: bool) -> None:
     """Build the editions of each SOURCE (files or folders; default: every article in content/).
@@ -128,7 +131,7 @@ def build(sources: tuple[Path, ...], output_dir: Path, formats: tuple[str, ...],
             from ..fixity import check_bag_dir
 
             check_bag_dir(bag_dir)  # before any work, so a long batch is not wasted
-        run = Run(paths, output_dir, options, book, book_file, jobs, timeout, debug)
+        run = Run(paths, output_dir, options, book, book_file, jobs, timeout, debug, scheduler)
         try:
             status = run.once()
             status = after_build(run.built, status, output_dir, report, run.outcomes,
