@@ -9,9 +9,9 @@ crashed article is reported as a :class:`~exporter.pipeline.Failure`; the
 others go on.
 
 :func:`build_article` is the same work as a task for any ``concurrent.futures``
-executor (a process pool, a Dask cluster's ``Client.get_executor()``): it runs
-the article in a worker process of its own process's, kept warm between tasks,
-so the time limit holds there too.
+executor (a process pool, a Dask cluster's ``Client.get_executor()``): the
+executor's process builds the article in a worker process of its own, kept warm
+between tasks, so the time limit holds there too.
 
 (Pebble's process pool kills overrunning tasks too, but it polls every tenth
 of a second, which every command would wait for once more at its end.)
@@ -259,8 +259,8 @@ def build_article(source: Path, output_dir: Path, options: Options, timeout: flo
                   folder: Path) -> Outcome:
     """Build one article and write its editions, as a task of an executor's (see :func:`build_on`).
 
-    It builds in a worker process of this process's, in *folder* (the caller's working folder,
-    which must be at the same path here), stopped after *timeout* seconds as a local batch's is.
+    It builds in a worker process that this process starts and keeps, in *folder* (the caller's
+    working folder, at the same path here), stopped after *timeout* seconds as a local batch's is.
     """
     if multiprocessing.current_process().daemon:
         return Failure(source, ExecutorError(
