@@ -8,6 +8,11 @@ code or a callback that would swallow an alarm.  A failing, overlong or
 crashed article is reported as a :class:`~exporter.pipeline.Failure`; the
 others go on.
 
+:func:`build_article` is the same work as a task for any ``concurrent.futures``
+executor (a process pool, a Dask cluster's ``Client.get_executor()``): the
+executor's process builds the article in a worker process of its own, kept warm
+between tasks, so the time limit holds there too.
+
 (Pebble's process pool kills overrunning tasks too, but it polls every tenth
 of a second, which every command would wait for once more at its end.)
 """
@@ -15,9 +20,11 @@ of a second, which every command would wait for once more at its end.)
 from __future__ import annotations
 
 import contextlib
+import multiprocessing
 import os
 import pickle
 import signal
+import threading
 import time
 import traceback
 from collections import deque
@@ -26,12 +33,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import Diagnostic, ExporterError, InternalError, RenderError
+from .errors import Diagnostic, ExecutorError, ExporterError, InternalError, RenderError, reason
 from .options import Options
 from .pipeline import BuildResult, Failure, build, build_book, render_source
 from .session import Session
 
 if TYPE_CHECKING:
+    from concurrent.futures import Executor
     from multiprocessing.connection import Connection
     from multiprocessing.process import BaseProcess
 
@@ -40,6 +48,13 @@ Outcome = BuildResult | Failure
 Rendered = tuple[dict[str, bytes], tuple[Diagnostic, ...]]
 #: A task for a worker: a function of a session and arguments, and the source it builds.
 Task = tuple[Callable[..., Any], tuple[Any, ...], Path]
+
+#: The parent's ends of the pipes of every worker this process started, in any pool or thread:
+#: each new worker closes them all, so that each worker sees its own pipe end with its parent.
+_PARENT_ENDS: list[Connection] = []
+_STARTING = threading.Lock()
+#: Per thread of an executor's process: the pool that :func:`build_article` builds in.
+_here = threading.local()
 
 
 def default_jobs() -> int:
@@ -68,7 +83,6 @@ class Workers:
     def __init__(self, jobs: int, options: Options, timeout: float | None):
         self.jobs, self.options, self.timeout = max(1, jobs), options, timeout or None
         self._idle: list[_Worker] = []
-        self._live: list[_Worker] = []
 
     def __enter__(self) -> Workers:
         return self
@@ -87,12 +101,13 @@ class Workers:
 
     def build_all(self, sources: Sequence[Path], output_dir: Path,
                   on_done: Callable[[Outcome], None] | None = None,
-                  data: bytes | None = None) -> list[Outcome]:
+                  data: bytes | None = None, folder: Path | None = None) -> list[Outcome]:
         """Build every source; results come back in the order of *sources*.
 
-        *data*, when given, is the bytes of the one source (read from a pipe).
+        *data*, when given, is the bytes of the one source (read from a pipe); *folder*, the
+        working folder to build in (else this process's).
         """
-        return self._run([(_build_one, (source, output_dir, self.options, data), source)
+        return self._run([(_build_one, (source, output_dir, self.options, data, folder), source)
                           for source in sources], on_done)
 
     def render(self, source: Path, data: bytes | None) -> Rendered | Failure:
@@ -177,19 +192,19 @@ class Workers:
 
         # Fork: a worker starts with the parent's imports, and never reads the environment anew.
         context = get_context("fork")
-        ours, theirs = context.Pipe()
-        # The child closes the parent's ends of every pipe, its own and its elders', so that
-        # each worker sees its pipe end when the parent does.
-        others = [worker.connection for worker in self._live]
-        process = context.Process(target=_serve, args=(theirs, [ours, *others]), daemon=True)
-        process.start()
-        theirs.close()
-        self._live.append(_Worker(process, ours))
-        return self._live[-1]
+        with _STARTING:
+            ours, theirs = context.Pipe()
+            process = context.Process(target=_serve, args=(theirs, [ours, *_PARENT_ENDS]),
+                                      daemon=True)
+            process.start()
+            theirs.close()
+            _PARENT_ENDS.append(ours)
+        return _Worker(process, ours)
 
     def _forget(self, worker: _Worker) -> None:
-        worker.connection.close()
-        self._live.remove(worker)
+        with _STARTING:
+            _PARENT_ENDS.remove(worker.connection)
+            worker.connection.close()
 
     def _stop(self, worker: _Worker) -> None:
         """End a worker now: SIGTERM, which it holds off only while it renames files into place."""
@@ -240,8 +255,77 @@ def _serve(connection: Connection, parents_ends: list[Connection]) -> None:
             return
 
 
+def build_article(source: Path, output_dir: Path, options: Options, timeout: float | None,
+                  folder: Path) -> Outcome:
+    """Build one article and write its editions, as a task of an executor's (see :func:`build_on`).
+
+    It builds in a worker process that this process starts and keeps, in *folder* (the caller's
+    working folder, at the same path here), stopped after *timeout* seconds as a local batch's is.
+    """
+    if multiprocessing.current_process().daemon:
+        return Failure(source, ExecutorError(
+            "not built: the executor's process is a daemon, which may start no process to build "
+            "in and stop on time (Dask's nanny makes its workers daemons: start them with "
+            "'dask worker --no-nanny', or set DASK_DISTRIBUTED__WORKER__DAEMON=False)",
+            path=source))
+    pool = getattr(_here, "pool", None)
+    if pool is None or (pool.options, pool.timeout) != (options, timeout or None):
+        if pool is not None:
+            pool.close()
+        pool = _here.pool = Workers(1, options, timeout)
+    return pool.build_all([source], output_dir, folder=folder)[0]
+
+
+def build_on(executor: Executor, sources: Sequence[Path], output_dir: Path, options: Options,
+             timeout: float | None = None, on_done: Callable[[Outcome], None] | None = None,
+             alive: Callable[[], bool] | None = None) -> list[Outcome]:
+    """Build every source as a task of *executor*; results come back in the order of *sources*.
+
+    A task that gives no result (the executor lost its scheduler, or a process) is a
+    :class:`Failure` with an :class:`ExecutorError`; the others go on.  *alive*, asked every
+    second while no task ends, tells whether the executor still serves: when it does not,
+    the tasks not done are given up (a Dask future can otherwise wait for ever).  When this
+    ends early (Ctrl-C), the tasks not yet begun are cancelled.
+    """
+    from concurrent.futures import FIRST_COMPLETED, wait
+
+    folder = Path.cwd()
+    futures = {executor.submit(build_article, source, output_dir, options, timeout, folder): index
+               for index, source in enumerate(sources)}
+    results: dict[int, Outcome] = {}
+    pending = set(futures)
+    try:
+        while pending:
+            done, pending = wait(pending, 1 if alive else None, return_when=FIRST_COMPLETED)
+            if not done and alive is not None and not alive():
+                done, pending = pending, set()  # (given up: never to be answered)
+            for future in done:
+                index = futures[future]
+                try:
+                    results[index] = future.result(timeout=0)
+                except Exception as error:  # (a cancelled task's CancelledError too)
+                    why = "it stopped serving" if not future.done() else \
+                        f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+                    results[index] = Failure(sources[index], ExecutorError(
+                        f"not built: the executor gave no result ({why})", path=sources[index]))
+                if on_done:
+                    on_done(results[index])
+    finally:
+        for future in futures:
+            future.cancel()
+    return [results[index] for index in range(len(sources))]
+
+
 def _build_one(session: Session, source: Path, output_dir: Path, options: Options,
-               data: bytes | None) -> Outcome:
+               data: bytes | None, folder: Path | None = None) -> Outcome:
+    if folder is not None:
+        try:
+            os.chdir(folder)
+        except OSError as error:
+            return Failure(source, ExecutorError(
+                f"not built: the working folder {folder} cannot be entered on this machine "
+                f"({reason(error)}); sources and outputs must be at the same path everywhere",
+                path=source))
     try:
         return build(source, output_dir, options=options, data=data, session=session)
     except ExporterError as error:

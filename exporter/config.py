@@ -29,8 +29,10 @@ class ConfigError(UsageProblem):
 
 #: Keys that name a file or folder: in a defaults file, relative and inside its folder.
 PATH_KEYS = ("output-dir", "report", "bag", "style", "book")
-#: Keys a defaults file may never set: they name a program to run.
-COMMAND_LINE_ONLY = ("ace-dir",)
+#: Keys a defaults file may never set, and why: they say whose code runs here (a Dask
+#: scheduler's results are unpickled by this process).
+COMMAND_LINE_ONLY = {"ace-dir": "names a program to run",
+                     "scheduler": "names a Dask cluster whose results run code here"}
 
 
 @dataclass(frozen=True)
@@ -83,8 +85,8 @@ def load_defaults(start: Path, known: dict[str, str]) -> Defaults:
             raise ConfigError(f"unknown key {key!r}; known keys: {', '.join(sorted(known))}",
                               path=path)
         if key in COMMAND_LINE_ONLY:
-            raise ConfigError(f"{key!r} names a program to run: give it on the command line or "
-                              "in the environment, never in a defaults file", path=path)
+            raise ConfigError(f"{key!r} {COMMAND_LINE_ONLY[key]}: give it on the command line, "
+                              "never in a defaults file", path=path)
     values = {key: _anchored(key, value, path) if key in PATH_KEYS else value
               for key, value in table.items()}
     return Defaults(values, path, ignored)

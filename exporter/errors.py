@@ -61,6 +61,13 @@ class VerifyError(ExporterError):
     exit_code = 14
 
 
+class ExecutorError(ExporterError):
+    """The executor of a batch (a Dask scheduler, a process pool) that could not build an article:
+    unreachable, gone away, or unable to run it."""
+
+    exit_code = 15
+
+
 class UsageProblem(ExporterError):
     """An option value, or a defaults file, the command cannot use."""
 

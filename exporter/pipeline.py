@@ -13,10 +13,10 @@ import contextlib
 import dataclasses
 import datetime as dt
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import cache
 from .archive import BookBinding
@@ -26,6 +26,9 @@ from .options import Options
 from .output import write_all_atomic
 from .session import Session
 from .source import load_yaml_mapping, read_bytes, read_source
+
+if TYPE_CHECKING:
+    from concurrent.futures import Executor
 
 
 @dataclass(frozen=True)
@@ -199,17 +202,37 @@ def build_many(
     output_dir: Path | str = "dist",
     formats: Iterable[str] | None = None,
     options: Options | None = None,
+    *,
+    executor: Executor | None = None,
+    timeout: float | None = None,
+    on_done: Callable[[BuildResult | Failure], None] | None = None,
+    alive: Callable[[], bool] | None = None,
     **changes: Any,
 ) -> list[BuildResult | Failure]:
-    """Build each source in turn, in one session; a failing source is reported as a :class:`Failure`."""
+    """Build each source; a failing source is reported as a :class:`Failure`, in the sources' order.
+
+    Without *executor*, in turn, in this process and one session.  With any
+    ``concurrent.futures.Executor`` (a process pool, a Dask ``Client.get_executor()``), one
+    task per source, each built in a worker process of the executor's and stopped after
+    *timeout* seconds; relative paths are read from this working folder, which the executor's
+    machines must share.  *on_done* is called with each outcome as it comes; *alive* tells
+    whether the executor still serves (for Dask: ``lambda: client.status == "running"``).
+    """
     options = _options(options, formats, changes)
+    paths = [Path(source) for source in sources]
+    if executor is not None:
+        from .batch import build_on
+
+        return build_on(executor, paths, Path(output_dir), options, timeout, on_done, alive)
     session = Session()
     results: list[BuildResult | Failure] = []
-    for source in sources:
+    for path in paths:
         try:
-            results.append(build(source, output_dir, options=options, session=session))
+            results.append(build(path, output_dir, options=options, session=session))
         except ExporterError as error:
-            results.append(Failure(Path(source), error))
+            results.append(Failure(path, error))
+        if on_done:
+            on_done(results[-1])
     return results
 
 

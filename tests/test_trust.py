@@ -79,6 +79,7 @@ def test_the_search_stops_at_a_repository_root(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("line,key", [
     ('ace-dir = "tools"', "ace-dir"),
+    ('scheduler = "tcp://203.0.113.7:8786"', "scheduler"),
     ('report = "/root/.bashrc"', "report"),
     ('output-dir = "../../public"', "output-dir"),
     ('bag = "/tmp/bag"', "bag"),

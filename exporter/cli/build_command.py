@@ -93,6 +93,9 @@ def edition_options(command: F) -> F:
 @click.option("--timeout", type=click.FloatRange(min=0, max=10 ** 7), default=600,
               show_default=True, callback=lambda ctx, param, value: _finite(value),
               help="Seconds one article may take before it is stopped (0: no limit).")
+@click.option("--scheduler", default=None, metavar="tcp://HOST:PORT",
+              help="Build a batch's articles on the workers of this Dask scheduler, which share "
+                   "this folder's filesystem (needs exporter[dask]; a book or pipe builds here).")
 @click.option("--report", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write a JSON record per source: outputs, sizes, SHA-256, warnings, errors.")
 @click.option("--manifest", is_flag=True,
@@ -119,8 +122,8 @@ def edition_options(command: F) -> F:
 def build(sources: tuple[Path, ...], output_dir: Path, formats: tuple[str, ...],
           styles: tuple[str, ...], page_size: str, margins: str | None, edition: str,
           book: str | None, toc: bool | None, page_list: bool, jobs: int | None, timeout: float,
-          report: Path | None, manifest: bool, bag_dir: Path | None, catalog: bool,
-          catalog_title: str, check: bool,
+          scheduler: str | None, report: Path | None, manifest: bool, bag_dir: Path | None,
+          catalog: bool, catalog_title: str, check: bool,
           ace_dir: Path | None, proof: bool, watch: bool, force: bool, strict: bool,
           debug: bool) -> None:
     """Build the editions of each SOURCE (files or folders; default: every article in content/).
@@ -165,7 +168,7 @@ def build(sources: tuple[Path, ...], output_dir: Path, formats: tuple[str, ...],
             from ..fixity import check_bag_dir
 
             check_bag_dir(bag_dir)  # before any work, so a long batch is not wasted
-        run = Run(paths, output_dir, options, book, book_file, jobs, timeout, debug)
+        run = Run(paths, output_dir, options, book, book_file, jobs, timeout, debug, scheduler)
         try:
             status = run.once()
             listed = catalog_title if catalog else None

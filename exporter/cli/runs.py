@@ -5,11 +5,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from ..errors import ExporterError
+from ..errors import ExecutorError, ExporterError, UsageProblem
 from ..options import Options
 from ..source import SUFFIXES
 from .progress import Reporter
@@ -23,9 +23,11 @@ class Run:
     """One build of everything asked for, repeatable (for --watch)."""
 
     def __init__(self, paths: list[Path], output_dir: Path, options: Options, book: str | None,
-                 book_file: Path | None, jobs: int | None, timeout: float, debug: bool):
+                 book_file: Path | None, jobs: int | None, timeout: float, debug: bool,
+                 scheduler: str | None = None):
         self.paths, self.output_dir, self.options = paths, output_dir, options
         self.book, self.book_file, self.debug = book, book_file, debug
+        self.timeout, self.scheduler = timeout or None, scheduler
         self.outcomes: list[BuildResult | Failure] = []
         #: The latest outcome of each source, across the rebuilds of --watch.
         self.latest: dict[Path, BuildResult | Failure] = {}
@@ -33,10 +35,15 @@ class Run:
 
         #: Kept from build to build (--watch rebuilds in warm workers); closed by :meth:`close`.
         self.workers = Workers(jobs or default_jobs(), options, timeout)
+        #: The Dask client of ``--scheduler``, connected on first use.
+        self.client: Any = None
 
     def close(self) -> None:
-        """Stop the worker processes."""
+        """Stop the worker processes, and leave the Dask scheduler."""
         self.workers.close()
+        if self.client is not None:
+            self.client.close()
+            self.client = None
 
     @property
     def built(self) -> list[BuildResult]:
@@ -64,14 +71,61 @@ class Run:
             self.outcomes = [outcome]
         else:
             paths = only or self.paths
+            if self.scheduler and self.client is None:
+                self.client = connect(self.scheduler)
             reporter = Reporter(len(paths), self.debug)
             with reporter:
-                self.outcomes = self.workers.build_all(paths, self.output_dir,
-                                                       on_done=reporter.done)
+                if self.client is not None:
+                    from ..pipeline import build_many
+
+                    self.outcomes = build_many(paths, self.output_dir, options=self.options,
+                                               executor=self.client.get_executor(pure=False),
+                                               timeout=self.timeout, on_done=reporter.done,
+                                               alive=lambda: self.client.status == "running")
+                else:
+                    self.outcomes = self.workers.build_all(paths, self.output_dir,
+                                                           on_done=reporter.done)
         if only is None:
             self.latest.clear()
         self.latest.update((outcome.source, outcome) for outcome in self.outcomes)
-        return reporter.summary(self.outcomes, time.monotonic() - started)
+        status = reporter.summary(self.outcomes, time.monotonic() - started)
+        lost = [str(o.source) for o in self.outcomes if isinstance(getattr(o, "error", None),
+                                                                     ExecutorError)]
+        if lost and self.scheduler:
+            gone = self.client is not None and self.client.status != "running"
+            click.echo(f"Error: {self.scheduler}: "
+                       + ("the Dask scheduler went away" if gone else "the cluster could not build")
+                       + f"; {len(self.built)} of {len(self.outcomes)} articles built, "
+                       f"{len(lost)} not: {', '.join(lost)}", err=True)
+            if gone:  # (--watch connects again for its next build)
+                self.close()
+            status = ExecutorError.exit_code
+        return status
+
+
+def connect(address: str) -> Any:
+    """A Dask client of the scheduler at *address* (Dask is imported only here)."""
+    import logging
+
+    try:
+        from distributed import Client
+        from distributed.comm.addressing import get_address_host_port
+    except ImportError:
+        raise UsageProblem("--scheduler needs Dask: pip install 'exporter[dask]'") from None
+    try:
+        get_address_host_port(address)
+    except ValueError as error:
+        raise UsageProblem(f"--scheduler {address!r}: {error}; give tcp://HOST:PORT") from None
+    # Dask's log lines (tracebacks when the scheduler goes away) are not for our users: the
+    # command says what happened in its own words.
+    for name in ("distributed", "tornado"):
+        for handler in logging.getLogger(name).handlers:
+            handler.setLevel(logging.CRITICAL)
+    try:
+        return Client(address, set_as_default=False)
+    except OSError as error:
+        raise ExecutorError(f"cannot reach the Dask scheduler at {address}: {error}; nothing "
+                            "was built") from None
 
 
 #: Files an article may use besides itself: stylesheets, book files, images and fonts.
