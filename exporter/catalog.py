@@ -21,7 +21,7 @@ from urllib.parse import quote
 
 from lxml import etree
 
-from .errors import ExporterError
+from .errors import ExporterError, UsageProblem
 from .metadata import IDENTIFIER_NAMESPACE, PublicationDate
 
 INDEX_NAME, FEED_NAME, COVERS = "index.html", "catalog.xml", "covers"
@@ -101,13 +101,31 @@ def write_catalog(editions: Sequence[Sequence[Path]], folder: Path, title: str) 
     """Write the catalog of the publications whose editions are *editions* into *folder*."""
     from .output import write_all_atomic
 
+    refuse_clashes(folder, [path for paths in editions for path in paths])
     files = catalog_files([read_entry(paths, folder) for paths in editions], title)
-    covers = folder / COVERS
-    if covers.is_symlink():  # (its files are replaced: never through a link)
-        raise ExporterError("the catalog's covers folder is a link; remove it", path=covers)
-    covers.mkdir(parents=True, exist_ok=True)
+    (folder / COVERS).mkdir(parents=True, exist_ok=True)
     write_all_atomic([(folder / name, data) for name, data in files.items()])
     return folder / INDEX_NAME, folder / FEED_NAME
+
+
+def refuse_clashes(folder: Path, editions: Sequence[Path]) -> None:
+    """Refuse a catalog that would replace an edition, or write through a link or over a file."""
+    for path in editions:
+        if path.name in (INDEX_NAME, FEED_NAME):
+            raise UsageProblem(f"an edition is named {path.name}, as the catalog's page is: rename "
+                               "its article or build without --catalog", path=path)
+    covers = folder / COVERS
+    if covers.is_symlink() or (covers.exists() and not covers.is_dir()):
+        raise UsageProblem("the catalog's covers folder is a link or a file; remove it",
+                           path=covers)
+
+
+def check_title(title: str) -> str:
+    """*title* if it can be a catalog's title: some text, all of it characters XML allows."""
+    if not title.strip() or any((ord(c) < 32 and c not in "\t\n\r") or c in "\ufffe\uffff"
+                                for c in title):
+        raise UsageProblem(f"--catalog-title {title!r} must be text without control characters")
+    return title.strip()
 
 
 def catalog_files(entries: Sequence[Entry], title: str) -> dict[str, bytes]:
@@ -265,12 +283,12 @@ def _joined(opf_name: str, href: str) -> str:
     return f"{folder}/{href}" if folder else href
 
 
-def _cover_name(entry: Entry) -> str:
-    return f"{COVERS}/{entry.stem}{'.png' if entry.cover_type == 'image/png' else '.jpg'}"
+def _cover_name(entry: Entry) -> str:  # (never a thumbnail's name: its ending differs)
+    return f"{COVERS}/{entry.stem}.cover{'.png' if entry.cover_type == 'image/png' else '.jpg'}"
 
 
 def _thumbnail_name(entry: Entry) -> str:
-    return f"{COVERS}/{entry.stem}-thumbnail.jpg"
+    return f"{COVERS}/{entry.stem}.thumbnail.jpg"
 
 
 _PAGE_STYLE = """

@@ -150,8 +150,8 @@ def test_the_catalog_is_the_same_bytes_every_time(library: Path, tmp_path: Path)
     _build(library, first)
     result = run_cli("build", library, "-o", second, "--catalog", "--force", env={"TZ": "Asia/Tokyo"})
     assert result.exit_code == 0, result.output
-    names = ["catalog.xml", "index.html", "covers/pokrovsk.jpg", "covers/pokrovsk-thumbnail.jpg",
-             "covers/звіт два-thumbnail.jpg"]
+    names = ["catalog.xml", "index.html", "covers/pokrovsk.cover.jpg",
+             "covers/pokrovsk.thumbnail.jpg", "covers/звіт два.thumbnail.jpg"]
     for name in names:
         assert (first / name).read_bytes() == (second / name).read_bytes(), name
     catalog = (first / "catalog.xml").read_bytes()
@@ -175,6 +175,40 @@ def test_a_catalog_needs_the_epub(library: Path, tmp_path: Path) -> None:
     assert not (tmp_path / "dist").exists()
 
 
+def test_no_catalog_file_replaces_another(library: Path, tmp_path: Path) -> None:
+    """Articles named like the page, or like another's thumbnail; a file where covers go."""
+    (library / "index.md").write_text("---\ntitle: Index\n---\n\nText.\n", encoding="utf-8")
+    result = run_cli("build", library, "-o", tmp_path / "one", "--catalog")
+    assert result.exit_code == 2 and result.output.startswith("Error:")
+    assert "index.html" in result.output and not (tmp_path / "one").exists()
+    (library / "index.md").unlink()
+    out = tmp_path / "two"
+    out.mkdir()
+    (out / "covers").write_text("mine", encoding="utf-8")
+    result = run_cli("build", library, "-o", out, "--catalog")
+    assert result.exit_code == 2 and "covers" in result.output and "Traceback" not in result.output
+    assert sorted(p.name for p in out.iterdir()) == ["covers"]
+    (out / "covers").unlink()
+    (library / "pokrovsk-thumbnail.md").write_text("---\ntitle: Other\n---\n\nText.\n",
+                                                   encoding="utf-8")
+    (library / "pokrovsk.thumbnail.md").write_text("---\ntitle: Third\n---\n\nText.\n",
+                                                   encoding="utf-8")
+    _build(library, out, "-f", "epub")
+    feed = etree.parse(str(out / "catalog.xml")).getroot()
+    images = [link.get("href") for link in feed.iter(f"{ATOM}link")
+              if link.get("rel", "").startswith("http://opds-spec.org/image")]
+    assert len(images) == len(set(images)) == 8
+    covers = {(out / unquote(href)).read_bytes() for href in images}
+    assert len(covers) == 8  # every file its own
+
+
+@pytest.mark.parametrize("title", ["", "  ", "Bad\x01Title"])
+def test_a_catalog_title_must_be_text(library: Path, tmp_path: Path, title: str) -> None:
+    result = run_cli("build", library, "-o", tmp_path / "dist", "--catalog", "--catalog-title", title)
+    assert result.exit_code == 2 and result.output.startswith("Error:")
+    assert not (tmp_path / "dist").exists()
+
+
 def test_a_user_cover_is_listed_as_given(library: Path, tmp_path: Path) -> None:
     picture = io.BytesIO()
     Image.new("RGBA", (600, 900), (200, 30, 30, 255)).save(picture, "PNG")
@@ -184,8 +218,8 @@ def test_a_user_cover_is_listed_as_given(library: Path, tmp_path: Path) -> None:
                                          encoding="utf-8")
     out = tmp_path / "dist"
     _build(library, out, "-f", "epub")
-    assert (out / "covers" / "pokrovsk.png").read_bytes() == picture.getvalue()
-    with Image.open(out / "covers" / "pokrovsk-thumbnail.jpg") as thumb:
+    assert (out / "covers" / "pokrovsk.cover.png").read_bytes() == picture.getvalue()
+    with Image.open(out / "covers" / "pokrovsk.thumbnail.jpg") as thumb:
         assert thumb.size == (240, 360)
         assert thumb.getpixel((120, 180))[0] > 150  # the red cover, not a blank
 

@@ -140,6 +140,10 @@ def build(sources: tuple[Path, ...], output_dir: Path, formats: tuple[str, ...],
         if catalog and "epub" not in options.formats:
             raise UsageProblem("--catalog lists each publication as its EPUB describes it; "
                                "add -f epub")
+        if catalog:
+            from ..catalog import check_title
+
+            catalog_title = check_title(catalog_title)
         piped = output_dir == STDIO or STDIO in sources
         # Options for builds from files; those a defaults file sets, a pipe goes without.
         given = click.get_current_context().get_parameter_source
@@ -164,6 +168,11 @@ def build(sources: tuple[Path, ...], output_dir: Path, formats: tuple[str, ...],
         paths = list(expand_sources(sources, allow_empty=book_file is not None, strict=strict))
         if book is None:
             refuse_shared_names(paths, output_dir)
+        if catalog:  # (before any work, so that a long batch is not wasted)
+            from ..catalog import refuse_clashes
+
+            refuse_clashes(output_dir, [output_dir / f"{path.stem}.html" for path in paths
+                                        if book is None and "html" in options.formats])
         if bag_dir is not None:
             from ..fixity import check_bag_dir
 
