@@ -27,6 +27,7 @@ import signal
 import threading
 import time
 import traceback
+import weakref
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -92,12 +93,7 @@ class Workers:
 
     def close(self) -> None:
         """Stop the idle workers (busy ones are stopped by :meth:`_run` as it leaves)."""
-        while self._idle:
-            worker = self._idle.pop()
-            with contextlib.suppress(OSError):
-                worker.connection.send(None)  # (the worker ends when told, or when the pipe does)
-            worker.process.join()
-            self._forget(worker)
+        _stop_idle(self._idle)
 
     def build_all(self, sources: Sequence[Path], output_dir: Path,
                   on_done: Callable[[Outcome], None] | None = None,
@@ -201,11 +197,6 @@ class Workers:
             _PARENT_ENDS.append(ours)
         return _Worker(process, ours)
 
-    def _forget(self, worker: _Worker) -> None:
-        with _STARTING:
-            _PARENT_ENDS.remove(worker.connection)
-            worker.connection.close()
-
     def _stop(self, worker: _Worker) -> None:
         """End a worker now: SIGTERM, which it holds off only while it renames files into place."""
         if worker.process.is_alive():
@@ -214,7 +205,24 @@ class Workers:
             if worker.process.is_alive():
                 worker.process.kill()
         worker.process.join()
-        self._forget(worker)
+        _forget(worker)
+
+
+def _stop_idle(idle: list[_Worker]) -> None:
+    """Stop the idle workers of a pool: each is told to end, and waited for."""
+    while idle:
+        worker = idle.pop()
+        with contextlib.suppress(OSError):
+            worker.connection.send(None)  # (the worker ends when told, or when the pipe does)
+        worker.process.join()
+        _forget(worker)
+
+
+def _forget(worker: _Worker) -> None:
+    """Close the parent's end of a stopped worker's pipe."""
+    with _STARTING:
+        _PARENT_ENDS.remove(worker.connection)
+        worker.connection.close()
 
 
 def _outcome(reply: tuple[str, Any, str], source: Path) -> Any:
@@ -273,6 +281,8 @@ def build_article(source: Path, output_dir: Path, options: Options, timeout: flo
         if pool is not None:
             pool.close()
         pool = _here.pool = Workers(1, options, timeout)
+        # Its worker ends with the thread (an executor's thread-local pool is then dropped).
+        weakref.finalize(pool, _stop_idle, pool._idle)
     return pool.build_all([source], output_dir, folder=folder)[0]
 
 

@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -84,6 +84,17 @@ def test_any_executor_builds_the_same_bytes_in_order(tmp_path: Path) -> None:
     assert isinstance(late[0], Failure) and isinstance(late[0].error, RenderError)
     assert "took longer than" in str(late[0].error)
     assert not (tmp_path / "late").exists() or not _files(tmp_path / "late")
+
+
+def test_a_thread_pool_leaves_no_process_behind(tmp_path: Path) -> None:
+    """Each thread builds in a process of its own, which ends with the thread."""
+    sources = _articles(tmp_path / "articles", 3)[:-1]  # (not the broken one)
+    for _ in range(2):
+        with ThreadPoolExecutor(2) as executor:
+            outcomes = exporter.build_many(sources, tmp_path / "out", formats=["html"],
+                                           executor=executor)
+        assert all(isinstance(outcome, BuildResult) for outcome in outcomes)
+        assert multiprocessing.active_children() == []
 
 
 class _Silent(Executor):
