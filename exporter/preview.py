@@ -15,16 +15,16 @@ import hashlib
 import html
 import ipaddress
 import json
+import threading
 from collections.abc import AsyncIterator, Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from .archive import stylesheet_inputs
@@ -73,7 +73,6 @@ class Preview:
         self.shown = Shown()
         self.changed = asyncio.Event()
         self.session = Session()
-        self._thread = ThreadPoolExecutor(1, "exporter-preview")  # one build at a time, warm
 
     def _show(self, **changes: Any) -> None:
         self.shown = dataclasses.replace(self.shown, **changes)
@@ -82,12 +81,11 @@ class Preview:
 
     async def rebuild(self) -> None:
         """Make the HTML edition, show it, then the PDF's pages; on failure, show why."""
-        loop = asyncio.get_running_loop()
         self._show(busy=True)
         try:
-            book, options, editions, warnings = await loop.run_in_executor(self._thread, self._html)
+            book, options, editions, warnings = await _in_thread(self._html)
             self._show(html=editions["html"], problems=_messages(warnings))
-            pages, warnings = await loop.run_in_executor(self._thread, self._pages, book, options)
+            pages, warnings = await _in_thread(self._pages, book, options)
             self._show(pages=pages, problems=_messages(warnings), busy=False)
             self.broken = False
         except Exception as error:  # (a fault of the tool too is shown, and the preview goes on)
@@ -118,20 +116,19 @@ class Preview:
 
         await self.rebuild()
         while not stop.is_set():
-            folders = {path.parent for path in self.watched if path.parent.is_dir()}
+            if self.broken:  # (what changed while no folder was watched)
+                await self.rebuild()
+            folders = {_nearest_folder(path) for path in self.watched}
             async for changes in awatch(*folders, stop_event=stop, watch_filter=None,
                                         recursive=False, step=50):
                 paths = {Path(name) for _change, name in changes}
+                home = self.source.resolve().parent
                 if paths & self.watched or (self.broken and any(
-                        path.parent == self.source.resolve().parent
+                        (path.parent == home or home.is_relative_to(path))
                         and not path.name.startswith(".") for path in paths)):
                     await self.rebuild()
-                    if folders != {path.parent for path in self.watched if path.parent.is_dir()}:
+                    if folders != {_nearest_folder(path) for path in self.watched}:
                         break
-
-    def close(self) -> None:
-        """Wait for a build under way, and end the thread that builds."""
-        self._thread.shutdown()
 
 
 def make_app(preview: Preview, host: str) -> Starlette:
@@ -149,7 +146,6 @@ def make_app(preview: Preview, host: str) -> Starlette:
             following.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await following
-            preview.close()
 
     async def page(request: Request) -> Response:
         name = html.escape(preview.source.name)
@@ -177,10 +173,28 @@ def make_app(preview: Preview, host: str) -> Starlette:
 
     routes = [Route("/", page), Route("/edition.html", edition), Route("/events", events),
               Route("/pages/{number:int}.png", page_image)]
-    # A loopback server answers only to loopback names: a web page cannot reach it by DNS rebinding.
-    hosts = ["127.0.0.1", "localhost", "::1", host] if is_loopback(host) else ["*"]
-    return Starlette(routes=routes, lifespan=lifespan,
-                     middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=hosts)])
+    middleware = [Middleware(_LoopbackNamesOnly)] if is_loopback(host) else []
+    return Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
+
+
+class _LoopbackNamesOnly:
+    """Answer only requests whose ``Host`` names this machine, so that no web page can reach a
+    loopback server by DNS rebinding (Starlette's own check cannot read ``[::1]:PORT``)."""
+
+    def __init__(self, app: Any):
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            host = dict(scope["headers"]).get(b"host", b"").decode("latin-1")
+            try:
+                name = urlsplit(f"//{host}").hostname or ""
+            except ValueError:
+                name = ""
+            if not is_loopback(name):
+                await PlainTextResponse("Invalid host header", 400)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 def is_loopback(host: str) -> bool:
@@ -189,6 +203,40 @@ def is_loopback(host: str) -> bool:
         return host == "localhost" or ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+T = TypeVar("T")
+
+
+async def _in_thread(function: Callable[..., T], *args: Any) -> T:
+    """*function* run in a daemon thread: Ctrl-C ends the preview without waiting for a layout."""
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[T] = loop.create_future()
+
+    def run() -> None:
+        try:
+            outcome: tuple[Any, BaseException | None] = (function(*args), None)
+        except BaseException as error:  # (handed to the awaiting task, which shows it)
+            outcome = (None, error)
+        with contextlib.suppress(RuntimeError):  # (the preview stopped meanwhile)
+            loop.call_soon_threadsafe(_settle, future, *outcome)
+
+    threading.Thread(target=run, name="exporter-preview", daemon=True).start()
+    return await future
+
+
+def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
+    if future.cancelled():
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)
+
+
+def _nearest_folder(path: Path) -> Path:
+    """The folder of *path*, or its nearest ancestor that exists (while the folder is gone)."""
+    return next(folder for folder in path.parents if folder.is_dir())
 
 
 def _messages(warnings: Sequence[Diagnostic]) -> tuple[str, ...]:

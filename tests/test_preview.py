@@ -58,6 +58,9 @@ def _refuses_escapes(address: tuple[str, int]) -> None:
         assert _ask(address, "/edition.html", method)[0] == 405
     # A page elsewhere on the web cannot reach the loopback server by a name of its own.
     assert _ask(address, "/", host="attacker.example")[0] == 400
+    assert _ask(address, "/", host="127.0.0.1.attacker.example")[0] == 400
+    for name in ("localhost", "127.0.0.1", "[::1]"):  # the names of this machine, with a port
+        assert _ask(address, "/", host=f"{name}:{address[1]}")[0] == 200, name
 
 
 def test_serves_nothing_from_disk_and_changes_nothing(tmp_path: Path) -> None:
@@ -298,5 +301,29 @@ def test_the_page_opens_in_the_users_browser_and_ctrl_c_stops_a_build(tmp_path: 
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
-    assert [entry for entry in Path("/proc").iterdir() if entry.name.isdigit()
-            and _process_group(entry) == process.pid] == []
+    # (the $BROWSER stand-in, which has done its work, may take a moment to end)
+    _wait(lambda: not [entry for entry in Path("/proc").iterdir() if entry.name.isdigit()
+                       and _process_group(entry) == process.pid])
+
+
+@pytest.mark.slow
+def test_ctrl_c_does_not_wait_for_a_long_layout(tmp_path: Path) -> None:
+    """A long article's PDF takes many seconds to lay out; Ctrl-C stops the preview at once."""
+    article = tmp_path / "long.md"
+    article.write_text(SEED.read_text(encoding="utf-8") + "\n\nA paragraph to lay out.\n" * 12000,
+                       encoding="utf-8")
+    process = subprocess.Popen([sys.executable, "-m", "exporter", "preview", article, "--no-open"],
+                               stderr=subprocess.PIPE, start_new_session=True, cwd=tmp_path)
+    try:
+        assert process.stderr is not None
+        assert b"Previewing" in process.stderr.readline()
+        time.sleep(3)  # (the HTML is shown; the pages are being laid out)
+        process.send_signal(signal.SIGINT)
+        started = time.monotonic()
+        assert process.wait(timeout=60) == 0
+        assert time.monotonic() - started < 5
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        process.stderr.close()  # type: ignore[union-attr]
