@@ -175,14 +175,14 @@ def read_metadata(
             found += filter(None, (_text(item, key, path, lines.get(key)) for item in items))
         return tuple(dict.fromkeys(found))
 
-    title, subtitle = _pandoc_titles(get("title"))
+    title, subtitle = _pandoc_titles(get("title"), path, lines.get("title"))
 
     language = text("language", "lang") or "en"
     if not _LANGUAGE.match(language):
         raise MetadataError(f"language {language!r} is not a BCP 47 tag such as 'en'", path=path,
                             line=lines.get("language", lines.get("lang")))
     metadata = Metadata(
-        title=title or text("title") or fallback_title,
+        title=title or (None if isinstance(get("title"), list) else text("title")) or fallback_title,
         language=language,
         subtitle=text("subtitle") or subtitle,
         authors=texts("authors", "author", "creator"),
@@ -199,13 +199,19 @@ def read_metadata(
     return metadata, tuple(warnings)
 
 
-def _pandoc_titles(value: Any) -> tuple[str | None, str | None]:
+def _pandoc_titles(value: Any, path: Path, line: int | None) -> tuple[str | None, str | None]:
     """The main title and subtitle of pandoc's title list (``[{type: main, text: ...}, ...]``)."""
     if not isinstance(value, list):
         return None, None
-    typed = {item.get("type", "main"): item.get("text") for item in value if isinstance(item, dict)}
-    main, subtitle = typed.get("main") or next(iter(typed.values()), None), typed.get("subtitle")
-    return (str(main) if main else None), (str(subtitle) if subtitle else None)
+    titles: dict[str, str | None] = {}
+    for item in value:
+        kind = item.get("type", "main") if isinstance(item, dict) else "main"
+        if kind not in ("main", "subtitle", "short", "collection", "edition", "expanded"):
+            raise MetadataError(f"'title' entry of type {kind!r}: pandoc's types are main, "
+                                "subtitle, short, collection, edition and expanded",
+                                path=path, line=line)
+        titles.setdefault(kind, _text(item, "title", path, line))
+    return titles.get("main") or titles.get("expanded"), titles.get("subtitle")
 
 
 def _text(value: Any, key: str, path: Path, line: int | None) -> str | None:

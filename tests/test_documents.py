@@ -375,3 +375,25 @@ def test_pandoc_front_matter_is_read_where_pandoc_puts_it(tmp_path: Path) -> Non
     assert page.xpath("string(//p[@class='subtitle'])") == "Repairs under fire"
     assert page.xpath("//meta[@name='keywords']/@content") == [
         "Energy infrastructure, Donetsk Oblast, power grid"]
+
+
+@pytest.mark.parametrize(("entries", "message"), [
+    ("  - type: [x]\n    text: Hi\n", "'title' entry of type ['x']"),
+    ("  - type: main\n    text: {a: 1}\n", "'title' must be text, not dict"),
+])
+def test_a_pandoc_title_list_that_cannot_be_read_is_an_error(tmp_path: Path, entries: str,
+                                                              message: str) -> None:
+    (tmp_path / "t.md").write_text(f"---\ntitle:\n{entries}---\n\nBody.\n", encoding="utf-8")
+    result = run_cli("build", tmp_path / "t.md", "-o", tmp_path / "out", "-f", "html")
+    assert result.exit_code == 5, result.output
+    assert result.stderr.startswith(f"Error: {tmp_path / 't.md'}:2: {message}")
+
+
+def test_a_pandoc_title_list_without_a_main_title_keeps_its_subtitle(tmp_path: Path) -> None:
+    (tmp_path / "t.md").write_text("---\ntitle:\n  - type: subtitle\n    text: Only a subtitle\n"
+                                   "---\n\nBody.\n", encoding="utf-8")
+    result = run_cli("build", tmp_path / "t.md", "-o", tmp_path / "out", "-f", "html")
+    assert result.exit_code == 0, result.output
+    page = html.fromstring((tmp_path / "out" / "t.html").read_bytes())
+    assert page.xpath("string(//h1)") != "Only a subtitle"
+    assert page.xpath("string(//p[@class='subtitle'])") == "Only a subtitle"
