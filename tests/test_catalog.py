@@ -5,12 +5,9 @@ The page is also opened in Chromium through Playwright (slow): every link follow
 
 from __future__ import annotations
 
-import functools
-import http.server
 import io
 import re
 import shutil
-import threading
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +17,7 @@ import pytest
 from lxml import etree, html
 from PIL import Image
 
-from conftest import SEED, run_cli
+from conftest import SEED, run_cli, serving
 from validators import axe_script, chromium, opds_errors
 
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -231,17 +228,8 @@ def served(library: Path, tmp_path: Path) -> Iterator[str]:
     out = tmp_path / "dist"
     result = run_cli("build", library, "-o", out, "--catalog")
     assert result.exit_code == 0, result.output
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(out))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    server.RequestHandlerClass.log_message = lambda *args: None  # type: ignore[method-assign]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    with serving(out) as address:
+        yield address
 
 
 @pytest.mark.slow

@@ -10,11 +10,8 @@ npm, pinned, into .readers/ (see .ci/run).
 
 from __future__ import annotations
 
-import functools
-import http.server
 import os
 import shutil
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,7 +19,7 @@ from typing import Any
 import pytest
 from PIL import Image, ImageDraw
 
-from conftest import ROOT, SEED, run_cli
+from conftest import ROOT, SEED, run_cli, serving
 from validators import ace_program, ace_violations, chromium, epubcheck_messages
 
 READERS = Path(os.environ.get("EXPORTER_READERS_DIR", ROOT / ".readers"))
@@ -77,20 +74,8 @@ def books(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def served(books: Path) -> Iterator[str]:
     """The folder of books, served on the loopback interface."""
 
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
-                                             functools.partial(Quiet, directory=str(books)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    with serving(books) as address:
+        yield address.rstrip("/")
 
 
 @pytest.fixture(scope="module")
