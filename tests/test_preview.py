@@ -327,3 +327,44 @@ def test_ctrl_c_does_not_wait_for_a_long_layout(tmp_path: Path) -> None:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
         process.stderr.close()  # type: ignore[union-attr]
+
+
+def _status(address: str) -> dict[str, Any]:
+    """What the page would be told now: the first event of the preview's event stream."""
+    import json
+    import urllib.request
+
+    with urllib.request.urlopen(address + "events", timeout=10) as stream:
+        for line in stream:
+            if line.startswith(b"data:"):
+                status: dict[str, Any] = json.loads(line[5:])
+                return status
+    raise AssertionError("no event")
+
+
+@pytest.mark.slow
+def test_the_preview_recovers_when_the_folder_comes_back(tmp_path: Path) -> None:
+    """As after a `git checkout` or a sync that removes the article's folder and makes it anew."""
+    folder = tmp_path / "pv"
+    folder.mkdir()
+    shutil.copy(SEED, folder / "a.md")
+    process = subprocess.Popen([sys.executable, "-m", "exporter", "preview", "pv/a.md", "--no-open"],
+                               stderr=subprocess.PIPE, start_new_session=True, cwd=tmp_path)
+    try:
+        assert process.stderr is not None
+        address = re.search(r"(http://\S+)", process.stderr.readline().decode()).group(1)  # type: ignore[union-attr]
+        _wait(lambda: not _status(address)["busy"])
+        assert _status(address)["problems"] == []
+        shutil.rmtree(folder)
+        _wait(lambda: any("no such file" in p for p in _status(address)["problems"]))
+        folder.mkdir()
+        (folder / "a.md").write_text(SEED.read_text(encoding="utf-8") + "\nA line added.\n",
+                                     encoding="utf-8")
+        _wait(lambda: (lambda s: not s["problems"] and not s["busy"])(_status(address)))
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=30) == 0
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        process.stderr.close()  # type: ignore[union-attr]
