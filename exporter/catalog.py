@@ -17,12 +17,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from lxml import etree
 
 from .errors import ExporterError, UsageProblem
 from .metadata import IDENTIFIER_NAMESPACE, PublicationDate
+
+if TYPE_CHECKING:
+    from .pipeline import Output
 
 INDEX_NAME, FEED_NAME, COVERS = "index.html", "catalog.xml", "covers"
 FEED_TYPE = "application/atom+xml;profile=opds-catalog;kind=acquisition"
@@ -66,9 +70,9 @@ class Entry:
         return f"urn:uuid:{uuid.uuid5(IDENTIFIER_NAMESPACE, self.identifier)}"
 
 
-def read_entry(editions: Sequence[Path], folder: Path) -> Entry:
+def read_entry(editions: Sequence[Output], folder: Path) -> Entry:
     """The entry of one publication from its written editions (one of them an EPUB)."""
-    epub = next(path for path in editions if path.suffix == ".epub")
+    epub = next(output.path for output in editions if output.format == "epub")
     try:
         with zipfile.ZipFile(epub) as package:
             container = etree.fromstring(package.read("META-INF/container.xml"))
@@ -86,8 +90,7 @@ def read_entry(editions: Sequence[Path], folder: Path) -> Entry:
                        if node.get("id") == unique), "")
     modified = next((node.text or "" for node in opf.iter(f"{{{_OPF}}}meta")
                      if node.get("property") == "dcterms:modified"), "1970-01-01T00:00:00Z")
-    links = tuple((path.suffix[1:], _link(path, folder), path.stat().st_size)
-                  for path in editions)
+    links = tuple((output.format, _link(output.path, folder), output.size) for output in editions)
     title, language, date, description, publisher, rights = (
         next(iter(_texts(opf, name)), "")
         for name in ("title", "language", "date", "description", "publisher", "rights"))
@@ -97,12 +100,12 @@ def read_entry(editions: Sequence[Path], folder: Path) -> Entry:
                  cover_item.get("media-type", "image/jpeg") if cover_item is not None else "")
 
 
-def write_catalog(editions: Sequence[Sequence[Path]], folder: Path, title: str) -> tuple[Path, ...]:
+def write_catalog(editions: Sequence[Sequence[Output]], folder: Path, title: str) -> tuple[Path, ...]:
     """Write the catalog of the publications whose editions are *editions* into *folder*."""
     from .output import write_all_atomic
 
-    refuse_clashes(folder, [path for paths in editions for path in paths])
-    files = catalog_files([read_entry(paths, folder) for paths in editions], title)
+    refuse_clashes(folder, [output.path for outputs in editions for output in outputs])
+    files = catalog_files([read_entry(outputs, folder) for outputs in editions], title)
     (folder / COVERS).mkdir(parents=True, exist_ok=True)
     write_all_atomic([(folder / name, data) for name, data in files.items()])
     return folder / INDEX_NAME, folder / FEED_NAME

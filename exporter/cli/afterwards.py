@@ -71,8 +71,7 @@ def write_catalog_of(built: list[BuildResult], output_dir: Path, title: str | No
         return
     from ..catalog import write_catalog
 
-    page, feed = write_catalog([[o.path for o in result.outputs] for result in built],
-                               output_dir, title)
+    page, feed = write_catalog([result.outputs for result in built], output_dir, title)
     click.echo(f"Wrote catalog: {page}, {feed}", err=True)
 
 
