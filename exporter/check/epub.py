@@ -27,9 +27,6 @@ EPUBCHECK_INSTALL = (
 )
 
 
-# --- EPUB ------------------------------------------------------------------------------------
-
-
 def check_epub(path: Path, name: str, ace: AceTool | str) -> list[Finding]:
     """EPUBCheck's messages, then DAISY Ace's violations unless EPUBCheck found it unreadable."""
     findings, fatal = _run_epubcheck(path, name)
@@ -98,27 +95,19 @@ def _epubcheck_finding(message: dict[str, Any], name: str) -> Finding:
 
 def locate_ace(search: Sequence[Path]) -> AceTool | str:
     """A runnable Ace, or the reason none can be run."""
-    program = None
-    for folder in search:
-        for candidate in (folder / "node_modules" / ".bin" / "ace-puppeteer",
-                          folder / "ace-puppeteer", folder):
-            if candidate.is_file() and os.access(candidate, os.X_OK):
-                program = candidate
-                break
-        if program is not None:
-            break
+    candidates = [path for folder in search for path in
+                  (folder / "node_modules" / ".bin" / "ace-puppeteer", folder / "ace-puppeteer", folder)]
+    program = next((path for path in candidates if path.is_file() and os.access(path, os.X_OK)),
+                   None) or shutil.which("ace-puppeteer")
     if program is None:
-        on_path = shutil.which("ace-puppeteer")
-        if on_path is None:
-            where = ", ".join(str(folder) for folder in search) or "no Ace folder was given"
-            return f"no ace-puppeteer program found ({where}; none on PATH)"
-        program = Path(on_path)
+        where = ", ".join(str(folder) for folder in search) or "no Ace folder was given"
+        return f"no ace-puppeteer program found ({where}; none on PATH)"
     if shutil.which("node") is None:
         return "no `node` program on PATH"
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:
         return "no `chromium` program on PATH"
-    return AceTool(program, Path(chromium))
+    return AceTool(Path(program), Path(chromium))
 
 
 def _run_ace(path: Path, name: str, ace: AceTool) -> list[Finding]:
