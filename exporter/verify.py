@@ -1,9 +1,7 @@
 """``exporter verify``: an archive proves itself by being built again from what it keeps.
 
-Fixity first (a bag's manifests, or the record's checksums of a PDF's attachments), then the
-editions are built again from the kept inputs alone, in a temporary folder, and compared byte
-for byte.  An archive is hostile input: sizes are bounded, names cannot leave the temporary
-folder, links are refused, nothing is fetched.
+An archive is hostile input: sizes are bounded, names cannot leave the temporary folder,
+links are refused, nothing is fetched.
 """
 
 from __future__ import annotations
@@ -77,7 +75,7 @@ def _verify_pdf(path: Path) -> Verdict:
         raise VerifyError(f"cannot be read as a PDF ({why})") from None
     record = _record(files.pop(RECORD_NAME, None))
     checks, rebuilt = _rebuild(files, record, only_when_intact=True)
-    if rebuilt is not None:
+    if rebuilt is not None:  # (the PDF rebuilt is compared with the whole file, record included)
         found = next((data for name, data in rebuilt.items() if name.endswith(".pdf")), b"")
         checks.append(Check(path.name, _sha(original), _sha(found) if found else "",
                             "ok" if found == original else "differs" if found else "missing"))
@@ -262,9 +260,9 @@ def _build(record: dict[str, Any], folder: Path, out: Path) -> dict[str, bytes]:
 
 
 def _notes(record: dict[str, Any]) -> list[str]:
-    changed = tool_differences(record)
-    return ["built with other versions than now, which can explain a difference: "
-            + ", ".join(changed)] if changed else []
+    changed = ", ".join(tool_differences(record))
+    return [f"built with other versions than now, which can explain a difference: {changed}"
+            ] if changed else []
 
 
 def _bounded_read(path: Path, limit: int) -> bytes:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterator
+from contextlib import suppress
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -16,13 +17,16 @@ from .findings import Finding, Severity
 _LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$")
 _TOLERANCE = Decimal("0.01")  # points; rounding in box coordinates is not a fault
 _Box = tuple[Decimal, Decimal, Decimal, Decimal]
+_XMP_KEYS = ("pdfaid:part", "pdfaid:conformance", "pdfuaid:part", "pdfxid:GTS_PDFXVersion",
+             "pdfx:GTS_PDFXVersion", "dc:title")
 
 
 def check_pdf(path: Path, name: str) -> list[Finding]:
     """Open the PDF with pikepdf and run every PDF check on it."""
     try:
         with pikepdf.open(path) as pdf:
-            return _PdfChecks(pdf, name).run()
+            return [Finding(code, severity, name, message) for code, severity, message
+                    in _problems(pdf)]
     except pikepdf.PasswordError:
         return [Finding("PDF-ENCRYPTED", "error", name,
                         "the PDF needs a password to open, so it cannot be checked")]
@@ -31,133 +35,90 @@ def check_pdf(path: Path, name: str) -> list[Finding]:
         return [Finding("PDF-INVALID", "error", name, f"not a readable PDF: {detail}")]
 
 
-class _PdfChecks:
-    """The checks on one open PDF, sharing what it claims to conform to."""
+def _problems(pdf: pikepdf.Pdf) -> Iterator[tuple[str, Severity, str]]:
+    """Every check as (code, severity, message), in the order a reader would want them."""
+    xmp = _xmp(pdf)
+    pdfa = xmp["pdfaid:part"] + xmp["pdfaid:conformance"] if xmp["pdfaid:part"] else ""
+    pdfua = xmp["pdfuaid:part"]
+    pdfx = (xmp["pdfxid:GTS_PDFXVersion"] or xmp["pdfx:GTS_PDFXVersion"]
+            or _text(pdf.trailer.get("/Info"), "/GTS_PDFXVersion"))
+    # A PDF/X file is a print master: missing accessibility features are then warnings,
+    # unless it also claims PDF/UA or PDF/A level A, which require them.
+    access: Severity = "error" if pdfua or pdfa.upper().endswith("A") or not pdfx else "warning"
+    if pdfa:
+        yield "PDF-A-ID", "info", (f"identifies as PDF/A-{pdfa} (pdfaid in XMP); a full "
+                                   "conformance check needs a PDF/A validator such as veraPDF")
+    if pdfua:
+        yield "PDF-UA-ID", "info", f"identifies as PDF/UA-{pdfua} (pdfuaid in XMP)"
+    if pdfx:
+        yield "PDF-X-ID", "info", f"identifies as {pdfx} (GTS_PDFXVersion)"
+    if (pdfa or pdfx) and pdf.is_encrypted:
+        yield "PDF-ENCRYPTED", "error", "PDF/A and PDF/X files must not be encrypted"
+    # Fonts must be embedded, so the file looks the same everywhere; page boxes must nest.
+    fonts: dict[str, list[int]] = {}
+    boxes: dict[tuple[Severity, str], list[int]] = {}
+    for number, page in enumerate(pdf.pages, start=1):
+        for font in _page_fonts(page.obj):
+            if not _embedded(font) and number not in fonts.setdefault(_font_name(font), []):
+                fonts[_font_name(font)].append(number)
+        for issue in _box_problems(page.obj, pdfx):
+            boxes.setdefault(issue, []).append(number)
+    for font_name, pages in fonts.items():
+        yield "PDF-FONT-NOT-EMBEDDED", "error", f"font {font_name} is not embedded ({_pages(pages)})"
+    # Tags, language and a displayed title: what screen readers and viewers need.
+    root = pdf.Root
+    untagged = ["no StructTreeRoot"] if not isinstance(root.get("/StructTreeRoot"),
+                                                       pikepdf.Dictionary) else []
+    if not bool(_dict(root.get("/MarkInfo")).get("/Marked", False)):
+        untagged.append("MarkInfo /Marked is not true")
+    if untagged:
+        yield "PDF-UNTAGGED", access, "not a tagged PDF: " + "; ".join(untagged)
+    lang = _text(root, "/Lang")
+    if not lang:
+        yield "PDF-NO-LANG", access, "no document language (/Lang in the catalog)"
+    elif not _LANGUAGE_TAG.match(lang):
+        yield "PDF-NO-LANG", "warning", f"/Lang {lang!r} is not a BCP 47 language tag"
+    if not _text(pdf.trailer.get("/Info"), "/Title") and not xmp["dc:title"]:
+        yield ("PDF-NO-TITLE", "error",
+               "no title in the XMP metadata (dc:title) or the document information")
+    elif not bool(_dict(root.get("/ViewerPreferences")).get("/DisplayDocTitle", False)):
+        yield ("PDF-NO-DISPLAY-TITLE", "error" if pdfua else "warning",
+               "ViewerPreferences /DisplayDocTitle is not true: viewers show the file name")
+    # PDF/A and PDF/X need an output intent of their own kind, naming the colour space.
+    kinds = {str(_dict(intent).get("/S", "")) for intent in _array(root.get("/OutputIntents"))}
+    for claim, kind, label in ((pdfa, "/GTS_PDFA1", f"PDF/A-{pdfa}"), (pdfx, "/GTS_PDFX", pdfx)):
+        if claim and kind not in kinds:
+            yield "PDF-NO-OUTPUT-INTENT", "error", f"{label} needs an /OutputIntents entry with /S {kind}"
+    for (severity, problem), pages in boxes.items():
+        yield "PDF-BOXES", severity, f"{problem} ({_pages(pages)})"
 
-    def __init__(self, pdf: pikepdf.Pdf, name: str):
-        self.pdf = pdf
-        self.name = name
-        self.findings: list[Finding] = []
-        self.xmp = _xmp(pdf)
-        part = self.claim("pdfaid:part")
-        self.pdfa = part + self.claim("pdfaid:conformance") if part else ""
-        self.pdfua = self.claim("pdfuaid:part")
-        self.pdfx = (self.claim("pdfxid:GTS_PDFXVersion") or self.claim("pdfx:GTS_PDFXVersion")
-                     or _text(pdf.trailer.get("/Info"), "/GTS_PDFXVersion"))
-        # A PDF/X file is a print master: missing accessibility features are then warnings,
-        # unless it also claims PDF/UA or PDF/A level A, which require them.
-        needs_access = bool(self.pdfua) or self.pdfa.upper().endswith("A") or not self.pdfx
-        self.access: Severity = "error" if needs_access else "warning"
 
-    def claim(self, key: str) -> str:
-        """An XMP property as stripped text; empty when absent."""
-        return str(self.xmp.get(key) or "").strip()
-
-    def run(self) -> list[Finding]:
-        """Every check, in the order a reader would want them."""
-        self._identification()
-        self._fonts()
-        self._accessibility()
-        self._output_intents()
-        self._boxes()
-        return self.findings
-
-    def add(self, code: str, severity: Severity, message: str) -> None:
-        self.findings.append(Finding(code, severity, self.name, message))
-
-    def _identification(self) -> None:
-        """Report the standards the file claims, as information: only some are verified here."""
-        if self.pdfa:
-            self.add("PDF-A-ID", "info", f"identifies as PDF/A-{self.pdfa} (pdfaid in XMP); "
-                     "a full conformance check needs a PDF/A validator such as veraPDF")
-        if self.pdfua:
-            self.add("PDF-UA-ID", "info", f"identifies as PDF/UA-{self.pdfua} (pdfuaid in XMP)")
-        if self.pdfx:
-            self.add("PDF-X-ID", "info", f"identifies as {self.pdfx} (GTS_PDFXVersion)")
-        if (self.pdfa or self.pdfx) and self.pdf.is_encrypted:
-            self.add("PDF-ENCRYPTED", "error", "PDF/A and PDF/X files must not be encrypted")
-
-    def _fonts(self) -> None:
-        """Every font the pages use must be embedded, so the file looks the same everywhere."""
-        missing: dict[str, list[int]] = {}
-        for number, page in enumerate(self.pdf.pages, start=1):
-            for font in _page_fonts(page.obj):
-                if not _embedded(font):
-                    pages = missing.setdefault(_font_name(font), [])
-                    if number not in pages:
-                        pages.append(number)
-        for font_name, pages in missing.items():
-            self.add("PDF-FONT-NOT-EMBEDDED", "error",
-                     f"font {font_name} is not embedded ({_pages(pages)})")
-
-    def _accessibility(self) -> None:
-        """Tags, language and a displayed title: what screen readers and viewers need."""
-        root = self.pdf.Root
-        reasons = []
-        if not isinstance(root.get("/StructTreeRoot"), pikepdf.Dictionary):
-            reasons.append("no StructTreeRoot")
-        if not bool(_dict(root.get("/MarkInfo")).get("/Marked", False)):
-            reasons.append("MarkInfo /Marked is not true")
-        if reasons:
-            self.add("PDF-UNTAGGED", self.access, "not a tagged PDF: " + "; ".join(reasons))
-        lang = _text(root, "/Lang")
-        if not lang:
-            self.add("PDF-NO-LANG", self.access, "no document language (/Lang in the catalog)")
-        elif not _LANGUAGE_TAG.match(lang):
-            self.add("PDF-NO-LANG", "warning", f"/Lang {lang!r} is not a BCP 47 language tag")
-        if not _text(self.pdf.trailer.get("/Info"), "/Title") and not self.claim("dc:title"):
-            self.add("PDF-NO-TITLE", "error",
-                     "no title in the XMP metadata (dc:title) or the document information")
-        elif not bool(_dict(root.get("/ViewerPreferences")).get("/DisplayDocTitle", False)):
-            self.add("PDF-NO-DISPLAY-TITLE", "error" if self.pdfua else "warning",
-                     "ViewerPreferences /DisplayDocTitle is not true: viewers show the file name")
-
-    def _output_intents(self) -> None:
-        """PDF/A and PDF/X need an output intent of their own kind, naming the colour space."""
-        intents = _array(self.pdf.Root.get("/OutputIntents"))
-        kinds = {str(_dict(intent).get("/S", "")) for intent in intents}
-        for claim, kind, label in ((self.pdfa, "/GTS_PDFA1", f"PDF/A-{self.pdfa}"),
-                                   (self.pdfx, "/GTS_PDFX", self.pdfx)):
-            if claim and kind not in kinds:
-                self.add("PDF-NO-OUTPUT-INTENT", "error",
-                         f"{label} needs an /OutputIntents entry with /S {kind}")
-
-    def _boxes(self) -> None:
-        """Page boxes nest (crop, bleed, trim inside media); PDF/X pages need trim and bleed."""
-        problems: dict[tuple[Severity, str], list[int]] = {}
-        for number, page in enumerate(self.pdf.pages, start=1):
-            for issue in self._page_box_problems(page.obj):
-                problems.setdefault(issue, []).append(number)
-        for (severity, problem), pages in problems.items():
-            self.add("PDF-BOXES", severity, f"{problem} ({_pages(pages)})")
-
-    def _page_box_problems(self, page: Any) -> Iterator[tuple[Severity, str]]:
-        """What is wrong with one page's boxes, each with its severity."""
-        placement: Severity = "error" if self.pdfx else "warning"
-        media = _rect(_inherited(page, "/MediaBox"))
-        if media is None:
-            yield "error", "no valid MediaBox"
-            return
-        boxes: dict[str, _Box] = {}
-        for key in ("/CropBox", "/BleedBox", "/TrimBox", "/ArtBox"):
-            raw = _inherited(page, key) if key == "/CropBox" else page.get(key)
-            if raw is None:
-                continue
-            box = _rect(raw)
-            if box is None:
-                yield "error", f"{key[1:]} is not a rectangle with an area"
-            elif not _inside(box, media):
-                yield placement, f"{key[1:]} extends outside the MediaBox"
-            else:
-                boxes[key] = box
-        trim, bleed = boxes.get("/TrimBox"), boxes.get("/BleedBox")
-        if trim is not None and bleed is not None and not _inside(trim, bleed):
-            yield placement, "TrimBox extends outside the BleedBox"
-        if self.pdfx:
-            if page.get("/TrimBox") is None and page.get("/ArtBox") is None:
-                yield "error", f"no TrimBox, which {self.pdfx} requires on every page"
-            if page.get("/BleedBox") is None:
-                yield "warning", "no BleedBox: printers will assume the page has no bleed"
+def _box_problems(page: Any, pdfx: str) -> Iterator[tuple[Severity, str]]:
+    """What is wrong with one page's boxes; PDF/X pages also need a trim and a bleed box."""
+    placement: Severity = "error" if pdfx else "warning"
+    media = _rect(_inherited(page, "/MediaBox"))
+    if media is None:
+        yield "error", "no valid MediaBox"
+        return
+    boxes: dict[str, _Box] = {}
+    for key in ("/CropBox", "/BleedBox", "/TrimBox", "/ArtBox"):
+        raw = _inherited(page, key) if key == "/CropBox" else page.get(key)
+        if raw is None:
+            continue
+        box = _rect(raw)
+        if box is None:
+            yield "error", f"{key[1:]} is not a rectangle with an area"
+        elif not _inside(box, media):
+            yield placement, f"{key[1:]} extends outside the MediaBox"
+        else:
+            boxes[key] = box
+    trim, bleed = boxes.get("/TrimBox"), boxes.get("/BleedBox")
+    if trim is not None and bleed is not None and not _inside(trim, bleed):
+        yield placement, "TrimBox extends outside the BleedBox"
+    if pdfx and page.get("/TrimBox") is None and page.get("/ArtBox") is None:
+        yield "error", f"no TrimBox, which {pdfx} requires on every page"
+    if pdfx and page.get("/BleedBox") is None:
+        yield "warning", "no BleedBox: printers will assume the page has no bleed"
 
 
 def _dict(value: Any) -> Any:
@@ -176,17 +137,15 @@ def _text(container: Any, key: str) -> str:
     return "" if value is None else str(value).strip()
 
 
-def _xmp(pdf: pikepdf.Pdf) -> Any:
-    """The XMP metadata; empty when absent or unreadable (such a packet claims nothing)."""
+def _xmp(pdf: pikepdf.Pdf) -> dict[str, str]:
+    """The XMP properties the checks read, as stripped text; empty when absent or unreadable."""
     from ..fixity import quiet
 
-    if not isinstance(pdf.Root.get("/Metadata"), pikepdf.Stream):
-        return {}
-    with quiet(logging.getLogger("pikepdf")):
-        try:
-            return pdf.open_metadata()
-        except (pikepdf.PdfError, ValueError):
-            return {}
+    metadata: Any = {}
+    if isinstance(pdf.Root.get("/Metadata"), pikepdf.Stream):
+        with quiet(logging.getLogger("pikepdf")), suppress(pikepdf.PdfError, ValueError):
+            metadata = pdf.open_metadata()
+    return {key: str(metadata.get(key) or "").strip() for key in _XMP_KEYS}
 
 
 def _inherited(node: Any, key: str) -> Any:
