@@ -131,14 +131,13 @@ def _bag_failures(error: Any) -> list[Check]:
     """The files a bag's manifests name wrongly, as checks (one row a file, whichever algorithm)."""
     import bagit
 
+    verdicts = {bagit.ChecksumMismatch: "differs", bagit.FileMissing: "missing",
+                bagit.UnexpectedFile: "unexpected"}
     checks: dict[str, Check] = {}
     for detail in error.details or []:
-        if isinstance(detail, bagit.ChecksumMismatch):
-            checks.setdefault(detail.path, Check(detail.path, detail.expected, detail.found,
-                                                 "differs"))
-        elif isinstance(detail, bagit.FileMissing | bagit.UnexpectedFile):
-            verdict = "missing" if isinstance(detail, bagit.FileMissing) else "unexpected"
-            checks.setdefault(detail.path, Check(detail.path, "", "", verdict))
+        if type(detail) in verdicts:
+            checks.setdefault(detail.path, Check(detail.path, getattr(detail, "expected", ""),
+                                                 getattr(detail, "found", ""), verdicts[type(detail)]))
     return list(checks.values()) or [Check("(bag)", "", str(error), "differs")]
 
 

@@ -13,8 +13,8 @@ from dataclasses import asdict
 from pathlib import Path
 
 from ..errors import reason
-from .epub import check_epub, locate_ace
-from .findings import SEVERITIES, AceTool, Finding
+from .epub import AceTool, check_epub, locate_ace
+from .findings import SEVERITIES, Finding
 
 
 def check_file(path: Path | str, *, ace_dir: Path | None = None) -> list[Finding]:
@@ -48,14 +48,11 @@ def format_findings(findings: Sequence[Finding]) -> str:
     """The findings as an aligned plain-text table with a count line, for people to read."""
     if not findings:
         return "No problems found."
-    header = ("SEVERITY", "CODE", "FILE", "MESSAGE")
-    rows = [(f.severity, f.code, f.file, " ".join(f.message.split())) for f in findings]
-    widths = [max(len(row[column]) for row in [header, *rows]) for column in range(3)]
-    lines = [
-        "  ".join(cell.ljust(width) for cell, width in zip(row[:3], widths, strict=True))
-        + "  " + row[3]
-        for row in [header, *rows]
-    ]
+    rows = [("SEVERITY", "CODE", "FILE", "MESSAGE"),
+            *((f.severity, f.code, f.file, " ".join(f.message.split())) for f in findings)]
+    widths = [max(len(row[column]) for row in rows) for column in range(3)]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row[:3], widths, strict=True))
+             + "  " + row[3] for row in rows]
     counts = [sum(f.severity == severity for f in findings) for severity in SEVERITIES]
     plural = ["" if count == 1 else "s" for count in counts]
     lines += ["", f"{counts[0]} error{plural[0]}, {counts[1]} warning{plural[1]}, {counts[2]} info"]

