@@ -53,11 +53,8 @@ def stylesheet_inputs(options: Options) -> dict[str, Path]:
 
 def kept_inputs(articles: Sequence[Path], read: Sequence[Path], book_file: Path | None,
                 styles: Mapping[str, Path], folder: str = "sources/") -> tuple[tuple[str, Path], ...]:
-    """Every file a build read (sources, images, book file, *styles*) as (archive name, path).
-
-    Names follow the paths as given (a link keeps its own name), relative to the folder
-    holding them all, under *folder* of the archive; in name order.
-    """
+    """Every file a build read (sources, images, book file, *styles*) as (archive name, path),
+    named relative to the folder holding them all (a link keeps its own name), under *folder*."""
     files = [_normal(path) for path in [*articles, *read, *([book_file] if book_file else [])]]
     root = Path(os.path.commonpath([path.parent for path in files]))
     kept = {folder + path.relative_to(root).as_posix(): path for path in files}

@@ -1,8 +1,6 @@
 """Fixity records for archivists: a ``SHA256SUMS`` manifest and BagIt 1.0 bags.
 
-The manifest is what ``sha256sum -c`` reads, merged with earlier builds' entries.  A bag is
-made by the ``bagit`` library; the parts it takes from the clock or the folder's listing order
-are written again, so the same inputs always give the same bytes.
+Both are reproducible: what ``bagit`` takes from the clock or the listing order is rewritten.
 """
 
 from __future__ import annotations
@@ -93,11 +91,8 @@ def bagging_date(dates: Iterable[dt.date | None]) -> dt.date:
 def write_bag(bag_dir: Path, editions: list[Path], inputs: Sequence[tuple[str, Path]],
               record: bytes, *, external_identifier: str | Sequence[str], bagging_date: dt.date,
               tool: str) -> Path:
-    """Write a BagIt 1.0 bag into the new or empty *bag_dir*.
-
-    Its payload is ``data/editions/`` and the kept *inputs* under their archive names
-    (``data/sources/``, ``data/styles/``); *record* is the tag file ``exporter-build.json``.
-    """
+    """Write a BagIt 1.0 bag of the *editions* and kept *inputs* into the new or empty *bag_dir*,
+    with *record* as its tag file ``exporter-build.json``."""
     import bagit
 
     from .archive import RECORD_NAME
@@ -153,7 +148,7 @@ def check_bag_dir(bag_dir: Path) -> None:
     if bag_dir.exists() and not bag_dir.is_dir():
         raise OutputError("exists and is not a folder; choose a new folder for the bag",
                           path=bag_dir)
-    if bag_dir.exists() and any(bag_dir.iterdir()):
+    if bag_dir.is_dir() and any(bag_dir.iterdir()):
         raise OutputError("folder is not empty; choose a new or empty folder for the bag",
                           path=bag_dir)
 

@@ -1,7 +1,6 @@
-"""Proofs of a PDF for editors: one PNG per page and a contact sheet of facing spreads.
+"""Proofs of a PDF for editors: one PNG per page (PDFium) and a contact sheet of spreads (Pillow).
 
-Pages are rendered with PDFium (``pypdfium2``), the sheet drawn with Pillow.  Every image is
-made before the first file is written, so a PDF that fails to render leaves old proofs as they were.
+All are made before any is written, so a PDF that fails to render leaves old proofs as they were.
 """
 
 from __future__ import annotations
