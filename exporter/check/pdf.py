@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterator
 from contextlib import suppress
 from decimal import Decimal
+from itertools import groupby
 from pathlib import Path
 from typing import Any
 
@@ -59,8 +60,9 @@ def _problems(pdf: pikepdf.Pdf) -> Iterator[tuple[str, Severity, str]]:
     boxes: dict[tuple[Severity, str], list[int]] = {}
     for number, page in enumerate(pdf.pages, start=1):
         for font in _page_fonts(page.obj):
-            if not _embedded(font) and number not in fonts.setdefault(_font_name(font), []):
-                fonts[_font_name(font)].append(number)
+            font_name = str(font.get("/BaseFont", "(unnamed)")).removeprefix("/")
+            if not _embedded(font) and number not in fonts.setdefault(font_name, []):
+                fonts[font_name].append(number)
         for issue in _box_problems(page.obj, pdfx):
             boxes.setdefault(issue, []).append(number)
     for font_name, pages in fonts.items():
@@ -199,12 +201,10 @@ def _page_fonts(page: Any) -> Iterator[Any]:
 
 
 def _first_visit(obj: Any, seen: set[tuple[int, int]]) -> bool:
-    """Record an indirect object as visited; False if it was already (direct ones always pass)."""
-    if obj.objgen in seen:
-        return False
-    if obj.objgen != (0, 0):
-        seen.add(obj.objgen)
-    return True
+    """Record an object as visited; False if it was already (direct ones, 0 0, always pass)."""
+    first = obj.objgen == (0, 0) or obj.objgen not in seen
+    seen.add(obj.objgen)
+    return first
 
 
 def _embedded(font: Any) -> bool:
@@ -217,21 +217,9 @@ def _embedded(font: Any) -> bool:
     return any(key in descriptor for key in ("/FontFile", "/FontFile2", "/FontFile3"))
 
 
-def _font_name(font: Any) -> str:
-    """A font's PostScript name without the leading slash, or a placeholder."""
-    name = font.get("/BaseFont")
-    return str(name).removeprefix("/") if name is not None else "(unnamed)"
-
-
 def _pages(numbers: list[int]) -> str:
     """Page numbers as compact ranges: ``page 3`` or ``pages 1-4, 7``."""
-    ranges: list[str] = []
-    start = previous = numbers[0]
-    for number in [*numbers[1:], None]:
-        if number is not None and number == previous + 1:
-            previous = number
-            continue
-        ranges.append(str(start) if start == previous else f"{start}-{previous}")
-        if number is not None:
-            start = previous = number
+    runs = [[number for _index, number in run]
+            for _step, run in groupby(enumerate(numbers), lambda pair: pair[1] - pair[0])]
+    ranges = [str(run[0]) if len(run) == 1 else f"{run[0]}-{run[-1]}" for run in runs]
     return f"{'page' if len(numbers) == 1 else 'pages'} {', '.join(ranges)}"
