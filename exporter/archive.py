@@ -11,9 +11,8 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .errors import VerifyError
 from .options import Options
@@ -29,8 +28,7 @@ KEPT_OPTIONS = ("formats", "style", "page_size", "margins", "edition", "source_d
                 "page_list")
 
 
-@dataclass(frozen=True)
-class BookBinding:
+class BookBinding(NamedTuple):
     """How articles were bound into a book: its title, its book file, the articles given besides."""
 
     title: str
