@@ -152,16 +152,15 @@ def _attachments(pdf: Any) -> dict[str, bytes]:
                 raise VerifyError(f"more than {MAX_FILES} attached files")
             stream = spec.get_file().obj
             filters = stream.get("/Filter")
-            if filters is None:
-                data = stream.read_raw_bytes()
-            elif filters in (pikepdf.Name.FlateDecode, pikepdf.Array([pikepdf.Name.FlateDecode])):
-                try:  # (bounded: a small stream must not inflate into gigabytes)
-                    data = zlib.decompressobj().decompress(stream.read_raw_bytes(),
-                                                           MAX_FILE_BYTES + 1)
-                except zlib.error as error:
-                    raise VerifyError(f"attachment {name!r} cannot be decoded: {error}") from None
-            else:
+            flate = pikepdf.Name.FlateDecode
+            if filters is not None and filters not in (flate, pikepdf.Array([flate])):
                 raise VerifyError(f"attachment {name!r} is stored with {filters}, not read here")
+            data = stream.read_raw_bytes()
+            try:  # (bounded: a small stream must not inflate into gigabytes)
+                data = data if filters is None else zlib.decompressobj().decompress(
+                    data, MAX_FILE_BYTES + 1)
+            except zlib.error as error:
+                raise VerifyError(f"attachment {name!r} cannot be decoded: {error}") from None
             files[str(name)] = data
             if len(data) > MAX_FILE_BYTES or sum(map(len, files.values())) > MAX_TOTAL_BYTES:
                 raise VerifyError(f"attachment {name!r} passes the size limit of verify")
