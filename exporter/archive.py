@@ -1,11 +1,9 @@
-"""Archives that prove themselves: what a build keeps of its inputs, and how to check it.
+"""Archives that prove themselves: a build's kept inputs and its record.
 
-A build's *kept inputs* are every file it read, under archive names: ``sources/`` for
-the articles, their images and a book file (relative to the articles' folder), and
-``styles/N/`` for the N-th user stylesheet and the files it reads.  Its *record*
-(JSON) names them with their SHA-256, with the options and tool versions that made
-the editions.  The archive PDF attaches both; a bag holds both beside its editions.
-:mod:`exporter.verify` makes the editions again from the kept inputs alone.
+The *kept inputs* are every file a build read, under archive names (``sources/`` for the
+articles, their images and book file; ``styles/N/`` for the N-th user stylesheet and what it
+reads).  The *record* (JSON) names them with their SHA-256, the options and the tool versions;
+:mod:`exporter.verify` builds the editions again from them.
 """
 
 from __future__ import annotations
@@ -13,9 +11,8 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .errors import VerifyError
 from .options import Options
@@ -31,8 +28,7 @@ KEPT_OPTIONS = ("formats", "style", "page_size", "margins", "edition", "source_d
                 "page_list")
 
 
-@dataclass(frozen=True)
-class BookBinding:
+class BookBinding(NamedTuple):
     """How articles were bound into a book: its title, its book file, the articles given besides."""
 
     title: str
@@ -41,8 +37,7 @@ class BookBinding:
 
 
 def stylesheet_inputs(options: Options) -> dict[str, Path]:
-    """The user stylesheets of *options* and every file they read, by archive name
-    (``styles/N/`` for the N-th)."""
+    """The user stylesheets and every file they read, by archive name (``styles/N/``)."""
     from .userstyle import stylesheet_files
 
     kept = {}
@@ -56,13 +51,8 @@ def stylesheet_inputs(options: Options) -> dict[str, Path]:
 
 def kept_inputs(articles: Sequence[Path], read: Sequence[Path], book_file: Path | None,
                 styles: Mapping[str, Path], folder: str = "sources/") -> tuple[tuple[str, Path], ...]:
-    """Every file a build read, as (archive name, path), in name order.
-
-    *articles* are its sources, *read* the images their editions carry, *book_file* the
-    ``book.yaml`` that bound them, if any, and *styles* the :func:`stylesheet_inputs`.
-    Names follow the paths as given (a link keeps its own name), relative to the folder
-    holding them all, under *folder* of the archive.
-    """
+    """Every file a build read (sources, images, book file, *styles*) as (archive name, path),
+    named relative to the folder holding them all (a link keeps its own name), under *folder*."""
     files = [_normal(path) for path in [*articles, *read, *([book_file] if book_file else [])]]
     root = Path(os.path.commonpath([path.parent for path in files]))
     kept = {folder + path.relative_to(root).as_posix(): path for path in files}
@@ -70,8 +60,8 @@ def kept_inputs(articles: Sequence[Path], read: Sequence[Path], book_file: Path 
 
 
 def book_inputs(book: Book, options: Options) -> tuple[tuple[tuple[str, Path], ...], dict[Path, bytes]]:
-    """The inputs of a book being built (:func:`kept_inputs`), and the bytes the build read
-    of its sources and images, by absolute path (a piped article has no file)."""
+    """The kept inputs of a book being built, and the bytes the build read of its sources and
+    images by absolute path (a piped article has no file)."""
     read = {_normal(article.source.path): article.source.raw for article in book.articles}
     for article in book.articles:
         for asset in (*article.assets, article.cover):
@@ -85,13 +75,9 @@ def book_inputs(book: Book, options: Options) -> tuple[tuple[tuple[str, Path], .
 def build_record(articles: Sequence[Path], book: BookBinding | None, options: Options,
                  kept: Sequence[tuple[str, Path]],
                  read: Mapping[Path, bytes] | None = None) -> dict[str, Any]:
-    """What made a build's editions: inputs by SHA-256, options and tool versions (JSON-ready).
-
-    *read* holds the bytes the build read of some inputs; the others are read from disk.
-    """
+    """What made a build's editions, JSON-ready; inputs not in *read* are read from disk."""
     from .cache import tool_versions
 
-    read = read or {}
     names = {_normal(path): name for name, path in kept}
     return {
         "format": RECORD_FORMAT,
@@ -103,7 +89,8 @@ def build_record(articles: Sequence[Path], book: BookBinding | None, options: Op
             "given": [names[_normal(path)] for path in book.given]},
         "stylesheets": [f"styles/{number}/{sheet.name}"
                         for number, sheet in enumerate(options.user_stylesheets)],
-        "inputs": {name: hashlib.sha256(contents(path, read)).hexdigest() for name, path in kept},
+        "inputs": {name: hashlib.sha256(contents(path, read or {})).hexdigest()
+                   for name, path in kept},
     }
 
 

@@ -1,10 +1,7 @@
 """``exporter verify``: an archive proves itself by being built again from what it keeps.
 
-A bag's manifests, or an archive PDF's attachments against the checksums its record
-gives, are checked first; then the editions are built again from the kept inputs alone,
-in a temporary folder, and compared byte for byte with the kept ones (a PDF with itself).
-An archive is hostile input: sizes are bounded, names cannot leave the temporary
-folder, links are refused, nothing is fetched.
+An archive is hostile input: sizes are bounded, names cannot leave the temporary folder,
+links are refused, nothing is fetched.
 """
 
 from __future__ import annotations
@@ -60,8 +57,7 @@ def verify(path: Path) -> Verdict:
     try:
         return _verify_bag(path) if path.is_dir() else _verify_pdf(path)
     except VerifyError as error:
-        if error.path is None:
-            error.path = path
+        error.path = error.path or path
         raise
     except OSError as error:
         raise VerifyError(f"cannot be read: {error.strerror or error}", path=path) from None
@@ -78,26 +74,23 @@ def _verify_pdf(path: Path) -> Verdict:
         why = str(error).rsplit(": ", 1)[-1]  # (pikepdf's message names its stream first)
         raise VerifyError(f"cannot be read as a PDF ({why})") from None
     record = _record(files.pop(RECORD_NAME, None))
-    with tempfile.TemporaryDirectory(prefix="exporter-verify-") as temporary:
-        folder = Path(temporary)
-        checks = _lay_out(files, record, folder / "kept")
-        if all(check.verdict == "ok" for check in checks):
-            rebuilt = _rebuild(record, folder / "kept", folder / "out")
-            found = next((data for name, data in rebuilt.items() if name.endswith(".pdf")), b"")
-            checks.append(Check(path.name, _sha(original), _sha(found) if found else "",
-                                "ok" if found == original else "differs" if found else "missing"))
+    checks, rebuilt = _rebuild(files, record, only_when_intact=True)
+    if rebuilt is not None:  # (the PDF rebuilt is compared with the whole file, record included)
+        found = next((data for name, data in rebuilt.items() if name.endswith(".pdf")), b"")
+        checks.append(Check(path.name, _sha(original), _sha(found) if found else "",
+                            "ok" if found == original else "differs" if found else "missing"))
     return Verdict(path, tuple(checks), tuple(_notes(record)))
 
 
 def _verify_bag(path: Path) -> Verdict:
     import bagit
 
+    from .fixity import quiet
+
     if not (path / "bagit.txt").is_file():
         raise VerifyError("is a folder but not a bag (no bagit.txt)")
     if any(item.is_symlink() or not (item.is_file() or item.is_dir()) for item in path.rglob("*")):
         raise VerifyError("the bag holds links or special files; a bag to verify holds files only")
-    from .fixity import quiet
-
     try:
         with quiet(logging.getLogger("bagit")):
             bagit.Bag(str(path)).validate(processes=1)
@@ -105,99 +98,79 @@ def _verify_bag(path: Path) -> Verdict:
         return Verdict(path, tuple(_bag_failures(error)))
     except bagit.BagError as error:
         raise VerifyError(f"not a valid bag: {error}") from None
-    record = _record(_bounded_read(path / RECORD_NAME, MAX_RECORD_BYTES))
-    builds = record.get("builds")
-    if record.get("format") != RECORD_FORMAT or not isinstance(builds, list) or not builds:
+    builds = _record(_bounded_read(path / RECORD_NAME, MAX_RECORD_BYTES)).get("builds")
+    if not isinstance(builds, list) or not builds:
         raise VerifyError(f"{RECORD_NAME} names no builds")
     checks: list[Check] = []
-    named: set[str] = set()
-    for number, build in enumerate(builds):
+    for number, build in enumerate(builds, start=1):
         if not isinstance(build, dict) or not isinstance(build.get("editions"), dict) \
                 or not build["editions"]:
-            raise VerifyError(f"build {number + 1} of {RECORD_NAME} names no editions")
-        inputs = _inputs(build)
-        files, total = {}, 0
-        for name in inputs:
+            raise VerifyError(f"build {number} of {RECORD_NAME} names no editions")
+        files: dict[str, bytes] = {}
+        for name in _inputs(build):
             files[name] = _bounded_read(path / "data" / safe_name(name), MAX_FILE_BYTES)
-            total += len(files[name])
-            if total > MAX_TOTAL_BYTES:
-                raise VerifyError(f"the inputs of build {number + 1} pass the size limit of verify")
-        with tempfile.TemporaryDirectory(prefix="exporter-verify-") as temporary:
-            folder = Path(temporary)
-            laid = _lay_out(files, build, folder / "kept")
-            rebuilt = _rebuild(build, folder / "kept", folder / "out")
-        del files
+            if sum(map(len, files.values())) > MAX_TOTAL_BYTES:
+                raise VerifyError(f"the inputs of build {number} pass the size limit of verify")
+        laid, rebuilt = _rebuild(files, build, only_when_intact=False)
         checks += [check for check in laid if check.verdict != "ok"]
         for name, digest in sorted(build["editions"].items()):
             kept = path / "data" / "editions" / str(name)
-            named.add(str(name))
-            data = rebuilt.get(str(name))
+            data = (rebuilt or {}).get(str(name))
             found = _sha(data) if data is not None else ""
             held = _sha(_bounded_read(kept, MAX_TOTAL_BYTES)) if kept.is_file() else ""
             verdict = ("missing" if data is None or not held
                        else "ok" if found == held == digest else "differs")
             checks.append(Check(f"data/editions/{name}", held or str(digest), found, verdict))
-    for extra in sorted((path / "data" / "editions").glob("*")):
-        if extra.name not in named:
-            checks.append(Check(f"data/editions/{extra.name}", "", "", "unexpected"))
+    named = {str(name) for build in builds for name in build["editions"]}
+    checks += [Check(f"data/editions/{extra.name}", "", "", "unexpected")
+               for extra in sorted((path / "data" / "editions").glob("*")) if extra.name not in named]
     return Verdict(path, tuple(checks), tuple(note for build in builds for note in _notes(build)))
 
 
 def _bag_failures(error: Any) -> list[Check]:
-    """The files a bag's manifests name wrongly, as checks."""
+    """The files a bag's manifests name wrongly, as checks (one row a file, whichever algorithm)."""
     import bagit
 
-    checks: list[Check] = []
+    verdicts = {bagit.ChecksumMismatch: "differs", bagit.FileMissing: "missing",
+                bagit.UnexpectedFile: "unexpected"}
+    checks: dict[str, Check] = {}
     for detail in error.details or []:
-        if any(check.file == getattr(detail, "path", None) for check in checks):
-            continue  # (one row a file, though each algorithm finds it)
-        if isinstance(detail, bagit.ChecksumMismatch):
-            checks.append(Check(detail.path, detail.expected, detail.found, "differs"))
-        elif isinstance(detail, bagit.FileMissing):
-            checks.append(Check(detail.path, "", "", "missing"))
-        elif isinstance(detail, bagit.UnexpectedFile):
-            checks.append(Check(detail.path, "", "", "unexpected"))
-    return checks or [Check("(bag)", "", str(error), "differs")]
+        if type(detail) in verdicts:
+            checks.setdefault(detail.path, Check(detail.path, getattr(detail, "expected", ""),
+                                                 getattr(detail, "found", ""), verdicts[type(detail)]))
+    return list(checks.values()) or [Check("(bag)", "", str(error), "differs")]
 
 
 def _attachments(pdf: Any) -> dict[str, bytes]:
     """The PDF's attached files by name, decoded within the limits."""
-
-    try:
-        return _read_attachments(pdf)
-    except (KeyError, AttributeError, TypeError, ValueError) as error:
-        raise VerifyError(f"an attachment of the PDF is malformed ({error!r})") from None
-
-
-def _read_attachments(pdf: Any) -> dict[str, bytes]:
     import pikepdf
 
     files: dict[str, bytes] = {}
-    total = 0
-    for name, spec in pdf.attachments.items():
-        if len(files) >= MAX_FILES:
-            raise VerifyError(f"more than {MAX_FILES} attached files")
-        stream = spec.get_file().obj
-        raw = stream.read_raw_bytes()
-        filters = stream.get("/Filter")
-        if filters is None:
-            data = raw
-        elif filters in (pikepdf.Name.FlateDecode, pikepdf.Array([pikepdf.Name.FlateDecode])):
-            inflater = zlib.decompressobj()
-            try:
-                data = inflater.decompress(raw, MAX_FILE_BYTES + 1)
+    try:
+        for name, spec in pdf.attachments.items():
+            if len(files) >= MAX_FILES:
+                raise VerifyError(f"more than {MAX_FILES} attached files")
+            stream = spec.get_file().obj
+            filters = stream.get("/Filter")
+            flate = pikepdf.Name.FlateDecode
+            if filters is not None and filters not in (flate, pikepdf.Array([flate])):
+                raise VerifyError(f"attachment {name!r} is stored with {filters}, not read here")
+            data = stream.read_raw_bytes()
+            try:  # (bounded: a small stream must not inflate into gigabytes)
+                data = data if filters is None else zlib.decompressobj().decompress(
+                    data, MAX_FILE_BYTES + 1)
             except zlib.error as error:
                 raise VerifyError(f"attachment {name!r} cannot be decoded: {error}") from None
-        else:
-            raise VerifyError(f"attachment {name!r} is stored with {filters}, not read here")
-        total += len(data)
-        if len(data) > MAX_FILE_BYTES or total > MAX_TOTAL_BYTES:
-            raise VerifyError(f"attachment {name!r} passes the size limit of verify")
-        files[str(name)] = data
+            files[str(name)] = data
+            if len(data) > MAX_FILE_BYTES or sum(map(len, files.values())) > MAX_TOTAL_BYTES:
+                raise VerifyError(f"attachment {name!r} passes the size limit of verify")
+    except (KeyError, AttributeError, TypeError, ValueError) as error:
+        raise VerifyError(f"an attachment of the PDF is malformed ({error!r})") from None
     return files
 
 
 def _record(data: bytes | None) -> dict[str, Any]:
+    """The record an archive keeps, parsed and of the format this tool reads."""
     if data is None:
         raise VerifyError(f"holds no {RECORD_NAME}: it was not made by exporter's archive "
                           "edition or --bag")
@@ -213,6 +186,7 @@ def _record(data: bytes | None) -> dict[str, Any]:
 
 
 def _inputs(record: dict[str, Any]) -> dict[str, str]:
+    """The inputs a build record names, with their SHA-256."""
     inputs = record.get("inputs")
     if not isinstance(inputs, dict) or not all(isinstance(v, str) for v in inputs.values()):
         raise VerifyError(f"{RECORD_NAME} lists no inputs")
@@ -221,30 +195,34 @@ def _inputs(record: dict[str, Any]) -> dict[str, str]:
     return {str(name): value for name, value in inputs.items()}
 
 
-def _lay_out(files: dict[str, bytes], record: dict[str, Any], folder: Path) -> list[Check]:
-    """Write the kept *files* into *folder* under their names; check each against *record*."""
+def _rebuild(files: dict[str, bytes], record: dict[str, Any], *, only_when_intact: bool
+             ) -> tuple[list[Check], dict[str, bytes] | None]:
+    """Check the kept *files* against a build *record* and build its editions again from them
+    (unless *only_when_intact* and one differs); return the checks and the editions by name."""
     inputs = _inputs(record)
-    checks = []
-    for name, digest in sorted(inputs.items()):
-        target = folder / safe_name(name)
-        data = files.get(name)
-        if data is None:
-            checks.append(Check(name, digest, "", "missing"))
-            continue
-        found = _sha(data)
-        checks.append(Check(name, digest, found, "ok" if found == digest else "differs"))
-        try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(data)
-        except OSError as error:
-            raise VerifyError(f"the archive's file {name!r} cannot be laid out: "
-                              f"{error.strerror or error}") from None
+    checks = [Check(name, digest, _sha(files[name]) if name in files else "",
+                    "missing" if name not in files
+                    else "ok" if _sha(files[name]) == digest else "differs")
+              for name, digest in sorted(inputs.items())]
     checks += [Check(name, "", _sha(files[name]), "unexpected") for name in sorted(files)
                if name not in inputs]
-    return checks
+    with tempfile.TemporaryDirectory(prefix="exporter-verify-") as temporary:
+        folder = Path(temporary) / "kept"
+        for name in sorted(inputs):
+            target = folder / safe_name(name)
+            try:
+                if name in files:
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    target.write_bytes(files[name])
+            except OSError as error:
+                raise VerifyError(f"the archive's file {name!r} cannot be laid out: "
+                                  f"{error.strerror or error}") from None
+        if only_when_intact and any(check.verdict != "ok" for check in checks):
+            return checks, None
+        return checks, _build(record, folder, Path(temporary) / "out")
 
 
-def _rebuild(record: dict[str, Any], folder: Path, out: Path) -> dict[str, bytes]:
+def _build(record: dict[str, Any], folder: Path, out: Path) -> dict[str, bytes]:
     """Build the editions again from the kept inputs in *folder*; return them by file name."""
     from . import pipeline
 
@@ -280,11 +258,9 @@ def _rebuild(record: dict[str, Any], folder: Path, out: Path) -> dict[str, bytes
 
 
 def _notes(record: dict[str, Any]) -> list[str]:
-    changed = tool_differences(record)
-    if not changed:
-        return []
-    return ["built with other versions than now, which can explain a difference: "
-            + ", ".join(changed)]
+    changed = ", ".join(tool_differences(record))
+    return [f"built with other versions than now, which can explain a difference: {changed}"
+            ] if changed else []
 
 
 def _bounded_read(path: Path, limit: int) -> bytes:

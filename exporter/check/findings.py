@@ -1,9 +1,8 @@
-"""What a check reports: findings as data, and the tools that produce them."""
+"""What a check reports: findings as data."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Literal
 
 Severity = Literal["error", "warning", "info"]
@@ -22,13 +21,4 @@ class Finding:
     def __post_init__(self) -> None:
         if self.severity not in SEVERITIES:
             raise ValueError(f"severity must be one of {SEVERITIES}, not {self.severity!r}")
-
-
-@dataclass(frozen=True)
-class AceTool:
-    """A runnable DAISY Ace: its ``ace-puppeteer`` program and the Chromium it drives."""
-
-    program: Path
-    chromium: Path
-
 
