@@ -1,8 +1,7 @@
-"""What an edition is made from: one article, or several bound together as a book.
+"""What an edition is made from: one article (a book of one), or several bound as a book.
 
-A single article is a book of one whose metadata is the article's.  A
-collection (``--book TITLE`` or ``--book book.yaml``) has its own title and
-metadata, and each article keeps its own title, date and authors.
+A collection (``--book TITLE`` or ``--book book.yaml``) has its own metadata; each article
+keeps its own title, date and authors.
 """
 
 from __future__ import annotations
@@ -91,11 +90,8 @@ def collect_book(
     dated = metadata.modified or (metadata.date and metadata.date.first_day)
     modified = (metadata.modified_at(source_date_epoch) if dated
                 else max(document.modified for document in documents))
-    if not metadata.identifier:
-        key = "\x1f".join([metadata.title, *(d.identifier for d in documents)])
-        identifier = f"urn:uuid:{uuid.uuid5(IDENTIFIER_NAMESPACE, key)}"
-    else:
-        identifier = metadata.identifier
+    key = "\x1f".join([metadata.title, *(d.identifier for d in documents)])
+    identifier = metadata.identifier or f"urn:uuid:{uuid.uuid5(IDENTIFIER_NAMESPACE, key)}"
     return Book(metadata, tuple(documents), slugify(metadata.title), identifier, modified,
                 collection=True, book_file=book_file, given=given)
 
