@@ -1,10 +1,8 @@
 """Where readers download: a library page and an OPDS 1.2 catalog of the editions built.
 
-Each entry is read back from the EPUB that was written (its package metadata and its
-cover), as a reading app or a catalog server would read it, so an article kept from an
-earlier build is listed as faithfully as one built now.  Every link is relative, so the
-folder can be copied to any web server or opened from disk; every date comes from the
-articles, so two builds give the same bytes.
+Each entry is read back from the EPUB written (its metadata and cover), so an article kept
+from an earlier build is listed as one built now.  Links are relative (the folder can go to
+any web server, or be opened from disk) and dates come from the articles (the same bytes).
 """
 
 from __future__ import annotations
@@ -46,10 +44,9 @@ class Entry:
     identifier: str
     title: str
     language: str
-    #: ``dcterms:modified`` of the EPUB: the moment of the article's last change.
+    #: The EPUB's ``dcterms:modified``, and its ``dc:date`` (W3CDTF, as precise as the article).
     updated: str
     authors: tuple[str, ...] = ()
-    #: ``dc:date``, W3CDTF at the precision the article gives.
     date: str | None = None
     description: str = ""
     subjects: tuple[str, ...] = ()
@@ -81,7 +78,8 @@ def read_entry(editions: Sequence[Output], folder: Path) -> Entry:
             cover_item = opf.find(f".//{{{_OPF}}}item[@properties='cover-image']")
             cover = b""
             if cover_item is not None:
-                cover = package.read(_joined(opf_name, str(cover_item.get("href"))))
+                base = opf_name.rpartition("/")[0]
+                cover = package.read(f"{base}/{cover_item.get('href')}".lstrip("/"))
     except (OSError, KeyError, AttributeError, zipfile.BadZipFile, etree.XMLSyntaxError) as error:
         raise ExporterError(f"cannot list this EPUB in the catalog: {error}", path=epub) from None
 
@@ -90,7 +88,8 @@ def read_entry(editions: Sequence[Output], folder: Path) -> Entry:
                        if node.get("id") == unique), "")
     modified = next((node.text or "" for node in opf.iter(f"{{{_OPF}}}meta")
                      if node.get("property") == "dcterms:modified"), "1970-01-01T00:00:00Z")
-    links = tuple((output.format, _link(output.path, folder), output.size) for output in editions)
+    links = tuple((output.format, _href(Path(os.path.relpath(output.path, folder)).as_posix()),
+                   output.size) for output in editions)
     title, language, date, description, publisher, rights = (
         next(iter(_texts(opf, name)), "")
         for name in ("title", "language", "date", "description", "publisher", "rights"))
@@ -187,15 +186,12 @@ def opds_feed(entries: Sequence[Entry], title: str) -> bytes:
         add(item, "updated", entry.updated)
         for author in entry.authors:
             add(add(item, "author"), "name", author)
-        if entry.atom_id != entry.identifier:
-            add(item, "dc:identifier", entry.identifier)
-        add(item, "dc:language", entry.language)
-        if entry.date:
-            add(item, "dc:issued", entry.date)
-        if entry.publisher:
-            add(item, "dc:publisher", entry.publisher)
-        if entry.rights:
-            add(item, "rights", entry.rights)
+        optional = [("dc:identifier", entry.identifier if entry.atom_id != entry.identifier else ""),
+                    ("dc:language", entry.language), ("dc:issued", entry.date),
+                    ("dc:publisher", entry.publisher), ("rights", entry.rights)]
+        for name, value in optional:
+            if value:
+                add(item, name, value)
         for subject in entry.subjects:
             add(item, "category", term=subject, label=subject)
         if entry.description:
@@ -273,17 +269,8 @@ def _texts(opf: etree._Element, name: str) -> tuple[str, ...]:
                  if (text := (node.text or "").strip()))
 
 
-def _link(path: Path, folder: Path) -> str:
-    return _href(Path(os.path.relpath(path, folder)).as_posix())
-
-
 def _href(name: str) -> str:
     return quote(name, safe="/")
-
-
-def _joined(opf_name: str, href: str) -> str:
-    folder = opf_name.rpartition("/")[0]
-    return f"{folder}/{href}" if folder else href
 
 
 def _cover_name(entry: Entry) -> str:  # (never a thumbnail's name: its ending differs)
