@@ -16,7 +16,6 @@ import os
 import re
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 from .. import __version__
