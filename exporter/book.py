@@ -72,10 +72,9 @@ def single_book(document: Document) -> Book:
                 document.modified)
 
 
-def collect_book(
-    documents: list[Document], settings: dict[str, Any], path: Path, source_date_epoch: int | None,
-    book_file: Path | None = None, given: tuple[Path, ...] = (),
-) -> Book:
+def collect_book(documents: list[Document], settings: dict[str, Any], path: Path,
+                 source_date_epoch: int | None, book_file: Path | None = None,
+                 given: tuple[Path, ...] = ()) -> Book:
     """Bind *documents* into one book whose metadata comes from *settings* (a book.yaml mapping)."""
     if not documents:
         raise MetadataError("a book needs at least one article", path=path)

@@ -64,15 +64,9 @@ class Failure:
     error: ExporterError
 
 
-def build(
-    source: Path | str,
-    output_dir: Path | str = "dist",
-    formats: Iterable[str] | None = None,
-    options: Options | None = None,
-    data: bytes | None = None,
-    session: Session | None = None,
-    **changes: Any,
-) -> BuildResult:
+def build(source: Path | str, output_dir: Path | str = "dist", formats: Iterable[str] | None = None,
+          options: Options | None = None, data: bytes | None = None, session: Session | None = None,
+          **changes: Any) -> BuildResult:
     """Build the editions of one article into *output_dir*; raise :class:`ExporterError` on failure.
 
     *changes* are :class:`Options` fields (``style="modern"``); *data*, when given, is the
@@ -138,9 +132,8 @@ def _reused(record: dict[str, Any], path: Path, folder: Path, options: Options) 
                        reused=True, inputs=images)
 
 
-def render_source(
-    source: Path | str, options: Options, data: bytes | None = None, session: Session | None = None
-) -> tuple[dict[str, bytes], tuple[Diagnostic, ...]]:
+def render_source(source: Path | str, options: Options, data: bytes | None = None,
+                  session: Session | None = None) -> tuple[dict[str, bytes], tuple[Diagnostic, ...]]:
     """Render one article's editions in memory and write nothing (for ``-o -``)."""
     path = Path(source)
     book = _single_book(path, read_bytes(path, options) if data is None else data, options)
@@ -149,17 +142,10 @@ def render_source(
     return editions, warnings
 
 
-def build_book(
-    sources: Iterable[Path | str],
-    output_dir: Path | str = "dist",
-    *,
-    title: str | None = None,
-    book_file: Path | str | None = None,
-    formats: Iterable[str] | None = None,
-    options: Options | None = None,
-    session: Session | None = None,
-    **changes: Any,
-) -> BuildResult:
+def build_book(sources: Iterable[Path | str], output_dir: Path | str = "dist", *, title: str | None = None,
+               book_file: Path | str | None = None, formats: Iterable[str] | None = None,
+               options: Options | None = None, session: Session | None = None,
+               **changes: Any) -> BuildResult:
     """Bind several articles into one book, ``output_dir/<slug of title>.<format>``.
 
     The book's metadata and article order come from *book_file* (YAML) when given, with its
@@ -186,18 +172,11 @@ def build_book(
     return _render_and_write(book, options, Path(output_dir), anchor, session or Session())
 
 
-def build_many(
-    sources: Iterable[Path | str],
-    output_dir: Path | str = "dist",
-    formats: Iterable[str] | None = None,
-    options: Options | None = None,
-    *,
-    executor: Executor | None = None,
-    timeout: float | None = None,
-    on_done: Callable[[BuildResult | Failure], None] | None = None,
-    alive: Callable[[], bool] | None = None,
-    **changes: Any,
-) -> list[BuildResult | Failure]:
+def build_many(sources: Iterable[Path | str], output_dir: Path | str = "dist",
+               formats: Iterable[str] | None = None, options: Options | None = None, *,
+               executor: Executor | None = None, timeout: float | None = None,
+               on_done: Callable[[BuildResult | Failure], None] | None = None,
+               alive: Callable[[], bool] | None = None, **changes: Any) -> list[BuildResult | Failure]:
     """Build each source; a failing source is a :class:`Failure`, in the sources' order.
 
     Without *executor*, in turn in this process and one session; with one (a process pool, a

@@ -42,9 +42,8 @@ _FIGURE_PASSES = 3
 _CHOSEN_SUBSETTER = "Using fontTools instead of HarfBuzz-Subset"
 
 
-def render_pdf(
-    book: Book, options: Options, session: Session
-) -> tuple[bytes, tuple[PageStart, ...], tuple[Diagnostic, ...]]:
+def render_pdf(book: Book, options: Options,
+               session: Session) -> tuple[bytes, tuple[PageStart, ...], tuple[Diagnostic, ...]]:
     """Render the PDF: its bytes, where each page begins, and the warnings WeasyPrint logged."""
     markup, sheets, key = _markup(book, options)
     with _rendering(book) as logged:
