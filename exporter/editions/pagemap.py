@@ -84,14 +84,13 @@ def _local(tag: Any) -> str:
     return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
 
 
-def mark_page_starts(root: etree._Element, starts: list[PageStart]) -> list[str]:
-    """Insert a page-break marker for each start into the article XHTML *root*; return their ids."""
+def mark_page_starts(root: etree._Element, starts: list[PageStart]) -> None:
+    """Insert a page-break marker for each start into the article XHTML *root*."""
     containers = {
         "start": root.find(f".//{{{XHTML}}}article"),
         "body": root.find(f".//{{{XHTML}}}div[@class='body']"),
         "header": root.find(f".//{{{XHTML}}}header[@class='title-block']"),
     }
-    ids = []
     for start in starts:
         marker = etree.Element(f"{{{XHTML}}}span", {
             "id": f"page-{start.number}", "role": "doc-pagebreak",
@@ -109,8 +108,6 @@ def mark_page_starts(root: etree._Element, starts: list[PageStart]) -> list[str]
             target.addprevious(marker)  # a page that opens with an image
         else:
             _insert_at(target, _offset(target, start.text), marker)
-        ids.append(marker.get("id", ""))
-    return ids
 
 
 def _offset(element: etree._Element, words: str) -> int:
