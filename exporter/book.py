@@ -1,8 +1,5 @@
-"""What an edition is made from: one article (a book of one), or several bound as a book.
-
-A collection (``--book TITLE`` or ``--book book.yaml``) has its own metadata; each article
-keeps its own title, date and authors.
-"""
+"""What an edition is made from: one article (a book of one), or several bound as a book with
+its own metadata (``--book TITLE`` or ``--book book.yaml``)."""
 
 from __future__ import annotations
 

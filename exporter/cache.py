@@ -1,12 +1,5 @@
-"""One content-addressed cache of builds, which never serves a stale file.
-
-A build's key hashes all that shapes its bytes and is known before it runs: the source's
-name and bytes, the options (user stylesheets by content) and :func:`tool_fingerprint`.
-Its record, ``OUTPUT/.exporter-cache/<stem>/<key>.json``, lists the other files the build
-read or looked for (images) and the outputs, by SHA-256; a later build keeps the outputs
-only when all still hash the same.  A corrupt or foreign record is a miss.  No record
-names an absolute path.
-"""
+"""One content-addressed cache of builds, which never serves a stale file: the key hashes all
+that shapes the bytes, and the record the other inputs and outputs, which must still match."""
 
 from __future__ import annotations
 
@@ -114,10 +107,8 @@ def lookup(output_dir: Path, stem: str, key: str, source_dir: Path) -> dict[str,
 
 def store(output_dir: Path, stem: str, key: str, inputs: dict[str, str | None],
           outputs: list[dict[str, Any]], extra: dict[str, Any]) -> None:
-    """Record a finished build of *stem* for :func:`lookup`, in place of older ones.
-
-    Raises :class:`~exporter.errors.OutputError` when the record cannot be written.
-    """
+    """Record a finished build of *stem* for :func:`lookup`, in place of older ones (OutputError
+    when the record cannot be written)."""
     folder = _record_folder(output_dir, stem)
     if folder is None:
         raise OutputError("the build record's folder is not a plain folder of the output folder",

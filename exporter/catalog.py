@@ -1,9 +1,5 @@
-"""Where readers download: a library page and an OPDS 1.2 catalog of the editions built.
-
-Each entry is read back from the EPUB written (its metadata and cover), so an article kept
-from an earlier build is listed as one built now.  Links are relative (the folder can go to
-any web server, or be opened from disk) and dates come from the articles (the same bytes).
-"""
+"""A library page and an OPDS 1.2 catalog of the editions built, each entry read back from its
+EPUB; links are relative and dates the articles', so the folder can be served anywhere."""
 
 from __future__ import annotations
 

@@ -1,11 +1,5 @@
-"""Defaults from ``exporter.toml``, or ``[tool.exporter]`` in a ``pyproject.toml``.
-
-The nearest such file from the working folder upward gives defaults for ``build``'s long
-options (``page-size = "A5"``); the command line overrides it.  As git does with its
-parent-folder settings, the search stops at a folder the user does not own, after a
-repository's root or the home folder; another user's file is ignored with a warning.  A
-defaults file may not say where to write or read outside its own folder, nor what to run.
-"""
+"""Defaults for ``build`` from the nearest ``exporter.toml`` or ``[tool.exporter]`` upward; as git
+does, only the user's own files, never naming files outside their folder or programs to run."""
 
 from __future__ import annotations
 

@@ -1,8 +1,5 @@
-"""A cover drawn from the title, authors, date and description with the bundled fonts.
-
-A deterministic JPEG (the same :class:`CoverText`, the same bytes), so e-book shelves
-show a real cover instead of a blank page.
-"""
+"""A cover drawn from the title, authors, date and description with the bundled fonts: a
+deterministic JPEG, so e-book shelves show a real cover instead of a blank page."""
 
 from __future__ import annotations
 

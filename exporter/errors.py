@@ -1,8 +1,5 @@
-"""The project's exceptions, one subclass per kind of failure, and every exit status the tool uses.
-
-Only :mod:`exporter.cli` turns them into an ``Error:`` line and an exit status (the README's
-table lists them); failures of input skip 1 and 2, which Python and Click use.
-"""
+"""The project's exceptions, one subclass per kind of failure, and every exit status (the
+README's table); only :mod:`exporter.cli` turns them into an ``Error:`` line."""
 
 from __future__ import annotations
 

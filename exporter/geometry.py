@@ -91,11 +91,8 @@ def parse_margins(value: str | None, width: float) -> tuple[float, float, float,
 
 
 def page_geometry(page_size: str, margins: str | None, head_size_pt: float = 9) -> PageGeometry:
-    """The :class:`PageGeometry` of the options' page size and margins.
-
-    The top and bottom margins hold running heads and folios of *head_size_pt*: each must
-    fit a line of that size and 1.5 mm of paper beyond it.
-    """
+    """The :class:`PageGeometry` of the options; the top and bottom margins must fit running heads
+    and folios of *head_size_pt* and 1.5 mm of paper beyond them."""
     width, height = parse_page_size(page_size)
     top, outer, bottom, inner = parse_margins(margins, width)
     band = max(MIN_MARGIN_MM, round(head_size_pt * 1.2 * 25.4 / 72 + 1.5, 1))

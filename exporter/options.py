@@ -1,8 +1,5 @@
-"""Every option of a build, in one frozen object with documented defaults.
-
-The CLI and the Python API build one :class:`Options` and hand it down; no stage reads
-the environment or global state for a setting.
-"""
+"""Every option of a build in one frozen object with documented defaults: no stage reads the
+environment or global state for a setting."""
 
 from __future__ import annotations
 

@@ -1,9 +1,5 @@
-"""Writing outputs so that nothing is ever half-written.
-
-Each file is written beside its target and renamed into place, with Ctrl-C and SIGTERM held
-off during the renames, so a build leaves the old set of files or the new one.  Temporary
-files are named after their process: the next build removes those of processes that are gone.
-"""
+"""Writing outputs so that nothing is half-written: each file goes beside its target and is
+renamed into place, all of a build's files or none (interrupts held off meanwhile)."""
 
 from __future__ import annotations
 
@@ -25,11 +21,8 @@ def write_atomic(path: Path, data: bytes, *, durable: bool = True) -> None:
 
 
 def write_all_atomic(items: list[tuple[Path, bytes]], *, durable: bool = True) -> None:
-    """Write several files so that either all are replaced or none is.
-
-    Each is written in full, and flushed to disk unless *durable* is false (a cache), before
-    any is renamed into place; a failed rename puts the old files back.
-    """
+    """Write several files so that all are replaced or none: each is written in full (and flushed
+    to disk unless *durable* is false, for a cache) before any is renamed into place."""
     for path, _ in items:
         if path.is_dir():
             raise OutputError("is a folder; cannot replace it with a file", path=path)

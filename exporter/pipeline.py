@@ -1,8 +1,5 @@
-"""The pipeline: read the source, build the document and book, render and write each edition.
-
-:func:`build`, :func:`build_book` and :func:`build_many` are the public API the CLI calls.
-Every edition is rendered in memory before any file is written: a failure leaves no partial output.
-"""
+"""The pipeline: read the source, build the document and book, render every edition in memory
+(so a failure leaves no partial output), then write them.  :func:`build` is the public API."""
 
 from __future__ import annotations
 
@@ -67,12 +64,8 @@ class Failure:
 def build(source: Path | str, output_dir: Path | str = "dist", formats: Iterable[str] | None = None,
           options: Options | None = None, data: bytes | None = None, session: Session | None = None,
           **changes: Any) -> BuildResult:
-    """Build the editions of one article into *output_dir*; raise :class:`ExporterError` on failure.
-
-    *changes* are :class:`Options` fields (``style="modern"``); *data*, when given, is the
-    article's bytes (read from a pipe, say) under the name *source*.  Pass the same
-    *session* to many builds to share fonts, stylesheets and covers.
-    """
+    """Build one article's editions into *output_dir* (*changes* are :class:`Options` fields; *data*
+    the article's bytes, from a pipe); pass one *session* to many builds to share fonts and covers."""
     options = _options(options, formats, changes)
     session = session or Session()
     path, folder = Path(source), Path(output_dir)
@@ -146,11 +139,8 @@ def build_book(sources: Iterable[Path | str], output_dir: Path | str = "dist", *
                book_file: Path | str | None = None, formats: Iterable[str] | None = None,
                options: Options | None = None, session: Session | None = None,
                **changes: Any) -> BuildResult:
-    """Bind several articles into one book, ``output_dir/<slug of title>.<format>``.
-
-    The book's metadata and article order come from *book_file* (YAML) when given, with its
-    ``articles`` list relative to it; else *title* names the book.
-    """
+    """Bind several articles into one book, ``output_dir/<slug of title>.<format>``, its metadata
+    and order from *book_file* (YAML, articles relative to it) or its title from *title*."""
     from .document import build_document
 
     options = _options(options, formats, changes)
@@ -177,13 +167,9 @@ def build_many(sources: Iterable[Path | str], output_dir: Path | str = "dist",
                executor: Executor | None = None, timeout: float | None = None,
                on_done: Callable[[BuildResult | Failure], None] | None = None,
                alive: Callable[[], bool] | None = None, **changes: Any) -> list[BuildResult | Failure]:
-    """Build each source; a failing source is a :class:`Failure`, in the sources' order.
-
-    Without *executor*, in turn in this process and one session; with one (a process pool, a
-    Dask ``Client.get_executor()``), one task per source stopped after *timeout* seconds, the
-    executor's machines sharing this working folder.  *on_done* sees each outcome as it comes;
-    *alive* tells whether the executor still serves (Dask: ``lambda: client.status == "running"``).
-    """
+    """Build each source, a failure as a :class:`Failure`, in order: in this process, or one task per
+    source on *executor* (a process pool, Dask's) stopped after *timeout*; *on_done* sees each
+    outcome as it comes, *alive* says whether the executor still serves."""
     options = _options(options, formats, changes)
     paths = [Path(source) for source in sources]
     if executor is not None:

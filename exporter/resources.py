@@ -1,8 +1,5 @@
-"""Where the bundled stylesheets and fonts live, and which files an edition may read.
-
-The PDF edition reads stylesheets and fonts only through :func:`make_fetcher`, which admits
-``data:`` URLs and files under the allowed folders, nothing else.
-"""
+"""Where the bundled stylesheets and fonts live, and which files an edition may read (the PDF's
+fetcher admits ``data:`` URLs and files under the allowed folders only)."""
 
 from __future__ import annotations
 
@@ -50,11 +47,8 @@ def _read_bundled(name: str) -> Stylesheet:
 
 def stylesheets_for(edition_format: str, options: Options,
                     embed: Embed = data_url) -> tuple[Stylesheet, ...]:
-    """The stylesheets of one edition, in cascade order: base, medium, style, the user's own.
-
-    The user's own are made whole (:mod:`exporter.userstyle`): *embed* gives the address of
-    each file they name, a ``data:`` URL unless the edition packages files.
-    """
+    """The stylesheets of one edition in cascade order: base, medium, style, the user's own (made
+    whole, *embed* giving the address of each file they name)."""
     if options.style not in STYLES:
         raise StyleError(f"unknown style {options.style!r}; choose one of {', '.join(STYLES)} "
                          "or a .css file")
@@ -86,11 +80,8 @@ def is_inside(path: Path, roots: Iterable[Path]) -> bool:
 
 
 def make_fetcher(roots: Iterable[Path]) -> Any:
-    """A WeasyPrint URL fetcher that reads ``data:`` URLs and files under *roots*, only.
-
-    Anything else (the network, other files, redirects) stops the render with
-    :class:`RefusedFetch`, which the PDF edition reports as a resource error.
-    """
+    """A WeasyPrint URL fetcher that reads ``data:`` URLs and files under *roots* only; anything else
+    stops the render with ``RefusedFetch``, reported as a resource error."""
     import mimetypes
 
     from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse

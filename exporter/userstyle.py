@@ -1,9 +1,5 @@
-"""A user's stylesheet made whole: its local ``@import``s inlined and its ``url()``s embedded.
-
-Every edition carries the stylesheet without its folder, so what it names travels inside it
-(``data:`` URLs in the HTML and PDF, package files in the EPUB).  Only ``data:`` URLs and
-files in the stylesheet's own folder may be named; anything else is refused with its line.
-"""
+"""A user's stylesheet made whole, its local ``@import``s inlined and the files it names embedded,
+so it travels without its folder; only ``data:`` URLs and files in that folder may be named."""
 
 from __future__ import annotations
 
@@ -43,10 +39,8 @@ def data_url(path: Path, data: bytes) -> str:
 
 
 def file_type(path: Path, data: bytes) -> tuple[str, str]:
-    """The media type and suffix of a file a stylesheet names, read from its bytes; else refused.
-
-    (An EPUB must declare the true type of every file, and reading systems show only these.)
-    """
+    """The media type and suffix of a file a stylesheet names, from its bytes (an EPUB must declare
+    the true type); ValueError for anything but the images and fonts every reader shows."""
     for signature, media_type, suffix in _SIGNATURES:
         if data.startswith(signature):
             return media_type, suffix

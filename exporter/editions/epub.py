@@ -1,9 +1,5 @@
-"""The EPUB 3 edition, packaged with ebooklib and made byte-reproducible.
-
-ebooklib writes the package document, the NCX and the ZIP; this module writes the content and
-navigation documents (strict XML), adds the accessibility metadata, and writes the ZIP again
-with fixed entry times and order, so the same input always gives the same bytes.
-"""
+"""The EPUB 3 edition: ebooklib packages the documents written here (strict XHTML, accessibility
+metadata), and the ZIP is written again with fixed times and order, so the bytes are reproducible."""
 
 from __future__ import annotations
 
@@ -279,11 +275,8 @@ def _ncx_entries(book: Book) -> list[object]:
 
 
 def normalize_zip(data: bytes, language: str, modified: str) -> bytes:
-    """Write an EPUB's ZIP again with ``mimetype`` first and stored, and fixed entry times.
-
-    The package document also gets the ``xml:lang`` that ebooklib leaves out, and its
-    ``dcterms:modified`` as *modified* (ebooklib's has no leading zeros before year 1000).
-    """
+    """Write an EPUB's ZIP again: ``mimetype`` first and stored, fixed entry times, and the package's
+    ``xml:lang`` and four-digit-year ``dcterms:modified`` that ebooklib leaves out."""
     with zipfile.ZipFile(io.BytesIO(data)) as source:
         entries = [(info.filename, source.read(info)) for info in source.infolist()]
     order = {"mimetype": 0, "META-INF/container.xml": 1}

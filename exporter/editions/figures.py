@@ -1,8 +1,5 @@
-"""Figures that fit: no page left a third blank because the next figure did not fit on it.
-
-WeasyPrint moves a figure that does not fit to the next page and leaves the space behind;
-:func:`shrink_orphaned_figures` limits such a figure's image to the space left there.
-"""
+"""Figures that fit: an image is shrunk to the space its figure left on the page before,
+rather than leave a third of that page blank (WeasyPrint moves a figure that does not fit)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,5 @@
-"""The HTML edition: one self-contained page, stylesheet inlined, images as data URLs.
-
-The PDF edition renders the same markup (:func:`compose_html`); the EPUB reuses :func:`title_block`.
-"""
+"""The HTML edition: one self-contained page, stylesheet inlined, images as data URLs (the PDF
+renders the same markup, the EPUB reuses its title block)."""
 
 from __future__ import annotations
 

@@ -1,9 +1,5 @@
-"""Where each PDF page begins, and the same places marked in the EPUB.
-
-A reader who cites "p. 2" from the EPUB must land where page 2 of the PDF begins:
-:func:`page_starts` reads WeasyPrint's layout for each page's first line, and
-:func:`mark_page_starts` puts EPUB page-break markers at those words.
-"""
+"""Where each PDF page begins (read from WeasyPrint's layout), marked at the same words in the
+EPUB: a reader who cites "p. 2" from the EPUB lands where page 2 of the PDF begins."""
 
 from __future__ import annotations
 

@@ -1,10 +1,5 @@
-"""The PDF edition, rendered by WeasyPrint (imported here only) from the HTML edition's markup.
-
-Parsed stylesheets, fonts and images are kept in the caller's :class:`~exporter.session.Session`;
-every URL goes through the offline fetcher.  Three kinds, all byte-reproducible: tagged
-PDF/UA-1 (standard), PDF/X-4 with bleed and crop marks (print), and PDF/A-3 carrying its
-Markdown sources (archive).
-"""
+"""The PDF edition, rendered by WeasyPrint from the HTML edition's markup, offline and
+reproducible: tagged PDF/UA-1, PDF/X-4 with bleed (print) or PDF/A-3 with its sources (archive)."""
 
 from __future__ import annotations
 
@@ -56,11 +51,8 @@ def render_pdf(book: Book, options: Options,
 
 
 def page_map(book: Book, options: Options, session: Session) -> tuple[PageStart, ...]:
-    """Where each page of the PDF edition begins, laid out without writing the PDF.
-
-    Kept in *session* by all the layout depends on, so an EPUB built beside the PDF, or
-    again, takes the pages found once.
-    """
+    """Where each page of the PDF edition begins, laid out without writing the PDF; kept in
+    *session* by all the layout depends on, so an EPUB beside the PDF takes the pages found once."""
     markup, sheets, key = _markup(book, options)
 
     def lay_out() -> tuple[PageStart, ...]:
@@ -227,12 +219,8 @@ def _stable_document_id(layout: Any, seed: str) -> None:
 
 @contextlib.contextmanager
 def _fonts_subset_alike(book: Book) -> Iterator[None]:
-    """Subset fonts with fontTools on every machine, each subset dated by the book.
-
-    WeasyPrint takes HarfBuzz where ``libharfbuzz-subset`` is installed, which gives other
-    bytes, and fontTools stamps ``head.modified`` with the clock unless ``SOURCE_DATE_EPOCH``
-    is set: this makes a PDF the same bytes on every machine, whenever it is built.
-    """
+    """Subset fonts with fontTools on every machine (HarfBuzz's subsets differ), each subset dated by
+    the book through ``SOURCE_DATE_EPOCH``, not the clock: the same PDF bytes everywhere, always."""
     import weasyprint.pdf.fonts
 
     backend, weasyprint.pdf.fonts.harfbuzz_subset = weasyprint.pdf.fonts.harfbuzz_subset, None
