@@ -62,6 +62,15 @@ class Entry:
             return self.identifier
         return f"urn:uuid:{uuid.uuid5(IDENTIFIER_NAMESPACE, self.identifier)}"
 
+    @property
+    def cover_name(self) -> str:
+        """The cover's file in the folder (never a thumbnail's name: its ending differs)."""
+        return f"{COVERS}/{self.stem}.cover{'.png' if self.cover_type == 'image/png' else '.jpg'}"
+
+    @property
+    def thumbnail_name(self) -> str:
+        return f"{COVERS}/{self.stem}.thumbnail.jpg"
+
 
 def read_entry(editions: Sequence[Output], folder: Path) -> Entry:
     """The entry of one publication from its written editions (one of them an EPUB)."""
@@ -132,8 +141,8 @@ def catalog_files(entries: Sequence[Entry], title: str) -> dict[str, bytes]:
     files: dict[str, bytes] = {}
     for entry in entries:
         if entry.cover:
-            files[_cover_name(entry)] = entry.cover
-            files[_thumbnail_name(entry)] = thumbnail(entry.cover)
+            files[entry.cover_name] = entry.cover
+            files[entry.thumbnail_name] = thumbnail(entry.cover)
     files[FEED_NAME] = opds_feed(entries, title)
     files[INDEX_NAME] = library_page(entries, title)
     return files
@@ -193,8 +202,8 @@ def opds_feed(entries: Sequence[Entry], title: str) -> bytes:
         if entry.description:
             add(item, "summary", entry.description, type="text")
         if entry.cover:
-            add(item, "link", rel=_IMAGE, href=_href(_cover_name(entry)), type=entry.cover_type)
-            add(item, "link", rel=f"{_IMAGE}/thumbnail", href=_href(_thumbnail_name(entry)),
+            add(item, "link", rel=_IMAGE, href=_href(entry.cover_name), type=entry.cover_type)
+            add(item, "link", rel=f"{_IMAGE}/thumbnail", href=_href(entry.thumbnail_name),
                 type="image/jpeg")
         for fmt, link, size in entry.editions:
             rel = "alternate" if fmt == "html" else _ACQUISITION
@@ -207,7 +216,7 @@ def library_page(entries: Sequence[Entry], title: str) -> bytes:
     items = []
     for number, entry in enumerate(entries, start=1):
         heading = f"entry-{number}"
-        cover = (f'<img src="{_href(_thumbnail_name(entry))}" alt="Cover of {escape(entry.title)}"'
+        cover = (f'<img src="{_href(entry.thumbnail_name)}" alt="Cover of {escape(entry.title)}"'
                  ' width="120" height="180">' if entry.cover else "")
         byline = (f'<p class="by">{escape(", ".join(entry.authors))}</p>' if entry.authors else "")
         when = ""
@@ -267,14 +276,6 @@ def _texts(opf: etree._Element, name: str) -> tuple[str, ...]:
 
 def _href(name: str) -> str:
     return quote(name, safe="/")
-
-
-def _cover_name(entry: Entry) -> str:  # (never a thumbnail's name: its ending differs)
-    return f"{COVERS}/{entry.stem}.cover{'.png' if entry.cover_type == 'image/png' else '.jpg'}"
-
-
-def _thumbnail_name(entry: Entry) -> str:
-    return f"{COVERS}/{entry.stem}.thumbnail.jpg"
 
 
 _PAGE_STYLE = """

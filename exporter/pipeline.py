@@ -84,17 +84,15 @@ def build(source: Path | str, output_dir: Path | str = "dist", formats: Iterable
             pass
     book = _single_book(path, raw, options)
     result = _render_and_write(book, options, folder, path, session)
-    article = book.articles[0]
     # Warnings about the source itself are kept without its path, which may be absolute.
     warnings = [{**dataclasses.asdict(w), "path": None if w.path == str(path) else w.path}
                 for w in result.warnings]
     try:
-        cache.store(folder, book.stem, key, cache.input_hashes(path.parent, article.inputs),
+        cache.store(folder, book.stem, key, cache.input_hashes(path.parent, book.articles[0].inputs),
                     [{"format": o.format, "name": o.path.name, "size": o.size, "sha256": o.sha256}
                      for o in result.outputs],
                     {"identifier": result.identifier, "warnings": warnings,
-                     "images": [image.relative_to(article.source.path.parent).as_posix()
-                                for image in result.inputs],
+                     "images": [image.relative_to(path.parent).as_posix() for image in result.inputs],
                      "date": result.date.isoformat() if result.date else None})
     except ExporterError as error:
         note = Diagnostic("CACHE-NOT-WRITTEN", f"build record not kept ({error}); the next build "
