@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from .errors import StyleError
-from .options import STYLES, Options
+from .options import Options
 from .userstyle import Embed, data_url, resolve_parts
 
 #: The media an edition is read in, each with its own layer of CSS.
@@ -49,9 +49,6 @@ def stylesheets_for(edition_format: str, options: Options,
                     embed: Embed = data_url) -> tuple[Stylesheet, ...]:
     """The stylesheets of one edition in cascade order: base, medium, style, the user's own (made
     whole, *embed* giving the address of each file they name)."""
-    if options.style not in STYLES:
-        raise StyleError(f"unknown style {options.style!r}; choose one of {', '.join(STYLES)} "
-                         "or a .css file")
     # The style comes after the medium's layer, so a style can set its own type size.
     names = ["fonts.css"] if edition_format == "pdf" else []
     names += ["base.css", MEDIA_LAYERS[edition_format], f"{options.style}.css"]
