@@ -1,9 +1,5 @@
-"""What an edition is made from: one article, or several bound together as a book.
-
-A single article is a book of one whose metadata is the article's.  A
-collection (``--book TITLE`` or ``--book book.yaml``) has its own title and
-metadata, and each article keeps its own title, date and authors.
-"""
+"""What an edition is made from: one article (a book of one), or several bound as a book with
+its own metadata (``--book TITLE`` or ``--book book.yaml``)."""
 
 from __future__ import annotations
 
@@ -73,10 +69,9 @@ def single_book(document: Document) -> Book:
                 document.modified)
 
 
-def collect_book(
-    documents: list[Document], settings: dict[str, Any], path: Path, source_date_epoch: int | None,
-    book_file: Path | None = None, given: tuple[Path, ...] = (),
-) -> Book:
+def collect_book(documents: list[Document], settings: dict[str, Any], path: Path,
+                 source_date_epoch: int | None, book_file: Path | None = None,
+                 given: tuple[Path, ...] = ()) -> Book:
     """Bind *documents* into one book whose metadata comes from *settings* (a book.yaml mapping)."""
     if not documents:
         raise MetadataError("a book needs at least one article", path=path)
@@ -91,11 +86,8 @@ def collect_book(
     dated = metadata.modified or (metadata.date and metadata.date.first_day)
     modified = (metadata.modified_at(source_date_epoch) if dated
                 else max(document.modified for document in documents))
-    if not metadata.identifier:
-        key = "\x1f".join([metadata.title, *(d.identifier for d in documents)])
-        identifier = f"urn:uuid:{uuid.uuid5(IDENTIFIER_NAMESPACE, key)}"
-    else:
-        identifier = metadata.identifier
+    key = "\x1f".join([metadata.title, *(d.identifier for d in documents)])
+    identifier = metadata.identifier or f"urn:uuid:{uuid.uuid5(IDENTIFIER_NAMESPACE, key)}"
     return Book(metadata, tuple(documents), slugify(metadata.title), identifier, modified,
                 collection=True, book_file=book_file, given=given)
 

@@ -1,11 +1,5 @@
-"""Where readers download: a library page and an OPDS 1.2 catalog of the editions built.
-
-Each entry is read back from the EPUB that was written (its package metadata and its
-cover), as a reading app or a catalog server would read it, so an article kept from an
-earlier build is listed as faithfully as one built now.  Every link is relative, so the
-folder can be copied to any web server or opened from disk; every date comes from the
-articles, so two builds give the same bytes.
-"""
+"""A library page and an OPDS 1.2 catalog of the editions built, each entry read back from its
+EPUB; links are relative and dates the articles', so the folder can be served anywhere."""
 
 from __future__ import annotations
 
@@ -46,10 +40,9 @@ class Entry:
     identifier: str
     title: str
     language: str
-    #: ``dcterms:modified`` of the EPUB: the moment of the article's last change.
+    #: The EPUB's ``dcterms:modified``, and its ``dc:date`` (W3CDTF, as precise as the article).
     updated: str
     authors: tuple[str, ...] = ()
-    #: ``dc:date``, W3CDTF at the precision the article gives.
     date: str | None = None
     description: str = ""
     subjects: tuple[str, ...] = ()
@@ -69,6 +62,15 @@ class Entry:
             return self.identifier
         return f"urn:uuid:{uuid.uuid5(IDENTIFIER_NAMESPACE, self.identifier)}"
 
+    @property
+    def cover_name(self) -> str:
+        """The cover's file in the folder (never a thumbnail's name: its ending differs)."""
+        return f"{COVERS}/{self.stem}.cover{'.png' if self.cover_type == 'image/png' else '.jpg'}"
+
+    @property
+    def thumbnail_name(self) -> str:
+        return f"{COVERS}/{self.stem}.thumbnail.jpg"
+
 
 def read_entry(editions: Sequence[Output], folder: Path) -> Entry:
     """The entry of one publication from its written editions (one of them an EPUB)."""
@@ -81,7 +83,8 @@ def read_entry(editions: Sequence[Output], folder: Path) -> Entry:
             cover_item = opf.find(f".//{{{_OPF}}}item[@properties='cover-image']")
             cover = b""
             if cover_item is not None:
-                cover = package.read(_joined(opf_name, str(cover_item.get("href"))))
+                base = opf_name.rpartition("/")[0]
+                cover = package.read(f"{base}/{cover_item.get('href')}".lstrip("/"))
     except (OSError, KeyError, AttributeError, zipfile.BadZipFile, etree.XMLSyntaxError) as error:
         raise ExporterError(f"cannot list this EPUB in the catalog: {error}", path=epub) from None
 
@@ -90,7 +93,8 @@ def read_entry(editions: Sequence[Output], folder: Path) -> Entry:
                        if node.get("id") == unique), "")
     modified = next((node.text or "" for node in opf.iter(f"{{{_OPF}}}meta")
                      if node.get("property") == "dcterms:modified"), "1970-01-01T00:00:00Z")
-    links = tuple((output.format, _link(output.path, folder), output.size) for output in editions)
+    links = tuple((output.format, _href(Path(os.path.relpath(output.path, folder)).as_posix()),
+                   output.size) for output in editions)
     title, language, date, description, publisher, rights = (
         next(iter(_texts(opf, name)), "")
         for name in ("title", "language", "date", "description", "publisher", "rights"))
@@ -137,8 +141,8 @@ def catalog_files(entries: Sequence[Entry], title: str) -> dict[str, bytes]:
     files: dict[str, bytes] = {}
     for entry in entries:
         if entry.cover:
-            files[_cover_name(entry)] = entry.cover
-            files[_thumbnail_name(entry)] = thumbnail(entry.cover)
+            files[entry.cover_name] = entry.cover
+            files[entry.thumbnail_name] = thumbnail(entry.cover)
     files[FEED_NAME] = opds_feed(entries, title)
     files[INDEX_NAME] = library_page(entries, title)
     return files
@@ -187,22 +191,19 @@ def opds_feed(entries: Sequence[Entry], title: str) -> bytes:
         add(item, "updated", entry.updated)
         for author in entry.authors:
             add(add(item, "author"), "name", author)
-        if entry.atom_id != entry.identifier:
-            add(item, "dc:identifier", entry.identifier)
-        add(item, "dc:language", entry.language)
-        if entry.date:
-            add(item, "dc:issued", entry.date)
-        if entry.publisher:
-            add(item, "dc:publisher", entry.publisher)
-        if entry.rights:
-            add(item, "rights", entry.rights)
+        optional = [("dc:identifier", entry.identifier if entry.atom_id != entry.identifier else ""),
+                    ("dc:language", entry.language), ("dc:issued", entry.date),
+                    ("dc:publisher", entry.publisher), ("rights", entry.rights)]
+        for name, value in optional:
+            if value:
+                add(item, name, value)
         for subject in entry.subjects:
             add(item, "category", term=subject, label=subject)
         if entry.description:
             add(item, "summary", entry.description, type="text")
         if entry.cover:
-            add(item, "link", rel=_IMAGE, href=_href(_cover_name(entry)), type=entry.cover_type)
-            add(item, "link", rel=f"{_IMAGE}/thumbnail", href=_href(_thumbnail_name(entry)),
+            add(item, "link", rel=_IMAGE, href=_href(entry.cover_name), type=entry.cover_type)
+            add(item, "link", rel=f"{_IMAGE}/thumbnail", href=_href(entry.thumbnail_name),
                 type="image/jpeg")
         for fmt, link, size in entry.editions:
             rel = "alternate" if fmt == "html" else _ACQUISITION
@@ -215,7 +216,7 @@ def library_page(entries: Sequence[Entry], title: str) -> bytes:
     items = []
     for number, entry in enumerate(entries, start=1):
         heading = f"entry-{number}"
-        cover = (f'<img src="{_href(_thumbnail_name(entry))}" alt="Cover of {escape(entry.title)}"'
+        cover = (f'<img src="{_href(entry.thumbnail_name)}" alt="Cover of {escape(entry.title)}"'
                  ' width="120" height="180">' if entry.cover else "")
         byline = (f'<p class="by">{escape(", ".join(entry.authors))}</p>' if entry.authors else "")
         when = ""
@@ -273,25 +274,8 @@ def _texts(opf: etree._Element, name: str) -> tuple[str, ...]:
                  if (text := (node.text or "").strip()))
 
 
-def _link(path: Path, folder: Path) -> str:
-    return _href(Path(os.path.relpath(path, folder)).as_posix())
-
-
 def _href(name: str) -> str:
     return quote(name, safe="/")
-
-
-def _joined(opf_name: str, href: str) -> str:
-    folder = opf_name.rpartition("/")[0]
-    return f"{folder}/{href}" if folder else href
-
-
-def _cover_name(entry: Entry) -> str:  # (never a thumbnail's name: its ending differs)
-    return f"{COVERS}/{entry.stem}.cover{'.png' if entry.cover_type == 'image/png' else '.jpg'}"
-
-
-def _thumbnail_name(entry: Entry) -> str:
-    return f"{COVERS}/{entry.stem}.thumbnail.jpg"
 
 
 _PAGE_STYLE = """

@@ -1,21 +1,9 @@
-"""Defaults from a file: ``exporter.toml``, or ``[tool.exporter]`` in a ``pyproject.toml``.
-
-The nearest such file from the working folder upward gives defaults for the
-``build`` options, its keys spelled as the long options (``page-size = "A5"``);
-the command line overrides it.  Unknown keys are an error naming file and key.
-
-A file found this way may have been put there by someone else (a shared
-folder such as ``/tmp``, a cloned repository), so, as git does with its
-parent-folder settings, the search stops at the first folder the user does
-not own and after a repository's root or the home folder, and a file the user
-does not own is ignored with a warning.  Such a file may not say where to
-write or what to read outside its own folder, nor which program to run.
-"""
+"""Defaults for ``build`` from the nearest ``exporter.toml`` or ``[tool.exporter]`` upward; as git
+does, only the user's own files, never naming files outside their folder or programs to run."""
 
 from __future__ import annotations
 
 import os
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,8 +17,7 @@ class ConfigError(UsageProblem):
 
 #: Keys that name a file or folder: in a defaults file, relative and inside its folder.
 PATH_KEYS = ("output-dir", "report", "bag", "style", "book")
-#: Keys a defaults file may never set, and why: they say whose code runs here (a Dask
-#: scheduler's results are unpickled by this process).
+#: Keys a defaults file may never set, and why (a Dask scheduler's results are unpickled here).
 COMMAND_LINE_ONLY = {"ace-dir": "names a program to run",
                      "scheduler": "names a Dask cluster whose results run code here"}
 
@@ -46,12 +33,8 @@ class Defaults:
 
 
 def find_defaults(start: Path) -> tuple[Path | None, tuple[str, ...]]:
-    """The nearest ``exporter.toml`` or ``pyproject.toml`` with ``[tool.exporter]``, upward.
-
-    Returns the file (or None) and the files passed over because another user owns them.
-    """
+    """The nearest defaults file upward from *start* (or None), and the other users' files passed over."""
     ignored: list[str] = []
-    home = Path.home()
     for folder in [start, *start.parents]:
         if not _owned(folder):
             break
@@ -61,11 +44,10 @@ def find_defaults(start: Path) -> tuple[Path | None, tuple[str, ...]]:
             owned = _owned(candidate)
             if candidate.name == "pyproject.toml" and not _has_table(candidate, strict=owned):
                 continue
-            if not owned:
-                ignored.append(f"{candidate}: ignored, as it belongs to another user")
-                continue
-            return candidate, tuple(ignored)
-        if folder == home or (folder / ".git").exists():
+            if owned:
+                return candidate, tuple(ignored)
+            ignored.append(f"{candidate}: ignored, as it belongs to another user")
+        if folder == Path.home() or (folder / ".git").exists():
             break
     return None, tuple(ignored)
 
@@ -103,12 +85,10 @@ def _anchored(key: str, value: Any, path: Path) -> Any:
     if key == "book" and not value.endswith((".yaml", ".yml")):
         return value  # a book's title
     folder = path.parent.resolve()
-    target = Path(value)
-    resolved = (folder / target).resolve()
-    if target.is_absolute() or not resolved.is_relative_to(folder):
+    resolved = (folder / value).resolve()
+    if Path(value).is_absolute() or not resolved.is_relative_to(folder):
         raise ConfigError(f"{key!r} = {value!r} leads outside the defaults file's folder; a "
-                          "defaults file may name only files and folders inside its own",
-                          path=path)
+                          "defaults file may name only files and folders inside its own", path=path)
     if any(part.startswith(".") for part in resolved.relative_to(folder).parts):
         raise ConfigError(f"{key!r} = {value!r} names a hidden file or folder (such as .git); "
                           "a defaults file may not", path=path)
@@ -116,8 +96,8 @@ def _anchored(key: str, value: Any, path: Path) -> Any:
 
 
 def _has_table(path: Path, strict: bool) -> bool:
-    """Whether a ``pyproject.toml`` has ``[tool.exporter]`` (an unreadable one of another user's
-    is passed over; the user's own is an error)."""
+    """Whether a ``pyproject.toml`` has ``[tool.exporter]``; an unreadable one is an error only
+    when *strict* (the user's own)."""
     try:
         tool = _read(path).get("tool")
     except ConfigError:
@@ -129,15 +109,15 @@ def _has_table(path: Path, strict: bool) -> bool:
 
 def _owned(path: Path) -> bool:
     """True when the user running the tool owns *path* (always, where ownership is unknown)."""
-    if not hasattr(os, "getuid"):
-        return True
     try:
-        return path.stat().st_uid == os.getuid()
+        return not hasattr(os, "getuid") or path.stat().st_uid == os.getuid()
     except OSError:
         return False
 
 
 def _read(path: Path) -> dict[str, Any]:
+    import tomllib
+
     try:
         with path.open("rb") as handle:
             return tomllib.load(handle)

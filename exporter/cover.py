@@ -1,12 +1,8 @@
-"""A cover image drawn from the title, authors, date and description with the bundled fonts.
-
-The picture is a deterministic JPEG (the same :class:`CoverText`, the same bytes),
-so e-book shelves show a real cover instead of a blank page.
-"""
+"""A cover drawn from the title, authors, date and description with the bundled fonts: a
+deterministic JPEG, so e-book shelves show a real cover instead of a blank page."""
 
 from __future__ import annotations
 
-import functools
 import io
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -23,6 +19,7 @@ _PAPER = (247, 243, 234)
 _ACCENT = (201, 162, 90)
 #: Letters of a title, author line or description set on the cover at most.
 _LETTERS = 600
+#: Bold, italic and regular faces of the serif (classic) and sans styles.
 _FACES = {
     "classic": ("gentium-book-plus/GentiumBookPlus-Bold.ttf",
                 "gentium-book-plus/GentiumBookPlus-Italic.ttf",
@@ -45,65 +42,48 @@ class CoverText:
 
 
 def draw_cover(text: CoverText) -> bytes:
-    """The cover as JPEG bytes: title, rule, authors, date and description on a dark ground.
-
-    A pure function of *text* and the bundled fonts: a session keeps the covers it drew.
-    """
+    """The cover as JPEG bytes: title, rule, authors, date and description on a dark ground."""
     from PIL import Image, ImageDraw
 
     bold, italic, regular = (str(styles_dir() / "fonts" / name)
                              for name in _FACES["classic" if text.style == "classic" else "sans"])
-    font = functools.cache(_font)
     image = Image.new("RGB", (WIDTH, HEIGHT), _INK)
     draw = ImageDraw.Draw(image)
-    width = WIDTH - 2 * _MARGIN
-
-    title_size = 150
-    title_lines = _wrap(draw, text.title, font(bold, title_size), width)
-    while len(title_lines) > 6 and title_size > 70:
-        title_size -= 10
-        title_lines = _wrap(draw, text.title, font(bold, title_size), width)
-    y = 420
-    for line in _at_most(draw, title_lines, 6, font(bold, title_size), width):
-        draw.text((_MARGIN, y), line, font=font(bold, title_size), fill=_PAPER)
-        y += int(title_size * 1.18)
-    y += 60
+    size = 150  # smaller, down to 70, for a title of more than six lines
+    while len(_wrap(draw, text.title, _font(bold, size), WIDTH - 2 * _MARGIN)) > 6 and size > 70:
+        size -= 10
+    y = _set(draw, 420, text.title, _font(bold, size), 6, _PAPER, int(size * 1.18)) + 60
     draw.rectangle((_MARGIN, y, _MARGIN + 260, y + 10), fill=_ACCENT)
-    y += 90
-    # Past a few lines, text ends in an ellipsis: a cover is never cut at its edge.
-    authors = _wrap(draw, ", ".join(text.authors), font(regular, 64), width)
-    for line in _at_most(draw, authors, 3, font(regular, 64), width):
-        draw.text((_MARGIN, y), line, font=font(regular, 64), fill=_PAPER)
-        y += 84
-    if text.authors:
-        y += 16
-    if text.date:
-        (date,) = _at_most(draw, _wrap(draw, text.date, font(regular, 56), width), 1,
-                           font(regular, 56), width)
-        draw.text((_MARGIN, y), date, font=font(regular, 56), fill=_ACCENT)
-        y += 120
-    if text.description:
-        description = _wrap(draw, text.description, font(italic, 54), width)
-        for line in _at_most(draw, description, 9, font(italic, 54), width):
-            draw.text((_MARGIN, y), line, font=font(italic, 54), fill=_PAPER)
-            y += 78
+    y = _set(draw, y + 90, ", ".join(text.authors), _font(regular, 64), 3, _PAPER, 84)
+    y = _set(draw, y + (16 if text.authors else 0), text.date or "", _font(regular, 56), 1,
+             _ACCENT, 120)
+    _set(draw, y, text.description or "", _font(italic, 54), 9, _PAPER, 78)
     buffer = io.BytesIO()
-    # JPEG, because every reading system shows JPEG covers and it encodes in milliseconds;
-    # light type on a dark ground keeps its edges at 4:2:0.
+    # JPEG: every reading system shows it, and light type on a dark ground keeps its edges at 4:2:0.
     image.save(buffer, format="JPEG", quality=85, subsampling=2)
     return buffer.getvalue()
 
 
 def _font(path: str, size: int) -> ImageFont.FreeTypeFont:
-    """A face of one bundled font at one size."""
     from PIL import ImageFont
 
     return ImageFont.truetype(path, size)
 
 
+def _set(draw: ImageDraw.ImageDraw, y: int, text: str, face: ImageFont.FreeTypeFont, count: int,
+         fill: tuple[int, int, int], step: int) -> int:
+    """Draw *text* from *y* down in at most *count* lines *step* apart; return the next *y*."""
+    width = WIDTH - 2 * _MARGIN
+    for line in _at_most(draw, _wrap(draw, text, face, width), count, face, width):
+        draw.text((_MARGIN, y), line, font=face, fill=fill)
+        y += step
+    return y
+
+
 def _at_most(draw: ImageDraw.ImageDraw, lines: list[str], count: int,
              face: ImageFont.FreeTypeFont, width: int) -> list[str]:
-    """The first *count* of *lines*, the last ending in an ellipsis if any were left out."""
+    """The first *count* of *lines*, the last ending in an ellipsis if any were left out
+    (a cover is never cut at its edge)."""
     if len(lines) <= count:
         return lines
     words = lines[count - 1].split()
@@ -117,32 +97,25 @@ def _at_most(draw: ImageDraw.ImageDraw, lines: list[str], count: int,
 
 def _wrap(draw: ImageDraw.ImageDraw, text: str, face: ImageFont.FreeTypeFont,
           width: int) -> list[str]:
-    """Greedy line breaking by measured width; a word wider than a line is cut to fit.
-
-    Only the first :data:`_LETTERS` letters are set: no cover shows more.
-    """
-    text = text[:_LETTERS]
+    """Greedy line breaking of the first :data:`_LETTERS` letters by measured width; a word
+    wider than a line is cut to fit."""
     lines: list[str] = []
     line = ""
-    for word in text.split():
-        while len(word) > 1 and draw.textlength(word, font=face) > width:  # an overlong word
+    for word in text[:_LETTERS].split():
+        while len(word) > 1 and draw.textlength(word, font=face) > width:
             low, high = 1, len(word) - 1  # the longest head that fits, by bisection
             while low < high:
                 middle = (low + high + 1) // 2
-                low, high = (middle, high) if draw.textlength(word[:middle], font=face) <= width \
-                    else (low, middle - 1)
-            cut = low
-            if line:
-                lines.append(line)
-                line = ""
-            lines.append(word[:cut])
-            word = word[cut:]
+                if draw.textlength(word[:middle], font=face) <= width:
+                    low = middle
+                else:
+                    high = middle - 1
+            lines += [line, word[:low]] if line else [word[:low]]
+            line, word = "", word[low:]
         candidate = f"{line} {word}" if line else word
         if not line or draw.textlength(candidate, font=face) <= width:
             line = candidate
         else:
             lines.append(line)
             line = word
-    if line:
-        lines.append(line)
-    return lines
+    return [*lines, line] if line else lines

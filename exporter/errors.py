@@ -1,10 +1,5 @@
-"""The project's exceptions: one base type, one subclass per kind of failure.
-
-Library code raises these; only :mod:`exporter.cli` turns them into an
-``Error:`` line and an exit status.  Every exit status the tool uses is set
-here, and the README's table lists them.  The failures of input skip 1 and 2,
-which Python and Click already use for crashes and usage errors.
-"""
+"""The project's exceptions, one subclass per kind of failure, and every exit status (the
+README's table); only :mod:`exporter.cli` turns them into an ``Error:`` line."""
 
 from __future__ import annotations
 
@@ -17,10 +12,16 @@ BATCH_FAILED = 1
 CHECK_FAILED = 12
 #: ``verify`` rebuilt an edition that differs from the kept one, or found a kept file changed.
 VERIFY_FAILED = 13
-#: Stopped by Ctrl-C (128 + SIGINT, as shells report it).
+#: Stopped by Ctrl-C, or the reader of standard output went away (``| head``): 128 + the signal.
 INTERRUPTED = 130
-#: The reader of standard output went away (``| head``): 128 + SIGPIPE, as for other tools.
 READER_GONE = 141
+
+
+def _where(path: object, line: int | None) -> str:
+    """``path:line: `` (or ``path: ``) to put before a message, or nothing without a path."""
+    if path is None:
+        return ""
+    return f"{path}:{line}: " if line is not None else f"{path}: "
 
 
 class ExporterError(Exception):
@@ -35,13 +36,7 @@ class ExporterError(Exception):
         self.line = line
 
     def __str__(self) -> str:
-        where = ""
-        if self.path is not None:
-            where = str(self.path)
-            if self.line is not None:
-                where += f":{self.line}"
-            where += ": "
-        return where + self.message
+        return _where(self.path, self.line) + self.message
 
 
 class InternalError(ExporterError):
@@ -51,75 +46,62 @@ class InternalError(ExporterError):
 
     def __init__(self, message: str, *, path: Path | str | None = None, details: str = ""):
         super().__init__(message, path=path)
-        #: The traceback, shown under ``--debug``.
-        self.details = details
-
-
-class VerifyError(ExporterError):
-    """An archive that cannot be read or trusted (malformed, too large, names that escape it)."""
-
-    exit_code = 14
-
-
-class ExecutorError(ExporterError):
-    """The executor of a batch (a Dask scheduler, a process pool) that could not build an article:
-    unreachable, gone away, or unable to run it."""
-
-    exit_code = 15
+        self.details = details  # the traceback, shown under --debug
 
 
 class UsageProblem(ExporterError):
     """An option value, or a defaults file, the command cannot use."""
-
     exit_code = 2
 
 
 class SourceError(ExporterError):
     """The source file cannot be read, decoded or parsed."""
-
     exit_code = 4
 
 
 class MetadataError(SourceError):
     """The front matter is malformed or holds an invalid value."""
-
     exit_code = 5
 
 
 class ResourceError(ExporterError):
     """A resource (image, stylesheet, font) is missing or refused by the offline policy."""
-
     exit_code = 6
 
 
 class StyleError(ExporterError):
     """An unknown style name or an unreadable stylesheet."""
-
     exit_code = 7
 
 
 class OutputError(ExporterError):
     """An output file cannot be written."""
-
     exit_code = 8
 
 
 class RenderError(ExporterError):
     """An edition could not be rendered from a valid document."""
-
     exit_code = 9
-
-
-class ProofError(ExporterError):
-    """A PDF that cannot be opened or rendered as proofs."""
-
-    exit_code = 11
 
 
 class StrictError(ExporterError):
     """A warning was raised while ``--strict`` asks for none."""
-
     exit_code = 10
+
+
+class ProofError(ExporterError):
+    """A PDF that cannot be opened or rendered as proofs."""
+    exit_code = 11
+
+
+class VerifyError(ExporterError):
+    """An archive that cannot be read or trusted (malformed, too large, names that escape it)."""
+    exit_code = 14
+
+
+class ExecutorError(ExporterError):
+    """A batch's executor (a Dask scheduler, a process pool) that could not build an article."""
+    exit_code = 15
 
 
 @dataclass(frozen=True)
@@ -134,19 +116,17 @@ class Diagnostic:
     severity: str = "warning"
 
     def __str__(self) -> str:
-        where = ""
-        if self.path is not None:
-            where = self.path + (f":{self.line}" if self.line is not None else "") + ": "
-        return f"{where}{self.message}"
+        return _where(self.path, self.line) + self.message
+
+
+_REASONS = {FileNotFoundError: "no such file", PermissionError: "permission denied",
+            IsADirectoryError: "is a folder"}
 
 
 def reason(error: OSError) -> str:
     """A short, lower-case reason for a failed file operation, for an ``Error:`` line."""
-    if isinstance(error, FileNotFoundError):
-        return "no such file"
-    if isinstance(error, PermissionError):
-        return "permission denied"
-    if isinstance(error, IsADirectoryError):
-        return "is a folder"
+    for kind, text in _REASONS.items():
+        if isinstance(error, kind):
+            return text
     text = error.strerror or str(error) or type(error).__name__
     return text[:1].lower() + text[1:]

@@ -7,24 +7,17 @@ from dataclasses import dataclass
 
 from .errors import UsageProblem
 
-#: Named sizes, in millimetres (width, height).
+#: Named sizes in millimetres (width, height), by name in lower case without spaces or hyphens.
 PRESETS: dict[str, tuple[float, float]] = {
-    "a4": (210, 297),
-    "a5": (148, 210),
-    "b5": (176, 250),
-    "letter": (215.9, 279.4),
-    "us-letter": (215.9, 279.4),
-    "6x9in": (152.4, 228.6),
-    "5.5x8.5in": (139.7, 215.9),
+    "a4": (210, 297), "a5": (148, 210), "b5": (176, 250), "letter": (215.9, 279.4),
+    "usletter": (215.9, 279.4), "6x9in": (152.4, 228.6), "5.5x8.5in": (139.7, 215.9),
 }
 _TO_MM = {"mm": 1.0, "cm": 10.0, "in": 25.4, "pt": 25.4 / 72}
-_LENGTH = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*(mm|cm|in|pt)\s*$", re.IGNORECASE)
+_NUMBER_AND_UNIT = r"(\d+(?:\.\d+)?)\s*(mm|cm|in|pt)"
 #: The narrowest margin accepted: printers cannot print to the edge, and folios sit in it.
 MIN_MARGIN_MM = 5.0
-_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(mm|cm|in|pt)?\s*[x×]\s*(\d+(?:\.\d+)?)\s*(mm|cm|in|pt)\s*$",
-                   re.IGNORECASE)
-#: Preset names as looked up: lower case, without spaces, hyphens or underscores.
-_PRESET_KEYS = {re.sub(r"[\s_-]", "", name): size for name, size in PRESETS.items()}
+#: Which of the given lengths is top, outer, bottom and inner, as in CSS's ``margin``.
+_SHORTHAND = {1: (0, 0, 0, 0), 2: (0, 1, 0, 1), 3: (0, 1, 2, 1), 4: (0, 1, 2, 3)}
 
 
 def head_size_pt(style: str) -> float:
@@ -60,15 +53,14 @@ class PageGeometry:
 def parse_page_size(value: str) -> tuple[float, float]:
     """A preset name (A4, A5, B5, Letter, 6x9in, 5.5x8.5in) or ``WIDTHxHEIGHT`` with units."""
     key = re.sub(r"[\s_-]", "", value.lower())
-    if key in _PRESET_KEYS:
-        return _PRESET_KEYS[key]
-    match = _SIZE.match(value)
+    if key in PRESETS:
+        return PRESETS[key]
+    match = re.fullmatch(rf"\s*(\d+(?:\.\d+)?)\s*(mm|cm|in|pt)?\s*[x×]\s*{_NUMBER_AND_UNIT}\s*",
+                         value, re.IGNORECASE)
     if not match:
-        names = ", ".join(["A4", "A5", "B5", "Letter", "6x9in", "5.5x8.5in"])
-        raise GeometryError(f"page size {value!r} is not one of {names} nor WIDTHxHEIGHT with "
-                            "units (mm, cm, in, pt), e.g. 170x240mm")
-    width_unit = (match.group(2) or match.group(4)).lower()
-    width = float(match.group(1)) * _TO_MM[width_unit]
+        raise GeometryError(f"page size {value!r} is not one of A4, A5, B5, Letter, 6x9in, 5.5x8.5in "
+                            "nor WIDTHxHEIGHT with units (mm, cm, in, pt), e.g. 170x240mm")
+    width = float(match.group(1)) * _TO_MM[(match.group(2) or match.group(4)).lower()]
     height = float(match.group(3)) * _TO_MM[match.group(4).lower()]
     if not (50 <= width <= 2000 and 50 <= height <= 2000):
         raise GeometryError(f"page size {value!r} is outside 50 mm to 2 m")
@@ -80,10 +72,9 @@ def parse_margins(value: str | None, width: float) -> tuple[float, float, float,
     if value is None:
         side = max(12.0, round(width * 0.14, 1))
         return round(side * 1.1, 1), side, round(side * 1.3, 1), side
-    parts = value.replace(",", " ").split()
     lengths = []
-    for part in parts:
-        match = _LENGTH.match(part)
+    for part in value.replace(",", " ").split():
+        match = re.fullmatch(r"\s*(-?\d+(?:\.\d+)?)\s*(mm|cm|in|pt)\s*", part, re.IGNORECASE)
         if not match:
             raise GeometryError(f"margin {part!r} needs a unit, e.g. 20mm, 2cm, 0.75in or 54pt")
         length = float(match.group(1)) * _TO_MM[match.group(2).lower()]
@@ -93,25 +84,15 @@ def parse_margins(value: str | None, width: float) -> tuple[float, float, float,
             raise GeometryError(f"margin {part!r} is under 5 mm: printers cannot print there, "
                                 "and the running heads and folios would be cut")
         lengths.append(length)
-    if not 1 <= len(lengths) <= 4:
+    if len(lengths) not in _SHORTHAND:
         raise GeometryError("margins take one to four lengths: top outer bottom inner")
-    # The CSS shorthand's rules, with "right" read as outer and "left" as inner.
-    if len(lengths) == 1:
-        lengths *= 4
-    elif len(lengths) == 2:
-        lengths *= 2
-    elif len(lengths) == 3:
-        lengths.append(lengths[1])
-    top, outer, bottom, inner = lengths
+    top, outer, bottom, inner = (lengths[index] for index in _SHORTHAND[len(lengths)])
     return top, outer, bottom, inner
 
 
 def page_geometry(page_size: str, margins: str | None, head_size_pt: float = 9) -> PageGeometry:
-    """The :class:`PageGeometry` for the options' page size and margins.
-
-    The top and bottom margins hold the running heads and folios, set at *head_size_pt*:
-    each must fit a line of that size and 1.5 mm of paper beyond it.
-    """
+    """The :class:`PageGeometry` of the options; the top and bottom margins must fit running heads
+    and folios of *head_size_pt* and 1.5 mm of paper beyond them."""
     width, height = parse_page_size(page_size)
     top, outer, bottom, inner = parse_margins(margins, width)
     band = max(MIN_MARGIN_MM, round(head_size_pt * 1.2 * 25.4 / 72 + 1.5, 1))

@@ -1,8 +1,5 @@
-"""Every option of a build, in one frozen object with documented defaults.
-
-The CLI (and the Python API) build one :class:`Options` and hand it down;
-no stage reads the environment or global state for a setting.
-"""
+"""Every option of a build in one frozen object with documented defaults: no stage reads the
+environment or global state for a setting."""
 
 from __future__ import annotations
 
@@ -23,9 +20,8 @@ class Options:
 
     #: Editions to write, in this order; any of :data:`FORMATS`.
     formats: tuple[str, ...] = FORMATS
-    #: A bundled style (one of :data:`STYLES`).
+    #: A bundled style (one of :data:`STYLES`), and the user's stylesheets layered on top.
     style: str = "classic"
-    #: The user's own stylesheets, layered on top of the bundled style.
     user_stylesheets: tuple[Path, ...] = ()
     #: PDF page size: a preset name (A4, A5, B5, Letter, 6x9in, 5.5x8.5in) or ``WxH`` with units.
     page_size: str = "A4"
@@ -33,38 +29,27 @@ class Options:
     margins: str | None = None
     #: ``standard`` (tagged PDF/UA-1), ``print`` (PDF/X-4 with bleed) or ``archive`` (PDF/A-3).
     edition: str = "standard"
-    #: Seconds since the epoch used for dates when the front matter has none
-    #: (the CLI fills it from ``SOURCE_DATE_EPOCH``); never the wall clock.
+    #: Seconds since the epoch for dates the front matter lacks (from ``SOURCE_DATE_EPOCH``),
+    #: never the wall clock.
     source_date_epoch: int | None = None
-    #: Contents list in the HTML and PDF: True, False, or None for "when there are several
-    #: articles or at least three sections".
+    #: A contents list in the HTML and PDF; None: for several articles or three sections.
     toc: bool | None = None
-    #: The EPUB's page list, matching the PDF edition's pages: laid out for it when the PDF is
-    #: not built, so the EPUB is the same either way; False (``--no-page-list``) leaves it out.
+    #: The EPUB's page list, matching the PDF's pages (laid out for it when no PDF is built).
     page_list: bool = True
-    #: Keep the previous outputs when the source, images, stylesheets, options and tool
-    #: are unchanged (checked by content hash, never by file time), and record each build
-    #: for the next; False (``--force``) builds without the cache, reading and writing none.
+    #: Keep the previous outputs when nothing they depend on changed (by content hash), and
+    #: record each build; False (``--force``) reads and writes no cache.
     reuse: bool = True
     #: Turn every warning into a failure.
     strict: bool = False
-    #: Largest source file accepted, in bytes.
+    #: Limits on what a source may hold, so no input takes minutes or gigabytes.
     max_source_bytes: int = 8 * 1024 * 1024
-    #: Largest front matter block accepted, in bytes.
     max_front_matter_bytes: int = 64 * 1024
-    #: Deepest nesting of lists and block quotes accepted in a source.
     max_nesting: int = 64
-    #: Largest image accepted, in pixels (width times height).
     max_image_pixels: int = 40_000_000
-    #: Pixels of all of an article's images together.
     max_total_image_pixels: int = 200_000_000
-    #: Longest line of a source, in characters (a paragraph far past a book's chapter).
     max_line_chars: int = 1024 * 1024
-    #: Most columns in one table (no page or screen shows more).
     max_table_columns: int = 200
-    #: Most footnotes in one article (Python-Markdown's footnotes grow quadratically).
     max_footnotes: int = 2_000
-    #: Most raw HTML tags in one article (the sanitiser's time grows with them).
     max_raw_html_tags: int = 50_000
 
     def __post_init__(self) -> None:
@@ -79,8 +64,8 @@ class Options:
 
     def with_changes(self, **changes: Any) -> Options:
         """Return a copy with *changes* applied (the object itself never changes)."""
-        unknown = sorted(set(changes) - {field.name for field in fields(self)})
+        names = [field.name for field in fields(self)]
+        unknown = sorted(set(changes) - set(names))
         if unknown:
-            names = ", ".join(field.name for field in fields(self))
-            raise UsageProblem(f"unknown option {unknown[0]!r}; the options are {names}")
+            raise UsageProblem(f"unknown option {unknown[0]!r}; the options are {', '.join(names)}")
         return replace(self, **changes)

@@ -1,13 +1,5 @@
-"""Writing outputs so that nothing is ever half-written.
-
-Each file is written to a temporary file beside its target, flushed to disk
-and renamed into place: an interrupted build leaves the previous output.
-Ctrl-C and ``kill`` (SIGTERM) are held off while a build's files are renamed,
-so they leave the old set or the new set.  A build killed outright leaves its
-temporary files, named after the process; the next build into that folder
-removes those of processes that are gone.  Caches, which a crash may only make
-a rebuild of, skip the flush to disk.
-"""
+"""Writing outputs so that nothing is half-written: each file goes beside its target and is
+renamed into place, all of a build's files or none (interrupts held off meanwhile)."""
 
 from __future__ import annotations
 
@@ -29,13 +21,8 @@ def write_atomic(path: Path, data: bytes, *, durable: bool = True) -> None:
 
 
 def write_all_atomic(items: list[tuple[Path, bytes]], *, durable: bool = True) -> None:
-    """Write several files so that either all are replaced or none is.
-
-    Every file is first written in full beside its target; only then are they
-    renamed into place, so a full disk or an error leaves the old outputs.  Unless
-    *durable* is false (a cache), each is flushed to disk before its rename, so
-    that a crash leaves the old file or the new one, never an empty one.
-    """
+    """Write several files so that all are replaced or none: each is written in full (and flushed
+    to disk unless *durable* is false, for a cache) before any is renamed into place."""
     for path, _ in items:
         if path.is_dir():
             raise OutputError("is a folder; cannot replace it with a file", path=path)
@@ -51,16 +38,12 @@ def write_all_atomic(items: list[tuple[Path, bytes]], *, durable: bool = True) -
                 try:
                     os.replace(temporary, path)
                 except OSError as error:
-                    _restore(backups)
+                    _restore(backups[:-1])
                     raise OutputError(f"cannot write: {reason(error)}", path=path) from None
     finally:
-        for temporary, _ in staged:
+        for leftover in [temporary for temporary, _ in staged] + [b for b, _ in backups if b]:
             with contextlib.suppress(OSError):
-                os.unlink(temporary)
-        for backup, _ in backups:
-            if backup is not None:
-                with contextlib.suppress(OSError):
-                    os.unlink(backup)
+                os.unlink(leftover)
 
 
 @contextlib.contextmanager
@@ -96,7 +79,7 @@ def _alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     except OSError:  # (another user's process)
-        return True
+        pass
     return True
 
 
@@ -116,7 +99,7 @@ def _backup(path: Path) -> str | None:
 
 def _restore(backups: list[tuple[str | None, Path]]) -> None:
     """Undo the renames done so far: old files back in place, new ones removed."""
-    for backup, path in backups[:-1]:
+    for backup, path in backups:
         with contextlib.suppress(OSError):
             if backup is not None:
                 os.replace(backup, path)
@@ -126,31 +109,25 @@ def _restore(backups: list[tuple[str | None, Path]]) -> None:
 
 def _stage(path: Path, data: bytes, durable: bool) -> str:
     """Write *data* to a new temporary file beside *path*; return its name."""
-    folder = path.parent
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as error:
-        raise OutputError(f"cannot create folder: {reason(error)}", path=folder) from None
+        raise OutputError(f"cannot create folder: {reason(error)}", path=path.parent) from None
     temporary = None
     try:
         handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".part",
-                                             dir=folder)
+                                             dir=path.parent)
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)
             if durable:
                 stream.flush()
                 os.fsync(stream.fileno())
-        os.chmod(temporary, _new_file_mode())
+        mask = os.umask(0o077)  # (read back at once; meanwhile narrower, never wider)
+        os.umask(mask)
+        os.chmod(temporary, 0o666 & ~mask)  # the mode open() gives a new file
         return temporary
     except OSError as error:
         if temporary is not None:
             with contextlib.suppress(OSError):
                 os.unlink(temporary)
         raise OutputError(f"cannot write: {reason(error)}", path=path) from None
-
-
-def _new_file_mode() -> int:
-    """The mode ``open()`` gives a new file: 0o666 less the process's umask."""
-    mask = os.umask(0o077)  # for that moment, a narrower mask: nothing is ever made wider
-    os.umask(mask)
-    return 0o666 & ~mask

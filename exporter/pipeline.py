@@ -1,15 +1,8 @@
-"""The pipeline in one place: read, build the document, render and write each edition.
-
-    read_source -> build_document -> Book -> render_editions -> write_editions
-
-:func:`build`, :func:`build_book` and :func:`build_many` are the public API;
-the CLI calls them.  Every edition is rendered in memory before any file is
-written, so a failure leaves no partial output.
-"""
+"""The pipeline: read the source, build the document and book, render every edition in memory
+(so a failure leaves no partial output), then write them.  :func:`build` is the public API."""
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import datetime as dt
 import hashlib
@@ -18,17 +11,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import cache
-from .archive import BookBinding
 from .book import Book, collect_book, single_book
-from .errors import Diagnostic, ExporterError, StrictError, reason
+from .errors import Diagnostic, ExporterError, ResourceError, SourceError, StrictError, reason
 from .options import Options
 from .output import write_all_atomic
 from .session import Session
-from .source import load_yaml_mapping, read_bytes, read_source
+from .source import read_bytes, read_source
 
 if TYPE_CHECKING:
     from concurrent.futures import Executor
+
+    from .archive import BookBinding
 
 
 @dataclass(frozen=True)
@@ -48,15 +41,13 @@ class BuildResult:
     source: Path
     outputs: tuple[Output, ...]
     warnings: tuple[Diagnostic, ...] = ()
-    #: The EPUB identifier (``dc:identifier``), also a bag's External-Identifier.
+    #: The EPUB's ``dc:identifier`` and the date the editions claim (also a bag's).
     identifier: str = ""
-    #: The date the editions claim (UTC), also a bag's Bagging-Date.
     date: dt.date | None = None
-    #: Every source the editions were made from (one, or a book's articles).
+    #: The sources (one, or a book's articles) and images the editions were made from.
     sources: tuple[Path, ...] = ()
     #: True when nothing had changed and the previous outputs were kept.
     reused: bool = False
-    #: The other files the editions were made from (images), for an archive of the inputs.
     inputs: tuple[Path, ...] = ()
     #: How the sources were bound into a book, for a book.
     binding: BookBinding | None = None
@@ -70,37 +61,43 @@ class Failure:
     error: ExporterError
 
 
-def build(
-    source: Path | str,
-    output_dir: Path | str = "dist",
-    formats: Iterable[str] | None = None,
-    options: Options | None = None,
-    data: bytes | None = None,
-    session: Session | None = None,
-    **changes: Any,
-) -> BuildResult:
-    """Build the editions of one article into *output_dir*; raise :class:`ExporterError` on failure.
-
-    *changes* are :class:`Options` fields (``style="modern"``, ``page_size="A5"``, ...).
-    *data*, when given, is the article's bytes (read from a pipe, say) under the name *source*.
-    Pass the same *session* to many builds to share fonts, stylesheets and covers.
-    """
+def build(source: Path | str, output_dir: Path | str = "dist", formats: Iterable[str] | None = None,
+          options: Options | None = None, data: bytes | None = None, session: Session | None = None,
+          **changes: Any) -> BuildResult:
+    """Build one article's editions into *output_dir* (*changes* are :class:`Options` fields; *data*
+    the article's bytes, from a pipe); pass one *session* to many builds to share fonts and covers."""
     options = _options(options, formats, changes)
     session = session or Session()
     path, folder = Path(source), Path(output_dir)
     raw = read_bytes(path, options) if data is None else data
-    key = None
-    if options.reuse and data is None:  # (a piped article has no folder to look in for images)
-        tool = session.keep("tool", "fingerprint", cache.tool_fingerprint)
-        key = cache.build_key(tool, path.name, raw, options)
-        record = cache.lookup(folder, path.stem, key, path.parent)
-        if record is not None:
-            with contextlib.suppress(ValueError, KeyError, TypeError):  # (damaged: a miss)
-                return _reused(record, path, folder, options)
+    if not options.reuse or data is not None:  # (a piped article has no folder for its images)
+        return _render_and_write(_single_book(path, raw, options), options, folder, path, session)
+    from . import cache
+
+    tool = session.keep("tool", "fingerprint", cache.tool_fingerprint)
+    key = cache.build_key(tool, path.name, raw, options)
+    record = cache.lookup(folder, path.stem, key, path.parent)
+    if record is not None:
+        try:
+            return _reused(record, path, folder, options)
+        except (ValueError, KeyError, TypeError):  # a damaged record: a miss
+            pass
     book = _single_book(path, raw, options)
     result = _render_and_write(book, options, folder, path, session)
-    if key is not None:
-        result = _remember(result, book, key, folder)
+    # Warnings about the source itself are kept without its path, which may be absolute.
+    warnings = [{**dataclasses.asdict(w), "path": None if w.path == str(path) else w.path}
+                for w in result.warnings]
+    try:
+        cache.store(folder, book.stem, key, cache.input_hashes(path.parent, book.articles[0].inputs),
+                    [{"format": o.format, "name": o.path.name, "size": o.size, "sha256": o.sha256}
+                     for o in result.outputs],
+                    {"identifier": result.identifier, "warnings": warnings,
+                     "images": [image.relative_to(path.parent).as_posix() for image in result.inputs],
+                     "date": result.date.isoformat() if result.date else None})
+    except ExporterError as error:
+        note = Diagnostic("CACHE-NOT-WRITTEN", f"build record not kept ({error}); the next build "
+                          "will build again", str(path), severity="note")
+        return dataclasses.replace(result, warnings=(*result.warnings, note))
     return result
 
 
@@ -109,29 +106,6 @@ def _single_book(path: Path, raw: bytes, options: Options) -> Book:
     from .document import build_document
 
     return single_book(build_document(read_source(path, options, data=raw), options))
-
-
-def _remember(result: BuildResult, book: Book, key: str, folder: Path) -> BuildResult:
-    """Record the build for the next one; a record that cannot be written is only a warning."""
-    article = book.articles[0]
-    inputs = cache.input_hashes(article.source.path.parent, article.inputs)
-    outputs = [{"format": o.format, "name": o.path.name, "size": o.size, "sha256": o.sha256}
-               for o in result.outputs]
-    where = str(result.source)
-    # Warnings about the source itself are kept without its path, which may be absolute.
-    warnings = [{**dataclasses.asdict(w), "path": None if w.path == where else w.path}
-                for w in result.warnings]
-    extra = {"identifier": result.identifier, "warnings": warnings,
-             "images": [path.relative_to(article.source.path.parent).as_posix()
-                        for path in result.inputs],
-             "date": result.date.isoformat() if result.date else None}
-    try:
-        cache.store(folder, book.stem, key, inputs, outputs, extra)
-    except ExporterError as error:
-        note = Diagnostic("CACHE-NOT-WRITTEN", f"build record not kept ({error}); the next build "
-                          "will build again", where, severity="note")
-        return dataclasses.replace(result, warnings=(*result.warnings, note))
-    return result
 
 
 def _reused(record: dict[str, Any], path: Path, folder: Path, options: Options) -> BuildResult:
@@ -149,9 +123,8 @@ def _reused(record: dict[str, Any], path: Path, folder: Path, options: Options) 
                        reused=True, inputs=images)
 
 
-def render_source(
-    source: Path | str, options: Options, data: bytes | None = None, session: Session | None = None
-) -> tuple[dict[str, bytes], tuple[Diagnostic, ...]]:
+def render_source(source: Path | str, options: Options, data: bytes | None = None,
+                  session: Session | None = None) -> tuple[dict[str, bytes], tuple[Diagnostic, ...]]:
     """Render one article's editions in memory and write nothing (for ``-o -``)."""
     path = Path(source)
     book = _single_book(path, read_bytes(path, options) if data is None else data, options)
@@ -160,22 +133,12 @@ def render_source(
     return editions, warnings
 
 
-def build_book(
-    sources: Iterable[Path | str],
-    output_dir: Path | str = "dist",
-    *,
-    title: str | None = None,
-    book_file: Path | str | None = None,
-    formats: Iterable[str] | None = None,
-    options: Options | None = None,
-    session: Session | None = None,
-    **changes: Any,
-) -> BuildResult:
-    """Bind several articles into one book, ``output_dir/<slug of title>.<format>``.
-
-    The book's metadata and article order come from *book_file* (YAML) when given,
-    with its ``articles`` list relative to it; else *title* names the book.
-    """
+def build_book(sources: Iterable[Path | str], output_dir: Path | str = "dist", *, title: str | None = None,
+               book_file: Path | str | None = None, formats: Iterable[str] | None = None,
+               options: Options | None = None, session: Session | None = None,
+               **changes: Any) -> BuildResult:
+    """Bind several articles into one book, ``output_dir/<slug of title>.<format>``, its metadata
+    and order from *book_file* (YAML, articles relative to it) or its title from *title*."""
     from .document import build_document
 
     options = _options(options, formats, changes)
@@ -184,40 +147,27 @@ def build_book(
     given = tuple(paths)
     anchor = Path(book_file) if book_file else (paths[0] if paths else Path("book"))
     if book_file is not None:
-        settings = _read_book_file(Path(book_file))
+        settings = _read_book_file(anchor)
         listed = settings.get("articles") or []
         if not isinstance(listed, list) or not all(isinstance(item, str) for item in listed):
             raise ExporterError("'articles' must be a list of file names", path=book_file)
-        paths = [_inside_book(Path(book_file), item) for item in listed] + paths
+        paths = [_inside_book(anchor, item) for item in listed] + paths
     if title:
         settings["title"] = title
     documents = [build_document(read_source(path, options), options) for path in paths]
     book = collect_book(documents, settings, anchor, options.source_date_epoch,
-                        Path(book_file) if book_file else None, given)
+                        anchor if book_file else None, given)
     return _render_and_write(book, options, Path(output_dir), anchor, session or Session())
 
 
-def build_many(
-    sources: Iterable[Path | str],
-    output_dir: Path | str = "dist",
-    formats: Iterable[str] | None = None,
-    options: Options | None = None,
-    *,
-    executor: Executor | None = None,
-    timeout: float | None = None,
-    on_done: Callable[[BuildResult | Failure], None] | None = None,
-    alive: Callable[[], bool] | None = None,
-    **changes: Any,
-) -> list[BuildResult | Failure]:
-    """Build each source; a failing source is reported as a :class:`Failure`, in the sources' order.
-
-    Without *executor*, in turn, in this process and one session.  With any
-    ``concurrent.futures.Executor`` (a process pool, a Dask ``Client.get_executor()``), one
-    task per source, each built in a worker process of the executor's and stopped after
-    *timeout* seconds; relative paths are read from this working folder, which the executor's
-    machines must share.  *on_done* is called with each outcome as it comes; *alive* tells
-    whether the executor still serves (for Dask: ``lambda: client.status == "running"``).
-    """
+def build_many(sources: Iterable[Path | str], output_dir: Path | str = "dist",
+               formats: Iterable[str] | None = None, options: Options | None = None, *,
+               executor: Executor | None = None, timeout: float | None = None,
+               on_done: Callable[[BuildResult | Failure], None] | None = None,
+               alive: Callable[[], bool] | None = None, **changes: Any) -> list[BuildResult | Failure]:
+    """Build each source, a failure as a :class:`Failure`, in order: in this process, or one task per
+    source on *executor* (a process pool, Dask's) stopped after *timeout*; *on_done* sees each
+    outcome as it comes, *alive* says whether the executor still serves."""
     options = _options(options, formats, changes)
     paths = [Path(source) for source in sources]
     if executor is not None:
@@ -241,8 +191,11 @@ def _render_and_write(book: Book, options: Options, output_dir: Path, path: Path
     editions, warnings = render_editions(book, options, session)
     _check_strict(warnings, options, path)
     outputs = write_editions(editions, output_dir, book.stem)
-    binding = BookBinding(book.metadata.title, book.book_file, book.given) if book.collection \
-        else None
+    binding = None
+    if book.collection:
+        from .archive import BookBinding
+
+        binding = BookBinding(book.metadata.title, book.book_file, book.given)
     return BuildResult(path, outputs, warnings, book.identifier, book.modified.date(),
                        tuple(article.source.path for article in book.articles),
                        inputs=book.images, binding=binding)
@@ -254,8 +207,7 @@ def render_editions(book: Book, options: Options,
     editions: dict[str, bytes] = {}
     warnings = list(book.warnings)
     pages = None
-    # The PDF comes first when asked for: its page breaks become the EPUB's page list (without
-    # it, the pages are laid out for the list alone).
+    # The PDF comes first: its page breaks become the EPUB's page list.
     if "pdf" in options.formats:
         from .editions.pdf import render_pdf
 
@@ -274,8 +226,7 @@ def render_editions(book: Book, options: Options,
         from .editions.html import render_html
 
         editions["html"] = render_html(book, options)
-    ordered = {name: editions[name] for name in options.formats}
-    return ordered, tuple(warnings)
+    return {name: editions[name] for name in options.formats}, tuple(warnings)
 
 
 def write_editions(editions: dict[str, bytes], output_dir: Path, stem: str) -> tuple[Output, ...]:
@@ -288,7 +239,6 @@ def write_editions(editions: dict[str, bytes], output_dir: Path, stem: str) -> t
 
 def _inside_book(book_file: Path, name: str) -> Path:
     """The article *name* of a book file, which must lie in the book file's folder."""
-    from .errors import ResourceError
     from .resources import is_inside
 
     path = book_file.parent / name
@@ -299,8 +249,7 @@ def _inside_book(book_file: Path, name: str) -> Path:
 
 
 def _read_book_file(path: Path) -> dict[str, Any]:
-    from .errors import SourceError
-    from .source import decode_text
+    from .source import decode_text, load_yaml_mapping
 
     try:
         text = decode_text(path.read_bytes(), path)

@@ -1,24 +1,18 @@
-"""Where stylesheets and fonts live, and which files an edition may read.
-
-``styles/`` sits at the top of the repository and travels inside the wheel
-as ``exporter/styles``; :func:`styles_dir` finds it either way.  The PDF
-edition reads stylesheets and fonts only through :func:`make_fetcher`, whose
-policy admits ``data:`` URLs and files under the allowed folders, nothing else.
-"""
+"""Where the bundled stylesheets and fonts live, and which files an edition may read (the PDF's
+fetcher admits ``data:`` URLs and files under the allowed folders only)."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
-import mimetypes
 from collections.abc import Iterable
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from .errors import StyleError
-from .options import STYLES, Options
+from .options import Options
 from .userstyle import Embed, data_url, resolve_parts
 
 #: The media an edition is read in, each with its own layer of CSS.
@@ -27,13 +21,11 @@ MEDIA_LAYERS = {"html": "screen.css", "epub": "ereader.css", "pdf": "paged.css"}
 
 @functools.cache
 def styles_dir() -> Path:
-    """The folder of bundled stylesheets and fonts (inside the package once installed)."""
-    packaged = resources.files("exporter").joinpath("styles")
-    if packaged.is_dir():
-        return Path(str(packaged))
-    checkout = Path(__file__).resolve().parent.parent / "styles"
-    if checkout.is_dir():
-        return checkout
+    """The folder of bundled stylesheets and fonts: ``exporter/styles`` once installed, else the
+    checkout's ``styles/``."""
+    for folder in (Path(__file__).parent / "styles", Path(__file__).resolve().parent.parent / "styles"):
+        if folder.is_dir():
+            return folder
     raise StyleError("the bundled styles folder is missing; reinstall exporter")
 
 
@@ -55,18 +47,11 @@ def _read_bundled(name: str) -> Stylesheet:
 
 def stylesheets_for(edition_format: str, options: Options,
                     embed: Embed = data_url) -> tuple[Stylesheet, ...]:
-    """The stylesheets of one edition, in cascade order: base, medium, style, the user's own.
-
-    The user's own are made whole (:mod:`exporter.userstyle`): *embed* gives the address
-    of each file they name, a ``data:`` URL unless the edition packages files.
-    """
-    if options.style not in STYLES:
-        known = ", ".join(STYLES)
-        raise StyleError(f"unknown style {options.style!r}; choose one of {known} or a .css file")
+    """The stylesheets of one edition in cascade order: base, medium, style, the user's own (made
+    whole, *embed* giving the address of each file they name)."""
     # The style comes after the medium's layer, so a style can set its own type size.
-    names = ["base.css", MEDIA_LAYERS[edition_format], f"{options.style}.css"]
-    if edition_format == "pdf":
-        names.insert(0, "fonts.css")
+    names = ["fonts.css"] if edition_format == "pdf" else []
+    names += ["base.css", MEDIA_LAYERS[edition_format], f"{options.style}.css"]
     sheets = [_read_bundled(name) for name in names]
     for path in options.user_stylesheets:
         namespaces, body = resolve_parts(path, embed)
@@ -92,11 +77,10 @@ def is_inside(path: Path, roots: Iterable[Path]) -> bool:
 
 
 def make_fetcher(roots: Iterable[Path]) -> Any:
-    """A WeasyPrint URL fetcher that reads ``data:`` URLs and files under *roots*, only.
+    """A WeasyPrint URL fetcher that reads ``data:`` URLs and files under *roots* only; anything else
+    stops the render with ``RefusedFetch``, reported as a resource error."""
+    import mimetypes
 
-    Anything else (the network, other files, redirects) stops the render with
-    :class:`RefusedFetch`, which the PDF edition reports as a resource error.
-    """
     from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
 
     allowed = tuple(Path(root).resolve() for root in roots)
@@ -114,17 +98,15 @@ def make_fetcher(roots: Iterable[Path]) -> Any:
             scheme = urlsplit(url).scheme.lower()
             if scheme == "data":
                 return super().fetch(url, headers)
-            if scheme == "file":
-                path = Path(unquote(urlsplit(url).path))
-                try:
-                    readable = is_inside(path, allowed) and path.resolve().is_file()
-                    data = path.resolve().read_bytes() if readable else None
-                except (OSError, ValueError):
-                    data = None
-                if data is not None:
-                    media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-                    return URLFetcherResponse(url, data, {"Content-Type": media_type})
-            raise RefusedFetch(f"refused to read {url}: this tool works offline and reads only "
-                               "data: URLs and files in the article's and stylesheets' folders")
+            path, data = Path(unquote(urlsplit(url).path)), None
+            if scheme == "file" and is_inside(path, allowed):
+                with contextlib.suppress(OSError, ValueError):
+                    real = path.resolve()
+                    data = real.read_bytes() if real.is_file() else None  # (never a pipe)
+            if data is None:
+                raise RefusedFetch(f"refused to read {url}: this tool works offline and reads only "
+                                   "data: URLs and files in the article's and stylesheets' folders")
+            media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+            return URLFetcherResponse(url, data, {"Content-Type": media_type})
 
     return OfflineFetcher()

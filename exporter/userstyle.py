@@ -1,11 +1,5 @@
-"""A user's stylesheet made whole: its local ``@import``s inlined and its ``url()``s embedded.
-
-Every edition carries the stylesheet without the folder it came from, so what it
-names must travel inside it: as ``data:`` URLs in the HTML and PDF editions, as
-files in the package of the EPUB.  Only ``data:`` URLs and files inside the
-stylesheet's own folder may be named, as for images; anything else is refused
-with the line that names it.
-"""
+"""A user's stylesheet made whole, its local ``@import``s inlined and the files it names embedded,
+so it travels without its folder; only ``data:`` URLs and files in that folder may be named."""
 
 from __future__ import annotations
 
@@ -22,13 +16,10 @@ from .errors import ResourceError, StyleError, reason
 
 #: ``@import``s followed inside one another at most.
 MAX_IMPORT_DEPTH = 8
-#: Bytes of files one stylesheet may embed, its imports included.
+#: Bytes of files one stylesheet may embed, files it may read, and bytes of text, imports included.
 MAX_EMBEDDED_BYTES = 32 * 1024 * 1024
-#: Files one stylesheet may read in all (imports and the files they name), and its text in all.
 MAX_FILES = 64
 MAX_TEXT_BYTES = 2 * 1024 * 1024
-#: What an SVG may not hold to be carried: scripts, HTML inside, references to other files.
-_ACTIVE_SVG = re.compile(rb"<script|<foreignObject|href\s*=\s*[\"'](?!#|data:)", re.IGNORECASE)
 #: What a stylesheet may name, by the first bytes of the file: images and fonts every reader has.
 _SIGNATURES = [(b"\x89PNG\r\n\x1a\n", "image/png", ".png"), (b"\xff\xd8\xff", "image/jpeg", ".jpg"),
                (b"GIF8", "image/gif", ".gif"), (b"OTTO", "font/otf", ".otf"),
@@ -48,17 +39,16 @@ def data_url(path: Path, data: bytes) -> str:
 
 
 def file_type(path: Path, data: bytes) -> tuple[str, str]:
-    """The media type and suffix of a file a stylesheet names, read from its bytes; else refused.
-
-    (An EPUB must declare the true type of every file, and reading systems show only these.)
-    """
+    """The media type and suffix of a file a stylesheet names, from its bytes (an EPUB must declare
+    the true type); ValueError for anything but the images and fonts every reader shows."""
     for signature, media_type, suffix in _SIGNATURES:
         if data.startswith(signature):
             return media_type, suffix
     if data.startswith(b"RIFF") and data[8:12] == b"WEBP":
         return "image/webp", ".webp"
     if path.suffix.lower() == ".svg" and b"<svg" in data[:4096]:
-        if _ACTIVE_SVG.search(data):
+        # Scripts, HTML inside and references to other files do not travel.
+        if re.search(rb"<script|<foreignObject|href\s*=\s*[\"'](?!#|data:)", data, re.IGNORECASE):
             raise ValueError("is an SVG with scripts, foreign objects or links to other files")
         return "image/svg+xml", ".svg"
     raise ValueError("is not a PNG, JPEG, GIF, WebP or SVG image, nor an OpenType or WOFF font")
@@ -85,11 +75,8 @@ def resolve_stylesheet(path: Path, embed: Embed = data_url) -> str:
 
 
 def resolve_parts(path: Path, embed: Embed = data_url) -> tuple[str, str]:
-    """The stylesheet *path* made whole, as its ``@namespace`` rules and the rest.
-
-    (A namespace rule is valid only before every other rule, so a sheet joined after
-    others, or holding imports, needs its namespaces moved to the front.)
-    """
+    """The stylesheet *path* made whole, as its ``@namespace`` rules and the rest (namespace
+    rules must precede all others, so a sheet joined after others needs them moved first)."""
     resolver = _Resolver(path.resolve().parent, embed)
     body = resolver.resolve(path, depth=0)
     return "".join(f"{rule}\n" for rule in resolver.namespaces), body
@@ -123,18 +110,15 @@ class _Resolver:
             raise StyleError("stylesheet is nested too deeply to read", path=path) from None
         parts: list[str] = []
         for rule in rules:
-            if rule.type == "at-rule" and rule.lower_at_keyword == "charset":
-                continue  # (only the outermost file may have one, and UTF-8 is assumed)
-            if rule.type == "at-rule" and rule.lower_at_keyword == "import":
+            keyword = rule.lower_at_keyword if rule.type == "at-rule" else None
+            if keyword == "import":
                 parts.append(self._imported(rule, path, depth))
-                continue
-            if rule.type == "at-rule" and rule.lower_at_keyword == "namespace":
+            elif keyword == "namespace":
                 self.namespaces.append(tinycss2.serialize([rule]))  # (a name, never fetched)
-                continue
-            if rule.type in ("at-rule", "qualified-rule"):
-                self._rewrite(rule.prelude, path)
-                self._rewrite(rule.content or (), path)
-            if rule.type != "error":
+            elif keyword != "charset" and rule.type != "error":  # (UTF-8 is assumed)
+                if rule.type in ("at-rule", "qualified-rule"):
+                    self._rewrite(rule.prelude, path)
+                    self._rewrite(rule.content or (), path)
                 parts.append(tinycss2.serialize([rule]))
         return "".join(parts)
 
@@ -150,20 +134,21 @@ class _Resolver:
                                 path=path, line=rule.source_line)
         imported = self.resolve(self._local(address, path, rule.source_line), depth + 1)
         # What the import applies to: a layer, a supports() condition, then media queries.
-        wrappers, rest = [], rule.prelude[rule.prelude.index(tokens[0]) + 1:]
-        rest = [token for token in rest if token.type != "comment"]
-        while rest and rest[0].type == "whitespace":
-            rest.pop(0)
-        if rest and rest[0].type == "ident" and rest[0].lower_value == "layer":
-            wrappers.append("@layer")
-            rest = rest[1:]
-        elif rest and rest[0].type == "function" and rest[0].lower_name == "layer":
-            wrappers.append(f"@layer {tinycss2.serialize(rest[0].arguments).strip()}")
-            rest = rest[1:]
-        while rest and rest[0].type == "whitespace":
-            rest.pop(0)
-        if rest and rest[0].type == "function" and rest[0].lower_name == "supports":
-            wrappers.append(f"@supports ({tinycss2.serialize(rest[0].arguments).strip()})")
+        rest = [token for token in rule.prelude[rule.prelude.index(tokens[0]) + 1:]
+                if token.type != "comment"]
+        wrappers = []
+        for name in ("layer", "supports"):
+            while rest and rest[0].type == "whitespace":
+                rest.pop(0)
+            first = rest[0] if rest else None
+            if first is not None and name == "layer" and first.type == "ident" \
+                    and first.lower_value == "layer":
+                wrappers.append("@layer")
+            elif first is not None and first.type == "function" and first.lower_name == name:
+                inner = tinycss2.serialize(first.arguments).strip()
+                wrappers.append(f"@layer {inner}" if name == "layer" else f"@supports ({inner})")
+            else:
+                continue
             rest = rest[1:]
         media = tinycss2.serialize(rest).strip()
         if media:
@@ -196,20 +181,19 @@ class _Resolver:
         if not stripped or stripped.startswith("#") or stripped.lower().startswith("data:"):
             return address
         file = self._local(stripped, path, line)
-        if file.resolve() in self.addresses:
-            return self.addresses[file.resolve()]
-        try:
-            data = file.read_bytes()
-        except OSError as error:
-            raise ResourceError(f"{address!r}: {reason(error)}", path=path, line=line) from None
-        self.embedded += len(data)
-        if self.embedded > MAX_EMBEDDED_BYTES:
-            raise ResourceError(f"the files the stylesheet names pass {MAX_EMBEDDED_BYTES >> 20} "
-                                "MiB", path=path, line=line)
-        try:
-            self.addresses[file.resolve()] = self.embed(file, data)
-        except ValueError as refusal:
-            raise ResourceError(f"{address!r} {refusal}", path=path, line=line) from None
+        if file.resolve() not in self.addresses:
+            try:
+                data = file.read_bytes()
+            except OSError as error:
+                raise ResourceError(f"{address!r}: {reason(error)}", path=path, line=line) from None
+            self.embedded += len(data)
+            if self.embedded > MAX_EMBEDDED_BYTES:
+                raise ResourceError(f"the files the stylesheet names pass {MAX_EMBEDDED_BYTES >> 20} "
+                                    "MiB", path=path, line=line)
+            try:
+                self.addresses[file.resolve()] = self.embed(file, data)
+            except ValueError as refusal:
+                raise ResourceError(f"{address!r} {refusal}", path=path, line=line) from None
         return self.addresses[file.resolve()]
 
     def _local(self, address: str, path: Path, line: int) -> Path:

@@ -1,10 +1,5 @@
-"""Figures that fit: no page left a third blank because the next figure did not fit on it.
-
-WeasyPrint moves a figure that does not fit to the next page and leaves the space
-behind.  After a layout, :func:`shrink_orphaned_figures` finds each page that opens
-with a figure while the page before ends more than a third empty, and limits that
-figure's image to the space left there; the caller lays the document out again.
-"""
+"""Figures that fit: an image is shrunk to the space its figure left on the page before,
+rather than leave a third of that page blank (WeasyPrint moves a figure that does not fit)."""
 
 from __future__ import annotations
 
@@ -18,11 +13,8 @@ MIN_SCALE = 0.4
 
 
 def shrink_orphaned_figures(layout: Any, root: Any) -> bool:
-    """Give each figure that left a page a third empty a ``max-height`` that fits it there.
-
-    *root* is the laid-out HTML tree, where the limit is set.  Returns True when an image
-    was limited (lay the document out again), else False.
-    """
+    """Give each figure that left a page a third empty a ``max-height`` (in *root*, the laid-out
+    HTML tree) that fits it there; True when one was limited: lay the document out again."""
     from weasyprint.formatting_structure import boxes
 
     parents = {child: parent for parent in root.iter() for child in parent}

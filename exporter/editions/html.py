@@ -1,8 +1,5 @@
-"""The HTML edition: one self-contained page, stylesheet inlined, images as data URLs.
-
-:func:`compose_html` is shared: the PDF edition renders the same markup with
-its paged stylesheets, and the EPUB edition reuses :func:`title_block`.
-"""
+"""The HTML edition: one self-contained page, stylesheet inlined, images as data URLs (the PDF
+renders the same markup, the EPUB reuses its title block)."""
 
 from __future__ import annotations
 
@@ -11,7 +8,6 @@ from html import escape
 
 from .. import __version__
 from ..book import Book
-from ..document import Document
 from ..metadata import Metadata
 from ..options import Options
 from ..resources import join_stylesheets, stylesheets_for
@@ -19,6 +15,7 @@ from ..xhtml import inline_footnotes, parse_fragment, prefix_ids, serialize_frag
 
 #: A single article lists its sections before the text from this many on.
 TOC_MIN_SECTIONS = 3
+
 
 def render_html(book: Book, options: Options) -> bytes:
     """The HTML edition's bytes."""
@@ -30,9 +27,8 @@ def wants_toc(book: Book, options: Options) -> bool:
     """A contents list: when asked for, else for a collection or an article of several sections."""
     if options.toc is not None:
         return options.toc
-    if book.collection:
-        return True
-    return sum(1 for heading in book.articles[0].headings if heading.depth == 0) >= TOC_MIN_SECTIONS
+    return book.collection or \
+        sum(1 for heading in book.articles[0].headings if heading.depth == 0) >= TOC_MIN_SECTIONS
 
 
 def compose_html(book: Book, options: Options, *, css: str | None, paged: bool,
@@ -87,7 +83,7 @@ def _body(book: Book, index: int, paged: bool) -> str:
 def contents(book: Book) -> str:
     """The contents list: articles (for a collection) or sections, linked for page numbers."""
     if book.collection:
-        entries = [(book.prefix(i) + "title", doc.metadata.title, _byline_text(doc))
+        entries = [(book.prefix(i) + "title", doc.metadata.title, ", ".join(doc.metadata.authors))
                    for i, doc in enumerate(book.articles)]
     else:
         entries = [(h.id, h.text, "") for h in book.articles[0].headings if h.depth == 0]
@@ -98,10 +94,6 @@ def contents(book: Book) -> str:
     )
     return (f'<nav class="toc" role="doc-toc" aria-labelledby="toc-title">\n'
             f'<h2 id="toc-title" class="toc-title">Contents</h2>\n<ol>\n{items}\n</ol>\n</nav>')
-
-
-def _byline_text(document: Document) -> str:
-    return ", ".join(document.metadata.authors)
 
 
 def head_metadata(meta: Metadata, modified: dt.datetime,

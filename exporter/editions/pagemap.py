@@ -1,10 +1,5 @@
-"""Where each PDF page begins, and the same places marked in the EPUB.
-
-A reader who cites "p. 2" from the EPUB must land where page 2 of the PDF
-edition begins.  :func:`page_starts` reads WeasyPrint's layout for the first
-line of each page; :func:`mark_page_starts` puts EPUB page-break markers at
-those words in the content document.
-"""
+"""Where each PDF page begins (read from WeasyPrint's layout), marked at the same words in the
+EPUB: a reader who cites "p. 2" from the EPUB lands where page 2 of the PDF begins."""
 
 from __future__ import annotations
 
@@ -40,24 +35,20 @@ def page_starts(root: Any, layout: Any) -> tuple[PageStart, ...]:
     articles = [element for element in root.iter() if _local(element.tag) == "article"]
     starts = []
     for number, page in enumerate(layout.pages, start=1):
-        content = [box for box in page._page_box.children if not isinstance(box, boxes.MarginBox)]
-        for top in content:
-            # The first words or image of the page; a table's header repeated on a page
-            # that continues it is not where that page begins.
-            first = next((box for box in top.descendants()
-                          if (isinstance(box, boxes.TextBox) and box.text.strip()
-                              and not _in_table_head(box.element, parents))
-                          or isinstance(box, boxes.ReplacedBox)), None)
-            if first is None:
-                continue
-            found = _locate(first.element, parents, articles)
-            if found is not None:
-                article, container, path = found
-                if number == 1 or (container == "header" and path[:1] == (0,)):
-                    container, path = "start", ()
-                text = first.text if isinstance(first, boxes.TextBox) else ""
-                starts.append(PageStart(number, article, container, path, " ".join(text.split())))
-            break
+        # The first words or image of the page; a table's header repeated on a page that
+        # continues it is not where that page begins.
+        first = next((box for top in page._page_box.children if not isinstance(top, boxes.MarginBox)
+                      for box in top.descendants()
+                      if (isinstance(box, boxes.TextBox) and box.text.strip()
+                          and not _in_table_head(box.element, parents))
+                      or isinstance(box, boxes.ReplacedBox)), None)
+        found = _locate(first.element, parents, articles) if first is not None else None
+        if found is not None:
+            article, container, path = found
+            if number == 1 or (container == "header" and path[:1] == (0,)):
+                container, path = "start", ()
+            text = first.text if isinstance(first, boxes.TextBox) else ""
+            starts.append(PageStart(number, article, container, path, " ".join(text.split())))
     return tuple(starts)
 
 
@@ -65,53 +56,46 @@ def _locate(element: Any, parents: dict[Any, Any],
             articles: list[Any]) -> tuple[int, str, tuple[int, ...]] | None:
     """(article index, container, path) of *element*, or None outside any article's text."""
     steps: list[int] = []
-    while element is not None:
-        parent = parents.get(element)
-        if parent is None:
-            return None
-        steps.append(_element_children(parent).index(element))
+    while (parent := parents.get(element)) is not None:
+        steps.append([child for child in parent if isinstance(child.tag, str)].index(element))
         classes = (parent.get("class") or "").split()
         tag = _local(parent.tag)
-        container = ("body" if tag == "div" and "body" in classes
-                     else "header" if tag == "header" and "title-block" in classes else None)
-        if container is not None:
+        if (tag == "div" and "body" in classes) or (tag == "header" and "title-block" in classes):
             article = parents.get(parent)
             if article not in articles:
                 return None
+            container = "body" if tag == "div" else "header"
             return articles.index(article), container, tuple(reversed(steps))
         element = parent
     return None
 
 
 def _in_table_head(element: Any, parents: dict[Any, Any]) -> bool:
-    while element is not None:
-        if _local(element.tag) == "thead":
-            return True
+    while element is not None and _local(element.tag) != "thead":
         element = parents.get(element)
-    return False
+    return element is not None
 
 
 def _local(tag: Any) -> str:
     return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
 
 
-def _element_children(parent: Any) -> list[Any]:
-    return [child for child in parent if isinstance(child.tag, str)]
-
-
-def mark_page_starts(root: etree._Element, starts: list[PageStart]) -> list[str]:
-    """Insert a page-break marker for each start into the article XHTML *root*; return their ids."""
+def mark_page_starts(root: etree._Element, starts: list[PageStart]) -> None:
+    """Insert a page-break marker for each start into the article XHTML *root*."""
     containers = {
         "start": root.find(f".//{{{XHTML}}}article"),
         "body": root.find(f".//{{{XHTML}}}div[@class='body']"),
         "header": root.find(f".//{{{XHTML}}}header[@class='title-block']"),
     }
-    ids = []
     for start in starts:
         marker = etree.Element(f"{{{XHTML}}}span", {
             "id": f"page-{start.number}", "role": "doc-pagebreak",
             "aria-label": str(start.number), f"{{{OPS}}}type": "pagebreak"})
-        target = _follow(containers[start.container], start.path)
+        target = containers[start.container]
+        for index in start.path:
+            children = [child for child in target if isinstance(child.tag, str)] \
+                if target is not None else []
+            target = children[index] if index < len(children) else None
         if target is None:
             continue
         if start.container == "start":
@@ -120,25 +104,13 @@ def mark_page_starts(root: etree._Element, starts: list[PageStart]) -> list[str]
             target.addprevious(marker)  # a page that opens with an image
         else:
             _insert_at(target, _offset(target, start.text), marker)
-        ids.append(marker.get("id", ""))
-    return ids
-
-
-def _follow(element: etree._Element | None, path: tuple[int, ...]) -> etree._Element | None:
-    for index in path:
-        if element is None:
-            return None
-        children = [child for child in element if isinstance(child.tag, str)]
-        element = children[index] if index < len(children) else None
-    return element
 
 
 def _offset(element: etree._Element, words: str) -> int:
     """Where *words* begin in *element*'s text, moved to a word boundary (0 when not found)."""
-    text = " ".join(str(element.xpath("string()")).split())
     flat = str(element.xpath("string()"))
     probe = words[:_FIRST_WORDS]
-    position = text.find(probe) if probe else -1
+    position = " ".join(flat.split()).find(probe) if probe else -1
     if position <= 0:
         return 0
     # Map the position in the whitespace-folded text back to the raw text.
@@ -147,10 +119,9 @@ def _offset(element: etree._Element, words: str) -> int:
         if flat[raw].isspace():
             while raw < len(flat) and flat[raw].isspace():
                 raw += 1
-            folded += 1
         else:
             raw += 1
-            folded += 1
+        folded += 1
     while 0 < raw < len(flat) and flat[raw - 1].isalnum():
         raw += 1
     return raw

@@ -1,12 +1,5 @@
-"""The PDF edition, rendered by WeasyPrint from the same markup as the HTML edition.
-
-WeasyPrint is imported here only, when a PDF is asked for.  Parsed stylesheets,
-the font configuration and decoded images are kept in the caller's
-:class:`~exporter.session.Session`, and every URL goes through the offline
-fetcher.  Three kinds:
-tagged PDF/UA-1 (standard), PDF/X-4 with bleed and crop marks (print), and
-PDF/A-3 carrying its Markdown sources (archive); all byte-reproducible.
-"""
+"""The PDF edition, rendered by WeasyPrint from the HTML edition's markup, offline and
+reproducible: tagged PDF/UA-1, PDF/X-4 with bleed (print) or PDF/A-3 with its sources (archive)."""
 
 from __future__ import annotations
 
@@ -18,7 +11,6 @@ import os
 import re
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 from .. import __version__
@@ -39,47 +31,32 @@ VARIANTS = {"standard": "pdf/ua-1", "print": "pdf/x-4", "archive": "pdf/a-3a"}
 PRINT_BLEED_MM = 3
 #: 1904-01-01, where TrueType's dates begin, in Unix time.
 _TRUETYPE_EPOCH = -2_082_844_800
-#: How WeasyPrint's log says it subsets with fontTools, which this edition chooses.
 #: Layouts after the first, at most, that fit figures into the pages they left empty.
 _FIGURE_PASSES = 3
+#: How WeasyPrint's log says it subsets with fontTools, which this edition chooses.
 _CHOSEN_SUBSETTER = "Using fontTools instead of HarfBuzz-Subset"
 
 
-def _parsed_css(session: Session, text: str, base_url: str, roots: tuple[Path, ...]) -> Any:
-    """A stylesheet parsed once per session: the same text, base and readable folders."""
-    from weasyprint import CSS
-
-    return session.keep("css", (text, base_url, roots), lambda: CSS(
-        string=text, base_url=base_url, url_fetcher=make_fetcher(roots),
-        font_config=session.font_config()))
-
-
-def render_pdf(
-    book: Book, options: Options, session: Session
-) -> tuple[bytes, tuple[PageStart, ...], tuple[Diagnostic, ...]]:
+def render_pdf(book: Book, options: Options,
+               session: Session) -> tuple[bytes, tuple[PageStart, ...], tuple[Diagnostic, ...]]:
     """Render the PDF: its bytes, where each page begins, and the warnings WeasyPrint logged."""
     markup, sheets, key = _markup(book, options)
-    collector = _WarningCollector(str(book.articles[0].source.path))
-    with _failures_named(book), collector:
+    with _rendering(book) as logged:
         html, layout = _lay_out(book, options, session, markup, sheets)
         _stable_document_id(layout, f"{book.identifier}#{book.digest}")
         with _fonts_subset_alike(book):
             pdf = layout.write_pdf(**_variant_options(book, options))
     pages = session.keep("pages", key, lambda: page_starts(html.etree_element, layout))
-    diagnostics = [*_glyph_warnings(markup, book, options), *collector.diagnostics]
-    return pdf, pages, tuple(diagnostics)
+    return pdf, pages, (*_glyph_warnings(markup, book, options), *logged)
 
 
 def page_map(book: Book, options: Options, session: Session) -> tuple[PageStart, ...]:
-    """Where each page of the PDF edition begins, laid out without writing the PDF.
-
-    Kept in *session* by content (the markup and stylesheets laid out), so an EPUB built
-    beside the PDF, or again, takes the pages found once.
-    """
+    """Where each page of the PDF edition begins, laid out without writing the PDF; kept in
+    *session* by all the layout depends on, so an EPUB beside the PDF takes the pages found once."""
     markup, sheets, key = _markup(book, options)
 
     def lay_out() -> tuple[PageStart, ...]:
-        with _failures_named(book), _WarningCollector(""):  # (the PDF's warnings, not the EPUB's)
+        with _rendering(book):  # (its warnings are the PDF's, not the EPUB's)
             html, layout = _lay_out(book, options, session, markup, sheets)
         return page_starts(html.etree_element, layout)
 
@@ -98,38 +75,67 @@ def _markup(book: Book, options: Options) -> tuple[str, tuple[Stylesheet, ...], 
 def _lay_out(book: Book, options: Options, session: Session, markup: str,
              sheets: tuple[Stylesheet, ...]) -> tuple[Any, Any]:
     """WeasyPrint's document for *markup* and its layout, figures fitted to the pages."""
-    from weasyprint import HTML
+    from weasyprint import CSS, HTML
 
     source_dirs = {article.source.path.parent.resolve() for article in book.articles}
     roots = tuple(sorted({styles_dir(), *source_dirs, *(s.path.parent for s in sheets)}))
-    # No base URL: images are inlined and relative links stay as written, so no
-    # path of the build machine reaches the PDF.
+
+    def parsed(text: str, base_url: str) -> Any:  # once per session for the same text and base
+        return session.keep("css", (text, base_url, roots), lambda: CSS(
+            string=text, base_url=base_url, url_fetcher=make_fetcher(roots),
+            font_config=session.font_config()))
+
+    # No base URL: images are inlined and relative links stay as written, so no path of the
+    # build machine reaches the PDF.  (WeasyPrint has no @namespace: those rules stay out.)
     html = HTML(string=markup, base_url=None, url_fetcher=make_fetcher(roots))
-    # (WeasyPrint has no @namespace: a sheet's namespace rules stay out of the PDF)
-    stylesheets = [_parsed_css(session, sheet.text, sheet.path.as_uri(), roots) for sheet in sheets]
-    stylesheets.append(_parsed_css(session, _page_css(options), styles_dir().as_uri() + "/", roots))
-    layout = html.render(stylesheets=stylesheets, font_config=session.font_config(),
-                         cache=session.image_cache())
+    stylesheets = [parsed(sheet.text, sheet.path.as_uri()) for sheet in sheets]
+    stylesheets.append(parsed(_page_css(options), styles_dir().as_uri() + "/"))
+
+    def render() -> Any:
+        return html.render(stylesheets=stylesheets, font_config=session.font_config(),
+                           cache=session.image_cache())
+
+    layout = render()
     for _ in range(_FIGURE_PASSES):
         if not shrink_orphaned_figures(layout, html.etree_element):
             break
-        layout = html.render(stylesheets=stylesheets, font_config=session.font_config(),
-                             cache=session.image_cache())
+        layout = render()
     return html, layout
 
 
 @contextlib.contextmanager
-def _failures_named(book: Book) -> Iterator[None]:
-    """WeasyPrint's failures as the project's errors, naming the (first) source."""
+def _rendering(book: Book) -> Iterator[list[Diagnostic]]:
+    """Gather WeasyPrint's warnings (off the console), and turn its failures into the
+    project's errors, naming the (first) source."""
     from weasyprint.urls import FatalURLFetchingError
 
+    where = book.articles[0].source.path
+    logger, collector = logging.getLogger("weasyprint"), _Collector(str(where))
+    propagate, logger.propagate = logger.propagate, False
+    logger.addHandler(collector)
     try:
-        yield
+        yield collector.found
     except FatalURLFetchingError as refusal:
-        raise ResourceError(str(refusal), path=book.articles[0].source.path) from None
+        raise ResourceError(str(refusal), path=where) from None
     except (ValueError, OSError, RuntimeError) as error:
-        raise RenderError(f"PDF rendering failed: {error}",
-                          path=book.articles[0].source.path) from error
+        raise RenderError(f"PDF rendering failed: {error}", path=where) from error
+    finally:
+        logger.removeHandler(collector)
+        logger.propagate = propagate
+
+
+class _Collector(logging.Handler):
+    """WeasyPrint's warnings, as diagnostics of *path*."""
+
+    def __init__(self, path: str):
+        super().__init__(logging.WARNING)
+        self.path = path
+        self.found: list[Diagnostic] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if not message.startswith(_CHOSEN_SUBSETTER):  # (fontTools is taken on purpose)
+            self.found.append(Diagnostic("PDF-RENDER", message, self.path))
 
 
 def _glyph_warnings(markup: str, book: Book, options: Options) -> list[Diagnostic]:
@@ -148,8 +154,7 @@ def _glyph_warnings(markup: str, book: Book, options: Options) -> list[Diagnosti
                                 where))
     if missing:
         found.append(Diagnostic("PDF-GLYPH-MISSING", f"no bundled font has {describe(missing)}; "
-                                "they depend on the fonts of the machine that builds the PDF",
-                                where))
+                                "they depend on the fonts of the machine that builds the PDF", where))
     return found
 
 
@@ -161,34 +166,27 @@ def _provenance(options: Options) -> str:
 
 
 def _page_css(options: Options) -> str:
-    geometry = page_geometry(options.page_size, options.margins, head_size_pt(options.style))
-    css = geometry.page_css()
+    css = page_geometry(options.page_size, options.margins, head_size_pt(options.style)).page_css()
     if options.edition == "print":
         css += f"@page {{ bleed: {PRINT_BLEED_MM}mm; marks: crop; }}\n"
     return css
 
 
 def _variant_options(book: Book, options: Options) -> dict[str, Any]:
-    settings: dict[str, Any] = {
-        "pdf_variant": VARIANTS[options.edition],
-        "pdf_identifier": book.digest[:32].encode("ascii"),
-    }
+    settings: dict[str, Any] = {"pdf_variant": VARIANTS[options.edition],
+                                "pdf_identifier": book.digest[:32].encode("ascii")}
     if options.edition == "print":
-        # No open-licensed CMYK press profile is packaged for this system; sRGB is the
-        # output condition, which PDF/X-4 allows for RGB workflows.
-        settings["output_intent"] = "srgb"
-        # Tagged like the standard edition, with its display title: PDF/X-4 allows both.
-        settings["pdf_tags"] = True
+        # No open-licensed CMYK press profile is packaged: sRGB is the output condition, which
+        # PDF/X-4 allows for RGB workflows.  Tagged as the standard edition: PDF/X-4 allows it.
+        settings.update(output_intent="srgb", pdf_tags=True)
     if options.edition == "archive":
         settings["attachments"] = _source_attachments(book, options)
     return settings
 
 
 def _source_attachments(book: Book, options: Options) -> list[Any]:
-    """Every input of the book (relationship Source) and the record of its build (PDF/A-3).
-
-    :mod:`exporter.archive` reads them back to prove the PDF by building it again.
-    """
+    """Every input of the book (relationship Source) and the record of its build (PDF/A-3),
+    which :mod:`exporter.archive` reads back to prove the PDF by building it again."""
     from weasyprint import Attachment
 
     from ..archive import RECORD_NAME, book_inputs, book_record, contents
@@ -197,8 +195,7 @@ def _source_attachments(book: Book, options: Options) -> list[Any]:
     kept, read = book_inputs(book, options)
     record = book_record(book, options, kept, read)
     attachments = [
-        Attachment(string=contents(path, read), name=name,
-                   created=moment, modified=moment,
+        Attachment(string=contents(path, read), name=name, created=moment, modified=moment,
                    description=f"Input of \u201c{book.metadata.title}\u201d (SHA-256 "
                                f"{record['inputs'][name]})", relationship="Source")
         for name, path in kept]
@@ -222,20 +219,12 @@ def _stable_document_id(layout: Any, seed: str) -> None:
 
 @contextlib.contextmanager
 def _fonts_subset_alike(book: Book) -> Iterator[None]:
-    """Subset fonts with fontTools on every machine, and date each subset by the book.
-
-    WeasyPrint subsets with HarfBuzz where the system has ``libharfbuzz-subset``,
-    else with fontTools, and the two give different bytes; fontTools also stamps
-    each subset's ``head.modified`` with the clock unless ``SOURCE_DATE_EPOCH``
-    (the reproducible-builds convention it follows) is set.  Taking fontTools
-    everywhere, with that variable set to the book's date, makes a PDF the same
-    bytes whatever the machine has installed, and whenever it is built.
-    """
+    """Subset fonts with fontTools on every machine (HarfBuzz's subsets differ), each subset dated by
+    the book through ``SOURCE_DATE_EPOCH``, not the clock: the same PDF bytes everywhere, always."""
     import weasyprint.pdf.fonts
 
-    backend = weasyprint.pdf.fonts.harfbuzz_subset
+    backend, weasyprint.pdf.fonts.harfbuzz_subset = weasyprint.pdf.fonts.harfbuzz_subset, None
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    weasyprint.pdf.fonts.harfbuzz_subset = None
     # (TrueType dates count from 1904: an older article's fonts are dated 1904-01-01)
     os.environ["SOURCE_DATE_EPOCH"] = str(max(_TRUETYPE_EPOCH, int(book.modified.timestamp())))
     try:
@@ -246,29 +235,3 @@ def _fonts_subset_alike(book: Book) -> Iterator[None]:
             del os.environ["SOURCE_DATE_EPOCH"]
         else:
             os.environ["SOURCE_DATE_EPOCH"] = epoch
-
-
-class _WarningCollector(logging.Handler):
-    """Gathers WeasyPrint's warnings while a document renders."""
-
-    def __init__(self, path: str):
-        super().__init__(logging.WARNING)
-        self.path = path
-        self.diagnostics: list[Diagnostic] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        message = record.getMessage()
-        if not message.startswith(_CHOSEN_SUBSETTER):  # (fontTools is taken on purpose)
-            self.diagnostics.append(Diagnostic("PDF-RENDER", message, self.path))
-
-    def __enter__(self) -> _WarningCollector:
-        logger = logging.getLogger("weasyprint")
-        logger.addHandler(self)
-        self._propagate = logger.propagate
-        logger.propagate = False
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        logger = logging.getLogger("weasyprint")
-        logger.removeHandler(self)
-        logger.propagate = self._propagate
