@@ -279,12 +279,13 @@ def make_markdown() -> Markdown:
 
     # Instances, not names, so Python-Markdown skips its entry-point look-up.  Code is not
     # highlighted (no colours in print); quotes and dashes are characters, not entities.
+    characters = {key: html.unescape(value) for key, value in substitutions.items()}
     return _Markdown(
         extensions=[
             AbbrExtension(), AttrListExtension(), DefListExtension(),
             HighlightExtension(use_pygments=False), SuperFencesCodeExtension(),
             FootnoteExtension(SEPARATOR="-", BACKLINK_TITLE="Back to note %d"), SaneListExtension(),
-            SmartyExtension(substitutions={key: html.unescape(value) for key, value in substitutions.items()}),
+            SmartyExtension(substitutions=characters),
             TableExtension(), TocExtension(permalink=False, slugify=_slugify), ExporterExtension(),
         ],
         output_format="xhtml",
