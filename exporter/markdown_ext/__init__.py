@@ -105,11 +105,11 @@ class TitleProcessor(Treeprocessor):
     and demote the other headings so the body keeps ``h2`` and below."""
 
     def run(self, root: etree.Element) -> None:
-        self.md.exporter_title = None  # type: ignore[attr-defined]
+        self.md.exporter_title = None
         if len(root) and root[0].tag == "h1":
             # The same allow-list as the body: a <script> in the heading leaves no text behind.
             text = html.unescape(strip_tags(sanitize_html(render_inner_html(root[0], self.md))))
-            self.md.exporter_title = text.strip() or None  # type: ignore[attr-defined]
+            self.md.exporter_title = text.strip() or None
             root.remove(root[0])
         if any(element.tag == "h1" for element in root.iter()):
             for element in root.iter():
