@@ -57,10 +57,7 @@ class PublicationDate:
     @property
     def first_day(self) -> dt.date | None:
         """The first day the date covers, for ordering and as a moment of last change."""
-        if self.iso is None:
-            return None
-        year, month, day = [*self.iso.split("-"), "1", "1"][:3]
-        return dt.date(int(year), int(month), int(day))
+        return dt.date(*map(int, [*self.iso.split("-"), "1", "1"][:3])) if self.iso else None
 
     def display(self, language: str) -> str:
         """An ISO date in the words of *language* (English; others keep ISO), else as written."""
@@ -104,14 +101,13 @@ class Metadata:
     def modified_at(self, source_date_epoch: int | None) -> dt.datetime:
         """The editions' last change, never the wall clock: ``modified``, else ``date`` at
         midnight UTC, else ``SOURCE_DATE_EPOCH``, else the ZIP epoch 1980-01-01."""
+        day = self.date.first_day if self.date else None
         if self.modified is not None:
             return self.modified
-        day = self.date.first_day if self.date else None
         if day is not None:
             return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
-        if source_date_epoch is not None:
-            return dt.datetime.fromtimestamp(source_date_epoch, tz=dt.UTC)
-        return dt.datetime(1980, 1, 1, tzinfo=dt.UTC)
+        return dt.datetime.fromtimestamp(315532800 if source_date_epoch is None else source_date_epoch,
+                                         tz=dt.UTC)
 
 
 def read_metadata(
@@ -223,24 +219,20 @@ def _date(text: str | None, path: Path, line: int | None) -> PublicationDate | N
 
 
 def _datetime(text: str | None, path: Path, line: int | None) -> dt.datetime | None:
-    if text is None:
-        return None
     try:
-        moment = _moment(text)
+        moment = _moment(text) if text is not None else None
     except ValueError as error:
-        raise MetadataError(f"modified {text!r} does not exist: {error}", path=path,
-                            line=line) from None
-    if moment is None:
-        raise MetadataError(f"modified {text!r} is not a date and time such as "
-                            "2025-11-03T12:00:00Z", path=path, line=line)
-    return moment.astimezone(dt.UTC)
+        raise MetadataError(f"modified {text!r} does not exist: {error}", path=path, line=line) from None
+    if text is not None and moment is None:
+        raise MetadataError(f"modified {text!r} is not a date and time such as 2025-11-03T12:00:00Z",
+                            path=path, line=line)
+    return moment and moment.astimezone(dt.UTC)
 
 
 def _moment(text: str) -> dt.datetime | None:
     """The moment *text* names (UTC unless it gives a zone), None if not of that form;
     ValueError if no real moment (2025-02-30, 25:00)."""
-    match = _MOMENT.fullmatch(text)
-    if match is None:
+    if (match := _MOMENT.fullmatch(text)) is None:
         return None
     year, month, day, hour, minute, second, fraction, zone = match.groups()
     offset = dt.timedelta()
