@@ -22,18 +22,15 @@ from .metadata import Metadata, read_metadata
 from .options import Options
 from .sanitize import sanitize_html
 from .source import STDIN, Source
-from .xhtml import parse_fragment, repair_content_model, serialize_fragment, unwrap
+from .xhtml import VOID, parse_fragment, repair_content_model, serialize_fragment, unwrap
 
 # The quote markers and indentation that start each line.
 _INDENT = re.compile(r"^((?:[ \t]*>)*)([ \t]*)", re.MULTILINE)
 # Raw HTML tags, for a cheap bound on nesting before the sanitiser (whose time grows with it),
 # and the elements never nested (void) or closed implicitly, which the bound leaves out.
 _TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9-]*)[^<>]*?(/?)>")
-_NOT_NESTING = frozenset({
-    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track",
-    "wbr", "p", "li", "dt", "dd", "tr", "td", "th", "thead", "tbody", "tfoot", "option",
-    "optgroup", "rb", "rt", "rtc", "rp", "colgroup", "caption", "html", "head", "body",
-})  # fmt: skip
+_NOT_NESTING = VOID | {"p", "li", "dt", "dd", "tr", "td", "th", "thead", "tbody", "tfoot", "option",
+                      "optgroup", "rb", "rt", "rtc", "rp", "colgroup", "caption", "html", "head", "body"}
 _MAX_RAW_DEPTH = 2000
 # A table's delimiter row (| --- | :-: |), its columns' dashes, footnote definitions, tags.
 _DELIMITER_ROW = re.compile(r"[ \t|:-]*")
