@@ -87,9 +87,12 @@ class Document:
 def build_document(source: Source, options: Options) -> Document:
     """Convert *source* into a :class:`Document` under *options*."""
     from .markdown_ext import TooComplex, make_markdown
-    from .plaintext import text_to_markdown
 
-    text = text_to_markdown(source.body) if source.kind == "text" else source.body
+    text = source.body
+    if source.kind == "text":
+        from .plaintext import text_to_markdown
+
+        text = text_to_markdown(text)
     _check_bounds(text, source, options)
     converter = make_markdown()
     try:
