@@ -113,10 +113,8 @@ class Metadata:
 def read_metadata(
     front_matter: dict[str, Any], path: Path, fallback_title: str, lines: dict[str, int] | None = None
 ) -> tuple[Metadata, tuple[Diagnostic, ...]]:
-    """Check *front_matter* and return the :class:`Metadata` with any warnings.
-
-    *lines* gives the line of each key in *path*, for errors.
-    """
+    """Check *front_matter* (*lines*: the line of each key in *path*) into :class:`Metadata`,
+    with any warnings."""
     warnings = [
         Diagnostic("META-PANDOC", f"pandoc's front matter key {key!r} has no use in these "
                    "editions; ignored", str(path), severity="note") if key in PANDOC_ONLY
@@ -204,15 +202,14 @@ def _date(text: str | None, path: Path, line: int | None) -> PublicationDate | N
     try:
         if partial:
             year, month, day = partial[1], partial[2], None
-            dt.date(int(year), int(month or 1), 1)
         elif _moment(text) is not None:
             year, month, day = text[:4], text[5:7], text[8:10]
         elif wordy and month_name:
-            year, month, day = wordy[4], f"{_MONTHS.index(month_name) + 1:02}", wordy[1] or wordy[3]
-            day = day and f"{int(day):02}"
-            dt.date(int(year), int(month), int(day or 1))
+            day = wordy[1] or wordy[3]
+            year, month, day = wordy[4], f"{_MONTHS.index(month_name) + 1:02}", day and f"{int(day):02}"
         else:
             return PublicationDate(text)
+        dt.date(int(year), int(month or 1), int(day or 1))
     except ValueError as error:
         raise MetadataError(f"date {text!r} does not exist: {error}", path=path, line=line) from None
     return PublicationDate(text, "-".join(part for part in (year, month, day) if part))

@@ -118,10 +118,8 @@ def decode_text(data: bytes, path: Path) -> str:
 def split_front_matter(
     text: str, path: Path, options: Options
 ) -> tuple[dict[str, Any], dict[str, int], str, int]:
-    """Split ``---`` fenced YAML front matter from the body.
-
-    Returns the mapping, the line of each key, the body and the number of lines before it.
-    """
+    """Split ``---`` fenced YAML front matter from the body: the mapping, the line of each key,
+    the body and the number of lines before it."""
     lines = text.split("\n")
     if lines[0].rstrip() != "---":
         return {}, {}, text, 0
@@ -140,11 +138,8 @@ def split_front_matter(
 
 
 def load_yaml_mapping(block: str, path: Path, first_line: int = 1) -> tuple[dict[str, Any], dict[str, int]]:
-    """``safe_load`` a YAML mapping, refusing aliases; return it and the line of each key.
-
-    The events are checked first, so aliases, deep nesting and characters XML forbids are
-    refused before PyYAML builds anything.  Dates stay text, as written.
-    """
+    """``safe_load`` a YAML mapping and the line of each key, dates kept as text; aliases, deep
+    nesting and characters XML forbids are refused from the events, before PyYAML builds anything."""
     import yaml  # here, so a build that finds its outputs up to date never loads it
 
     # libyaml's parser where PyYAML has it, about ten times as fast; only PyYAML's own refuses

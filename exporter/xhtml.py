@@ -23,10 +23,8 @@ BLOCKS = {"address", "aside", "blockquote", "details", "div", "dl", "figure", "h
 
 
 def parse_fragment(markup: str) -> etree._Element:
-    """Parse HTML *markup* into a ``<div>`` holding its elements.
-
-    Raises ValueError where libxml2 would keep only part of it (at a limit such as nesting).
-    """
+    """Parse HTML *markup* into a ``<div>`` holding its elements; ValueError where libxml2
+    would keep only part of it (at a limit such as nesting)."""
     if not markup.strip():
         return etree.Element("div")
     parser = lxml_html.HTMLParser(huge_tree=True)  # (else it stops at 256 levels, silently)

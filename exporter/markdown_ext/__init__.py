@@ -55,11 +55,8 @@ class TooComplex(SourceError):
 
 
 class BudgetProcessor(Treeprocessor):
-    """Refuse text whose inline parsing cost grows with the square of its length.
-
-    Unclosed brackets are scanned to the paragraph's end (upstream issue 798) and every match
-    rebuilds the paragraph string (issue 1619); this estimates both before the inline pass.
-    """
+    """Refuse text whose inline parsing cost grows with the square of its length: unclosed
+    brackets scanned to the paragraph's end (upstream issue 798), each match rebuilding it (1619)."""
 
     def run(self, root: etree.Element) -> None:
         total_ns, length, worst = 0, 0, (0, "", 0, 0)
@@ -118,13 +115,9 @@ class TitleProcessor(Treeprocessor):
 
 
 class TableProcessor(Treeprocessor):
-    """Give tables header scopes, a caption from a ``Table:`` paragraph, numeric cells, their
-    alignment as ``align-*`` classes (the sanitiser drops ``style``), and a wrapper.
-
-    Each body cell carries its column's header as ``data-label``, and the wrapper a
-    ``reflow-N`` class: the width in ems under which the screen and e-reader stylesheets
-    show each row as a block of labelled lines.
-    """
+    """Give tables header scopes, a ``Table:`` caption, numeric cells, ``align-*`` classes (the
+    sanitiser drops ``style``), ``data-label`` headers on body cells, and a wrapper whose
+    ``reflow-N`` class is the width in ems under which the stylesheets show rows as blocks."""
 
     def run(self, root: etree.Element) -> None:
         for parent in list(root.iter()):
@@ -220,11 +213,8 @@ class FigureProcessor(Treeprocessor):
 
 
 class OnlyWhenNeeded(Treeprocessor):
-    """Runs another Treeprocessor only when some text holds one of *needs*.
-
-    Smarty walks every text once per pattern, a cost paid even by text typed with
-    typographic quotes already.
-    """
+    """Runs another Treeprocessor only when some text holds one of *needs* (smarty walks every
+    text once per pattern, even text typed with typographic quotes already)."""
 
     def __init__(self, md: Markdown, inner: Treeprocessor, needs: tuple[str, ...]):
         super().__init__(md)
