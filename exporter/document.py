@@ -110,12 +110,8 @@ def build_document(source: Source, options: Options) -> Document:
     except ValueError as limit:
         raise SourceError(f"the text cannot be read whole ({limit}); nothing was built",
                           path=source.path) from None
-    fallback = title or _title_from_name(source)
-    if title is None and source.path.name == STDIN:  # no file name to fall back on
-        heading = next(root.iter(*_HEADINGS), None)
-        fallback = " ".join(str(heading.xpath("string()")).split()) if heading is not None else ""
-        fallback = fallback or "Untitled"
-    metadata, meta_warnings = read_metadata(source.front_matter, source.path, fallback,
+    metadata, meta_warnings = read_metadata(source.front_matter, source.path,
+                                             title or _fallback_title(source, root),
                                              source.front_matter_lines)
     repair_content_model(root)
     depth = 0
@@ -152,9 +148,15 @@ def build_document(source: Source, options: Options) -> Document:
     )
 
 
-def _title_from_name(source: Source) -> str:
-    words = re.sub(r"[_\-]+", " ", source.path.stem).strip()
-    return words[:1].upper() + words[1:] if words and source.path.name != STDIN else "Untitled"
+def _fallback_title(source: Source, root: etree._Element) -> str:
+    """The file's name in words; for standard input, the first heading's text."""
+    if source.path.name == STDIN:
+        heading = next(root.iter(*_HEADINGS), None)
+        words = " ".join(str(heading.xpath("string()")).split()) if heading is not None else ""
+    else:
+        words = re.sub(r"[_\-]+", " ", source.path.stem).strip()
+        words = words[:1].upper() + words[1:]
+    return words or "Untitled"
 
 
 def _check_bounds(text: str, source: Source, options: Options) -> None:
