@@ -140,10 +140,10 @@ class TableProcessor(Treeprocessor):
 def _caption(parent: etree.Element, table: etree.Element) -> None:
     index = list(parent).index(table)
     for candidate in [parent[i] for i in (index - 1, index + 1) if 0 <= i < len(parent)]:
-        found = candidate.tag == "p" and candidate.text and _CAPTION.match(candidate.text)
+        found = _CAPTION.match(candidate.text or "") if candidate.tag == "p" else None
         if found:
             caption = etree.Element("caption")
-            caption.text = candidate.text[found.end():]  # type: ignore[index]
+            caption.text = found.string[found.end():]
             caption.extend(list(candidate))
             table.insert(0, caption)
             parent.remove(candidate)
