@@ -178,13 +178,10 @@ def _wrap(parent: etree.Element, table: etree.Element) -> None:
             columns += [0] * (index + 1 - len(columns))
             columns[index] = max(columns[index], min(len(text), max(longest, _COMFORTABLE_CHARS)))
     ems = sum(chars * _EM_PER_CHAR + _CELL_PADDING_EM for chars in columns)
-    wrap = etree.Element("div", {"class": "table-wrap"})
     width = max((limit for limit in REFLOW_WIDTHS if limit <= ems), default=None)
-    if width is not None:
-        _add_class(wrap, f"reflow-{width}")
+    wrap = etree.Element("div", {"class": "table-wrap" + (f" reflow-{width}" if width else "")})
     wrap.tail, table.tail = table.tail, None
-    parent.insert(list(parent).index(table), wrap)
-    parent.remove(table)
+    parent[list(parent).index(table)] = wrap
     wrap.append(table)
 
 
