@@ -1,9 +1,8 @@
 """The offline resource policy for images named in an article.
 
-Only ``data:`` URLs and files inside the source's own folder (after resolving
-links) are read.  A remote or refused image is never fetched: its alt text
-stands in its place and a warning names the file, line and address.  Images
-without alt text are an error; images too large to decode safely are refused.
+Only ``data:`` URLs and files inside the source's own folder are read.  A remote or refused
+image is never fetched: its alt text stands in and a warning names the file, line and address.
+Images without alt text are an error, and images too large to decode safely are refused.
 """
 
 from __future__ import annotations
@@ -34,14 +33,14 @@ _MAX_IMAGE_BYTES = 32 * 1024 * 1024
 
 @dataclass(frozen=True)
 class Asset:
-    """An image the editions carry: its name inside the book, type and bytes."""
+    """An image the editions carry: its name inside the book, type, bytes and size, and the
+    file it was read from, relative to the article's folder (None for data: URLs)."""
 
     name: str
     media_type: str
     data: bytes
     width: int
     height: int
-    #: The file it was read from, relative to the article's folder (None for data: URLs).
     origin: str | None = None
 
     def data_uri(self) -> str:
@@ -50,10 +49,10 @@ class Asset:
 
 
 def local_names(root: etree._Element, cover: str | None) -> tuple[str, ...]:
-    """The files under *root*'s images (and the *cover*) that would be read from the source's folder."""
-    addresses = [image.get("src") or "" for image in root.iter("img")]
-    names = [unquote(urlsplit(address.strip()).path) for address in [*addresses, cover or ""]
-             if address.strip() and not _SCHEME.match(address.strip())]
+    """The files *root*'s images (and the *cover*) would be read from in the source's folder."""
+    addresses = [(image.get("src") or "").strip() for image in root.iter("img")] + [cover or ""]
+    names = [unquote(urlsplit(address).path) for address in addresses
+             if address and not _SCHEME.match(address)]
     return tuple(dict.fromkeys(name for name in names if name))
 
 
@@ -62,32 +61,27 @@ def resolve_images(
 ) -> tuple[tuple[Asset, ...], tuple[Diagnostic, ...]]:
     """Check every ``<img>`` under *root*, rename it to its asset name, and list the assets."""
     found: dict[str, Asset] = {}
-    warnings: list[Diagnostic] = []
+    refusals: list[Diagnostic] = []
     pixels = 0
-    base = source.path.parent.resolve()
     for image in list(root.iter("img")):
-        src = (image.get("src") or "").strip()
-        alt = image.get("alt")
+        src, alt = (image.get("src") or "").strip(), image.get("alt")
         # The sanitiser removes addresses with other schemes (file:, javascript:): find the alt.
-        line = _line_of(src, source) if src else _line_of(f"[{alt}]", source) if alt else None
+        line = _line_of(src or (f"[{alt}]" if alt else ""), source)
         if alt is None or not alt.strip():
-            raise SourceError(
-                f"image {src!r} has no alt text; describe it for readers who cannot see it",
-                path=source.path,
-                line=line,
-            )
+            raise SourceError(f"image {src!r} has no alt text; describe it for readers who cannot "
+                              "see it", path=source.path, line=line)
         try:
-            data = _read_image(src, base)
-            asset = _make_asset(data, options)
+            asset = _make_asset(_read_image(src, source.path.parent.resolve()), options)
         except _Refused as refusal:
             where = f" ({src})" if src else ""
-            warnings.append(Diagnostic(refusal.code, f"{refusal}{where}: alt text shown instead",
+            refusals.append(Diagnostic(refusal.code, f"{refusal}{where}: alt text shown instead",
                                        str(source.path), line))
-            _replace_with_alt(image, alt)
+            image.tag, image.text = "span", f"[{alt.strip()}]"
+            image.attrib.clear()
+            image.set("class", "image-missing")
             continue
         except ResourceError as error:
-            raise ResourceError(f"image {src!r}: {error.message}", path=source.path,
-                                line=line) from None
+            raise ResourceError(f"image {src!r}: {error.message}", path=source.path, line=line) from None
         pixels += asset.width * asset.height if asset.name not in found else 0
         if pixels > options.max_total_image_pixels:
             raise ResourceError(f"the images pass {options.max_total_image_pixels} pixels "
@@ -96,17 +90,15 @@ def resolve_images(
             asset = dataclasses.replace(asset, origin=unquote(urlsplit(src).path))
         found.setdefault(asset.name, asset)
         image.set("src", asset.name)
-    return tuple(found.values()), tuple(warnings)
+    return tuple(found.values()), tuple(refusals)
 
 
 def load_cover(name: str, source: Source, options: Options) -> Asset:
     """The cover image the front matter names, under the same policy as any image."""
     try:
         asset = _make_asset(_read_image(name, source.path.parent.resolve()), options)
-    except _Refused as refusal:
-        raise ResourceError(f"cover {name!r}: {refusal}", path=source.path) from None
-    except ResourceError as error:
-        raise ResourceError(f"cover {name!r}: {error.message}", path=source.path) from None
+    except (_Refused, ResourceError) as error:
+        raise ResourceError(f"cover {name!r}: {error}", path=source.path) from None
     if asset.media_type not in {"image/png", "image/jpeg"}:
         raise ResourceError(f"cover {name!r}: use a PNG or JPEG image", path=source.path)
     return dataclasses.replace(asset, origin=name)
@@ -161,17 +153,14 @@ def _make_asset(data: bytes, options: Options) -> Asset:
             # Pillow only warns between its two limits; a library must not print, so refuse.
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(data)) as image:
-                width, height = image.size
-                kind = image.format or ""
+                (width, height), kind = image.size, image.format or ""
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise ResourceError("image has too many pixels to decode safely") from None
     except Exception:  # Pillow's parsers raise many kinds of error on hostile bytes
         raise _Refused("RES-FORMAT", "not an image this tool can read") from None
     if width * height > options.max_image_pixels:
-        raise ResourceError(
-            f"image is {width}x{height} pixels, more than the limit of "
-            f"{options.max_image_pixels} pixels"
-        )
+        raise ResourceError(f"image is {width}x{height} pixels, more than the limit of "
+                            f"{options.max_image_pixels} pixels")
     media_type = MEDIA_TYPES.get(kind)
     if media_type is None:
         raise _Refused("RES-FORMAT", f"{kind or 'unknown'} images are not supported")
@@ -179,19 +168,7 @@ def _make_asset(data: bytes, options: Options) -> Asset:
     return Asset(f"images/{digest}.{_SUFFIX[media_type]}", media_type, data, width, height)
 
 
-def _replace_with_alt(image: etree._Element, alt: str) -> None:
-    stand_in = etree.Element("span", {"class": "image-missing"})
-    stand_in.text = f"[{alt.strip()}]"
-    stand_in.tail = image.tail
-    parent = image.getparent()
-    if parent is not None:
-        parent.replace(image, stand_in)
-
-
 def _line_of(needle: str, source: Source) -> int | None:
-    if not needle:
-        return None
-    for number, line in enumerate(source.body.split("\n"), start=source.body_line_offset + 1):
-        if needle[:200] in line:
-            return number
-    return None
+    """The first line of the body that holds *needle* (its first 200 characters)."""
+    lines = enumerate(source.body.split("\n"), start=source.body_line_offset + 1)
+    return next((number for number, line in lines if needle[:200] in line), None) if needle else None

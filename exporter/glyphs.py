@@ -1,9 +1,5 @@
-"""Which characters of a book the PDF's fonts cannot show.
-
-A character outside the style's own font is drawn from the bundled fallbacks
-(DejaVu Serif or Sans, by the style's class) and named in a warning; one outside every bundled font would
-depend on the machine's fonts, and is named as missing.
-"""
+"""Which characters of a book the style's own font cannot show: those the bundled fallbacks
+(DejaVu Serif or Sans) draw, and those no bundled font has, which depend on the machine's fonts."""
 
 from __future__ import annotations
 

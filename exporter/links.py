@@ -1,11 +1,5 @@
-"""Links readers can follow: each address made a valid URL, or kept as plain text with a warning.
-
-Markdown passes addresses through as written (``<http://foo.bar/baz bim>``,
-``[x](#somewhere-else)``); an EPUB with such a link fails EPUBCheck, and a reader's
-tap goes nowhere.  Spaces and letters outside ASCII are percent-encoded; a link to a
-fragment no element of the article has, or to a host that cannot exist, loses its
-address and keeps its text.
-"""
+"""Links readers can follow: each address made a valid URL (EPUBCheck refuses others), or kept
+as plain text with a warning when it leads to no element of the article or to no possible host."""
 
 from __future__ import annotations
 
@@ -34,22 +28,20 @@ def mend_links(root: etree._Element) -> list[str]:
         if not href:
             continue
         if href.startswith("#"):
+            # As the id is written (as the contents list does), or with the prefix of one
+            # that began with a digit.
             target = unquote(href[1:])
-            if target in ids:
-                link.set("href", f"#{target}")  # (as the id is written, as the contents list does)
-            elif f"{DIGIT_PREFIX}{target}" in ids:  # a heading id that began with a digit
-                link.set("href", f"#{DIGIT_PREFIX}{target}")
-            else:
-                dropped.append(f"link to {href} leads nowhere: no heading or note has that id")
-                del link.attrib["href"]
-            continue
-        mended = _valid_url(href)
+            target = target if target in ids else f"{DIGIT_PREFIX}{target}"
+            mended = f"#{target}" if target in ids else None
+            why = f"link to {href} leads nowhere: no heading or note has that id"
+        else:
+            mended, why = _valid_url(href), f"link to {href!r} is not an address a reader can open"
         if mended is None:
-            dropped.append(f"link to {href!r} is not an address a reader can open")
+            dropped.append(f"{why}; its text is kept")
             del link.attrib["href"]
         else:
             link.set("href", mended)
-    return [f"{message}; its text is kept" for message in dropped]
+    return dropped
 
 
 def _valid_url(href: str) -> str | None:

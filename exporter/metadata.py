@@ -16,32 +16,13 @@ _LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*$")
 # The namespace of every identifier this tool derives, so they never clash with others.
 IDENTIFIER_NAMESPACE = uuid.UUID("5b0c4f7e-2d1a-5e0f-9a43-6f1e2c3b7d10")
 
-# Keys are this tool's and pandoc's (its EPUB metadata and common variables), read into the
-# places pandoc puts them; pandoc's others, which these editions have no use for, are a note.
-KNOWN_KEYS = {
-    "title": "the article's title (or pandoc's list of {type: main|subtitle, text})",
-    "subtitle": "a subtitle shown under the title",
-    "author": "an author, or a list of authors",
-    "authors": "a list of authors",
-    "creator": "pandoc's authors: names, or {role, text} where the role is author (aut)",
-    "date": "publication date: 2025-11-03, 2025-11, 2025, 3 November 2025 or any text",
-    "modified": "date and time of the last change (ISO 8601)",
-    "language": "BCP 47 language tag, e.g. en or uk",
-    "lang": "same as language",
-    "description": "a one-paragraph summary",
-    "abstract": "pandoc's summary: the description when there is none",
-    "subjects": "a list of subjects",
-    "subject": "pandoc's subjects: text, a list, or {text, authority, term}",
-    "keywords": "same as subjects",
-    "tags": "same as subjects",
-    "identifier": "a stable identifier (URN, DOI, ISBN, URL)",
-    "publisher": "the publisher's name",
-    "rights": "copyright or licence statement",
-    "source": "address of the original publication",
-    "cover": "a PNG or JPEG cover image in the article's folder (else one is drawn)",
-    "cover-image": "pandoc's name for cover",
-}
-#: pandoc's keys that shape nothing in these editions (its styling, layout and packaging).
+# This tool's keys and pandoc's (its EPUB metadata and common variables), read where pandoc
+# puts them (README, "Front matter"); pandoc's others shape nothing here and earn a note.
+KNOWN_KEYS = frozenset({
+    "title", "subtitle", "author", "authors", "creator", "date", "modified", "language", "lang",
+    "description", "abstract", "subjects", "subject", "keywords", "tags", "identifier",
+    "publisher", "rights", "source", "cover", "cover-image",
+})  # fmt: skip
 PANDOC_ONLY = frozenset({
     "contributor", "type", "format", "relation", "coverage", "css", "stylesheet",
     "belongs-to-collection", "group-position", "page-progression-direction", "ibooks",
@@ -52,8 +33,6 @@ PANDOC_ONLY = frozenset({
 })  # fmt: skip
 # Roles of pandoc's creator entries that make an author (MARC relator and pandoc's word).
 _AUTHOR_ROLES = (None, "author", "aut")
-
-
 _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
            "September", "October", "November", "December")
 # A year, or a year and month (ISO 8601 at those precisions).
@@ -69,12 +48,8 @@ _WORDY_DATE = re.compile(r"(?:(\d{1,2})(?:st|nd|rd|th)?\s+)?([A-Za-z]{3,9})\.?"
 
 @dataclass(frozen=True)
 class PublicationDate:
-    """A date as the front matter gives it, and as far as it can be read.
-
-    *iso* is W3CDTF at the precision written (``2025``, ``2025-11``, ``2025-11-03``), for
-    ``dc:date`` and the PDF; None when the text cannot be read (``Spring 2025``,
-    ``3 листопада 2025``), which readers then see as written.
-    """
+    """A date as the front matter gives it, and *iso*: W3CDTF at the precision written
+    (``2025``, ``2025-11-03``), or None when the text cannot be read (``Spring 2025``)."""
 
     written: str
     iso: str | None = None
@@ -82,10 +57,7 @@ class PublicationDate:
     @property
     def first_day(self) -> dt.date | None:
         """The first day the date covers, for ordering and as a moment of last change."""
-        if self.iso is None:
-            return None
-        year, month, day = [*self.iso.split("-"), "1", "1"][:3]
-        return dt.date(int(year), int(month), int(day))
+        return dt.date(*map(int, [*self.iso.split("-"), "1", "1"][:3])) if self.iso else None
 
     def display(self, language: str) -> str:
         """An ISO date in the words of *language* (English; others keep ISO), else as written."""
@@ -127,28 +99,22 @@ class Metadata:
         return f"urn:uuid:{uuid.uuid5(IDENTIFIER_NAMESPACE, key)}"
 
     def modified_at(self, source_date_epoch: int | None) -> dt.datetime:
-        """The moment the editions claim as their last change, in UTC: never the wall clock.
-
-        In order: ``modified`` from the front matter, ``date`` at midnight UTC,
-        ``SOURCE_DATE_EPOCH``, and last the ZIP epoch 1980-01-01.
-        """
+        """The editions' last change, never the wall clock: ``modified``, else ``date`` at
+        midnight UTC, else ``SOURCE_DATE_EPOCH``, else the ZIP epoch 1980-01-01."""
+        day = self.date.first_day if self.date else None
         if self.modified is not None:
             return self.modified
-        day = self.date.first_day if self.date else None
         if day is not None:
             return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
-        if source_date_epoch is not None:
-            return dt.datetime.fromtimestamp(source_date_epoch, tz=dt.UTC)
-        return dt.datetime(1980, 1, 1, tzinfo=dt.UTC)
+        return dt.datetime.fromtimestamp(315532800 if source_date_epoch is None else source_date_epoch,
+                                         tz=dt.UTC)
 
 
 def read_metadata(
     front_matter: dict[str, Any], path: Path, fallback_title: str, lines: dict[str, int] | None = None
 ) -> tuple[Metadata, tuple[Diagnostic, ...]]:
-    """Check *front_matter* and return the :class:`Metadata` with any warnings.
-
-    *lines* gives the line of each key in *path*, for errors that name it.
-    """
+    """Check *front_matter* (*lines*: the line of each key in *path*) into :class:`Metadata`,
+    with any warnings."""
     warnings = [
         Diagnostic("META-PANDOC", f"pandoc's front matter key {key!r} has no use in these "
                    "editions; ignored", str(path), severity="note") if key in PANDOC_ONLY
@@ -236,41 +202,34 @@ def _date(text: str | None, path: Path, line: int | None) -> PublicationDate | N
     try:
         if partial:
             year, month, day = partial[1], partial[2], None
-            dt.date(int(year), int(month or 1), 1)
         elif _moment(text) is not None:
             year, month, day = text[:4], text[5:7], text[8:10]
         elif wordy and month_name:
-            year, month, day = wordy[4], f"{_MONTHS.index(month_name) + 1:02}", wordy[1] or wordy[3]
-            day = day and f"{int(day):02}"
-            dt.date(int(year), int(month), int(day or 1))
+            day = wordy[1] or wordy[3]
+            year, month, day = wordy[4], f"{_MONTHS.index(month_name) + 1:02}", day and f"{int(day):02}"
         else:
             return PublicationDate(text)
+        dt.date(int(year), int(month or 1), int(day or 1))
     except ValueError as error:
         raise MetadataError(f"date {text!r} does not exist: {error}", path=path, line=line) from None
     return PublicationDate(text, "-".join(part for part in (year, month, day) if part))
 
 
 def _datetime(text: str | None, path: Path, line: int | None) -> dt.datetime | None:
-    if text is None:
-        return None
     try:
-        moment = _moment(text)
+        moment = _moment(text) if text is not None else None
     except ValueError as error:
-        raise MetadataError(f"modified {text!r} does not exist: {error}", path=path,
-                            line=line) from None
-    if moment is None:
-        raise MetadataError(f"modified {text!r} is not a date and time such as "
-                            "2025-11-03T12:00:00Z", path=path, line=line)
-    return moment.astimezone(dt.UTC)
+        raise MetadataError(f"modified {text!r} does not exist: {error}", path=path, line=line) from None
+    if text is not None and moment is None:
+        raise MetadataError(f"modified {text!r} is not a date and time such as 2025-11-03T12:00:00Z",
+                            path=path, line=line)
+    return moment and moment.astimezone(dt.UTC)
 
 
 def _moment(text: str) -> dt.datetime | None:
-    """The moment *text* names (UTC unless it gives a zone), None if it is not of that form.
-
-    Raises ValueError for a form that names no real moment (2025-02-30, 25:00).
-    """
-    match = _MOMENT.fullmatch(text)
-    if match is None:
+    """The moment *text* names (UTC unless it gives a zone), None if not of that form;
+    ValueError if no real moment (2025-02-30, 25:00)."""
+    if (match := _MOMENT.fullmatch(text)) is None:
         return None
     year, month, day, hour, minute, second, fraction, zone = match.groups()
     offset = dt.timedelta()

@@ -1,10 +1,5 @@
-"""Plain-text import: give a ``.txt`` article the structure its lines imply.
-
-Short lines without closing punctuation between paragraphs become section
-headings, ``- `` lines a bulleted list, ``|`` lines a table, and the rest
-paragraphs.  The result is Markdown with the text's own characters escaped,
-so the words come through exactly as written.
-"""
+"""Plain-text import: a ``.txt`` article as Markdown with the structure its lines imply, and
+its own characters escaped so the words come through exactly as written."""
 
 from __future__ import annotations
 
@@ -16,11 +11,8 @@ _ORDERED = re.compile(r"^(\d+)\. ")
 
 
 def text_to_markdown(text: str) -> str:
-    """Return Markdown for the plain *text*: title, headings, lists, tables, paragraphs.
-
-    The title is a title-like first line; without one the article is named after its file,
-    and its first sentence stays where it is, once.
-    """
+    """Markdown for the plain *text*: a title-like first line is the title, short unpunctuated
+    lines between paragraphs headings, ``- `` lines a list, ``|`` lines a table."""
     lines = [line.strip() for line in text.split("\n")]
     blocks: list[str] = []
     title: str | None = None
@@ -34,11 +26,12 @@ def text_to_markdown(text: str) -> str:
             kind, block = "table", line
         elif line.startswith(("- ", "* ", "• ")):
             kind, block = "list", "- " + _escape(line[2:].strip())
-        elif _is_heading(line, previous_kind, following):
+        elif (len(line) <= 90 and len(line.split()) <= 14 and not line.endswith(_CLOSING)
+              and (line[0].isupper() or line[0].isdigit()) and following
+              and not following.startswith("|")):  # short, unpunctuated, followed by text
             kind = "heading"
-            if title is None and previous_kind == "start":
-                title = line
-                previous_kind = kind
+            if previous_kind == "start":
+                title, previous_kind = line, kind
                 continue
             block = "## " + _escape(line)
         else:
@@ -50,17 +43,6 @@ def text_to_markdown(text: str) -> str:
         previous_kind = kind
     head = [f"# {_escape(title)}"] if title else []
     return "\n\n".join(head + blocks) + "\n"
-
-
-def _is_heading(line: str, previous_kind: str, following: str) -> bool:
-    """A heading is short, unpunctuated, capitalised, and followed by ordinary text."""
-    if len(line) > 90 or len(line.split()) > 14 or line.endswith(_CLOSING):
-        return False
-    if not line[0].isupper() and not line[0].isdigit():
-        return False
-    if previous_kind in {"list", "table"} and not following:
-        return False
-    return bool(following) and not following.startswith("|")
 
 
 def _escape(text: str) -> str:

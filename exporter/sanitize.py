@@ -1,16 +1,15 @@
 """The allow-list of HTML a book may hold, applied with ``nh3`` to every body.
 
-Python-Markdown passes raw HTML through untouched; this keeps what books need
-(tables, figures, notes, abbreviations, ...) and drops scripts, styles, frames,
-forms, event handlers, ``style`` attributes and unknown URL schemes.  Links
-may point only to the web, to e-mail or within the article; attribute values
-a book's XML may not hold (ids that are not XML names, ...) are dropped, and
-characters XML forbids, which character references can produce, become U+FFFD.
+Python-Markdown passes raw HTML through; this drops scripts, styles, frames, forms, event
+handlers, ``style``, links outside the web, mail and the article, attribute values a book's
+XML may not hold, and turns characters XML forbids into U+FFFD.
 """
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Callable
 
 import nh3
 
@@ -22,11 +21,9 @@ TAGS = {
     "sub", "summary", "sup", "table", "tbody", "td", "tfoot", "th", "thead", "time", "tr", "u",
     "ul", "var", "wbr",
 }  # fmt: skip
-
 # Dropped with their content, not just unwrapped.
 DROPPED_WITH_CONTENT = {"script", "style", "template", "noscript", "iframe", "object", "embed",
                         "svg", "math", "textarea", "select", "title"}  # fmt: skip
-
 ATTRIBUTES = {
     "*": {"id", "class", "lang", "title", "dir", "role"},
     "a": {"href", "hreflang"},
@@ -34,56 +31,50 @@ ATTRIBUTES = {
     # data-label: the column's header, shown beside each cell where a narrow page reflows a table.
     "td": {"colspan", "rowspan", "headers", "data-label"},
     "th": {"colspan", "rowspan", "headers", "scope", "abbr"},
-    "col": {"span"},
-    "colgroup": {"span"},
     "ol": {"start", "reversed", "type"},
     "li": {"value"},
     "time": {"datetime"},
+    "col": {"span"},
+    "colgroup": {"span"},
     "del": {"datetime", "cite"},
     "ins": {"datetime", "cite"},
     "q": {"cite"},
     "blockquote": {"cite"},
 }
-
 URL_SCHEMES = {"http", "https", "mailto", "data"}
 
-# XML 1.0 names without colons (NCName), which ``id`` values must be in an EPUB.
-_NAME_START = (
-    "A-Z_a-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u02ff\u0370-\u037d\u037f-\u1fff\u200c\u200d"
-    "\u2070-\u218f\u2c00-\u2fef\u3001-\ud7ff\uf900-\ufdcf\ufdf0-\ufffd\U00010000-\U000effff"
-)
-_NCNAME = re.compile(f"[{_NAME_START}][{_NAME_START}\\-.0-9\u00b7\u0300-\u036f\u203f\u2040]*")
-_LANGUAGE = re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*")
-_INTEGER = re.compile(r"-?[0-9]{1,9}")
-_COUNT = re.compile(r"[0-9]{1,9}")
-#: The values an attribute may take; anything else is dropped.
-_VALUES: dict[str, re.Pattern[str]] = {
-    "id": _NCNAME,
-    "lang": _LANGUAGE,
-    "hreflang": _LANGUAGE,
-    "dir": re.compile(r"ltr|rtl|auto"),
-    "width": _COUNT,
-    "height": _COUNT,
-    "colspan": _COUNT,
-    "rowspan": _COUNT,
-    "span": _COUNT,
-    "start": _INTEGER,
-    "value": _INTEGER,
-    "scope": re.compile(r"row|col|rowgroup|colgroup"),
-    "reversed": re.compile(r"|reversed"),
-}
+_ASCII_NAME = re.compile(r"[A-Za-z_][\w.-]*", re.ASCII)
 _LINK = re.compile(r"#|(?:https?|mailto):", re.IGNORECASE)
 _WEB = re.compile(r"https?:", re.IGNORECASE)
 # Characters XML 1.0 forbids (surrogates are already U+FFFD after parsing).
 _XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
+@functools.cache
+def _ncname() -> re.Pattern[str]:
+    """XML 1.0 names without colons, which ids must be in an EPUB (compiled only for non-ASCII)."""
+    start = ("A-Z_a-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u02ff\u0370-\u037d\u037f-\u1fff\u200c\u200d"
+             "\u2070-\u218f\u2c00-\u2fef\u3001-\ud7ff\uf900-\ufdcf\ufdf0-\ufffd\U00010000-\U000effff")
+    return re.compile(f"[{start}][{start}\\-.0-9\u00b7\u0300-\u036f\u203f\u2040]*")
+
+
+#: The values an attribute may take, once stripped; anything else is dropped.
+_VALUES: dict[str, Callable[[str], object]] = {
+    "id": lambda value: _ASCII_NAME.fullmatch(value) or _ncname().fullmatch(value),
+    "dir": re.compile(r"ltr|rtl|auto").fullmatch,
+    "scope": re.compile(r"row|col|rowgroup|colgroup").fullmatch,
+    "reversed": re.compile(r"|reversed").fullmatch,
+    **dict.fromkeys(("lang", "hreflang"), re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*").fullmatch),
+    **dict.fromkeys(("width", "height", "colspan", "rowspan", "span"), re.compile(r"[0-9]{1,9}").fullmatch),
+    **dict.fromkeys(("start", "value"), re.compile(r"-?[0-9]{1,9}").fullmatch),
+}
+
+
 def _filter_attribute(tag: str, name: str, value: str) -> str | None:
     """Keep an allowed attribute only when its value is one a book can hold."""
     rule = _VALUES.get(name)
     if rule is not None:
-        value = value.strip()
-        return value if rule.fullmatch(value) else None
+        return value.strip() if rule(value.strip()) else None
     if name == "href" and tag == "a":
         # Other files and schemes do not travel with a one-file book: only the web, mail, or here.
         return value if _LINK.match(value.strip()) else None
@@ -96,14 +87,7 @@ def _filter_attribute(tag: str, name: str, value: str) -> str | None:
 
 def sanitize_html(html: str) -> str:
     """Return *html* with everything outside the allow-list removed."""
-    clean = nh3.clean(
-        html,
-        tags=TAGS,
-        clean_content_tags=DROPPED_WITH_CONTENT,
-        attributes=ATTRIBUTES,
-        attribute_filter=_filter_attribute,
-        url_schemes=URL_SCHEMES,
-        link_rel=None,
-        strip_comments=True,
-    )
+    clean = nh3.clean(html, tags=TAGS, clean_content_tags=DROPPED_WITH_CONTENT, attributes=ATTRIBUTES,
+                      attribute_filter=_filter_attribute, url_schemes=URL_SCHEMES, link_rel=None,
+                      strip_comments=True)
     return _XML_FORBIDDEN.sub("\ufffd", clean)

@@ -1,8 +1,7 @@
 """Stage 1: read a source file into a :class:`Source` (text, front matter, body).
 
-Decoding is strict UTF-8 (a byte-order mark is allowed); anything else is an
-error naming the byte offset.  Front matter is YAML read with ``safe_load``,
-capped in size, with aliases refused, and errors name the line.
+Decoding is strict UTF-8 (a byte-order mark is allowed).  Front matter is YAML read with
+``safe_load``, capped in size, with aliases refused; errors name the byte offset or line.
 """
 
 from __future__ import annotations
@@ -22,8 +21,7 @@ SUFFIXES = (".md", ".markdown", ".txt")
 #: The name a source read from standard input goes by in messages.
 STDIN = "<stdin>"
 
-# Characters that XML 1.0 forbids; they cannot reach an EPUB or a tagged PDF.
-# (Surrogates cannot come from UTF-8, but YAML escapes such as "\ud800" can make them.)
+# Characters that XML 1.0 forbids (surrogates come from YAML escapes such as "\ud800").
 _XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _FENCE = re.compile(r"^(?:---|\.\.\.)[ \t]*$")
 # Deepest nesting of lists and mappings accepted in front matter (PyYAML recurses per level).
@@ -62,16 +60,16 @@ def read_source(path: Path, options: Options, data: bytes | None = None) -> Sour
     """Read *path* (or the given *data* under that name) into a :class:`Source`."""
     if data is None:
         data = read_bytes(path, options)
-    elif len(data) > options.max_source_bytes:
-        raise SourceError(_too_large(len(data), options), path=path)
-    text = decode_text(data, path)
-    front_matter, lines, body, offset = split_front_matter(text, path, options)
+    _check_size(len(data), path, options)
+    front_matter, lines, body, offset = split_front_matter(decode_text(data, path), path, options)
     return Source(path=path, raw=data, front_matter=front_matter, body=body,
                   front_matter_lines=lines, body_line_offset=offset)
 
 
-def _too_large(size: int, options: Options) -> str:
-    return f"source is {size} bytes, more than the limit of {options.max_source_bytes} bytes"
+def _check_size(size: int, path: Path, options: Options) -> None:
+    if size > options.max_source_bytes:
+        raise SourceError(f"source is {size} bytes, more than the limit of "
+                          f"{options.max_source_bytes} bytes", path=path)
 
 
 def read_bytes(path: Path, options: Options) -> bytes:
@@ -80,21 +78,17 @@ def read_bytes(path: Path, options: Options) -> bytes:
         if path.is_dir():
             raise SourceError("is a folder, not an article file", path=path)
         status = path.stat()
-        if not stat.S_ISREG(status.st_mode):
-            # A pipe or a device would block or never end: only regular files are articles.
+        if not stat.S_ISREG(status.st_mode):  # a pipe or a device would block or never end
             raise SourceError("is not a regular file", path=path)
-        size = status.st_size
-        if size > options.max_source_bytes:
-            raise SourceError(_too_large(size, options), path=path)
+        _check_size(status.st_size, path, options)
         with path.open("rb") as handle:
-            # Read one byte past the limit so a file that grows meanwhile is caught too.
+            # One byte past the limit, so a file that grows meanwhile is caught too.
             data = handle.read(options.max_source_bytes + 1)
     except (FileNotFoundError, PermissionError) as error:
         raise SourceError(reason(error), path=path) from None
     except OSError as error:
         raise SourceError(f"cannot read: {reason(error)}", path=path) from None
-    if len(data) > options.max_source_bytes:
-        raise SourceError(_too_large(len(data), options), path=path)
+    _check_size(len(data), path, options)
     return data
 
 
@@ -110,82 +104,61 @@ def read_stream(stream: BinaryIO, options: Options) -> bytes:
 def decode_text(data: bytes, path: Path) -> str:
     """Decode UTF-8 (with or without a byte-order mark) and normalise line ends."""
     try:
-        text = data.decode("utf-8-sig")
+        text = data.decode("utf-8-sig").replace("\r\n", "\n").replace("\r", "\n")
     except UnicodeDecodeError as error:
-        bad = data[error.start : error.start + 1].hex()
-        raise SourceError(
-            f"not valid UTF-8: byte 0x{bad} at offset {error.start}; save the file as UTF-8",
-            path=path,
-        ) from None
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    match = _XML_FORBIDDEN.search(text)
-    if match:
-        line = text.count("\n", 0, match.start()) + 1
+        raise SourceError(f"not valid UTF-8: byte 0x{data[error.start:error.start + 1].hex()} at "
+                          f"offset {error.start}; save the file as UTF-8", path=path) from None
+    if match := _XML_FORBIDDEN.search(text):
         column = match.start() - (text.rfind("\n", 0, match.start()) + 1) + 1
-        raise SourceError(
-            f"control character U+{ord(match.group()):04X} at column {column} is not allowed "
-            "in a document",
-            path=path,
-            line=line,
-        )
+        raise SourceError(f"control character U+{ord(match.group()):04X} at column {column} is not "
+                          "allowed in a document", path=path, line=text.count("\n", 0, match.start()) + 1)
     return text
 
 
 def split_front_matter(
     text: str, path: Path, options: Options
 ) -> tuple[dict[str, Any], dict[str, int], str, int]:
-    """Split ``---`` fenced YAML front matter from the body.
-
-    Returns the mapping, the line of each key, the body and the number of lines before it.
-    """
+    """Split ``---`` fenced YAML front matter from the body: the mapping, the line of each key,
+    the body and the number of lines before it."""
     lines = text.split("\n")
-    if not lines or lines[0].rstrip() != "---":
+    if lines[0].rstrip() != "---":
         return {}, {}, text, 0
     end = next((i for i in range(1, len(lines)) if _FENCE.match(lines[i])), None)
     if end is None:
         raise MetadataError("front matter opened with '---' is never closed", path=path, line=1)
     block = "\n".join(lines[1:end])
     if len(block.encode("utf-8")) > options.max_front_matter_bytes:
-        raise MetadataError(
-            f"front matter is larger than {options.max_front_matter_bytes} bytes", path=path, line=1
-        )
+        raise MetadataError(f"front matter is larger than {options.max_front_matter_bytes} bytes",
+                            path=path, line=1)
     try:
         mapping, key_lines = load_yaml_mapping(block, path, first_line=2)
-    except NotAMapping:
-        # Not front matter but Markdown: a rule, a setext heading ("---\nFoo\n---").
+    except NotAMapping:  # Markdown after all: a rule, a setext heading ("---\nFoo\n---")
         return {}, {}, text, 0
-    body = "\n".join(lines[end + 1 :])
-    return mapping, key_lines, body, end + 1
+    return mapping, key_lines, "\n".join(lines[end + 1 :]), end + 1
 
 
 def load_yaml_mapping(block: str, path: Path, first_line: int = 1) -> tuple[dict[str, Any], dict[str, int]]:
-    """``safe_load`` a YAML mapping, refusing aliases; return it and the line of each key.
-
-    The events are checked first, lazily, so that aliases, deep nesting and
-    characters XML forbids are refused before PyYAML builds (or recurses into) anything.
-    Dates stay text, as written: the metadata stage reads them and names their line.
-    """
+    """``safe_load`` a YAML mapping and the line of each key, dates kept as text; aliases, deep
+    nesting and characters XML forbids are refused from the events, before PyYAML builds anything."""
     import yaml  # here, so a build that finds its outputs up to date never loads it
 
-    # libyaml's parser where PyYAML was built with it (its wheels are): about ten times as
-    # fast as PyYAML's own, with the same safe types.  Only PyYAML's refuses tabs between
-    # tokens and a byte order mark inside the text, so a block with either goes to it.
-    fast = _text_dates(getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    if "\t" in block or "\ufeff" in block:
-        fast = _text_dates(yaml.SafeLoader)
+    # libyaml's parser where PyYAML has it, about ten times as fast; only PyYAML's own refuses
+    # tabs between tokens and a byte order mark inside the text, and says more precisely what
+    # is wrong ("found character '@' that cannot start any token").
+    pure = _text_dates(yaml.SafeLoader)
+    fast = pure if "\t" in block or "\ufeff" in block else _text_dates(
+        getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     key_lines: dict[str, int] = {}
     try:
         try:
             value = _load_checked(block, path, first_line, fast, key_lines)
         except yaml.YAMLError:
-            # PyYAML's own parser says what is wrong more precisely ("found character '@'
-            # that cannot start any token"): let it report.
-            value = _load_checked(block, path, first_line, _text_dates(yaml.SafeLoader), key_lines)
+            value = _load_checked(block, path, first_line, pure, key_lines)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
-        line = mark.line + first_line if mark is not None else None
         problem = error.problem or error.context or "invalid YAML"
-        raise MetadataError(f"invalid YAML: {problem}", path=path, line=line) from None
+        raise MetadataError(f"invalid YAML: {problem}", path=path,
+                            line=mark.line + first_line if mark is not None else None) from None
     except yaml.YAMLError as error:
         raise MetadataError(f"invalid YAML: {error}", path=path, line=first_line) from None
     except RecursionError:
@@ -209,28 +182,26 @@ def _text_dates(loader: Any) -> Any:
 
 
 def _load_checked(block: str, path: Path, first_line: int, loader: Any, key_lines: dict[str, int]) -> Any:
-    """The YAML value of *block*, after its events pass the checks of :func:`load_yaml_mapping`.
-
-    Fills *key_lines* with the line of each key of the top-level mapping.
-    """
+    """The YAML value of *block* once its events pass the checks; fills *key_lines* with the
+    line of each key of the top-level mapping."""
     import yaml
 
     depth, children = 0, 0
     for event in yaml.parse(block, Loader=loader):
         line = event.start_mark.line + first_line if event.start_mark else None
-        if depth == 1 and isinstance(event, (yaml.ScalarEvent, yaml.SequenceStartEvent,
-                                             yaml.MappingStartEvent, yaml.AliasEvent)):
+        if depth == 1 and isinstance(event, (yaml.ScalarEvent, yaml.CollectionStartEvent,
+                                             yaml.AliasEvent)):
             if children % 2 == 0 and isinstance(event, yaml.ScalarEvent) and line is not None:
                 key_lines.setdefault(event.value, line)
             children += 1
         if isinstance(event, yaml.AliasEvent):
             raise MetadataError("YAML aliases are not allowed in metadata", path=path, line=line)
-        if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+        if isinstance(event, yaml.CollectionStartEvent):
             depth += 1
             if depth > _MAX_YAML_DEPTH:
                 raise MetadataError(f"front matter is nested more than {_MAX_YAML_DEPTH} levels deep",
                                     path=path, line=line)
-        elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+        elif isinstance(event, yaml.CollectionEndEvent):
             depth -= 1
         elif isinstance(event, yaml.ScalarEvent) and (bad := _XML_FORBIDDEN.search(event.value)):
             raise MetadataError(f"character U+{ord(bad.group()):04X} is not allowed in metadata",

@@ -1,16 +1,12 @@
-"""The project's Python-Markdown extensions, and the configured converter.
-
-Each change to Markdown's output is a Treeprocessor working on the element
-tree: taking the leading ``# Title``, marking table headers, captions and
-numeric cells.  :func:`make_markdown` returns a converter with everything a
-reader expects (tables, footnotes, typographic quotes, heading ids, ...).
-"""
+"""The project's Python-Markdown extensions (Treeprocessors on the element tree) and the
+configured converter, :func:`make_markdown`."""
 
 from __future__ import annotations
 
 import html
 import re
 import xml.etree.ElementTree as etree
+from typing import Any
 
 from markdown import Markdown
 from markdown.extensions import Extension
@@ -31,54 +27,27 @@ SHORT_TABLE_ROWS = 12
 _CAPTION = re.compile(r"^\s*(?:Table|:)\s*:\s*")
 # A column's alignment as Python-Markdown writes it (style) or as HTML does (align).
 _ALIGN = re.compile(r"(?:text-align:\s*)?\b(left|right|center)\b")
-#: The widths (ems of the text) under which a table's rows become blocks: the stylesheets hold
-#: one container query for each.  A table takes the largest it needs (its cells wrap a little
-#: before it reflows); one that needs less than the first never reflows.
+#: The widths (ems) under which a table's rows become blocks, one container query each in the
+#: stylesheets; a table takes the largest it needs, and one needing less than the first never reflows.
 REFLOW_WIDTHS = (12, 18, 24, 32, 48)
-# The estimate: average letters per em of the table's text (0.9 of the body's), padding, and
-# how many letters of a cell should share a line before it wraps.
-_EM_PER_CHAR = 0.5 * 0.9
-_CELL_PADDING_EM = 0.6 * 0.9
-_COMFORTABLE_CHARS = 12
-_LONG_WORD = 14
-
-# Typographic characters rather than entities: the output is XML, read by e-readers.
-_SMARTY = {
-    "mdash": "\u2014",
-    "ndash": "\u2013",
-    "ellipsis": "\u2026",
-    "left-single-quote": "\u2018",
-    "right-single-quote": "\u2019",
-    "left-double-quote": "\u201c",
-    "right-double-quote": "\u201d",
-    "left-angle-quote": "\u00ab",
-    "right-angle-quote": "\u00bb",
-}
-#: What each of smarty's patterns (quotes, dashes, ellipses; not angled quotes) needs in
-#: the text to match at all.
+# Ems per letter of table text and per cell of padding, the letters a cell shares a line
+# with before it wraps, and the longest word that does not hyphenate.
+_EM_PER_CHAR, _CELL_PADDING_EM, _COMFORTABLE_CHARS, _LONG_WORD = 0.45, 0.54, 12, 14
+# What smarty's patterns (quotes, dashes, ellipses) need in the text to match at all.
 _SMARTY_NEEDS = ("'", '"', "--", "...")
 
-
-# Characters that may start an inline match; each match rebuilds the whole paragraph string,
-# at a cost per character that depends on the pattern (links and emphasis cost the most).
-_HEAVY_MARKERS = "[`*_"
-_LIGHT_MARKERS = "<&\\\"'!"
+# Python-Markdown 3.11's inline parsing cost, pessimistically: nanoseconds per character its
+# link parser steps over, and per character of paragraph rebuilt after each match of a heavy
+# or light marker.  Refused past three seconds plus two microseconds a character.
+_NS_PER_BRACKET_STEP, _NS_PER_HEAVY_CHAR, _NS_PER_LIGHT_CHAR = 300, 5, 2
+_HEAVY_MARKERS, _LIGHT_MARKERS = "[`*_", "<&\\\"'!"
+_BUDGET_NS, _BUDGET_NS_PER_CHAR = 3_000_000_000, 2_000
 _BRACKET = re.compile(r"\\.|[\[\]]", re.DOTALL)
 _ESCAPED = re.compile(r"\\.", re.DOTALL)
-# Estimated nanoseconds per unit of work, measured on Python-Markdown 3.11 (pessimistic).
-_NS_PER_BRACKET_STEP = 300
-_NS_PER_HEAVY_CHAR = 5
-_NS_PER_LIGHT_CHAR = 2
-# Allowed estimate: three seconds, plus two microseconds for each character of text.
-_BUDGET_NS = 3_000_000_000
-_BUDGET_NS_PER_CHAR = 2_000
 
 
 class TooComplex(SourceError):
-    """A paragraph whose inline parsing would take Python-Markdown minutes, refused instead.
-
-    *excerpt* is the start of the paragraph, for finding its line in the source.
-    """
+    """A paragraph Python-Markdown would take minutes to parse; *excerpt* is its start."""
 
     def __init__(self, message: str, excerpt: str):
         super().__init__(message)
@@ -86,21 +55,13 @@ class TooComplex(SourceError):
 
 
 class BudgetProcessor(Treeprocessor):
-    """Refuse text whose inline parsing cost grows with the square of its length.
-
-    Python-Markdown scans from every ``[`` to its closing bracket, or to the end of
-    the paragraph (upstream issue 798: 20,000 unclosed brackets take minutes), and
-    rebuilds the paragraph string after every match (issue 1619).  This runs
-    before the inline processor and estimates both costs on exactly the texts it
-    will parse (code, fenced blocks and raw HTML blocks are already set aside).
-    """
+    """Refuse text whose inline parsing cost grows with the square of its length: unclosed
+    brackets scanned to the paragraph's end (upstream issue 798), each match rebuilding it (1619)."""
 
     def run(self, root: etree.Element) -> None:
-        total_ns, length = 0, 0
-        worst = (0, "", 0, 0)
+        total_ns, length, worst = 0, 0, (0, "", 0, 0)
         for element in root.iter():
-            texts = (element.tail,) if element is root else (element.text, element.tail)
-            for text in texts:
+            for text in (element.tail,) if element is root else (element.text, element.tail):
                 if not text or isinstance(text, AtomicString):
                     continue
                 steps = _bracket_steps(text) if "[" in text else 0
@@ -108,8 +69,8 @@ class BudgetProcessor(Treeprocessor):
                 plain = _ESCAPED.sub("", text) if "\\" in text else text
                 heavy = sum(plain.count(char) for char in _HEAVY_MARKERS)
                 light = sum(text.count(char) for char in _LIGHT_MARKERS)
-                rebuild = len(text) * (heavy * _NS_PER_HEAVY_CHAR + light * _NS_PER_LIGHT_CHAR)
-                cost = steps * _NS_PER_BRACKET_STEP + rebuild
+                cost = steps * _NS_PER_BRACKET_STEP + len(text) * (
+                    heavy * _NS_PER_HEAVY_CHAR + light * _NS_PER_LIGHT_CHAR)
                 total_ns += cost
                 length += len(text)
                 if cost > worst[0]:
@@ -129,29 +90,24 @@ def _bracket_steps(text: str) -> int:
     """Characters Python-Markdown's link parser steps over for the brackets of *text*."""
     steps, open_at = 0, []
     for match in _BRACKET.finditer(text):
-        token = match.group()
-        if token == "[":
+        if match.group() == "[":
             open_at.append(match.start())
-        elif token == "]" and open_at:
+        elif match.group() == "]" and open_at:
             steps += match.start() - open_at.pop()
     return steps + sum(len(text) - start for start in open_at)
 
 
 class TitleProcessor(Treeprocessor):
-    """Take a leading ``<h1>`` out of the body as the title; demote the other headings.
-
-    The editions set the title themselves, so the body keeps ``h2`` and below.
-    """
+    """Take a leading ``<h1>`` out of the body as the title (the editions set it themselves),
+    and demote the other headings so the body keeps ``h2`` and below."""
 
     def run(self, root: etree.Element) -> None:
         self.md.exporter_title = None
-        children = list(root)
-        if children and children[0].tag == "h1":
-            first = children[0]
+        if len(root) and root[0].tag == "h1":
             # The same allow-list as the body: a <script> in the heading leaves no text behind.
-            text = html.unescape(strip_tags(sanitize_html(render_inner_html(first, self.md))))
+            text = html.unescape(strip_tags(sanitize_html(render_inner_html(root[0], self.md))))
             self.md.exporter_title = text.strip() or None
-            root.remove(first)
+            root.remove(root[0])
         if any(element.tag == "h1" for element in root.iter()):
             for element in root.iter():
                 if element.tag in {"h1", "h2", "h3", "h4", "h5"}:
@@ -159,101 +115,78 @@ class TitleProcessor(Treeprocessor):
 
 
 class TableProcessor(Treeprocessor):
-    """Give tables column-header scope, a caption from a ``Table:`` paragraph, numeric cells,
-    the source's column alignment as classes, and a wrapper that lets narrow pages reflow them.
-
-    The alignment (``:-:``, ``--:``) becomes ``align-*`` classes, since the sanitiser drops the
-    ``style`` Python-Markdown writes.  Each body cell carries its column's header as
-    ``data-label``, and the wrapper a ``reflow-N`` class: the width in ems the table needs,
-    under which the screen and e-reader stylesheets show each row as a block of labelled lines.
-    """
+    """Give tables header scopes, a ``Table:`` caption, numeric cells, ``align-*`` classes (the
+    sanitiser drops ``style``), ``data-label`` headers on body cells, and a wrapper whose
+    ``reflow-N`` class is the width in ems under which the stylesheets show rows as blocks."""
 
     def run(self, root: etree.Element) -> None:
         for parent in list(root.iter()):
             for table in [child for child in parent if child.tag == "table"]:
                 if sum(1 for _ in table.iter("tr")) <= SHORT_TABLE_ROWS:
-                    # Short tables are kept whole on one page, caption included.
-                    _add_class(table, "short")
-                self._caption(parent, table)
-                self._headers(table)
-                self._numbers(table)
-                self._align(table)
-                self._wrap(parent, table)
+                    _add_class(table, "short")  # kept whole on one page, caption included
+                _caption(parent, table)
+                for section, scope in (("thead", "col"), ("tbody", "row")):
+                    for cell in (cell for part in table.iter(section) for cell in part.iter("th")):
+                        cell.set("scope", scope)
+                _numbers(table)
+                for cell in [*table.iter("th"), *table.iter("td")]:
+                    found = _ALIGN.search(cell.attrib.pop("style", "")) or _ALIGN.search(
+                        cell.attrib.pop("align", ""))
+                    if found:
+                        _add_class(cell, f"align-{found.group(1)}")
+                _wrap(parent, table)
 
-    def _caption(self, parent: etree.Element, table: etree.Element) -> None:
-        siblings = list(parent)
-        index = siblings.index(table)
-        for candidate in (siblings[index - 1] if index else None,
-                          siblings[index + 1] if index + 1 < len(siblings) else None):
-            if candidate is None or candidate.tag != "p" or not candidate.text:
-                continue
-            if not _CAPTION.match(candidate.text):
-                continue
+
+def _caption(parent: etree.Element, table: etree.Element) -> None:
+    index = list(parent).index(table)
+    for candidate in [parent[i] for i in (index - 1, index + 1) if 0 <= i < len(parent)]:
+        found = _CAPTION.match(candidate.text or "") if candidate.tag == "p" else None
+        if found:
             caption = etree.Element("caption")
-            caption.text = _CAPTION.sub("", candidate.text, count=1)
+            caption.text = found.string[found.end():]
             caption.extend(list(candidate))
             table.insert(0, caption)
             parent.remove(candidate)
             return
 
-    @staticmethod
-    def _headers(table: etree.Element) -> None:
-        for head in table.iter("thead"):
-            for cell in head.iter("th"):
-                cell.set("scope", "col")
-        for body in table.iter("tbody"):
-            for cell in body.iter("th"):
-                cell.set("scope", "row")
 
-    @staticmethod
-    def _numbers(table: etree.Element) -> None:
-        rows = [row for row in table.iter("tr") if row.find("td") is not None]
-        if not rows:
-            return
-        width = max(len(row) for row in rows)
-        for column in range(width):
-            cells = [row[column] for row in rows if column < len(row)]
-            texts = ["".join(cell.itertext()).strip() for cell in cells]
-            filled = [text for text in texts if text]
-            if filled and all(_NUMERIC.match(text) for text in filled):
-                for cell in cells:
-                    _add_class(cell, "num")
-                for row in table.iter("tr"):
-                    if column < len(row) and row[column].tag == "th":
-                        _add_class(row[column], "num")
+def _numbers(table: etree.Element) -> None:
+    rows = [row for row in table.iter("tr") if row.find("td") is not None]
+    for column in range(max((len(row) for row in rows), default=0)):
+        cells = [row[column] for row in rows if column < len(row)]
+        filled = [text for text in (_text(cell).strip() for cell in cells) if text]
+        if filled and all(_NUMERIC.match(text) for text in filled):
+            for cell in cells:
+                _add_class(cell, "num")
+            for row in table.iter("tr"):
+                if column < len(row) and row[column].tag == "th":
+                    _add_class(row[column], "num")
 
-    @staticmethod
-    def _align(table: etree.Element) -> None:
-        for cell in [*table.iter("th"), *table.iter("td")]:
-            found = _ALIGN.search(cell.attrib.pop("style", "")) or _ALIGN.search(cell.attrib.pop("align", ""))
-            if found:
-                _add_class(cell, f"align-{found.group(1)}")
 
-    @staticmethod
-    def _wrap(parent: etree.Element, table: etree.Element) -> None:
-        head = table.find("thead")
-        labels = ["".join(cell.itertext()).strip() for cell in head.iter("th")] if head is not None else []
-        columns = [max((len(word) for word in label.split()), default=0) for label in labels]
-        for row in (row for body in table.iter("tbody") for row in body.iter("tr")):
-            for index, cell in enumerate(row):
-                if index < len(labels) and labels[index]:
-                    cell.set("data-label", labels[index])
-                text = " ".join("".join(cell.itertext()).split())
-                # Words past a dozen letters hyphenate; numbers never break.
-                longest = len(text) if "num" in cell.get("class", "") else max(
-                    (min(len(word), _LONG_WORD) for word in text.split()), default=0)
-                need = min(len(text), max(longest, _COMFORTABLE_CHARS))
-                columns += [0] * (index + 1 - len(columns))
-                columns[index] = max(columns[index], need)
-        ems = sum(chars * _EM_PER_CHAR + _CELL_PADDING_EM for chars in columns)
-        wrap = etree.Element("div", {"class": "table-wrap"})
-        width = max((limit for limit in REFLOW_WIDTHS if limit <= ems), default=None)
-        if width is not None:
-            _add_class(wrap, f"reflow-{width}")
-        wrap.tail, table.tail = table.tail, None
-        parent.insert(list(parent).index(table), wrap)
-        parent.remove(table)
-        wrap.append(table)
+def _wrap(parent: etree.Element, table: etree.Element) -> None:
+    head = table.find("thead")
+    labels = [_text(cell).strip() for cell in head.iter("th")] if head is not None else []
+    columns = [max((len(word) for word in label.split()), default=0) for label in labels]
+    for row in (row for body in table.iter("tbody") for row in body.iter("tr")):
+        for index, cell in enumerate(row):
+            if index < len(labels) and labels[index]:
+                cell.set("data-label", labels[index])
+            text = " ".join(_text(cell).split())
+            # Words past a dozen letters hyphenate; numbers never break.
+            longest = len(text) if "num" in cell.get("class", "") else max(
+                (min(len(word), _LONG_WORD) for word in text.split()), default=0)
+            columns += [0] * (index + 1 - len(columns))
+            columns[index] = max(columns[index], min(len(text), max(longest, _COMFORTABLE_CHARS)))
+    ems = sum(chars * _EM_PER_CHAR + _CELL_PADDING_EM for chars in columns)
+    width = max((limit for limit in REFLOW_WIDTHS if limit <= ems), default=None)
+    wrap = etree.Element("div", {"class": "table-wrap" + (f" reflow-{width}" if width else "")})
+    wrap.tail, table.tail = table.tail, None
+    parent[list(parent).index(table)] = wrap
+    wrap.append(table)
+
+
+def _text(element: etree.Element) -> str:
+    return "".join(element.itertext())
 
 
 def _add_class(element: etree.Element, name: str) -> None:
@@ -261,10 +194,8 @@ def _add_class(element: etree.Element, name: str) -> None:
 
 
 class FigureProcessor(Treeprocessor):
-    """Make an image alone in its paragraph a figure, captioned by its title, else its alt text.
-
-    Pandoc's convention: ``![A caption](photo.jpg)`` on its own line is a figure.
-    """
+    """Make an image alone in its paragraph a figure captioned by its title, else its alt text
+    (pandoc's convention)."""
 
     def run(self, root: etree.Element) -> None:
         for paragraph in list(root.iter("p")):
@@ -279,12 +210,8 @@ class FigureProcessor(Treeprocessor):
 
 
 class OnlyWhenNeeded(Treeprocessor):
-    """Runs another Treeprocessor only when the text holds something it could change.
-
-    Smarty's pass walks every text of the tree once per pattern (18 of them), which
-    costs a news article 2 ms to 3 ms even when it has no straight quote, double
-    hyphen or three dots to educate: text typed with typographic quotes already.
-    """
+    """Runs another Treeprocessor only when some text holds one of *needs* (smarty walks every
+    text once per pattern, even text typed with typographic quotes already)."""
 
     def __init__(self, md: Markdown, inner: Treeprocessor, needs: tuple[str, ...]):
         super().__init__(md)
@@ -300,12 +227,11 @@ class OnlyWhenNeeded(Treeprocessor):
 
 
 class ExporterExtension(Extension):
-    """Registers the project's Treeprocessors after the built-in ones have run."""
+    """Registers the project's processors around the built-in ones."""
 
     def extendMarkdown(self, md: Markdown) -> None:
-        if "smarty" in md.treeprocessors:
-            smarty = md.treeprocessors["smarty"]
-            md.treeprocessors.register(OnlyWhenNeeded(md, smarty, _SMARTY_NEEDS), "smarty", 6)
+        md.treeprocessors.register(OnlyWhenNeeded(md, md.treeprocessors["smarty"], _SMARTY_NEEDS),
+                                   "smarty", 6)
         # After fenced code and HTML blocks are set aside (25, 20): their lines are not re-indented.
         md.preprocessors.register(ListIndentPreprocessor(md), "exporter-lists", 15)
         md.treeprocessors.register(BudgetProcessor(md), "exporter-budget", 25)
@@ -314,34 +240,40 @@ class ExporterExtension(Extension):
         md.treeprocessors.register(FigureProcessor(md), "exporter-figures", 2)
 
 
+class _Markdown(Markdown):
+    """Builds the extension SuperFences asks for by name without scanning entry points."""
+
+    def build_extension(self, ext_name: str, configs: Any) -> Extension:
+        if ext_name != "pymdownx.highlight":
+            return super().build_extension(ext_name, configs)
+        from pymdownx.highlight import HighlightExtension
+
+        return HighlightExtension(**configs)
+
+
 def make_markdown() -> Markdown:
     """A Markdown converter configured for articles (XHTML output, ids without colons)."""
-    # Instances rather than names: Python-Markdown then skips its entry-point look-up.
     from markdown.extensions.abbr import AbbrExtension
     from markdown.extensions.attr_list import AttrListExtension
     from markdown.extensions.def_list import DefListExtension
     from markdown.extensions.footnotes import FootnoteExtension
     from markdown.extensions.sane_lists import SaneListExtension
-    from markdown.extensions.smarty import SmartyExtension
+    from markdown.extensions.smarty import SmartyExtension, substitutions
     from markdown.extensions.tables import TableExtension
     from markdown.extensions.toc import TocExtension
     from pymdownx.highlight import HighlightExtension
     from pymdownx.superfences import SuperFencesCodeExtension
 
-    return Markdown(
+    # Instances, not names, so Python-Markdown skips its entry-point look-up.  Code is not
+    # highlighted (no colours in print); quotes and dashes are characters, not entities.
+    characters = {key: html.unescape(value) for key, value in substitutions.items()}
+    return _Markdown(
         extensions=[
-            AbbrExtension(),
-            AttrListExtension(),
-            DefListExtension(),
-            # Fenced code in list items and quotes too; not highlighted (no colours in print).
-            HighlightExtension(use_pygments=False),
-            SuperFencesCodeExtension(),
-            FootnoteExtension(SEPARATOR="-", BACKLINK_TITLE="Back to note %d"),
-            SaneListExtension(),
-            SmartyExtension(substitutions=_SMARTY),
-            TableExtension(),
-            TocExtension(permalink=False, slugify=_slugify),
-            ExporterExtension(),
+            AbbrExtension(), AttrListExtension(), DefListExtension(),
+            HighlightExtension(use_pygments=False), SuperFencesCodeExtension(),
+            FootnoteExtension(SEPARATOR="-", BACKLINK_TITLE="Back to note %d"), SaneListExtension(),
+            SmartyExtension(substitutions=characters),
+            TableExtension(), TocExtension(permalink=False, slugify=_slugify), ExporterExtension(),
         ],
         output_format="xhtml",
     )

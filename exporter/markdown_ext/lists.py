@@ -1,11 +1,5 @@
-"""Nested lists as CommonMark and GitHub read them, for Python-Markdown's four-space rule.
-
-Python-Markdown nests a list only under four spaces; people also indent by two, or
-by three under ``1.`` (the item's content column).  This preprocessor re-indents the
-lines of each list so that every item's content starts four spaces deeper than its
-parent's, which Python-Markdown then reads as CommonMark would.  Lines outside lists
-and the contents of fenced code blocks keep their own indentation.
-"""
+"""Nested lists as CommonMark reads them (two or three spaces deep), re-indented to the four
+spaces a level Python-Markdown needs; other lines and fenced code keep their indentation."""
 
 from __future__ import annotations
 
@@ -13,13 +7,11 @@ import re
 
 from markdown.preprocessors import Preprocessor
 
-# A list marker (Python-Markdown has no "1)"), and the spaces after it (one to four;
-# more start indented code).
+# A list marker (Python-Markdown has no "1)"), and one to four spaces (more start indented code).
 _ITEM = re.compile(r"( *)([-*+]|\d{1,9}[.])( {1,4}(?=\S)|$)")
 _RULE = re.compile(r" {0,3}([-*_])(?: *\1){2,} *$")
 _FENCE = re.compile(r" *(`{3,}|~{3,})")
-# What starts a block that interrupts a paragraph: a heading, a quote, HTML (or the
-# placeholder Python-Markdown leaves for an HTML block it has set aside).
+# A heading, a quote, HTML (or Python-Markdown's placeholder for it) interrupt a paragraph.
 _BLOCK_STARTS = "#><\x02"
 
 
@@ -28,11 +20,9 @@ class ListIndentPreprocessor(Preprocessor):
 
     def run(self, lines: list[str]) -> list[str]:
         out: list[str] = []
-        # For each open item: its content column in the source and in the output, and
-        # whether a blank line has been seen inside it (a loose item).
+        # Each open item's content column in the source and in the output, and whether it is loose.
         items: list[tuple[int, int, bool]] = []
-        fence, shift, blank = "", 0, True
-        paragraph = False  # whether the line before continues a paragraph
+        fence, shift, blank, paragraph = "", 0, True, False
         for raw in lines:
             line = raw.expandtabs(4) if "\t" in raw[:16] else raw
             stripped = line.lstrip(" ")
@@ -52,21 +42,17 @@ class ListIndentPreprocessor(Preprocessor):
             nested = bool(items) and indent >= items[-1][0]
             lazy = bool(item and paragraph and (nested or not items) and not _may_interrupt(item, nested))
             if lazy:
-                item = None  # the paragraph's text, as CommonMark and Python-Markdown read it
+                item = None  # the paragraph's text, as CommonMark reads it
             opener = _FENCE.match(line) if indent < limit else None
-            # A heading, rule, fence, quote or HTML block ends the list it is not indented into;
-            # other text is a lazy continuation of the item's paragraph.
+            # A block ends the list it is not indented into; other text continues the paragraph.
             block = bool(opener) or bool(_RULE.match(line)) or stripped[0] in _BLOCK_STARTS
-            ends = blank or block
             popped = []
-            while items and indent < items[-1][0] and (ends or item):
+            while items and indent < items[-1][0] and (blank or block or item):
                 popped.append(items.pop())
             shift = 0
             if item and indent < limit:
-                sibling = popped[-1] if popped else None
-                if sibling and sibling[2] and not blank:
-                    # Python-Markdown would read a loose item's next sibling as a line of
-                    # the nested list just closed; a blank line ends that list as CommonMark does.
+                if popped and popped[-1][2] and not blank:
+                    # Else Python-Markdown reads a loose item's sibling as part of the nested list.
                     out.append("")
                 target = items[-1][1] if items else 0
                 width = len(item.group(2)) + max(len(item.group(3)), 1)
@@ -85,11 +71,8 @@ class ListIndentPreprocessor(Preprocessor):
 
 
 def _may_interrupt(item: re.Match[str], nested: bool) -> bool:
-    """Whether a list item may start right under a paragraph line (no blank line between).
-
-    Only inside a list item, and for a numbered one only from 1 (CommonMark's rule; at the
-    top level Python-Markdown never lets a list interrupt a paragraph).
-    """
+    """Whether an item may start right under a paragraph line: only inside an item, and a
+    numbered one only from 1 (CommonMark's rule; Python-Markdown's at the top level is never)."""
     marker = item.group(2)
     return nested and (not marker[:-1].isdigit() or int(marker[:-1]) == 1)
 
