@@ -30,8 +30,10 @@ def uncovered(text: str, style: str) -> tuple[str, str]:
     used = {ord(char) for char in text if not char.isspace()
             and unicodedata.category(char) not in {"Cc", "Cf", "Zs"}}
     main, *serif = STYLE_FONTS.get(style, STYLE_FONTS["classic"])
-    fallback = _coverage(FALLBACK_FONT).union(*map(_coverage, serif))
     outside = sorted(used - _coverage(main))
+    if not outside:  # (the usual case: the fallbacks' large tables need not be read)
+        return "", ""
+    fallback = _coverage(FALLBACK_FONT).union(*map(_coverage, serif))
     return ("".join(chr(c) for c in outside if c in fallback),
             "".join(chr(c) for c in outside if c not in fallback))
 
