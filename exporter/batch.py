@@ -24,9 +24,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import Diagnostic, ExecutorError, ExporterError, InternalError, RenderError, reason
+from .errors import ExecutorError, ExporterError, InternalError, RenderError, reason
 from .options import Options
-from .pipeline import BuildResult, Failure, build, build_book, render_source
+from .pipeline import BuildResult, Failure, build
 from .session import Session
 
 if TYPE_CHECKING:
@@ -34,8 +34,6 @@ if TYPE_CHECKING:
     from multiprocessing.connection import Connection
 
 Outcome = BuildResult | Failure
-#: Editions rendered in memory, by format, and the warnings met.
-Rendered = tuple[dict[str, bytes], tuple[Diagnostic, ...]]
 #: A task for a worker: a function, its keyword arguments but the session, and the source it builds.
 Task = tuple[Callable[..., Any], dict[str, Any], Path]
 
@@ -131,20 +129,10 @@ class Workers:
         return self._run([(_build_in, {"source": source, **arguments}, source)
                           for source in sources], on_done)
 
-    def render(self, source: Path, data: bytes | None) -> Rendered | Failure:
-        """One article's editions in memory, and its warnings; nothing is written."""
-        task = (render_source, {"source": source, "options": self.options, "data": data}, source)
-        result: Rendered | Failure = self._run([task])[0]
-        return result
-
-    def build_book(self, sources: Sequence[Path], output_dir: Path, title: str | None,
-                   book_file: Path | None) -> Outcome:
-        """Bind *sources* into one book (see :func:`exporter.pipeline.build_book`), in a worker."""
-        arguments = {"sources": list(sources), "output_dir": output_dir, "title": title,
-                     "book_file": book_file, "options": self.options}
-        anchor = book_file or (sources[0] if sources else Path("book"))
-        outcome: Outcome = self._run([(build_book, arguments, anchor)])[0]
-        return outcome
+    def run(self, function: Callable[..., Any], source: Path, /, **arguments: Any) -> Any:
+        """``function(**arguments, session=...)`` in a worker (as :func:`exporter.pipeline.render_source`
+        or :func:`~exporter.pipeline.build_book`): its result, or a :class:`Failure` of *source*."""
+        return self._run([(function, arguments, source)])[0]
 
     def _run(self, tasks: list[Task], on_done: Callable[[Outcome], None] | None = None) -> list[Any]:
         from multiprocessing.connection import wait

@@ -15,17 +15,17 @@ from ..options import Options
 
 if TYPE_CHECKING:
     from ..pipeline import BuildResult, Failure
+    from .runs import Run
 
 
-def after_build(built: list[BuildResult], status: int, output_dir: Path, report: Path | None,
-                outcomes: Sequence[BuildResult | Failure], manifest: bool, bag_dir: Path | None,
-                check: bool, ace_dir: Path | None, proof: bool, options: Options,
-                catalog: str | None = None) -> int:
-    """Reports, fixity, proofs and checks on what was built; return the exit status."""
+def after_build(run: Run, status: int, report: Path | None, manifest: bool, bag_dir: Path | None,
+                check: bool, ace_dir: Path | None, proof: bool, catalog: str | None) -> int:
+    """Reports, fixity, proofs and checks on what *run* built; return the exit status."""
+    built, output_dir = run.built, run.output_dir
     if report is not None:
         from ..output import write_atomic
 
-        write_atomic(report, json.dumps(report_record(outcomes), indent=2).encode("utf-8") + b"\n")
+        write_atomic(report, json.dumps(report_record(run.outcomes), indent=2).encode("utf-8") + b"\n")
         click.echo(f"Wrote {report}", err=True)
     editions = [output.path for result in built for output in result.outputs]
     if manifest and editions:
@@ -37,7 +37,7 @@ def after_build(built: list[BuildResult], status: int, output_dir: Path, report:
             raise UsageProblem("bag not written: some articles failed", path=bag_dir)
         from ..fixity import bagging_date, write_bag
 
-        inputs, record = _kept(built, options)
+        inputs, record = _kept(built, run.options)
         write_bag(bag_dir, editions, inputs, record,
                   external_identifier=list(dict.fromkeys(result.identifier for result in built)),
                   bagging_date=bagging_date(result.date for result in built),
@@ -103,24 +103,21 @@ def _kept(built: list[BuildResult], options: Options) -> tuple[list[tuple[str, P
 
 def report_record(outcomes: Sequence[BuildResult | Failure]) -> dict[str, Any]:
     """A machine-readable record of a build: one entry per source, in order."""
-    from ..pipeline import BuildResult
+    from ..pipeline import Failure
 
     entries: list[dict[str, Any]] = []
     for outcome in outcomes:
-        if isinstance(outcome, BuildResult):
-            entries.append({
-                "source": str(outcome.source), "status": "reused" if outcome.reused else "built",
-                "outputs": [{"format": o.format, "path": str(o.path), "size": o.size,
-                             "sha256": o.sha256} for o in outcome.outputs],
-                "warnings": [_diagnostic(w) for w in outcome.warnings], "error": None})
+        entry: dict[str, Any] = {"source": str(outcome.source), "status": "failed",
+                                 "outputs": [], "warnings": [], "error": None}
+        if isinstance(outcome, Failure):
+            error = outcome.error
+            entry.update(error={"type": type(error).__name__, "message": error.message,
+                                                 "line": error.line, "exit_code": error.exit_code})
         else:
-            entries.append({
-                "source": str(outcome.source), "status": "failed", "outputs": [], "warnings": [],
-                "error": {"type": type(outcome.error).__name__, "message": outcome.error.message,
-                          "line": outcome.error.line, "exit_code": outcome.error.exit_code}})
+            entry.update(status="reused" if outcome.reused else "built", outputs=[
+                {"format": o.format, "path": str(o.path), "size": o.size, "sha256": o.sha256}
+                for o in outcome.outputs], warnings=[
+                {"code": w.code, "severity": w.severity, "message": w.message, "line": w.line}
+                for w in outcome.warnings])
+        entries.append(entry)
     return {"tool": f"exporter {__version__}", "sources": entries}
-
-
-def _diagnostic(warning: Any) -> dict[str, Any]:
-    return {"code": warning.code, "severity": warning.severity, "message": warning.message,
-            "line": warning.line}

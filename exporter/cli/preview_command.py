@@ -11,8 +11,8 @@ import click
 from ..errors import SourceError, UsageProblem, reason
 from ..options import Options
 from .build_command import WithDefaults, build, edition_options, make_options, own_defaults
-from .reporting import Reporting
-from .sources import working_folder
+from .reporting import reporting
+from .runs import working_folder
 
 if TYPE_CHECKING:
     import socket
@@ -34,7 +34,7 @@ def preview_command(source: Path, host: str, port: int, open_browser: bool, **_:
     The page is served on loopback only unless --host says otherwise; its address is
     printed on standard error.
     """
-    with Reporting():
+    with reporting():
         if not source.is_file():
             raise SourceError("is a folder; preview one article" if source.is_dir()
                               else "no such file", path=source)

@@ -3,31 +3,37 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from ..errors import ExecutorError, ExporterError, UsageProblem
+from ..errors import ExecutorError, ExporterError, StrictError, UsageProblem
 from ..options import Options
 from ..source import SUFFIXES
-from .progress import Reporter
-from .sources import CONTENT_DIR, expand_sources, refuse_shared_names
+from .reporting import Reporter
 
 if TYPE_CHECKING:
     from ..pipeline import BuildResult, Failure
 
+#: Where articles are looked for when no SOURCE is given.
+CONTENT_DIR = Path("content")
+#: ``-``: standard input as SOURCE, standard output as OUTPUT_DIR.
+STDIO = Path("-")
+#: Files an article may use besides itself: stylesheets, book files, images and fonts.
+_USED_SUFFIXES = {".css", ".yaml", ".yml", ".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg",
+                  ".otf", ".ttf", ".woff", ".woff2"}
 
 class Run:
     """One build of everything asked for, repeatable (for --watch)."""
 
-    def __init__(self, paths: list[Path], output_dir: Path, options: Options, book: str | None,
-                 book_file: Path | None, jobs: int | None, timeout: float, debug: bool,
-                 scheduler: str | None = None):
-        self.paths, self.output_dir, self.options = paths, output_dir, options
-        self.book, self.book_file, self.debug = book, book_file, debug
-        self.timeout, self.scheduler = timeout or None, scheduler
+    def __init__(self, sources: Sequence[Path], output_dir: Path, options: Options, book: str | None,
+                 jobs: int | None, timeout: float, debug: bool, scheduler: str | None = None):
+        self.sources, self.output_dir, self.options = sources, output_dir, options
+        self.book, self.debug, self.timeout, self.scheduler = book, debug, timeout or None, scheduler
+        self.book_file = Path(book) if book and book.endswith((".yaml", ".yml")) else None
+        self.paths = self.find()
         self.outcomes: list[BuildResult | Failure] = []
         #: The latest outcome of each source, across the rebuilds of --watch.
         self.latest: dict[Path, BuildResult | Failure] = {}
@@ -37,6 +43,13 @@ class Run:
         self.workers = Workers(jobs or default_jobs(), options, timeout)
         #: The Dask client of ``--scheduler``, connected on first use.
         self.client: Any = None
+
+    def find(self) -> list[Path]:
+        """The articles the sources name; two of one name are refused unless bound into a book."""
+        paths = list(expand_sources(self.sources, self.book_file is not None, self.options.strict))
+        if self.book is None:
+            refuse_shared_names(paths, self.output_dir)
+        return paths
 
     def close(self) -> None:
         """Stop the worker processes, and leave the Dask scheduler."""
@@ -63,28 +76,26 @@ class Run:
     def once(self, only: list[Path] | None = None) -> int:
         """Build (the *only* sources, or all); print what happened; return an exit status."""
         started = time.monotonic()
-        if self.book is not None:
-            reporter = Reporter(1, self.debug)
-            outcome = self.workers.build_book(self.paths, self.output_dir,
-                                              None if self.book_file else self.book, self.book_file)
-            reporter.done(outcome)
-            self.outcomes = [outcome]
-        else:
-            paths = only or self.paths
-            if self.scheduler and self.client is None:
-                self.client = connect(self.scheduler)
-            reporter = Reporter(len(paths), self.debug)
-            with reporter:
-                if self.client is not None:
-                    from ..pipeline import build_many
+        paths = only or self.paths
+        with Reporter(len(paths) if self.book is None else 1, self.debug) as reporter:
+            if self.book is not None:
+                from ..pipeline import build_book
 
-                    self.outcomes = build_many(paths, self.output_dir, options=self.options,
-                                               executor=self.client.get_executor(pure=False),
-                                               timeout=self.timeout, on_done=reporter.done,
-                                               alive=lambda: self.client.status == "running")
-                else:
-                    self.outcomes = self.workers.build_all(paths, self.output_dir,
-                                                           on_done=reporter.done)
+                self.outcomes = [self.workers.run(
+                    build_book, self.book_file or (self.paths[0] if self.paths else Path("book")),
+                    sources=self.paths, output_dir=self.output_dir, options=self.options,
+                    title=None if self.book_file else self.book, book_file=self.book_file)]
+                reporter.done(self.outcomes[0])
+            elif self.scheduler:
+                from ..batch import build_on
+
+                if self.client is None:
+                    self.client = connect(self.scheduler)
+                self.outcomes = build_on(self.client.get_executor(pure=False), paths, self.output_dir,
+                                         self.options, self.timeout, reporter.done,
+                                         lambda: self.client.status == "running")
+            else:
+                self.outcomes = self.workers.build_all(paths, self.output_dir, on_done=reporter.done)
         if only is None:
             self.latest.clear()
         self.latest.update((outcome.source, outcome) for outcome in self.outcomes)
@@ -128,13 +139,7 @@ def connect(address: str) -> Any:
                             "was built") from None
 
 
-#: Files an article may use besides itself: stylesheets, book files, images and fonts.
-_USED_SUFFIXES = {".css", ".yaml", ".yml", ".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg",
-                  ".otf", ".ttf", ".woff", ".woff2"}
-
-
-def watch_and_rebuild(run: Run, watched: list[str], arguments: Sequence[Path], strict: bool,
-                      afterwards: Callable[[], None] = lambda: None) -> None:
+def watch_and_rebuild(run: Run, afterwards: Callable[[], None]) -> None:
     """Rebuild on every save of a source or a file it uses, one line per rebuild, until Ctrl-C.
 
     An article added to (or removed from) a folder given as SOURCE joins (or leaves) the build.
@@ -145,15 +150,15 @@ def watch_and_rebuild(run: Run, watched: list[str], arguments: Sequence[Path], s
     from ..resources import styles_dir
 
     default = (CONTENT_DIR,) if run.book_file is None else ()
-    folders = [path.resolve() for path in (arguments or default) if path.is_dir()]
+    folders = [path.resolve() for path in (run.sources or default) if path.is_dir()]
     # A book's own articles (named in its book file) and the book file are watched too.
     book_files: list[Path] = [path for result in run.built for path in result.sources]
     if run.book_file is not None:
         book_files.append(run.book_file)
-    targets = {Path(p).resolve().parent if Path(p).is_file() else Path(p).resolve()
-               for p in [*watched, *map(str, book_files)] if Path(p).exists()} | set(folders)
     bundled = styles_dir().resolve()
-    targets.add(bundled)
+    targets = {path.resolve().parent if path.is_file() else path.resolve() for path in
+               [*run.options.user_stylesheets, *run.paths, *book_files] if path.exists()}
+    targets.update(folders, [bundled])
     written = run.output_dir.resolve()
     click.echo(f"Watching {len(targets)} folder(s); Ctrl-C stops.", err=True)
     sources = {path.resolve(): path for path in [*run.paths, *book_files]}
@@ -171,10 +176,7 @@ def watch_and_rebuild(run: Run, watched: list[str], arguments: Sequence[Path], s
             if any((path not in sources and path.suffix.lower() in SUFFIXES)
                    or (path in sources and not path.exists()) for path in changed):
                 try:
-                    run.paths = list(expand_sources(arguments, strict=strict,
-                                                    allow_empty=run.book_file is not None))
-                    if run.book is None:
-                        refuse_shared_names(run.paths, run.output_dir)
+                    run.paths = run.find()
                 except ExporterError as problem:
                     click.echo(f"Warning: {problem}; the articles built stay as they were", err=True)
                     continue
@@ -200,3 +202,68 @@ def watch_and_rebuild(run: Run, watched: list[str], arguments: Sequence[Path], s
             click.echo(f"Rebuilt {names}: {'failed' if status else 'ok'}", err=True)
     except KeyboardInterrupt:
         click.echo("Stopped watching.", err=True)
+
+
+def expand_sources(sources: Sequence[Path], allow_empty: bool = False,
+                   strict: bool = False) -> Iterator[Path]:
+    """Files as given; folders (and the default content/) as every article inside, sorted.
+
+    A folder's articles are the files that lie inside it: a link leading out of it
+    (to ``/etc/passwd``, a key) is skipped with a warning, or refused under *strict*.
+    """
+    from ..resources import is_inside
+
+    if not sources and allow_empty:
+        return
+    if not sources:
+        if not CONTENT_DIR.is_dir():
+            raise UsageProblem("no SOURCE given and no content/ folder here")
+        refuse_leading_out(CONTENT_DIR)
+        sources = (CONTENT_DIR,)
+    for source in sources:
+        if source == STDIO:
+            raise UsageProblem("'-' (standard input) needs '-o -' or a single SOURCE with -o DIR")
+        if source.is_dir():
+            found = sorted(p for p in source.rglob("*")
+                           if p.suffix.lower() in SUFFIXES and p.is_file()
+                           and not any(part.startswith(".") for part in p.relative_to(source).parts))
+            inside = [path for path in found if is_inside(path, [source])]
+            for path in found:
+                if path not in inside:
+                    message = "leads outside the folder given; not built"
+                    if strict:
+                        raise StrictError(message, path=path)
+                    click.echo(f"Warning: {path}: {message}", err=True)
+            if not inside:
+                raise UsageProblem("folder holds no .md, .markdown or .txt article", path=source)
+            yield from inside
+        else:
+            yield source
+
+
+def refuse_shared_names(paths: Sequence[Path], output_dir: Path) -> None:
+    """Two articles named alike (``a/x.md``, ``b/x.md``) would overwrite each other's editions."""
+    seen: dict[str, Path] = {}
+    for path in paths:
+        first = seen.setdefault(path.stem, path)
+        if first != path:
+            raise UsageProblem(f"{first} and {path} would both write {output_dir / path.stem}.*; "
+                               "rename one, or build them into different folders")
+
+
+def refuse_leading_out(folder: Path) -> None:
+    """A default folder (``content/``, ``dist/``) that is a link out of the working folder, as a
+    cloned repository could ship, is refused: name it yourself if you mean it."""
+    from ..resources import is_inside
+
+    if folder.exists() and not is_inside(folder, [working_folder()]):
+        raise UsageProblem(f"{folder}/ leads outside the working folder; name the folder you "
+                           "mean on the command line", path=folder)
+
+
+def working_folder() -> Path:
+    """The working folder; a clear error when it has been deleted (as by another shell)."""
+    try:
+        return Path.cwd()
+    except FileNotFoundError:
+        raise UsageProblem("the working folder no longer exists; change to one that does") from None
