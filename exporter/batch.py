@@ -110,12 +110,6 @@ class Workers:
         self.jobs, self.options, self.timeout = max(1, jobs), options, timeout or None
         self._idle: list[_Worker] = []
 
-    def __enter__(self) -> Workers:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
     def close(self) -> None:
         """Stop the idle workers (busy ones are stopped as :meth:`_run` leaves)."""
         _stop_idle(self._idle)

@@ -10,7 +10,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 from click.core import ParameterSource
@@ -20,6 +20,9 @@ from ..options import EDITIONS, FORMATS, STYLES, Options
 from .afterwards import after_build, write_catalog_of
 from .reporting import Reporter, reporting, warning_line
 from .runs import STDIO, Run, refuse_leading_out, watch_and_rebuild, working_folder
+
+if TYPE_CHECKING:
+    from ..config import Defaults
 
 DEFAULT_OUTPUT = Path("dist")
 #: 9999-12-31 23:59:59 UTC, the last moment a date of the editions can name.
@@ -44,12 +47,46 @@ class WithDefaults(click.Command):
 
 
 def own_defaults(command: click.Command) -> dict[str, Any]:
-    """The defaults file's values for *command*'s options; its keys are checked against build's."""
-    from .settings import defaults_map
+    """Click's ``default_map`` of *command* from the defaults file (its keys checked against build's)."""
+    from ..config import ConfigError
 
-    names = {param.name for param in command.params}
-    return {name: value for name, value in defaults_map(working_folder(), build.params).items()
-            if name in names}
+    defaults = read_defaults()
+    for note in defaults.ignored:
+        click.echo(f"Warning: {note}", err=True)
+    options, names = build_options(), {param.name for param in command.params}
+    values: dict[str, Any] = {}
+    for key, value in defaults.values.items():
+        param = options[key]
+        if param.multiple and not isinstance(value, list):
+            value = [value]
+        if param.multiple and not all(isinstance(item, str) for item in value):
+            raise ConfigError(f"{key!r} must be text or a list of text", path=defaults.path)
+        if param.is_flag and not isinstance(value, bool):
+            raise ConfigError(f"{key!r} must be true or false", path=defaults.path)
+        if not param.multiple and isinstance(value, (list, dict)):
+            raise ConfigError(f"{key!r} takes one value, not a list or table", path=defaults.path)
+        if param.name in names:
+            values[str(param.name)] = value
+    return values
+
+
+def build_options() -> dict[str, click.Option]:
+    """The options of ``build`` by long name (``page-size``), as a defaults file spells them
+    (but ``--debug`` and ``--watch``, which concern one run, not a project's habits)."""
+    options = {}
+    for param in build.params:
+        long_names = [name for name in param.opts if name.startswith("--")]
+        if isinstance(param, click.Option) and long_names and param.name not in ("debug", "watch"):
+            options[long_names[0][2:].split("/")[0]] = param
+    return options
+
+
+def read_defaults() -> Defaults:
+    """The defaults file in force in the working folder, its keys checked against build's options."""
+    from ..config import load_defaults
+
+    return load_defaults(working_folder(), {name: param.help or ""
+                                            for name, param in build_options().items()})
 
 
 def edition_options(command: F) -> F:
@@ -262,7 +299,7 @@ def to_stdout(sources: Sequence[Path], options: Options, formats: Sequence[str],
     source, data = sources[0], None
     if source == STDIO:
         source, data = Path(STDIN), read_stream(sys.stdin.buffer, options)
-    with Workers(1, options, timeout) as workers:
+    with contextlib.closing(Workers(1, options, timeout)) as workers:
         rendered = workers.run(render_source, source, source=source, options=options, data=data)
     if isinstance(rendered, Failure):
         raise rendered.error
@@ -284,7 +321,7 @@ def from_stdin(output_dir: Path, options: Options, timeout: float) -> None:
     from ..source import STDIN, read_stream
 
     data = read_stream(sys.stdin.buffer, options)
-    with Workers(1, options, timeout) as workers:
+    with contextlib.closing(Workers(1, options, timeout)) as workers:
         (outcome,) = workers.build_all([Path(STDIN)], output_dir, data=data)
     reporter = Reporter(1)
     reporter.done(outcome)

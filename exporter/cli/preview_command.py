@@ -10,9 +10,8 @@ import click
 
 from ..errors import SourceError, UsageProblem, reason
 from ..options import Options
-from .build_command import WithDefaults, build, edition_options, make_options, own_defaults
+from .build_command import WithDefaults, edition_options, make_options, own_defaults, read_defaults
 from .reporting import reporting
-from .runs import working_folder
 
 if TYPE_CHECKING:
     import socket
@@ -46,13 +45,12 @@ def preview_command(source: Path, host: str, port: int, open_browser: bool, **_:
         import uvicorn
 
         from ..preview import Preview, is_loopback, make_app
-        from .settings import read_defaults
 
         listener = _listen(host, port)
         if not is_loopback(host):
             click.echo(f"Warning: serving beyond this machine: whoever reaches {host} can read "
                        "the preview", err=True)
-        defaults_file = read_defaults(working_folder(), build.params).path
+        defaults_file = read_defaults().path
         preview = Preview(source, lambda: _settings(args), [defaults_file] if defaults_file else [])
         bound = listener.getsockname()[0]
         url = f"http://{f'[{bound}]' if ':' in bound else bound}:{listener.getsockname()[1]}/"

@@ -152,14 +152,12 @@ def watch_and_rebuild(run: Run, afterwards: Callable[[], None]) -> None:
     default = (CONTENT_DIR,) if run.book_file is None else ()
     folders = [path.resolve() for path in (run.sources or default) if path.is_dir()]
     # A book's own articles (named in its book file) and the book file are watched too.
-    book_files: list[Path] = [path for result in run.built for path in result.sources]
-    if run.book_file is not None:
-        book_files.append(run.book_file)
-    bundled = styles_dir().resolve()
-    targets = {path.resolve().parent if path.is_file() else path.resolve() for path in
-               [*run.options.user_stylesheets, *run.paths, *book_files] if path.exists()}
+    book_files = [path for result in run.built for path in result.sources]
+    book_files += [run.book_file] if run.book_file else []
+    bundled, written = styles_dir().resolve(), run.output_dir.resolve()
+    targets = {path.resolve().parent for path in [*run.options.user_stylesheets, *run.paths,
+                                                  *book_files] if path.is_file()}
     targets.update(folders, [bundled])
-    written = run.output_dir.resolve()
     click.echo(f"Watching {len(targets)} folder(s); Ctrl-C stops.", err=True)
     sources = {path.resolve(): path for path in [*run.paths, *book_files]}
     try:

@@ -12,7 +12,7 @@ import click
 
 from ..errors import CHECK_FAILED, VERIFY_FAILED, ExporterError, InternalError, UsageProblem, VerifyError
 from ..options import FORMATS
-from .build_command import build
+from .build_command import build_options, read_defaults
 from .reporting import reporting
 from .runs import working_folder
 
@@ -66,14 +66,12 @@ def proof_command(pdfs: tuple[Path, ...], output_dir: Path | None, dpi: int) -> 
 def config_command() -> None:
     """Print the build settings in force here, and where each comes from."""
     with reporting():
-        from .settings import build_options, read_defaults
-
-        defaults = read_defaults(working_folder(), build.params)
+        defaults = read_defaults()
         for note in defaults.ignored:
             click.echo(f"Warning: {note}", err=True)
         base = defaults.path.parent if defaults.path else working_folder()
         rows = []
-        for name, param in build_options(build.params).items():
+        for name, param in build_options().items():
             given = name in defaults.values
             value = defaults.values[name] if given else _EFFECTIVE_DEFAULTS.get(name, param.default)
             rows.append((name, _as_written(value, param, base), str(defaults.path) if given else "default"))
