@@ -17,9 +17,8 @@ from click.core import ParameterSource
 
 from ..errors import OutputError, UsageProblem
 from ..options import EDITIONS, FORMATS, STYLES, Options
-from .afterwards import after_build, write_catalog_of
 from .reporting import Reporter, reporting, warning_line
-from .runs import STDIO, Run, refuse_leading_out, watch_and_rebuild, working_folder
+from .runs import STDIO, Run, after_build, refuse_leading_out, watch_and_rebuild, working_folder
 
 if TYPE_CHECKING:
     from ..config import Defaults
@@ -215,7 +214,7 @@ def build(sources: tuple[Path, ...], output_dir: Path, formats: tuple[str, ...],
             status = after_build(run, status, report, manifest, bag_dir, check, ace_dir, proof,
                                  listed)
             if watch:
-                watch_and_rebuild(run, lambda: write_catalog_of(run.all_built, output_dir, listed))
+                watch_and_rebuild(run, listed)
         finally:
             run.close()
         if status:
