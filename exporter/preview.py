@@ -114,16 +114,19 @@ class Preview:
 
         await self.rebuild()
         while not stop.is_set():
-            if self.broken:  # (what changed while no folder was watched)
-                await self.rebuild()
             folders = {_nearest_folder(path) for path in self.watched}
-            async for changes in awatch(*folders, stop_event=stop, watch_filter=None,
-                                        recursive=False, step=50):
+            # A broken build is made again once its folders are watched (at the first change or
+            # timeout), so that a file that came back just before they were is seen too.
+            catch_up = self.broken
+            async for changes in awatch(*folders, stop_event=stop, watch_filter=None, recursive=False,
+                                        step=50, rust_timeout=100 if catch_up else None,
+                                        yield_on_timeout=catch_up):
                 paths = {Path(name) for _change, name in changes}
                 home = self.source.resolve().parent
-                if paths & self.watched or (self.broken and any(
+                if catch_up or paths & self.watched or (self.broken and any(
                         (path.parent == home or home.is_relative_to(path))
                         and not path.name.startswith(".") for path in paths)):
+                    catch_up = False
                     await self.rebuild()
                     if folders != {_nearest_folder(path) for path in self.watched}:
                         break
