@@ -1,25 +1,16 @@
 """Build articles in worker processes, each article bounded in time.
 
-Every worker renders many documents with one :class:`~exporter.session.Session`,
-so WeasyPrint is imported and the fonts and stylesheets are loaded once per
-worker.  A time limit is kept by killing the worker that overruns it and
-starting another, so it holds wherever the work is, even inside a library's C
-code or a callback that would swallow an alarm.  A failing, overlong or
-crashed article is reported as a :class:`~exporter.pipeline.Failure`; the
-others go on.
-
-:func:`build_article` is the same work as a task for any ``concurrent.futures``
-executor (a process pool, a Dask cluster's ``Client.get_executor()``): the
-executor's process builds the article in a worker process of its own, kept warm
-between tasks, so the time limit holds there too.
-
-(Pebble's process pool kills overrunning tasks too, but it polls every tenth
-of a second, which every command would wait for once more at its end.)
+Each worker renders with one :class:`~exporter.session.Session`, so fonts and stylesheets load
+once per worker.  An article that overruns its time is stopped by killing its worker, which holds
+even inside a library's C code; a failing, overlong or crashed article is a
+:class:`~exporter.pipeline.Failure` and the others go on.  :func:`build_article` is the same work
+as a task of any ``concurrent.futures`` executor (a process pool, a Dask cluster).
 """
 
 from __future__ import annotations
 
 import contextlib
+import math
 import multiprocessing
 import os
 import pickle
@@ -30,28 +21,24 @@ import traceback
 import weakref
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import Diagnostic, ExecutorError, ExporterError, InternalError, RenderError, reason
+from .errors import ExecutorError, ExporterError, InternalError, RenderError, reason
 from .options import Options
-from .pipeline import BuildResult, Failure, build, build_book, render_source
+from .pipeline import BuildResult, Failure, build
 from .session import Session
 
 if TYPE_CHECKING:
     from concurrent.futures import Executor
     from multiprocessing.connection import Connection
-    from multiprocessing.process import BaseProcess
 
 Outcome = BuildResult | Failure
-#: Editions rendered in memory, by format, and the warnings met.
-Rendered = tuple[dict[str, bytes], tuple[Diagnostic, ...]]
-#: A task for a worker: a function of a session and arguments, and the source it builds.
-Task = tuple[Callable[..., Any], tuple[Any, ...], Path]
+#: A task for a worker: a function, its keyword arguments but the session, and the source it builds.
+Task = tuple[Callable[..., Any], dict[str, Any], Path]
 
-#: The parent's ends of the pipes of every worker this process started, in any pool or thread:
-#: each new worker closes them all, so that each worker sees its own pipe end with its parent.
+#: The parent's ends of the pipes of every worker this process started: each new worker closes
+#: them all, so that a worker sees its own pipe end when the parent goes.
 _PARENT_ENDS: list[Connection] = []
 _STARTING = threading.Lock()
 #: Per thread of an executor's process: the pool that :func:`build_article` builds in.
@@ -60,118 +47,126 @@ _here = threading.local()
 
 def default_jobs() -> int:
     """Worker processes by default: the CPUs this process may use."""
-    try:
+    if hasattr(os, "sched_getaffinity"):
         return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
+    return os.cpu_count() or 1
 
 
-@dataclass
 class _Worker:
-    process: BaseProcess
-    connection: Connection
-    #: The task it is building: its place in the batch, its source, and when it must end.
-    busy: tuple[int, Path, float | None] | None = None
+    """A worker process, the parent's end of its pipe, and its task (place, source, deadline)."""
+
+    def __init__(self) -> None:
+        context = multiprocessing.get_context("fork")  # (it starts with the parent's imports)
+        with _STARTING:
+            self.connection, theirs = context.Pipe()
+            self.process = context.Process(target=_serve, daemon=True,
+                                           args=(theirs, [self.connection, *_PARENT_ENDS]))
+            self.process.start()
+            theirs.close()
+            _PARENT_ENDS.append(self.connection)
+        self.task: tuple[int, Path, float] = (0, Path(), math.inf)
+
+    def stop(self, now: bool = True) -> None:
+        """End the worker: *now* by SIGTERM (held off only while it renames files), else when told."""
+        if not now:
+            with contextlib.suppress(OSError):
+                self.connection.send(None)
+        elif self.process.is_alive():
+            self.process.terminate()
+            self.process.join(10)
+            if self.process.is_alive():
+                self.process.kill()
+        self.process.join()
+        with _STARTING:
+            _PARENT_ENDS.remove(self.connection)
+            self.connection.close()
+
+    def reply(self) -> tuple[Any, bool]:
+        """The outcome of its task, and whether the worker may build again."""
+        source = self.task[1]
+        try:
+            kind, value, details = self.connection.recv()
+        except (EOFError, OSError):  # it died: report it, never hide it
+            self.process.join()
+            return Failure(source, RenderError(
+                f"the worker building it stopped unexpectedly (exit code {self.process.exitcode})",
+                path=source)), False
+        except Exception as error:
+            return Failure(source, InternalError(
+                f"internal error: the worker's reply could not be read: {error}", path=source)), False
+        if kind == "fault":
+            value = InternalError(f"internal error: {value} (run with --debug for details)",
+                                  path=source, details=details)
+        return (value if kind == "done" else Failure(source, value)), True
 
 
 class Workers:
     """Up to *jobs* worker processes that build articles, each within *timeout* seconds.
 
-    The workers start on first use and stay until :meth:`close` (or the end of a
-    ``with`` block), so ``--watch`` rebuilds in a warm process.
+    They start on first use and stay until :meth:`close`, so ``--watch`` rebuilds in warm ones.
     """
 
     def __init__(self, jobs: int, options: Options, timeout: float | None):
         self.jobs, self.options, self.timeout = max(1, jobs), options, timeout or None
         self._idle: list[_Worker] = []
 
-    def __enter__(self) -> Workers:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
     def close(self) -> None:
-        """Stop the idle workers (busy ones are stopped by :meth:`_run` as it leaves)."""
+        """Stop the idle workers (busy ones are stopped as :meth:`_run` leaves)."""
         _stop_idle(self._idle)
 
     def build_all(self, sources: Sequence[Path], output_dir: Path,
                   on_done: Callable[[Outcome], None] | None = None,
                   data: bytes | None = None, folder: Path | None = None) -> list[Outcome]:
-        """Build every source; results come back in the order of *sources*.
-
-        *data*, when given, is the bytes of the one source (read from a pipe); *folder*, the
-        working folder to build in (else this process's).
-        """
-        return self._run([(_build_one, (source, output_dir, self.options, data, folder), source)
+        """Build every source, in the order of *sources*: *data* is the one source's bytes (from a
+        pipe), *folder* the working folder to build in."""
+        arguments = {"output_dir": output_dir, "options": self.options, "data": data, "folder": folder}
+        return self._run([(_build_in, {"source": source, **arguments}, source)
                           for source in sources], on_done)
 
-    def render(self, source: Path, data: bytes | None) -> Rendered | Failure:
-        """One article's editions in memory, and its warnings; nothing is written."""
-        result: Rendered | Failure = self._run(
-            [(_render_one, (source, data, self.options), source)], None)[0]
-        return result
+    def run(self, function: Callable[..., Any], source: Path, /, **arguments: Any) -> Any:
+        """``function(**arguments, session=...)`` in a worker (as :func:`exporter.pipeline.render_source`
+        or :func:`~exporter.pipeline.build_book`): its result, or a :class:`Failure` of *source*."""
+        return self._run([(function, arguments, source)])[0]
 
-    def build_book(self, sources: Sequence[Path], output_dir: Path, title: str | None,
-                   book_file: Path | None) -> Outcome:
-        """Bind *sources* into one book (see :func:`exporter.pipeline.build_book`), in a worker."""
-        anchor = book_file or (sources[0] if sources else Path("book"))
-        arguments = (list(sources), output_dir, title, book_file, self.options)
-        outcome: Outcome = self._run([(_build_book, arguments, anchor)], None)[0]
-        return outcome
-
-    def _run(self, tasks: list[Task], on_done: Callable[[Outcome], None] | None) -> list[Any]:
+    def _run(self, tasks: list[Task], on_done: Callable[[Outcome], None] | None = None) -> list[Any]:
         from multiprocessing.connection import wait
 
         pending = deque(enumerate(tasks))
         busy: list[_Worker] = []
         results: dict[int, Any] = {}
-
-        def finish(worker: _Worker, outcome: Any, keep: bool) -> None:
-            assert worker.busy is not None
-            results[worker.busy[0]] = outcome
-            worker.busy = None
-            busy.remove(worker)
-            (self._idle.append if keep else self._stop)(worker)
-            if on_done:
-                on_done(outcome)
-
         try:
             while pending or busy:
                 while pending and len(busy) < self.jobs:
                     index, (function, arguments, source) = pending.popleft()
                     worker = self._ready_worker()
                     worker.connection.send((function, arguments))
-                    ends = time.monotonic() + self.timeout if self.timeout else None
-                    worker.busy = (index, source, ends)
+                    worker.task = (index, source, time.monotonic() + (self.timeout or math.inf))
                     busy.append(worker)
-                deadlines = [w.busy[2] for w in busy if w.busy and w.busy[2] is not None]
-                left = max(0.0, min(deadlines) - time.monotonic()) if deadlines else None
-                ready = wait([worker.connection for worker in busy], timeout=left)
-                for worker in [w for w in busy if w.connection in ready]:
-                    source = worker.busy[1] if worker.busy else Path()
-                    try:
-                        outcome, keep = _outcome(worker.connection.recv(), source), True
-                    except (EOFError, OSError):  # it died: report it, never hide it
-                        worker.process.join()
-                        outcome, keep = Failure(source, RenderError(
-                            "the worker building it stopped unexpectedly (exit code "
-                            f"{worker.process.exitcode})", path=source)), False
-                    except Exception as error:  # a reply that cannot be read back
-                        outcome, keep = Failure(source, InternalError(
-                            f"internal error: the worker's reply could not be read: {error}",
-                            path=source)), False
-                    finish(worker, outcome, keep)
+                left = min(worker.task[2] for worker in busy) - time.monotonic()
+                ready = wait([worker.connection for worker in busy],
+                             None if left == math.inf else max(0.0, left))
                 now = time.monotonic()
-                for worker in [w for w in busy if w.busy and w.busy[2] is not None
-                               and w.busy[2] <= now]:
-                    source = worker.busy[1] if worker.busy else Path()
-                    finish(worker, Failure(source, RenderError(
-                        f"took longer than {self.timeout:g} s; stopped, nothing written",
-                        path=source)), keep=False)
+                for worker in list(busy):
+                    index, source, deadline = worker.task
+                    if worker.connection in ready:
+                        outcome, keep = worker.reply()
+                    elif deadline <= now:
+                        outcome, keep = Failure(source, RenderError(
+                            f"took longer than {self.timeout:g} s; stopped, nothing written",
+                            path=source)), False
+                    else:
+                        continue
+                    results[index] = outcome
+                    busy.remove(worker)
+                    if keep:
+                        self._idle.append(worker)
+                    else:
+                        worker.stop()
+                    if on_done:
+                        on_done(outcome)
         finally:
             for worker in busy:  # (interrupted: nothing they would write is wanted)
-                self._stop(worker)
+                worker.stop()
         return [results[index] for index in range(len(tasks))]
 
     def _ready_worker(self) -> _Worker:
@@ -180,96 +175,43 @@ class Workers:
             worker = self._idle.pop()
             if worker.process.is_alive():
                 return worker
-            self._stop(worker)
-        return self._start()
-
-    def _start(self) -> _Worker:
-        from multiprocessing import get_context
-
-        # Fork: a worker starts with the parent's imports, and never reads the environment anew.
-        context = get_context("fork")
-        with _STARTING:
-            ours, theirs = context.Pipe()
-            process = context.Process(target=_serve, args=(theirs, [ours, *_PARENT_ENDS]),
-                                      daemon=True)
-            process.start()
-            theirs.close()
-            _PARENT_ENDS.append(ours)
-        return _Worker(process, ours)
-
-    def _stop(self, worker: _Worker) -> None:
-        """End a worker now: SIGTERM, which it holds off only while it renames files into place."""
-        if worker.process.is_alive():
-            worker.process.terminate()
-            worker.process.join(10)
-            if worker.process.is_alive():
-                worker.process.kill()
-        worker.process.join()
-        _forget(worker)
+            worker.stop()
+        return _Worker()
 
 
 def _stop_idle(idle: list[_Worker]) -> None:
-    """Stop the idle workers of a pool: each is told to end, and waited for."""
+    """Tell each idle worker of a pool to end, and wait for it."""
     while idle:
-        worker = idle.pop()
-        with contextlib.suppress(OSError):
-            worker.connection.send(None)  # (the worker ends when told, or when the pipe does)
-        worker.process.join()
-        _forget(worker)
-
-
-def _forget(worker: _Worker) -> None:
-    """Close the parent's end of a stopped worker's pipe."""
-    with _STARTING:
-        _PARENT_ENDS.remove(worker.connection)
-        worker.connection.close()
-
-
-def _outcome(reply: tuple[str, Any, str], source: Path) -> Any:
-    """What a worker's reply says: its task's result, or a fault of the tool with its traceback."""
-    kind, value, details = reply
-    if kind == "done":
-        return value
-    return Failure(source, InternalError(f"internal error: {value} (run with --debug for details)",
-                                         path=source, details=details))
+        idle.pop().stop(now=False)
 
 
 def _serve(connection: Connection, parents_ends: list[Connection]) -> None:
-    """A worker's life: build what the parent sends, in one session, until told to stop."""
+    """A worker's life: run what the parent sends, in one session, until told to stop."""
     for end in parents_ends:
         end.close()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
     # Stopped at once, even inside C code, where a handler of the parent's would wait.
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     session = Session()
-    while True:
-        try:
-            message = connection.recv()
-        except EOFError:  # the parent is gone
-            return
-        if message is None:
-            return
-        function, arguments = message
-        try:
-            reply: tuple[str, Any, str] = ("done", function(session, *arguments), "")
-        except Exception as error:  # a fault of ours: the parent reports it
-            reply = ("fault", f"{type(error).__name__}: {error}", traceback.format_exc())
-        try:
+    with contextlib.suppress(EOFError, OSError):  # (the parent is gone)
+        while (message := connection.recv()) is not None:
+            function, arguments = message
+            try:
+                reply: tuple[str, Any, str] = ("done", function(**arguments, session=session), "")
+            except ExporterError as error:
+                reply = ("failed", error, "")
+            except Exception as error:  # a fault of ours: the parent reports it
+                reply = ("fault", f"{type(error).__name__}: {error}", traceback.format_exc())
             try:
                 connection.send(reply)
             except (pickle.PicklingError, TypeError, AttributeError) as error:
                 connection.send(("fault", f"unsendable result: {error}", traceback.format_exc()))
-        except OSError:  # the parent is gone
-            return
 
 
 def build_article(source: Path, output_dir: Path, options: Options, timeout: float | None,
                   folder: Path) -> Outcome:
-    """Build one article and write its editions, as a task of an executor's (see :func:`build_on`).
-
-    It builds in a worker process that this process starts and keeps, in *folder* (the caller's
-    working folder, at the same path here), stopped after *timeout* seconds as a local batch's is.
-    """
+    """Build one article as a task of an executor's (see :func:`build_on`): in a worker process
+    that this process keeps, in *folder* (the caller's working folder), within *timeout* seconds."""
     if multiprocessing.current_process().daemon:
         return Failure(source, ExecutorError(
             "not built: the executor's process is a daemon, which may start no process to build "
@@ -289,13 +231,11 @@ def build_article(source: Path, output_dir: Path, options: Options, timeout: flo
 def build_on(executor: Executor, sources: Sequence[Path], output_dir: Path, options: Options,
              timeout: float | None = None, on_done: Callable[[Outcome], None] | None = None,
              alive: Callable[[], bool] | None = None) -> list[Outcome]:
-    """Build every source as a task of *executor*; results come back in the order of *sources*.
+    """Build every source as a task of *executor*; results come in the order of *sources*.
 
-    A task that gives no result (the executor lost its scheduler, or a process) is a
-    :class:`Failure` with an :class:`ExecutorError`; the others go on.  *alive*, asked every
-    second while no task ends, tells whether the executor still serves: when it does not,
-    the tasks not done are given up (a Dask future can otherwise wait for ever).  When this
-    ends early (Ctrl-C), the tasks not yet begun are cancelled.
+    A task that gives no result is a :class:`Failure` with an :class:`ExecutorError`.  *alive*,
+    asked every second while no task ends, tells whether the executor still serves (a Dask future
+    can otherwise wait for ever).  Tasks not begun are cancelled when this ends (Ctrl-C).
     """
     from concurrent.futures import FIRST_COMPLETED, wait
 
@@ -326,34 +266,15 @@ def build_on(executor: Executor, sources: Sequence[Path], output_dir: Path, opti
     return [results[index] for index in range(len(sources))]
 
 
-def _build_one(session: Session, source: Path, output_dir: Path, options: Options,
-               data: bytes | None, folder: Path | None = None) -> Outcome:
+def _build_in(folder: Path | None, session: Session, **arguments: Any) -> Outcome:
+    """:func:`exporter.pipeline.build` in *folder* (the caller's working folder), if given."""
     if folder is not None:
         try:
             os.chdir(folder)
         except OSError as error:
+            source = arguments["source"]
             return Failure(source, ExecutorError(
                 f"not built: the working folder {folder} cannot be entered on this machine "
                 f"({reason(error)}); sources and outputs must be at the same path everywhere",
                 path=source))
-    try:
-        return build(source, output_dir, options=options, data=data, session=session)
-    except ExporterError as error:
-        return Failure(source, error)
-
-
-def _render_one(session: Session, source: Path, data: bytes | None,
-                options: Options) -> Rendered | Failure:
-    try:
-        return render_source(source, options, data=data, session=session)
-    except ExporterError as error:
-        return Failure(source, error)
-
-
-def _build_book(session: Session, sources: list[Path], output_dir: Path, title: str | None,
-                book_file: Path | None, options: Options) -> Outcome:
-    try:
-        return build_book(sources, output_dir, title=title, book_file=book_file, options=options,
-                          session=session)
-    except ExporterError as error:
-        return Failure(book_file or sources[0], error)
+    return build(**arguments, session=session)

@@ -1,14 +1,13 @@
 """The live preview: an article's HTML edition beside its PDF pages, made again on every save.
 
-A :class:`Preview` keeps a warm :class:`~exporter.session.Session` and the latest editions in
-memory; :func:`make_app` serves them with Starlette, and a server-sent event stream tells the
-page what changed.  It reads the article and what its build reads, writes no file, and serves
-nothing from disk: the HTML edition is self-contained and the page images are made in memory.
+It keeps the latest editions in memory and serves them with Starlette (a server-sent event stream
+tells the page what changed); it writes no file and serves nothing from disk.
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import dataclasses
 import hashlib
@@ -22,7 +21,6 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from starlette.applications import Starlette
-from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import Route
@@ -116,22 +114,25 @@ class Preview:
 
         await self.rebuild()
         while not stop.is_set():
-            if self.broken:  # (what changed while no folder was watched)
-                await self.rebuild()
             folders = {_nearest_folder(path) for path in self.watched}
-            async for changes in awatch(*folders, stop_event=stop, watch_filter=None,
-                                        recursive=False, step=50):
+            # A broken build is made again once its folders are watched (at the first change or
+            # timeout), so that a file that came back just before they were is seen too.
+            catch_up = self.broken
+            async for changes in awatch(*folders, stop_event=stop, watch_filter=None, recursive=False,
+                                        step=50, rust_timeout=100 if catch_up else None,
+                                        yield_on_timeout=catch_up):
                 paths = {Path(name) for _change, name in changes}
                 home = self.source.resolve().parent
-                if paths & self.watched or (self.broken and any(
+                if catch_up or paths & self.watched or (self.broken and any(
                         (path.parent == home or home.is_relative_to(path))
                         and not path.name.startswith(".") for path in paths)):
+                    catch_up = False
                     await self.rebuild()
                     if folders != {_nearest_folder(path) for path in self.watched}:
                         break
 
 
-def make_app(preview: Preview, host: str) -> Starlette:
+def make_app(preview: Preview, host: str) -> Any:
     """The preview's web application: the page, its edition and page images, and its events."""
     from sse_starlette import EventSourceResponse
 
@@ -173,18 +174,15 @@ def make_app(preview: Preview, host: str) -> Starlette:
 
     routes = [Route("/", page), Route("/edition.html", edition), Route("/events", events),
               Route("/pages/{number:int}.png", page_image)]
-    middleware = [Middleware(_LoopbackNamesOnly)] if is_loopback(host) else []
-    return Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
+    app = Starlette(routes=routes, lifespan=lifespan)
+    return _loopback_names_only(app) if is_loopback(host) else app
 
 
-class _LoopbackNamesOnly:
-    """Answer only requests whose ``Host`` names this machine, so that no web page can reach a
-    loopback server by DNS rebinding (Starlette's own check cannot read ``[::1]:PORT``)."""
+def _loopback_names_only(app: Any) -> Any:
+    """*app*, answering only requests whose ``Host`` names this machine, so that no web page can
+    reach a loopback server by DNS rebinding (Starlette's own check cannot read ``[::1]:PORT``)."""
 
-    def __init__(self, app: Any):
-        self.app = app
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+    async def guarded(scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "http":
             host = dict(scope["headers"]).get(b"host", b"").decode("latin-1")
             try:
@@ -192,9 +190,10 @@ class _LoopbackNamesOnly:
             except ValueError:
                 name = ""
             if not is_loopback(name):
-                await PlainTextResponse("Invalid host header", 400)(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
+                return await PlainTextResponse("Invalid host header", 400)(scope, receive, send)
+        await app(scope, receive, send)
+
+    return guarded
 
 
 def is_loopback(host: str) -> bool:
@@ -210,28 +209,17 @@ T = TypeVar("T")
 
 async def _in_thread(function: Callable[..., T], *args: Any) -> T:
     """*function* run in a daemon thread: Ctrl-C ends the preview without waiting for a layout."""
-    loop = asyncio.get_running_loop()
-    future: asyncio.Future[T] = loop.create_future()
+    future: concurrent.futures.Future[T] = concurrent.futures.Future()
+    future.set_running_or_notify_cancel()  # (so that a cancelled wait leaves it be)
 
     def run() -> None:
         try:
-            outcome: tuple[Any, BaseException | None] = (function(*args), None)
+            future.set_result(function(*args))
         except BaseException as error:  # (handed to the awaiting task, which shows it)
-            outcome = (None, error)
-        with contextlib.suppress(RuntimeError):  # (the preview stopped meanwhile)
-            loop.call_soon_threadsafe(_settle, future, *outcome)
+            future.set_exception(error)
 
     threading.Thread(target=run, name="exporter-preview", daemon=True).start()
-    return await future
-
-
-def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
-    if future.cancelled():
-        return
-    if error is not None:
-        future.set_exception(error)
-    else:
-        future.set_result(result)
+    return await asyncio.wrap_future(future)
 
 
 def _nearest_folder(path: Path) -> Path:

@@ -1,12 +1,7 @@
-"""Warm state that many builds in one process share, held by whoever makes the builds.
+"""Warm state that many builds in one process share: fonts, parsed stylesheets, images, covers.
 
-A build needs WeasyPrint's font configuration, the bundled stylesheets parsed,
-decoded images and a drawn cover; making them costs more than laying out a
-short article.  A :class:`Session` keeps them for the next build: a batch
-worker, ``--watch`` and any API caller that passes the same session to
-:func:`exporter.build` pay for them once.  Everything it keeps is a pure
-function of its key (a stylesheet's text, a cover's text), so a session can
-never make a build differ from a fresh one; each store is bounded.
+Whoever makes the builds holds it (a batch worker, ``--watch``, an API caller).  What it keeps is a
+pure function of its key, so a session never makes a build differ from a fresh one.
 """
 
 from __future__ import annotations
@@ -45,12 +40,10 @@ class Session:
     def keep(self, kind: str, key: Hashable, make: Callable[[], T]) -> T:
         """The value of *kind* kept for *key*, made by *make* when not kept (least recent goes)."""
         store = self._kept.setdefault(kind, OrderedDict())
-        if key in store:
-            store.move_to_end(key)
-            value: T = store[key]
-            return value
-        value = make()
-        store[key] = value
-        if len(store) > self.limit:
-            store.popitem(last=False)
+        if key not in store:
+            store[key] = make()
+            if len(store) > self.limit:
+                store.popitem(last=False)
+        store.move_to_end(key)
+        value: T = store[key]
         return value

@@ -10,21 +10,24 @@ import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
+from click.core import ParameterSource
 
-from ..errors import UsageProblem
+from ..errors import OutputError, UsageProblem
 from ..options import EDITIONS, FORMATS, STYLES, Options
-from .afterwards import after_build, write_catalog_of
-from .pipes import STDIO, from_stdin, to_stdout
-from .reporting import Reporting
-from .runs import Run, watch_and_rebuild
-from .sources import expand_sources, refuse_leading_out, refuse_shared_names, working_folder
+from .reporting import Reporter, reporting, warning_line
+from .runs import STDIO, Run, after_build, refuse_leading_out, watch_and_rebuild, working_folder
+
+if TYPE_CHECKING:
+    from ..config import Defaults
 
 DEFAULT_OUTPUT = Path("dist")
 #: 9999-12-31 23:59:59 UTC, the last moment a date of the editions can name.
 _LAST_SECOND = 253_402_300_799
+#: Options for builds from files, which a pipe goes without (unless a defaults file sets them).
+_FILES_ONLY = {"book", "report", "manifest", "bag_dir", "catalog", "check", "proof", "watch"}
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -34,7 +37,7 @@ class WithDefaults(click.Command):
     def make_context(self, info_name: str | None, args: list[str], parent: click.Context | None = None,
                      **extra: Any) -> click.Context:
         if not any(arg in ("-h", "--help") for arg in args):  # help is shown whatever the file says
-            with Reporting():
+            with reporting():
                 extra.setdefault("default_map", own_defaults(self))
         given = list(args)  # (parsing consumes them; the preview reads them again)
         context = super().make_context(info_name, args, parent, **extra)
@@ -43,35 +46,72 @@ class WithDefaults(click.Command):
 
 
 def own_defaults(command: click.Command) -> dict[str, Any]:
-    """The defaults file's values for *command*'s options; its keys are checked against build's."""
-    from .settings import defaults_map
+    """Click's ``default_map`` of *command* from the defaults file (its keys checked against build's)."""
+    from ..config import ConfigError
 
-    names = {param.name for param in command.params}
-    return {name: value for name, value in defaults_map(working_folder(), build.params).items()
-            if name in names}
+    defaults = read_defaults()
+    for note in defaults.ignored:
+        click.echo(f"Warning: {note}", err=True)
+    options, names = build_options(), {param.name for param in command.params}
+    values: dict[str, Any] = {}
+    for key, value in defaults.values.items():
+        param = options[key]
+        if param.multiple and not isinstance(value, list):
+            value = [value]
+        if param.multiple and not all(isinstance(item, str) for item in value):
+            raise ConfigError(f"{key!r} must be text or a list of text", path=defaults.path)
+        if param.is_flag and not isinstance(value, bool):
+            raise ConfigError(f"{key!r} must be true or false", path=defaults.path)
+        if not param.multiple and isinstance(value, (list, dict)):
+            raise ConfigError(f"{key!r} takes one value, not a list or table", path=defaults.path)
+        if param.name in names:
+            values[str(param.name)] = value
+    return values
 
 
-#: The options that shape an edition, shared by ``build`` and ``preview``.
-EDITION_OPTIONS = (
-    click.option("--style", "styles", multiple=True, metavar="NAME|FILE.css",
-                 help=f"Bundled style ({', '.join(STYLES)}; default classic), or your own "
-                      "stylesheet layered on top. Repeatable."),
-    click.option("--page-size", default="A4", show_default=True,
-                 help="PDF page size: A4, A5, B5, Letter, 6x9in, 5.5x8.5in or WIDTHxHEIGHT with units."),
-    click.option("--margins", default=None,
-                 help="PDF margins: one to four lengths (top outer bottom inner), e.g. '20mm 18mm'."),
-    click.option("--edition", type=click.Choice(EDITIONS), default="standard", show_default=True,
-                 help="PDF kind: tagged PDF/UA-1, print-ready PDF/X-4, or archival PDF/A-3."),
-    click.option("--toc/--no-toc", default=None,
-                 help="Contents with page numbers (default: for books and articles of 3+ sections)."),
-)
+def build_options() -> dict[str, click.Option]:
+    """The options of ``build`` by long name (``page-size``), as a defaults file spells them
+    (but ``--debug`` and ``--watch``, which concern one run, not a project's habits)."""
+    options = {}
+    for param in build.params:
+        long_names = [name for name in param.opts if name.startswith("--")]
+        if isinstance(param, click.Option) and long_names and param.name not in ("debug", "watch"):
+            options[long_names[0][2:].split("/")[0]] = param
+    return options
+
+
+def read_defaults() -> Defaults:
+    """The defaults file in force in the working folder, its keys checked against build's options."""
+    from ..config import load_defaults
+
+    return load_defaults(working_folder(), {name: param.help or ""
+                                            for name, param in build_options().items()})
 
 
 def edition_options(command: F) -> F:
-    """*command* with the :data:`EDITION_OPTIONS`, in their order."""
-    for option in reversed(EDITION_OPTIONS):
+    """*command* with the options that shape an edition, shared by ``build`` and ``preview``."""
+    for option in reversed((
+        click.option("--style", "styles", multiple=True, metavar="NAME|FILE.css",
+                     help=f"Bundled style ({', '.join(STYLES)}; default classic), or your own "
+                          "stylesheet layered on top. Repeatable."),
+        click.option("--page-size", default="A4", show_default=True, help="PDF page size: A4, A5, "
+                     "B5, Letter, 6x9in, 5.5x8.5in or WIDTHxHEIGHT with units."),
+        click.option("--margins", default=None, help="PDF margins: one to four lengths (top outer "
+                     "bottom inner), e.g. '20mm 18mm'."),
+        click.option("--edition", type=click.Choice(EDITIONS), default="standard", show_default=True,
+                     help="PDF kind: tagged PDF/UA-1, print-ready PDF/X-4, or archival PDF/A-3."),
+        click.option("--toc/--no-toc", default=None, help="Contents with page numbers (default: for "
+                     "books and articles of 3+ sections)."),
+    )):
         command = option(command)
     return command
+
+
+def _finite(context: click.Context, param: click.Parameter, value: float) -> float:
+    """Refuse NaN, which passes the range check."""
+    if not math.isfinite(value):
+        raise click.BadParameter("must be a number of seconds")
+    return value
 
 
 @click.command(cls=WithDefaults)
@@ -91,7 +131,7 @@ def edition_options(command: F) -> F:
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
               help="Articles built at once, in worker processes (default: the number of CPUs).")
 @click.option("--timeout", type=click.FloatRange(min=0, max=10 ** 7), default=600,
-              show_default=True, callback=lambda ctx, param, value: _finite(value),
+              show_default=True, callback=_finite,
               help="Seconds one article may take before it is stopped (0: no limit).")
 @click.option("--scheduler", default=None, metavar="tcp://HOST:PORT",
               help="Build a batch's articles on the workers of this Dask scheduler, which share "
@@ -132,7 +172,7 @@ def build(sources: tuple[Path, ...], output_dir: Path, formats: tuple[str, ...],
     OUTPUT_DIR/<slug of the title>.* for a --book. '-' as SOURCE reads Markdown from
     standard input.
     """
-    with Reporting(debug), _kill_unwinds():
+    with reporting(debug), _kill_unwinds():
         options = make_options(formats, styles, page_size, margins, edition, strict, toc,
                                reuse=not force, page_list=page_list)
         if proof and "pdf" not in options.formats:
@@ -144,19 +184,13 @@ def build(sources: tuple[Path, ...], output_dir: Path, formats: tuple[str, ...],
             from ..catalog import check_title
 
             catalog_title = check_title(catalog_title)
-        piped = output_dir == STDIO or STDIO in sources
-        # Options for builds from files; those a defaults file sets, a pipe goes without.
-        given = click.get_current_context().get_parameter_source
-        extras = {"--book": "book", "--report": "report", "--manifest": "manifest",
-                  "--bag": "bag_dir", "--catalog": "catalog", "--check": "check", "--proof": "proof",
-                  "--watch": "watch"}
-        typed = [option for option, name in extras.items()
-                 if given(name) == click.core.ParameterSource.COMMANDLINE]
-        if piped and typed:
+        context = click.get_current_context()
+        typed = [param.opts[0] for param in context.command.params if param.name in _FILES_ONLY
+                 and context.get_parameter_source(param.name) == ParameterSource.COMMANDLINE]
+        if (output_dir == STDIO or STDIO in sources) and typed:
             raise UsageProblem(f"{', '.join(typed)} cannot be used with '-' (a pipe): build "
                                "from a file")
-        source_of_output = click.get_current_context().get_parameter_source("output_dir")
-        if source_of_output == click.core.ParameterSource.DEFAULT:
+        if context.get_parameter_source("output_dir") == ParameterSource.DEFAULT:
             refuse_leading_out(output_dir)
         if output_dir == STDIO:
             to_stdout(sources, options, formats, timeout)
@@ -164,28 +198,23 @@ def build(sources: tuple[Path, ...], output_dir: Path, formats: tuple[str, ...],
         if sources == (STDIO,):
             from_stdin(output_dir, options, timeout)
             return
-        book_file = Path(book) if book and book.endswith((".yaml", ".yml")) else None
-        paths = list(expand_sources(sources, allow_empty=book_file is not None, strict=strict))
-        if book is None:
-            refuse_shared_names(paths, output_dir)
+        run = Run(sources, output_dir, options, book, jobs, timeout, debug, scheduler)
         if catalog:  # (before any work, so that a long batch is not wasted)
             from ..catalog import refuse_clashes
 
-            refuse_clashes(output_dir, [output_dir / f"{path.stem}.html" for path in paths
+            refuse_clashes(output_dir, [output_dir / f"{path.stem}.html" for path in run.paths
                                         if book is None and "html" in options.formats])
         if bag_dir is not None:
             from ..fixity import check_bag_dir
 
-            check_bag_dir(bag_dir)  # before any work, so a long batch is not wasted
-        run = Run(paths, output_dir, options, book, book_file, jobs, timeout, debug, scheduler)
+            check_bag_dir(bag_dir)
         try:
             status = run.once()
             listed = catalog_title if catalog else None
-            status = after_build(run.built, status, output_dir, report, run.outcomes,
-                                 manifest, bag_dir, check, ace_dir, proof, options, listed)
+            status = after_build(run, status, report, manifest, bag_dir, check, ace_dir, proof,
+                                 listed)
             if watch:
-                watch_and_rebuild(run, [*styles, *(str(p) for p in paths)], sources, strict,
-                                  lambda: write_catalog_of(run.all_built, output_dir, listed))
+                watch_and_rebuild(run, listed)
         finally:
             run.close()
         if status:
@@ -215,19 +244,10 @@ def make_options(formats: Sequence[str], styles: Sequence[str], page_size: str,
 
     # Checked now, so a bad value fails before any work.
     page_geometry(page_size, margins, head_size_pt(style))
-    return Options(
-        formats=tuple(dict.fromkeys(formats)) or FORMATS,
-        style=style,
-        user_stylesheets=tuple(user_sheets),
-        page_size=page_size,
-        margins=margins,
-        edition=edition,
-        strict=strict,
-        toc=toc,
-        reuse=reuse,
-        page_list=page_list,
-        source_date_epoch=_source_date_epoch(),
-    )
+    return Options(formats=tuple(dict.fromkeys(formats)) or FORMATS, style=style,
+                   user_stylesheets=tuple(user_sheets), page_size=page_size, margins=margins,
+                   edition=edition, strict=strict, toc=toc, reuse=reuse, page_list=page_list,
+                   source_date_epoch=_source_date_epoch())
 
 
 def _source_date_epoch() -> int | None:
@@ -238,12 +258,6 @@ def _source_date_epoch() -> int | None:
         raise UsageProblem(f"SOURCE_DATE_EPOCH={value!r} is not a whole number of seconds "
                            "before the year 10000")
     return int(value)
-
-
-def _finite(value: float) -> float:
-    if not math.isfinite(value):
-        raise click.BadParameter("must be a number of seconds")
-    return value
 
 
 @contextlib.contextmanager
@@ -263,3 +277,52 @@ def _kill_unwinds() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+
+
+def to_stdout(sources: Sequence[Path], options: Options, formats: Sequence[str],
+              timeout: float) -> None:
+    """``-o -``: the one edition asked for, as bytes on standard output; messages on stderr."""
+    if len(formats) != 1:
+        raise UsageProblem("'-o -' writes one edition: name it with a single -f")
+    if len(sources) != 1 or sources[0].is_dir():
+        raise UsageProblem("'-o -' takes exactly one SOURCE file (or '-')")
+    if sys.stdout is None:
+        raise OutputError("cannot write to standard output: it is closed", path="-")
+    if formats[0] != "html" and sys.stdout.isatty():
+        raise UsageProblem(f"'-o -' would write the binary {formats[0].upper()} edition to the "
+                           f"terminal; redirect it (> article.{formats[0]}) or pipe it")
+    from ..batch import Workers
+    from ..pipeline import Failure, render_source
+    from ..source import STDIN, read_stream
+
+    source, data = sources[0], None
+    if source == STDIO:
+        source, data = Path(STDIN), read_stream(sys.stdin.buffer, options)
+    with contextlib.closing(Workers(1, options, timeout)) as workers:
+        rendered = workers.run(render_source, source, source=source, options=options, data=data)
+    if isinstance(rendered, Failure):
+        raise rendered.error
+    editions, warnings = rendered
+    for warning in warnings:
+        click.echo(warning_line(warning), err=True)
+    try:
+        sys.stdout.buffer.write(editions[formats[0]])
+        sys.stdout.buffer.flush()
+    except BrokenPipeError:
+        raise  # the reader went away: reporting() ends quietly
+    except (OSError, ValueError, AttributeError) as error:  # (a full disk, a closed stream)
+        raise OutputError(f"cannot write to standard output: {error}", path="-") from None
+
+
+def from_stdin(output_dir: Path, options: Options, timeout: float) -> None:
+    """``-`` as the only SOURCE with ``-o DIR``: write DIR/stdin.<format>."""
+    from ..batch import Workers
+    from ..source import STDIN, read_stream
+
+    data = read_stream(sys.stdin.buffer, options)
+    with contextlib.closing(Workers(1, options, timeout)) as workers:
+        (outcome,) = workers.build_all([Path(STDIN)], output_dir, data=data)
+    reporter = Reporter(1)
+    reporter.done(outcome)
+    if status := reporter.summary([outcome], 0):
+        sys.exit(status)

@@ -10,9 +10,8 @@ import click
 
 from ..errors import SourceError, UsageProblem, reason
 from ..options import Options
-from .build_command import WithDefaults, build, edition_options, make_options, own_defaults
-from .reporting import Reporting
-from .sources import working_folder
+from .build_command import WithDefaults, edition_options, make_options, own_defaults, read_defaults
+from .reporting import reporting
 
 if TYPE_CHECKING:
     import socket
@@ -34,7 +33,7 @@ def preview_command(source: Path, host: str, port: int, open_browser: bool, **_:
     The page is served on loopback only unless --host says otherwise; its address is
     printed on standard error.
     """
-    with Reporting():
+    with reporting():
         if not source.is_file():
             raise SourceError("is a folder; preview one article" if source.is_dir()
                               else "no such file", path=source)
@@ -46,13 +45,12 @@ def preview_command(source: Path, host: str, port: int, open_browser: bool, **_:
         import uvicorn
 
         from ..preview import Preview, is_loopback, make_app
-        from .settings import read_defaults
 
         listener = _listen(host, port)
         if not is_loopback(host):
             click.echo(f"Warning: serving beyond this machine: whoever reaches {host} can read "
                        "the preview", err=True)
-        defaults_file = read_defaults(working_folder(), build.params).path
+        defaults_file = read_defaults().path
         preview = Preview(source, lambda: _settings(args), [defaults_file] if defaults_file else [])
         bound = listener.getsockname()[0]
         url = f"http://{f'[{bound}]' if ':' in bound else bound}:{listener.getsockname()[1]}/"
@@ -83,16 +81,12 @@ def _listen(host: str, port: int) -> socket.socket:
     import socket
 
     try:
-        family, kind, protocol, _name, address = socket.getaddrinfo(host, port,
-                                                                    type=socket.SOCK_STREAM)[0]
-        listener = socket.socket(family, kind, protocol)
+        family, _kind, _protocol, _name, address = socket.getaddrinfo(host, port,
+                                                                      type=socket.SOCK_STREAM)[0]
     except OSError as error:
         raise UsageProblem(f"cannot serve on {host!r}: {reason(error)}") from None
     try:
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind(address)
-        listener.listen()
+        return socket.create_server(address, family=family, dualstack_ipv6=(
+            family == socket.AF_INET6 and socket.has_dualstack_ipv6()))  # (as a plain socket does)
     except OSError as error:
-        listener.close()
         raise UsageProblem(f"cannot serve on {host!r} port {port}: {reason(error)}") from None
-    return listener

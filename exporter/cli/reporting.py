@@ -1,45 +1,122 @@
-"""How the command line ends: one ``Error:`` line and the exit status of the failure."""
+"""What the command line shows: each outcome as a build goes (a progress bar on a terminal), a
+batch's summary, and for a failure one ``Error:`` line and its exit status."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
-from typing import Any, NoReturn
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
-from ..errors import BATCH_FAILED, INTERRUPTED, READER_GONE, ExporterError
+from ..errors import BATCH_FAILED, INTERRUPTED, READER_GONE, Diagnostic, ExporterError
+
+if TYPE_CHECKING:
+    from ..pipeline import BuildResult, Failure
 
 
-class Reporting:
+@contextlib.contextmanager
+def reporting(debug: bool = False) -> Iterator[None]:
     """Turn the project's exceptions (and any other) into one ``Error:`` line and an exit code."""
-
-    def __init__(self, debug: bool = False):
-        self.debug = debug
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, kind: Any, error: BaseException | None, traceback: Any) -> None:
-        if error is None or isinstance(error, (SystemExit, click.exceptions.Exit,
-                                               click.ClickException, click.Abort)):
-            return
-        if isinstance(error, BrokenPipeError):
-            # The reader has what it wanted; Python's own flush at exit must not fail again.
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            sys.exit(READER_GONE)
-        if self.debug:
-            return
+    try:
+        yield
+    except (click.ClickException, click.exceptions.Exit, click.Abort):
+        raise
+    except BrokenPipeError:
+        # The reader has what it wanted; Python's own flush at exit must not fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(READER_GONE)
+    except (Exception, KeyboardInterrupt) as error:
+        if debug:
+            raise
         if isinstance(error, ExporterError):
             fail(str(error), error.exit_code)
         if isinstance(error, KeyboardInterrupt):
             fail("interrupted; no partial output was left", INTERRUPTED)
-        if isinstance(error, Exception):
-            fail(f"internal error: {type(error).__name__}: {error} (run with --debug for "
-                 "details)", BATCH_FAILED)
+        fail(f"internal error: {type(error).__name__}: {error} (run with --debug for details)",
+             BATCH_FAILED)
 
 
 def fail(message: str, code: int) -> NoReturn:
     """Print one ``Error:`` line and exit with *code*."""
     click.echo(f"Error: {message}", err=True)
     sys.exit(code)
+
+
+class Reporter:
+    """Prints each outcome as it arrives; a ``rich`` progress bar when stderr is a terminal."""
+
+    def __init__(self, total: int, debug: bool = False):
+        self.debug = debug
+        self._bar: Any = None
+        if total > 1 and sys.stderr.isatty():
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+            self._bar = Progress("[progress.description]{task.description}", BarColumn(),
+                                 MofNCompleteColumn(), TimeElapsedColumn(),
+                                 console=Console(stderr=True), transient=True)
+            self._task = self._bar.add_task("Building", total=total)
+
+    def __enter__(self) -> Reporter:
+        if self._bar is not None:
+            self._bar.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+    def done(self, outcome: BuildResult | Failure) -> None:
+        """Show one finished source: its warnings and files written (or kept), or its error."""
+        from ..pipeline import Failure
+
+        if isinstance(outcome, Failure):
+            if self.debug:
+                click.echo(getattr(outcome.error, "details", ""), err=True)
+                raise outcome.error
+            lines = [f"Error: {outcome.error}"]
+        else:
+            verb = "Up to date" if outcome.reused else "Wrote"
+            lines = [*map(warning_line, outcome.warnings),
+                     *(f"{verb}: {out.path} ({format_size(out.size)})" for out in outcome.outputs)]
+        for line in lines:
+            if self._bar is not None:
+                self._bar.console.print(line, markup=False, highlight=False, soft_wrap=True)
+            else:
+                click.echo(line, err=True)
+        if self._bar is not None:
+            self._bar.advance(self._task)
+
+    def summary(self, outcomes: Sequence[BuildResult | Failure], seconds: float) -> int:
+        """Print a summary of a batch (more than one source); return the exit status."""
+        from ..pipeline import BuildResult
+
+        built = [o for o in outcomes if isinstance(o, BuildResult)]
+        failed = [o for o in outcomes if not isinstance(o, BuildResult)]
+        if len(outcomes) > 1:
+            files = [output for o in built for output in o.outputs]
+            warnings = sum(w.severity == "warning" for o in built for w in o.warnings)
+            click.echo(f"{len(built)} of {len(outcomes)} articles built ({sum(o.reused for o in built)}"
+                       f" up to date): {len(files)} files, {format_size(sum(f.size for f in files))}, "
+                       f"{warnings} warning(s), in {seconds:.1f} s", err=True)
+            if failed:
+                click.echo(f"Error: {len(failed)} of {len(outcomes)} articles failed: "
+                           + ", ".join(str(f.source) for f in failed), err=True)
+        if not failed:
+            return 0
+        return failed[0].error.exit_code if len(failed) == len(outcomes) else BATCH_FAILED
+
+
+def warning_line(warning: Diagnostic) -> str:
+    """A warning or note as the command line prints it."""
+    return f"{'Note' if warning.severity == 'note' else 'Warning'}: {warning}"
+
+
+def format_size(size: int) -> str:
+    """A file size as the command line prints it: bytes, KiB (whole) or MiB (one decimal)."""
+    if size >= 1024 * 1024:
+        return f"{size / (1024 * 1024):.1f} MiB"
+    return f"{size / 1024:.0f} KiB" if size >= 1024 else f"{size} bytes"

@@ -1,33 +1,42 @@
-"""One build of everything asked for, repeatable: ``build`` runs it once, ``--watch`` on every save."""
+"""One build of everything asked for, repeatable (``--watch`` rebuilds on every save), and what
+follows it: report, manifest, bag, catalog, proofs and checks."""
 
 from __future__ import annotations
 
+import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from ..errors import ExecutorError, ExporterError, UsageProblem
+from .. import __version__
+from ..errors import CHECK_FAILED, ExecutorError, ExporterError, StrictError, UsageProblem
 from ..options import Options
 from ..source import SUFFIXES
-from .progress import Reporter
-from .sources import CONTENT_DIR, expand_sources, refuse_shared_names
+from .reporting import Reporter
 
 if TYPE_CHECKING:
     from ..pipeline import BuildResult, Failure
 
+#: Where articles are looked for when no SOURCE is given.
+CONTENT_DIR = Path("content")
+#: ``-``: standard input as SOURCE, standard output as OUTPUT_DIR.
+STDIO = Path("-")
+#: Files an article may use besides itself: stylesheets, book files, images and fonts.
+_USED_SUFFIXES = {".css", ".yaml", ".yml", ".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg",
+                  ".otf", ".ttf", ".woff", ".woff2"}
 
 class Run:
     """One build of everything asked for, repeatable (for --watch)."""
 
-    def __init__(self, paths: list[Path], output_dir: Path, options: Options, book: str | None,
-                 book_file: Path | None, jobs: int | None, timeout: float, debug: bool,
-                 scheduler: str | None = None):
-        self.paths, self.output_dir, self.options = paths, output_dir, options
-        self.book, self.book_file, self.debug = book, book_file, debug
-        self.timeout, self.scheduler = timeout or None, scheduler
+    def __init__(self, sources: Sequence[Path], output_dir: Path, options: Options, book: str | None,
+                 jobs: int | None, timeout: float, debug: bool, scheduler: str | None = None):
+        self.sources, self.output_dir, self.options = sources, output_dir, options
+        self.book, self.debug, self.timeout, self.scheduler = book, debug, timeout or None, scheduler
+        self.book_file = Path(book) if book and book.endswith((".yaml", ".yml")) else None
+        self.paths = self.find()
         self.outcomes: list[BuildResult | Failure] = []
         #: The latest outcome of each source, across the rebuilds of --watch.
         self.latest: dict[Path, BuildResult | Failure] = {}
@@ -37,6 +46,44 @@ class Run:
         self.workers = Workers(jobs or default_jobs(), options, timeout)
         #: The Dask client of ``--scheduler``, connected on first use.
         self.client: Any = None
+
+    def find(self) -> list[Path]:
+        """The articles: files as given, folders (default: content/) as every article inside,
+        sorted.  A link out of a folder is skipped with a warning (refused under --strict); two
+        articles of one name are refused unless bound into one book."""
+        from ..resources import is_inside
+
+        sources, paths = self.sources, []
+        if not sources and self.book_file is None:
+            if not CONTENT_DIR.is_dir():
+                raise UsageProblem("no SOURCE given and no content/ folder here")
+            refuse_leading_out(CONTENT_DIR)
+            sources = (CONTENT_DIR,)
+        for source in sources:
+            if source == STDIO:
+                raise UsageProblem("'-' (standard input) needs '-o -' or a single SOURCE with -o DIR")
+            if not source.is_dir():
+                paths.append(source)
+                continue
+            found = [path for path in sorted(source.rglob("*")) if path.suffix.lower() in SUFFIXES
+                     and path.is_file() and not any(part.startswith(".") for part in
+                                                    path.relative_to(source).parts)]
+            inside = [path for path in found if is_inside(path, [source])]
+            for path in found:
+                if path not in inside:
+                    message = "leads outside the folder given; not built"
+                    if self.options.strict:
+                        raise StrictError(message, path=path)
+                    click.echo(f"Warning: {path}: {message}", err=True)
+            if not inside:
+                raise UsageProblem("folder holds no .md, .markdown or .txt article", path=source)
+            paths += inside
+        seen: dict[str, Path] = {}
+        for path in paths if self.book is None else ():
+            if (first := seen.setdefault(path.stem, path)) != path:
+                raise UsageProblem(f"{first} and {path} would both write {self.output_dir / path.stem}"
+                                   ".*; rename one, or build them into different folders")
+        return paths
 
     def close(self) -> None:
         """Stop the worker processes, and leave the Dask scheduler."""
@@ -63,28 +110,26 @@ class Run:
     def once(self, only: list[Path] | None = None) -> int:
         """Build (the *only* sources, or all); print what happened; return an exit status."""
         started = time.monotonic()
-        if self.book is not None:
-            reporter = Reporter(1, self.debug)
-            outcome = self.workers.build_book(self.paths, self.output_dir,
-                                              None if self.book_file else self.book, self.book_file)
-            reporter.done(outcome)
-            self.outcomes = [outcome]
-        else:
-            paths = only or self.paths
-            if self.scheduler and self.client is None:
-                self.client = connect(self.scheduler)
-            reporter = Reporter(len(paths), self.debug)
-            with reporter:
-                if self.client is not None:
-                    from ..pipeline import build_many
+        paths = only or self.paths
+        with Reporter(len(paths) if self.book is None else 1, self.debug) as reporter:
+            if self.book is not None:
+                from ..pipeline import build_book
 
-                    self.outcomes = build_many(paths, self.output_dir, options=self.options,
-                                               executor=self.client.get_executor(pure=False),
-                                               timeout=self.timeout, on_done=reporter.done,
-                                               alive=lambda: self.client.status == "running")
-                else:
-                    self.outcomes = self.workers.build_all(paths, self.output_dir,
-                                                           on_done=reporter.done)
+                self.outcomes = [self.workers.run(
+                    build_book, self.book_file or (self.paths[0] if self.paths else Path("book")),
+                    sources=self.paths, output_dir=self.output_dir, options=self.options,
+                    title=None if self.book_file else self.book, book_file=self.book_file)]
+                reporter.done(self.outcomes[0])
+            elif self.scheduler:
+                from ..batch import build_on
+
+                if self.client is None:
+                    self.client = connect(self.scheduler)
+                self.outcomes = build_on(self.client.get_executor(pure=False), paths, self.output_dir,
+                                         self.options, self.timeout, reporter.done,
+                                         lambda: self.client.status == "running")
+            else:
+                self.outcomes = self.workers.build_all(paths, self.output_dir, on_done=reporter.done)
         if only is None:
             self.latest.clear()
         self.latest.update((outcome.source, outcome) for outcome in self.outcomes)
@@ -128,33 +173,25 @@ def connect(address: str) -> Any:
                             "was built") from None
 
 
-#: Files an article may use besides itself: stylesheets, book files, images and fonts.
-_USED_SUFFIXES = {".css", ".yaml", ".yml", ".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg",
-                  ".otf", ".ttf", ".woff", ".woff2"}
-
-
-def watch_and_rebuild(run: Run, watched: list[str], arguments: Sequence[Path], strict: bool,
-                      afterwards: Callable[[], None] = lambda: None) -> None:
+def watch_and_rebuild(run: Run, catalog: str | None) -> None:
     """Rebuild on every save of a source or a file it uses, one line per rebuild, until Ctrl-C.
 
     An article added to (or removed from) a folder given as SOURCE joins (or leaves) the build.
-    *afterwards* runs after each rebuild (the catalog is written anew).
+    The *catalog* (its title) is written anew after each rebuild.
     """
     from watchfiles import watch
 
     from ..resources import styles_dir
 
     default = (CONTENT_DIR,) if run.book_file is None else ()
-    folders = [path.resolve() for path in (arguments or default) if path.is_dir()]
+    folders = [path.resolve() for path in (run.sources or default) if path.is_dir()]
     # A book's own articles (named in its book file) and the book file are watched too.
-    book_files: list[Path] = [path for result in run.built for path in result.sources]
-    if run.book_file is not None:
-        book_files.append(run.book_file)
-    targets = {Path(p).resolve().parent if Path(p).is_file() else Path(p).resolve()
-               for p in [*watched, *map(str, book_files)] if Path(p).exists()} | set(folders)
-    bundled = styles_dir().resolve()
-    targets.add(bundled)
-    written = run.output_dir.resolve()
+    book_files = [path for result in run.built for path in result.sources]
+    book_files += [run.book_file] if run.book_file else []
+    bundled, written = styles_dir().resolve(), run.output_dir.resolve()
+    targets = {path.resolve().parent for path in [*run.options.user_stylesheets, *run.paths,
+                                                  *book_files] if path.is_file()}
+    targets.update(folders, [bundled])
     click.echo(f"Watching {len(targets)} folder(s); Ctrl-C stops.", err=True)
     sources = {path.resolve(): path for path in [*run.paths, *book_files]}
     try:
@@ -171,10 +208,7 @@ def watch_and_rebuild(run: Run, watched: list[str], arguments: Sequence[Path], s
             if any((path not in sources and path.suffix.lower() in SUFFIXES)
                    or (path in sources and not path.exists()) for path in changed):
                 try:
-                    run.paths = list(expand_sources(arguments, strict=strict,
-                                                    allow_empty=run.book_file is not None))
-                    if run.book is None:
-                        refuse_shared_names(run.paths, run.output_dir)
+                    run.paths = run.find()
                 except ExporterError as problem:
                     click.echo(f"Warning: {problem}; the articles built stay as they were", err=True)
                     continue
@@ -192,7 +226,7 @@ def watch_and_rebuild(run: Run, watched: list[str], arguments: Sequence[Path], s
             only = articles if len(articles) == len(changed) and not run.book else None
             status = run.once(only)
             try:
-                afterwards()
+                write_catalog_of(run.all_built, run.output_dir, catalog)
             except ExporterError as problem:
                 click.echo(f"Warning: {problem}", err=True)
             names = (", ".join(p.name for p in (only or run.paths)) if run.book is None
@@ -200,3 +234,126 @@ def watch_and_rebuild(run: Run, watched: list[str], arguments: Sequence[Path], s
             click.echo(f"Rebuilt {names}: {'failed' if status else 'ok'}", err=True)
     except KeyboardInterrupt:
         click.echo("Stopped watching.", err=True)
+
+
+def refuse_leading_out(folder: Path) -> None:
+    """A default folder (``content/``, ``dist/``) that is a link out of the working folder, as a
+    cloned repository could ship, is refused: name it yourself if you mean it."""
+    from ..resources import is_inside
+
+    if folder.exists() and not is_inside(folder, [working_folder()]):
+        raise UsageProblem(f"{folder}/ leads outside the working folder; name the folder you "
+                           "mean on the command line", path=folder)
+
+
+def working_folder() -> Path:
+    """The working folder; a clear error when it has been deleted (as by another shell)."""
+    try:
+        return Path.cwd()
+    except FileNotFoundError:
+        raise UsageProblem("the working folder no longer exists; change to one that does") from None
+
+
+def after_build(run: Run, status: int, report: Path | None, manifest: bool, bag_dir: Path | None,
+                check: bool, ace_dir: Path | None, proof: bool, catalog: str | None) -> int:
+    """Reports, fixity, proofs and checks on what *run* built; return the exit status."""
+    built, output_dir = run.built, run.output_dir
+    if report is not None:
+        from ..output import write_atomic
+
+        write_atomic(report, json.dumps(report_record(run.outcomes), indent=2).encode("utf-8") + b"\n")
+        click.echo(f"Wrote {report}", err=True)
+    editions = [output.path for result in built for output in result.outputs]
+    if manifest and editions:
+        from ..fixity import write_manifest
+
+        click.echo(f"Wrote {write_manifest(editions, output_dir)}", err=True)
+    if bag_dir is not None:
+        if status:
+            raise UsageProblem("bag not written: some articles failed", path=bag_dir)
+        from ..fixity import bagging_date, write_bag
+
+        inputs, record = _kept(built, run.options)
+        write_bag(bag_dir, editions, inputs, record,
+                  external_identifier=list(dict.fromkeys(result.identifier for result in built)),
+                  bagging_date=bagging_date(result.date for result in built),
+                  tool=f"exporter {__version__}")
+        click.echo(f"Wrote bag {bag_dir}", err=True)
+    write_catalog_of(built, output_dir, catalog)
+    pdfs = [path for path in editions if path.suffix == ".pdf"]
+    if proof and pdfs:
+        from ..proof import write_proofs
+
+        for pdf in pdfs:
+            folder = pdf.with_name(f"{pdf.stem}-proof")
+            if folder.is_symlink():  # (its old pages are removed: never through a link)
+                raise UsageProblem("the proofs' folder is a link; remove it", path=folder)
+            result = write_proofs(pdf, folder)
+            click.echo(f"Wrote proofs: {result.contact_sheet}", err=True)
+    if check and editions:
+        from ..check import check_files, format_findings, has_errors
+
+        findings = check_files([p for p in editions if p.suffix in (".epub", ".pdf")],
+                               ace_dir=ace_dir)
+        click.echo(format_findings(findings), err=True)
+        if has_errors(findings):
+            status = status or CHECK_FAILED
+    return status
+
+
+def write_catalog_of(built: list[BuildResult], output_dir: Path, title: str | None) -> None:
+    """Write the library page and the OPDS catalog of what was built, when asked (*title*)."""
+    if title is None or not built:
+        return
+    from ..catalog import write_catalog
+
+    page, feed = write_catalog([result.outputs for result in built], output_dir, title)
+    click.echo(f"Wrote catalog: {page}, {feed}", err=True)
+
+
+def _kept(built: list[BuildResult], options: Options) -> tuple[list[tuple[str, Path]], bytes]:
+    """The inputs of every build, by archive name, and the bag's record of the builds.
+
+    Each build's inputs are named from its own folder; a build whose names would clash with
+    an earlier one's (two folders, each with its ``img.png``) goes under ``sources/N/``.
+    """
+    from ..archive import RECORD_FORMAT, build_record, kept_inputs, stylesheet_inputs
+
+    styles = stylesheet_inputs(options)  # (read once: every build shares the options)
+    inputs: dict[str, Path] = {}
+    builds = []
+    for number, result in enumerate(built, start=1):
+        book_file = result.binding.file if result.binding else None
+        kept = kept_inputs(result.sources, result.inputs, book_file, styles)
+        if any(inputs.get(name, path) != path for name, path in kept):
+            kept = kept_inputs(result.sources, result.inputs, book_file, styles,
+                               f"sources/{number}/")
+        inputs.update(kept)
+        record = build_record(result.sources, result.binding, options, kept)
+        editions = {output.path.name: output.sha256 for output in result.outputs}
+        builds.append({**record, "editions": dict(sorted(editions.items()))})
+    text = json.dumps({"format": RECORD_FORMAT, "builds": builds}, indent=1, sort_keys=True,
+                      ensure_ascii=False)
+    return sorted(inputs.items()), text.encode("utf-8") + b"\n"
+
+
+def report_record(outcomes: Sequence[BuildResult | Failure]) -> dict[str, Any]:
+    """A machine-readable record of a build: one entry per source, in order."""
+    from ..pipeline import Failure
+
+    entries: list[dict[str, Any]] = []
+    for outcome in outcomes:
+        entry: dict[str, Any] = {"source": str(outcome.source), "status": "failed",
+                                 "outputs": [], "warnings": [], "error": None}
+        if isinstance(outcome, Failure):
+            error = outcome.error
+            entry.update(error={"type": type(error).__name__, "message": error.message,
+                                                 "line": error.line, "exit_code": error.exit_code})
+        else:
+            entry.update(status="reused" if outcome.reused else "built", outputs=[
+                {"format": o.format, "path": str(o.path), "size": o.size, "sha256": o.sha256}
+                for o in outcome.outputs], warnings=[
+                {"code": w.code, "severity": w.severity, "message": w.message, "line": w.line}
+                for w in outcome.warnings])
+        entries.append(entry)
+    return {"tool": f"exporter {__version__}", "sources": entries}

@@ -1,19 +1,23 @@
-"""The commands besides ``build``: ``check``, ``proof`` and ``config``."""
+"""The commands besides ``build`` and ``preview``: ``check``, ``proof``, ``config`` and ``verify``."""
 
 from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from ..errors import CHECK_FAILED
+from ..errors import CHECK_FAILED, VERIFY_FAILED, ExporterError, InternalError, UsageProblem, VerifyError
 from ..options import FORMATS
-from .build_command import build
-from .reporting import Reporting
-from .sources import working_folder
+from .build_command import build_options, read_defaults
+from .reporting import reporting
+from .runs import working_folder
+
+if TYPE_CHECKING:
+    from ..verify import Verdict
 
 
 @click.command("check")
@@ -31,7 +35,7 @@ def check_command(files: tuple[Path, ...], as_json: bool, ace_dir: Path | None) 
     tags, language, title, PDF/A, PDF/UA and PDF/X identification and page boxes.
     Exits with status 12 when any finding is an error.
     """
-    with Reporting():
+    with reporting():
         from ..check import check_files, findings_to_json, format_findings, has_errors
 
         findings = check_files(files, ace_dir=ace_dir)
@@ -48,7 +52,7 @@ def check_command(files: tuple[Path, ...], as_json: bool, ace_dir: Path | None) 
               help="Resolution of the page images.")
 def proof_command(pdfs: tuple[Path, ...], output_dir: Path | None, dpi: int) -> None:
     """Write a PNG of every page of each PDF, and one contact sheet of its spreads."""
-    with Reporting():
+    with reporting():
         from ..proof import write_proofs
 
         for pdf in pdfs:
@@ -61,21 +65,16 @@ def proof_command(pdfs: tuple[Path, ...], output_dir: Path | None, dpi: int) -> 
 @click.command("config")
 def config_command() -> None:
     """Print the build settings in force here, and where each comes from."""
-    with Reporting():
-        from .settings import build_options, read_defaults
-
-        defaults = read_defaults(working_folder(), build.params)
+    with reporting():
+        defaults = read_defaults()
         for note in defaults.ignored:
             click.echo(f"Warning: {note}", err=True)
-        origin = str(defaults.path) if defaults.path else ""
-        rows = []
         base = defaults.path.parent if defaults.path else working_folder()
-        for name, param in build_options(build.params).items():
-            if name in defaults.values:
-                rows.append((name, _as_written(defaults.values[name], param, base), origin))
-            else:
-                value = _EFFECTIVE_DEFAULTS.get(name, param.default)
-                rows.append((name, _as_written(value, param, base), "default"))
+        rows = []
+        for name, param in build_options().items():
+            given = name in defaults.values
+            value = defaults.values[name] if given else _EFFECTIVE_DEFAULTS.get(name, param.default)
+            rows.append((name, _as_written(value, param, base), str(defaults.path) if given else "default"))
         width = max(len(name) for name, _, _ in rows)
         value_width = max(len(value) for _, value, _ in rows)
         if defaults.path is None:
@@ -89,10 +88,8 @@ _EFFECTIVE_DEFAULTS: dict[str, Any] = {"format": list(FORMATS), "style": ["class
 
 
 def _as_written(value: Any, param: click.Parameter, base: Path) -> str:
-    """*value* as a user writes it in exporter.toml (a TOML literal), or ``(not set)``.
-
-    Anything else than a plain value (None, or Click's marker for "no default") is not set.
-    """
+    """*value* as a user writes it in exporter.toml (a TOML literal), or ``(not set)`` (None, or
+    Click's marker for "no default")."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (int, float)):
@@ -108,3 +105,109 @@ def _as_written(value: Any, param: click.Parameter, base: Path) -> str:
     if value is not None and isinstance(param, click.Option) and param.is_flag:
         return "false"
     return "[]" if param.multiple else "(not set)"
+
+
+@click.command("verify")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the checks as JSON.")
+@click.option("--report", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              metavar="FILE.json", help="Also write the checks to FILE.json.")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
+              help="Archives verified at once, in worker processes. Default: number of CPUs.")
+def verify_command(paths: tuple[Path, ...], as_json: bool, report: Path | None,
+                   jobs: int | None) -> None:
+    """Verify bags and archive PDFs: fixity first, then a rebuild compared byte for byte.
+
+    PATHS are bags (folders holding bagit.txt), PDFs of the archive edition, or folders
+    searched for both. Exits 13 when any file differs, naming it.
+    """
+    with reporting():
+        targets, rows = list(_targets(paths)), []
+        for target, outcome in zip(targets, _run(targets, jobs), strict=True):
+            rows.append(_as_record(outcome, target))
+            if isinstance(outcome, ExporterError):
+                click.echo(f"Error: {_printable(str(outcome))}", err=True)
+            else:
+                click.echo(f"{'Verified' if outcome.ok else 'DIFFERS'}: {target}", err=True)
+                for note in outcome.notes:
+                    click.echo(f"Note: {target}: {note}", err=True)
+        if report is not None:
+            from ..output import write_atomic
+
+            write_atomic(report, json.dumps(rows, indent=2).encode("utf-8") + b"\n")
+        click.echo(json.dumps(rows, indent=2) if as_json else _table(rows))
+        failed = [row["path"] for row in rows if row["verdict"] != "ok"]
+        if failed:
+            click.echo(f"Error: {len(failed)} of {len(rows)} archive(s) did not verify: "
+                       f"{', '.join(failed)}", err=True)
+            differs = any(row["verdict"] == "differs" for row in rows)
+            sys.exit(VERIFY_FAILED if differs else VerifyError.exit_code)
+
+
+def _targets(paths: tuple[Path, ...]) -> Iterator[Path]:
+    """Bags and PDFs: as given, or found in the folders given (not inside a bag)."""
+    for path in paths:
+        if not path.exists():
+            raise UsageProblem("no such file or folder", path=path)
+        if path.is_file() or (path / "bagit.txt").is_file():
+            yield path
+            continue
+        found = sorted({*(p.parent for p in path.rglob("bagit.txt")), *path.rglob("*.pdf")})
+        bags = [p for p in found if p.is_dir()]
+        found = [p for p in found if not any(p != bag and p.is_relative_to(bag) for bag in bags)]
+        if not found:
+            raise UsageProblem("folder holds no bag and no PDF", path=path)
+        yield from found
+
+
+def _run(targets: list[Path], jobs: int | None) -> Iterator[Verdict | ExporterError]:
+    """Verify each target, in worker processes when there are several."""
+    if len(targets) < 2 or jobs == 1:
+        yield from map(_verify_one, targets)
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    context = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
+    with ProcessPoolExecutor(jobs, mp_context=context) as pool:
+        yield from pool.map(_verify_one, targets)
+
+
+def _verify_one(path: Path) -> Verdict | ExporterError:
+    from ..verify import verify
+
+    try:
+        return verify(path)
+    except ExporterError as error:
+        return error
+    except Exception as error:  # (one archive's fault must not stop the others)
+        return InternalError(f"internal error: {type(error).__name__}: {error}", path=path)
+
+
+def _as_record(outcome: Verdict | ExporterError, path: Path) -> dict[str, Any]:
+    if isinstance(outcome, ExporterError):
+        return {"path": str(path), "verdict": "error", "error": outcome.message,
+                "exit_code": outcome.exit_code, "checks": [], "notes": []}
+    return {"path": str(path), "verdict": "ok" if outcome.ok else "differs",
+            "exit_code": 0 if outcome.ok else VERIFY_FAILED, "notes": list(outcome.notes),
+            "checks": [{"file": c.file, "expected": c.expected, "found": c.found,
+                        "verdict": c.verdict} for c in outcome.checks]}
+
+
+def _table(rows: list[dict[str, Any]]) -> str:
+    """One line per file checked: archive, file, expected and found SHA-256 (shortened), verdict."""
+    lines: list[tuple[str, ...]] = [("ARCHIVE", "FILE", "EXPECTED", "FOUND", "VERDICT")]
+    for row in rows:
+        if row["verdict"] == "error":
+            lines.append((row["path"], "-", "-", "-", "error"))
+        lines += [(row["path"], c["file"], c["expected"][:12] or "-", c["found"][:12] or "-",
+                   c["verdict"]) for c in row["checks"]]
+    # (names come from the archive: no control character of theirs reaches the terminal)
+    lines = [tuple(_printable(cell) for cell in line) for line in lines]
+    widths = [max(len(line[i]) for line in lines) for i in range(4)]
+    return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=False))
+                     + "  " + line[4] for line in lines)
+
+
+def _printable(text: str) -> str:
+    return "".join(char if char.isprintable() else "?" for char in text)
