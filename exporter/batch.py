@@ -15,6 +15,7 @@ import multiprocessing
 import os
 import pickle
 import signal
+import tempfile
 import threading
 import time
 import traceback
@@ -55,12 +56,12 @@ def default_jobs() -> int:
 class _Worker:
     """A worker process, the parent's end of its pipe, and its task (place, source, deadline)."""
 
-    def __init__(self) -> None:
+    def __init__(self, folder: str) -> None:
         context = multiprocessing.get_context("fork")  # (it starts with the parent's imports)
         with _STARTING:
             self.connection, theirs = context.Pipe()
             self.process = context.Process(target=_serve, daemon=True,
-                                           args=(theirs, [self.connection, *_PARENT_ENDS]))
+                                           args=(theirs, [self.connection, *_PARENT_ENDS], folder))
             self.process.start()
             theirs.close()
             _PARENT_ENDS.append(self.connection)
@@ -104,15 +105,21 @@ class Workers:
     """Up to *jobs* worker processes that build articles, each within *timeout* seconds.
 
     They start on first use and stay until :meth:`close`, so ``--watch`` rebuilds in warm ones.
+    Their temporary files (WeasyPrint's copies of the fonts) go in one folder that closing
+    removes, since a worker that ends or is killed never deletes its own.
     """
 
     def __init__(self, jobs: int, options: Options, timeout: float | None):
         self.jobs, self.options, self.timeout = max(1, jobs), options, timeout or None
         self._idle: list[_Worker] = []
+        self._temporary: tempfile.TemporaryDirectory[str] | None = None
 
     def close(self) -> None:
-        """Stop the idle workers (busy ones are stopped as :meth:`_run` leaves)."""
+        """Stop the idle workers (busy ones are stopped as :meth:`_run` leaves); remove their files."""
         _stop_idle(self._idle)
+        if self._temporary is not None:
+            self._temporary.cleanup()
+            self._temporary = None
 
     def build_all(self, sources: Sequence[Path], output_dir: Path,
                   on_done: Callable[[Outcome], None] | None = None,
@@ -176,7 +183,9 @@ class Workers:
             if worker.process.is_alive():
                 return worker
             worker.stop()
-        return _Worker()
+        if self._temporary is None:
+            self._temporary = tempfile.TemporaryDirectory(prefix="exporter-")
+        return _Worker(self._temporary.name)
 
 
 def _stop_idle(idle: list[_Worker]) -> None:
@@ -185,10 +194,11 @@ def _stop_idle(idle: list[_Worker]) -> None:
         idle.pop().stop(now=False)
 
 
-def _serve(connection: Connection, parents_ends: list[Connection]) -> None:
+def _serve(connection: Connection, parents_ends: list[Connection], folder: str) -> None:
     """A worker's life: run what the parent sends, in one session, until told to stop."""
     for end in parents_ends:
         end.close()
+    tempfile.tempdir = folder  # (the pool's folder, removed when the pool closes)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
     # Stopped at once, even inside C code, where a handler of the parent's would wait.
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
