@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from exporter.cli import cli
-from validators import close_epubcheck
+from validators import close_epubcheck, epubcheck_messages, start_epubcheck
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "content" / "pokrovsk.md"
@@ -47,8 +47,12 @@ def article_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _one_epubcheck() -> Iterator[None]:
-    """EPUBCheck runs in one JVM for the session; it ends with the session."""
+def _one_epubcheck(request: pytest.FixtureRequest) -> Iterator[None]:
+    """EPUBCheck runs in one JVM for the session, started at once if a test will use it (its
+    start-up then overlaps other tests on the second core); it ends with the session."""
+    if any(getattr(item.module, "epubcheck_messages", None) is epubcheck_messages
+           for item in request.session.items if isinstance(item, pytest.Function)):
+        start_epubcheck()
     yield
     close_epubcheck()
 

@@ -42,14 +42,28 @@ publisher: Field Notes
 """
 
 
-@pytest.fixture()
-def library(tmp_path: Path) -> Path:
+def _library(parent: Path) -> Path:
     """Two articles, one of them under a name with a space and Cyrillic letters."""
-    folder = tmp_path / "articles"
+    folder = parent / "articles"
     folder.mkdir()
     shutil.copy(SEED, folder / "pokrovsk.md")
     (folder / "звіт два.md").write_text(SECOND, encoding="utf-8")
     return folder
+
+
+@pytest.fixture()
+def library(tmp_path: Path) -> Path:
+    """The two articles, in the test's own folder."""
+    return _library(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def built_library(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The two articles' editions and catalog, built once for the tests that only read them."""
+    folder = tmp_path_factory.mktemp("library")
+    out = folder / "dist"
+    _build(_library(folder), out)
+    return out
 
 
 def _build(sources: Path, out: Path, *extra: str) -> None:
@@ -63,9 +77,8 @@ def _package(epub: Path) -> etree._Element:
         return etree.fromstring(package.read("EPUB/content.opf"))
 
 
-def test_the_feed_lists_every_article_with_working_links(library: Path, tmp_path: Path) -> None:
-    out = tmp_path / "dist"
-    _build(library, out)
+def test_the_feed_lists_every_article_with_working_links(built_library: Path) -> None:
+    out = built_library
     feed_path = out / "catalog.xml"
     assert opds_errors(feed_path) == []
     feed = etree.parse(str(feed_path)).getroot()
@@ -119,9 +132,8 @@ def test_the_schema_check_can_fail(library: Path, tmp_path: Path) -> None:
     assert opds_errors(broken)
 
 
-def test_the_page_links_every_edition(library: Path, tmp_path: Path) -> None:
-    out = tmp_path / "dist"
-    _build(library, out)
+def test_the_page_links_every_edition(built_library: Path) -> None:
+    out = built_library
     page = html.parse(str(out / "index.html")).getroot()
     assert page.get("lang") == "en"
     assert page.find(".//main") is not None and page.find(".//header/h1") is not None
@@ -223,12 +235,9 @@ def test_a_user_cover_is_listed_as_given(library: Path, tmp_path: Path) -> None:
 
 
 @pytest.fixture()
-def served(library: Path, tmp_path: Path) -> Iterator[str]:
+def served(built_library: Path) -> Iterator[str]:
     """The built folder on a loopback web server, as a reader would put it online."""
-    out = tmp_path / "dist"
-    result = run_cli("build", library, "-o", out, "--catalog")
-    assert result.exit_code == 0, result.output
-    with serving(out) as address:
+    with serving(built_library) as address:
         yield address
 
 

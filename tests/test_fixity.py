@@ -9,6 +9,7 @@ import re
 import shutil
 import subprocess
 import sys
+import sysconfig
 from pathlib import Path
 
 import bagit  # type: ignore[import-untyped]
@@ -45,7 +46,9 @@ def _tamper(path: Path) -> None:
 
 
 def _bagit_cli(bag: Path) -> subprocess.CompletedProcess[str]:
-    script = shutil.which("bagit.py")
+    # (the one installed beside this Python first: PATH may hold another tool's shim of it)
+    script = shutil.which("bagit.py", path=os.pathsep.join([sysconfig.get_path("scripts"),
+                                                            os.environ.get("PATH", "")]))
     assert script is not None, "bagit.py is not on PATH: pip install bagit"
     return subprocess.run([sys.executable, script, "--validate", str(bag)], capture_output=True,
                           text=True, check=False, env={**os.environ, "LC_ALL": "C"})

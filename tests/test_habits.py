@@ -32,13 +32,12 @@ def _sha(path: Path) -> str:
 
 
 @pytest.mark.parametrize("fmt", ["html", "epub", "pdf"])
-def test_pipe_round_trip_gives_the_same_bytes_as_a_file_build(tmp_path: Path, fmt: str) -> None:
+def test_pipe_round_trip_gives_the_same_bytes_as_a_file_build(seed_editions: dict[str, Path],
+                                                              fmt: str) -> None:
     piped = _run("build", "-", "-f", fmt, "-o", "-", stdin=SEED.read_bytes(), cwd=SEED.parent)
     assert piped.returncode == 0, piped.stderr.decode()
     assert piped.stderr.decode().count("Wrote") == 0
-    built = _run("build", SEED, "-f", fmt, "-o", tmp_path)
-    assert built.returncode == 0, built.stderr.decode()
-    assert piped.stdout == (tmp_path / f"pokrovsk.{fmt}").read_bytes()
+    assert piped.stdout == seed_editions[fmt].read_bytes()  # (the session's file build)
 
 
 def test_pipe_needs_a_single_format(tmp_path: Path) -> None:
@@ -126,7 +125,8 @@ def test_python_api_matches_the_cli(tmp_path: Path) -> None:
 
 
 def _batch(folder: Path, count: int) -> list[Path]:
-    text = SEED.read_text(encoding="utf-8")
+    # The seed to its first heading: how a batch is handled is tested, not how long articles are.
+    text = SEED.read_text(encoding="utf-8").split("\n## ")[0]
     paths = []
     for number in range(count):
         path = folder / f"article-{number:02d}.md"

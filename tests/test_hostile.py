@@ -38,6 +38,7 @@ from lxml import etree
 from lxml import html as lxml_html
 
 from conftest import ROOT, run_cli
+from exporter.session import Session
 from validators import epubcheck_messages, pdf_text
 
 CORPUS = Path(__file__).parent / "hostile"
@@ -638,9 +639,17 @@ _MARKDOWN = st.lists(st.one_of(_PIECES, _WORDS), max_size=50).map("".join)
 _TITLES = st.one_of(st.none(), _WORDS, st.sampled_from(["<b>x</b> & y", "]]>", "\"'<>&", "#"]))
 
 
+@pytest.fixture(scope="module")
+def shared_session() -> Session:
+    """One build session for many generated articles, as ``--watch`` keeps one: the fonts and
+    stylesheets are loaded once, not once an example."""
+    return Session()
+
+
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(markdown=_MARKDOWN, title=_TITLES)
-def test_generated_markdown_gives_strict_xml_or_a_clear_error(markdown: str,
+def test_generated_markdown_gives_strict_xml_or_a_clear_error(shared_session: Session,
+                                                              markdown: str,
                                                               title: str | None) -> None:
     from exporter import build
     from exporter.errors import ExporterError
@@ -651,7 +660,7 @@ def test_generated_markdown_gives_strict_xml_or_a_clear_error(markdown: str,
         source.write_text(front + markdown, encoding="utf-8")
         out = Path(folder) / "out"
         try:
-            build(source, out, formats=("html", "epub"))
+            build(source, out, formats=("html", "epub"), session=shared_session)
         except ExporterError as error:
             assert str(source) in str(error)
             assert not out.exists() or not any(out.iterdir())

@@ -60,8 +60,10 @@ def _article_with_image(folder: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def variety(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """EPUBs of a footnoted article, an illustrated article, and the seed in each style."""
+def variety(tmp_path_factory: pytest.TempPathFactory,
+            seed_editions: dict[str, Path]) -> dict[str, Path]:
+    """EPUBs of a footnoted article, an illustrated article, and the seed in each style (the
+    default style's is the session's seed EPUB)."""
     folder = tmp_path_factory.mktemp("variety")
     notes = folder / "notes.md"
     notes.write_text(FOOTNOTES, encoding="utf-8")
@@ -71,8 +73,9 @@ def variety(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         result = run_cli("build", source, "-o", folder / name, "-f", "epub", "-f", "pdf")
         assert result.exit_code == 0, result.output
         books[name] = folder / name / f"{source.stem}.epub"
-    for style in ("classic", "modern", "large-print"):
-        result = run_cli("build", SEED, "-o", folder / style, "--style", style)
+    books["classic"] = seed_editions["epub"]
+    for style in ("modern", "large-print"):
+        result = run_cli("build", SEED, "-o", folder / style, "--style", style, "-f", "epub")
         assert result.exit_code == 0, result.output
         books[style] = folder / style / "pokrovsk.epub"
     return books

@@ -6,6 +6,7 @@ no file written outside the output folder, no secret in any edition.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -16,16 +17,19 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SEED
+from conftest import SEED, run_cli
 
 OTHER_USER = 54321
 SECRET = "TOP-SECRET-KEY-MATERIAL-7f3a"
 
 
 def _run(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "exporter", *map(str, args)], cwd=cwd,
-                          capture_output=True, text=True, check=False, timeout=300,
-                          env={**os.environ, "PYTHONPATH": str(SEED.parent.parent)})
+    """The command run in *cwd*, in this process (its builds fork a worker from it, as a fresh
+    command's do, without a new interpreter's start-up); the tests that need a process of its
+    own start one."""
+    with contextlib.chdir(cwd):
+        result = run_cli(*args)
+    return subprocess.CompletedProcess(args, result.exit_code, result.stdout, result.stderr)
 
 
 def _files(folder: Path) -> list[str]:

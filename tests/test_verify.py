@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -74,8 +75,6 @@ def test_bag_and_pdfs_verify(archive: Path) -> None:
 
 
 def test_one_changed_byte_in_the_bag_is_named(archive: Path, tmp_path: Path) -> None:
-    import shutil
-
     bag = shutil.copytree(archive / "bag", tmp_path / "bag")
     edition = bag / "data" / "editions" / "mapped.html"
     data = bytearray(edition.read_bytes())
@@ -104,11 +103,20 @@ def test_a_folder_of_archives_is_verified_in_parallel(archive: Path) -> None:
     assert result.stderr.count("Verified: ") == 3  # the bag and the two PDFs beside it
 
 
-def _forged_pdf(tmp_path: Path, name: str, record: dict[str, object]) -> Path:
-    """The seed's archive PDF with its source replaced by *name* and a record of our own."""
-    result = run_cli("build", SEED, "-o", tmp_path, "-f", "pdf", "--edition", "archive")
+@pytest.fixture(scope="module")
+def seed_archive_pdf(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The seed's archive PDF, built once for the tests that copy and change it."""
+    folder = tmp_path_factory.mktemp("seed-archive")
+    result = run_cli("build", SEED, "-o", folder, "-f", "pdf", "--edition", "archive")
     assert result.exit_code == 0, result.output
+    return folder / "pokrovsk.pdf"
+
+
+def _forged_pdf(seed_archive_pdf: Path, tmp_path: Path, name: str,
+                record: dict[str, object]) -> Path:
+    """The seed's archive PDF with its source replaced by *name* and a record of our own."""
     path = tmp_path / "pokrovsk.pdf"
+    shutil.copyfile(seed_archive_pdf, path)
     with pikepdf.open(path, allow_overwriting_input=True) as pdf:
         del pdf.attachments["sources/pokrovsk.md"]
         pdf.attachments[name] = pikepdf.AttachedFileSpec(pdf, b"x", filename=name)
@@ -119,41 +127,40 @@ def _forged_pdf(tmp_path: Path, name: str, record: dict[str, object]) -> Path:
 
 
 @pytest.mark.parametrize("name", ["../../escaped.md", "sources/../../escaped.md", "/tmp/escaped.md"])
-def test_names_that_leave_the_folder_are_refused(tmp_path: Path, name: str) -> None:
+def test_names_that_leave_the_folder_are_refused(seed_archive_pdf: Path, tmp_path: Path,
+                                                 name: str) -> None:
     record = {"format": "exporter-build/1", "inputs": {name: "0" * 64}, "articles": [name],
               "book": None, "stylesheets": [], "options": {}}
-    pdf = _forged_pdf(tmp_path, name, record)
+    pdf = _forged_pdf(seed_archive_pdf, tmp_path, name, record)
     result = _verify(pdf, cwd=tmp_path)
     assert result.returncode == 14
     assert "outside its sources and styles" in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path.parent / "escaped.md").exists() and not Path("/tmp/escaped.md").exists()
 
 
-def test_a_pdf_without_a_record_is_not_trusted(tmp_path: Path) -> None:
-    result = run_cli("build", SEED, "-o", tmp_path, "-f", "pdf")
-    assert result.exit_code == 0
+def test_a_pdf_without_a_record_is_not_trusted(seed_editions: dict[str, Path],
+                                               tmp_path: Path) -> None:
+    shutil.copyfile(seed_editions["pdf"], tmp_path / "pokrovsk.pdf")  # (a default build)
     outcome = _verify(tmp_path / "pokrovsk.pdf", cwd=tmp_path)
     assert outcome.returncode == 14 and "holds no exporter-build.json" in outcome.stderr
 
 
 def test_a_bag_with_a_link_is_refused(archive: Path, tmp_path: Path) -> None:
-    import shutil
-
     bag = shutil.copytree(archive / "bag", tmp_path / "bag")
     os.symlink("/etc/hostname", bag / "data" / "sources" / "link.md")
     result = _verify(bag, cwd=tmp_path)
     assert result.returncode == 14 and "links or special files" in result.stderr
 
 
-def test_an_oversized_attachment_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_oversized_attachment_is_refused(seed_archive_pdf: Path, tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
     from exporter import verify
     from exporter.errors import VerifyError
 
-    result = run_cli("build", SEED, "-o", tmp_path, "-f", "pdf", "--edition", "archive")
-    assert result.exit_code == 0
+    pdf = shutil.copyfile(seed_archive_pdf, tmp_path / "pokrovsk.pdf")
     monkeypatch.setattr(verify, "MAX_FILE_BYTES", 1000)
     with pytest.raises(VerifyError, match="size limit"):
-        verify.verify(tmp_path / "pokrovsk.pdf")
+        verify.verify(pdf)
 
 
 def test_other_tool_versions_are_said(archive: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -168,8 +175,6 @@ def test_other_tool_versions_are_said(archive: Path, monkeypatch: pytest.MonkeyP
 
 def test_a_forged_bag_with_fresh_manifests_is_caught(archive: Path, tmp_path: Path) -> None:
     """Manifests anyone can regenerate prove nothing: the editions are compared with a rebuild."""
-    import shutil
-
     bag = shutil.copytree(archive / "bag", tmp_path / "bag")
     (bag / "data" / "editions" / "mapped.html").write_text("forged", encoding="utf-8")
     (bag / "data" / "editions" / "extra.exe").write_text("junk", encoding="utf-8")
@@ -218,7 +223,7 @@ def test_a_piped_article_archives_and_verifies(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("options", [{"page_size": 5}, {"margins": [1, 2]},
                                      {"source_date_epoch": "x"}, {"formats": "pdf!"}])
-def test_a_record_with_nonsense_options_is_refused_cleanly(tmp_path: Path,
+def test_a_record_with_nonsense_options_is_refused_cleanly(seed_archive_pdf: Path, tmp_path: Path,
                                                           options: dict[str, object]) -> None:
     base = {"formats": ["pdf"], "style": "classic", "page_size": "A4", "margins": None,
             "edition": "archive", "source_date_epoch": None, "toc": None}
@@ -227,7 +232,7 @@ def test_a_record_with_nonsense_options_is_refused_cleanly(tmp_path: Path,
     record = {"format": "exporter-build/1", "articles": ["sources/a.md"], "book": None,
               "inputs": {"sources/a.md": hashlib.sha256(b"x").hexdigest()},  # (what it holds)
               "stylesheets": [], "options": {**base, **options}}
-    pdf = _forged_pdf(tmp_path, "sources/a.md", record)
+    pdf = _forged_pdf(seed_archive_pdf, tmp_path, "sources/a.md", record)
     result = _verify(pdf, cwd=tmp_path)
     assert result.returncode == 14, result.stderr
     assert "Traceback" not in result.stderr and "internal error" not in result.stderr
