@@ -182,6 +182,22 @@ def test_time_bound_per_article(tmp_path: Path) -> None:
     assert not any(tmp_path.iterdir())
 
 
+def test_builds_leave_no_temporary_files(tmp_path: Path) -> None:
+    """Not WeasyPrint's copy of the fonts (8 MB a build), not from a worker stopped mid-build."""
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    (tmp_path / "b.md").write_text("# Another\n\nText.\n", encoding="utf-8")
+    shutil.copy(SEED, tmp_path / "a.md")
+    env = {"TMPDIR": str(scratch)}
+    assert _run("build", tmp_path / "a.md", "-o", tmp_path / "one", cwd=tmp_path, env=env).returncode == 0
+    assert _run("build", tmp_path, "-o", tmp_path / "all", "-j", "2", cwd=tmp_path,
+                env=env).returncode == 0
+    stopped = _run("build", tmp_path / "a.md", "-o", tmp_path / "late", "-f", "pdf", "--force",
+                   "--timeout", "0.5", cwd=tmp_path, env=env)
+    assert stopped.returncode == 9, stopped.stderr
+    assert list(scratch.iterdir()) == []
+
+
 def test_help_does_not_import_heavy_libraries() -> None:
     code = ("import sys\nfrom exporter.cli import cli\n"
             "try:\n    cli(['--help'])\nexcept SystemExit:\n    pass\n"
