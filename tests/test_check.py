@@ -229,6 +229,17 @@ def test_bad_inputs_are_findings_not_tracebacks(tmp_path: Path, name: str,
     assert findings[0].message
 
 
+def test_zip_with_an_undecodable_entry_is_a_finding(tmp_path: Path) -> None:
+    path = tmp_path / "corrupt.epub"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("mimetype", "application/epub+zip" * 4)
+    data = bytearray(path.read_bytes())
+    start = data.index(b"mimetype") + len(b"mimetype")  # its deflated bytes follow the name
+    data[start:start + 6] = b"\xff" * 6
+    path.write_bytes(bytes(data))
+    assert _codes(check_file(path)) == ["EPUB-INVALID"]
+
+
 def test_zip_that_is_not_an_epub_is_an_unknown_type(tmp_path: Path) -> None:
     path = tmp_path / "archive.zip"
     with zipfile.ZipFile(path, "w") as archive:
