@@ -214,6 +214,25 @@ def test_pdfx_without_trim_box_or_output_intent(tmp_path: Path) -> None:
     assert "PDF-UNTAGGED" in _codes(findings, "warning")
 
 
+def test_xmp_arrays_are_read_by_their_items(tmp_path: Path) -> None:
+    """An empty dc:title list is no title; a pdfaid:part list is named by an item, not a set."""
+    rdf = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+    packet = (f'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="{rdf}"><rdf:Description '
+              'rdf:about="" xmlns:dc="http://purl.org/dc/elements/1.1/" '
+              'xmlns:pdfaid="http://www.aiim.org/pdfa/ns/id/"><dc:title><rdf:Bag><rdf:li/></rdf:Bag>'
+              "</dc:title><pdfaid:part><rdf:Bag><rdf:li>3</rdf:li></rdf:Bag>"
+              "</pdfaid:part></rdf:Description></rdf:RDF></x:xmpmeta>")
+    pdf = pikepdf.new()
+    pdf.add_blank_page()
+    pdf.Root.Metadata = pdf.make_stream(packet.encode())
+    path = tmp_path / "arrays.pdf"
+    pdf.save(path)
+    findings = check_file(path)
+    assert "PDF-NO-TITLE" in _codes(findings, "error")
+    claims = [f.message for f in findings if f.code == "PDF-A-ID"]
+    assert len(claims) == 1 and claims[0].startswith("identifies as PDF/A-3 "), claims
+
+
 @pytest.mark.parametrize(("name", "content", "code"), [
     ("absent.pdf", None, "FILE-MISSING"),
     ("junk.pdf", b"this is no PDF at all\n", "PDF-INVALID"),
@@ -229,6 +248,17 @@ def test_bad_inputs_are_findings_not_tracebacks(tmp_path: Path, name: str,
     findings = check_file(path)
     assert [(f.code, f.severity, f.file) for f in findings] == [(code, "error", str(path))]
     assert findings[0].message
+
+
+def test_zip_with_an_undecodable_entry_is_a_finding(tmp_path: Path) -> None:
+    path = tmp_path / "corrupt.epub"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("mimetype", "application/epub+zip" * 4)
+    data = bytearray(path.read_bytes())
+    start = data.index(b"mimetype") + len(b"mimetype")  # its deflated bytes follow the name
+    data[start:start + 6] = b"\xff" * 6
+    path.write_bytes(bytes(data))
+    assert _codes(check_file(path)) == ["EPUB-INVALID"]
 
 
 def test_zip_that_is_not_an_epub_is_an_unknown_type(tmp_path: Path) -> None:

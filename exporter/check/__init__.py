@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import zipfile
+import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict
 from pathlib import Path
@@ -77,7 +78,7 @@ def _check_one(path: Path, ace: AceTool | str) -> list[Finding]:
                 epub = archive.read("mimetype").strip() == b"application/epub+zip"
         except KeyError:  # (no mimetype entry)
             epub = False
-        except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, NotImplementedError):
+        except (zipfile.BadZipFile, zlib.error, OSError, EOFError, RuntimeError, NotImplementedError):
             epub = None  # not a readable ZIP
         if epub or (epub is False and suffix == ".epub"):
             return check_epub(path, name, ace)

@@ -147,7 +147,15 @@ def _xmp(pdf: pikepdf.Pdf) -> dict[str, str]:
     if isinstance(pdf.Root.get("/Metadata"), pikepdf.Stream):
         with quiet(logging.getLogger("pikepdf")), suppress(pikepdf.PdfError, ValueError):
             metadata = pdf.open_metadata()
-    return {key: str(metadata.get(key) or "").strip() for key in _XMP_KEYS}
+    return {key: _xmp_text(metadata.get(key)) for key in _XMP_KEYS}
+
+
+def _xmp_text(value: Any) -> str:
+    """A property as text: an array (pikepdf gives a Seq as a list, a Bag as a set) by its first
+    item, a Bag's in sorted order, so that an empty item is no text and every run says the same."""
+    if isinstance(value, (list, set)):
+        value = next(iter(value if isinstance(value, list) else sorted(value, key=str)), None)
+    return str(value or "").strip()
 
 
 def _inherited(node: Any, key: str) -> Any:
