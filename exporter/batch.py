@@ -14,6 +14,7 @@ import math
 import multiprocessing
 import os
 import pickle
+import shutil
 import signal
 import tempfile
 import threading
@@ -112,14 +113,12 @@ class Workers:
     def __init__(self, jobs: int, options: Options, timeout: float | None):
         self.jobs, self.options, self.timeout = max(1, jobs), options, timeout or None
         self._idle: list[_Worker] = []
-        self._temporary: tempfile.TemporaryDirectory[str] | None = None
+        #: The folder of its workers' temporary files, made with the first of them.
+        self._folders: list[str] = []
 
     def close(self) -> None:
         """Stop the idle workers (busy ones are stopped as :meth:`_run` leaves); remove their files."""
-        _stop_idle(self._idle)
-        if self._temporary is not None:
-            self._temporary.cleanup()
-            self._temporary = None
+        _stop_idle(self._idle, self._folders)
 
     def build_all(self, sources: Sequence[Path], output_dir: Path,
                   on_done: Callable[[Outcome], None] | None = None,
@@ -183,15 +182,17 @@ class Workers:
             if worker.process.is_alive():
                 return worker
             worker.stop()
-        if self._temporary is None:
-            self._temporary = tempfile.TemporaryDirectory(prefix="exporter-")
-        return _Worker(self._temporary.name)
+        if not self._folders:
+            self._folders.append(tempfile.mkdtemp(prefix="exporter-"))
+        return _Worker(self._folders[0])
 
 
-def _stop_idle(idle: list[_Worker]) -> None:
-    """Tell each idle worker of a pool to end, and wait for it."""
+def _stop_idle(idle: list[_Worker], folders: list[str]) -> None:
+    """Tell each idle worker of a pool to end, wait for it, and remove the pool's temporary files."""
     while idle:
         idle.pop().stop(now=False)
+    while folders:
+        shutil.rmtree(folders.pop(), ignore_errors=True)
 
 
 def _serve(connection: Connection, parents_ends: list[Connection], folder: str) -> None:
@@ -234,7 +235,7 @@ def build_article(source: Path, output_dir: Path, options: Options, timeout: flo
             pool.close()
         pool = _here.pool = Workers(1, options, timeout)
         # Its worker ends with the thread (an executor's thread-local pool is then dropped).
-        weakref.finalize(pool, _stop_idle, pool._idle)
+        weakref.finalize(pool, _stop_idle, pool._idle, pool._folders)
     return pool.build_all([source], output_dir, folder=folder)[0]
 
 
