@@ -102,8 +102,10 @@ def test_bad_source_and_options_fail_before_serving(tmp_path: Path) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
-        busy = run_cli("preview", SEED, "--no-open", "--port", str(taken.getsockname()[1]))
-    assert busy.exit_code == 2 and busy.stderr.startswith("Error: cannot serve on '127.0.0.1'")
+        port = taken.getsockname()[1]
+        busy = run_cli("preview", SEED, "--no-open", "--port", str(port))
+    assert busy.exit_code == 2
+    assert busy.stderr == f"Error: cannot serve on '127.0.0.1' port {port}: address already in use\n"
     assert "Traceback" not in busy.stderr
 
 

@@ -81,12 +81,16 @@ def _listen(host: str, port: int) -> socket.socket:
     import socket
 
     try:
-        family, _kind, _protocol, _name, address = socket.getaddrinfo(host, port,
-                                                                      type=socket.SOCK_STREAM)[0]
+        family, kind, protocol, _name, address = socket.getaddrinfo(host, port,
+                                                                    type=socket.SOCK_STREAM)[0]
+        listener = socket.socket(family, kind, protocol)
     except OSError as error:
         raise UsageProblem(f"cannot serve on {host!r}: {reason(error)}") from None
-    try:
-        return socket.create_server(address, family=family, dualstack_ipv6=(
-            family == socket.AF_INET6 and socket.has_dualstack_ipv6()))  # (as a plain socket does)
+    try:  # (not socket.create_server, whose errors repeat the address in Python's words)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(address)
+        listener.listen()
     except OSError as error:
+        listener.close()
         raise UsageProblem(f"cannot serve on {host!r} port {port}: {reason(error)}") from None
+    return listener
