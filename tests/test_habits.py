@@ -58,6 +58,16 @@ def test_stdin_errors_name_stdin() -> None:
     assert result.stderr.decode().startswith("Error: <stdin>: not valid UTF-8")
 
 
+@pytest.mark.parametrize("output", ["-", "out"])
+def test_a_closed_standard_input_is_the_sources_error(tmp_path: Path, output: str) -> None:
+    result = subprocess.run([*EXPORTER, "build", "-", "-f", "html", "-o", output], cwd=tmp_path,
+                            stdin=None, capture_output=True, check=False, timeout=120,
+                            preexec_fn=lambda: os.close(0))
+    assert result.returncode == 4 and result.stdout == b"", result.stderr
+    assert result.stderr.decode() == "Error: <stdin>: standard input is closed; nothing was built\n"
+    assert list(tmp_path.iterdir()) == []
+
+
 def _page_width_mm(pdf: Path) -> float:
     with pikepdf.open(pdf) as document:
         box = document.pages[0].MediaBox

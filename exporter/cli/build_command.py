@@ -293,11 +293,11 @@ def to_stdout(sources: Sequence[Path], options: Options, formats: Sequence[str],
                            f"terminal; redirect it (> article.{formats[0]}) or pipe it")
     from ..batch import Workers
     from ..pipeline import Failure, render_source
-    from ..source import STDIN, read_stream
+    from ..source import STDIN
 
     source, data = sources[0], None
     if source == STDIO:
-        source, data = Path(STDIN), read_stream(sys.stdin.buffer, options)
+        source, data = Path(STDIN), _standard_input(options)
     with contextlib.closing(Workers(1, options, timeout)) as workers:
         rendered = workers.run(render_source, source, source=source, options=options, data=data)
     if isinstance(rendered, Failure):
@@ -317,12 +317,22 @@ def to_stdout(sources: Sequence[Path], options: Options, formats: Sequence[str],
 def from_stdin(output_dir: Path, options: Options, timeout: float) -> None:
     """``-`` as the only SOURCE with ``-o DIR``: write DIR/stdin.<format>."""
     from ..batch import Workers
-    from ..source import STDIN, read_stream
+    from ..source import STDIN
 
-    data = read_stream(sys.stdin.buffer, options)
+    data = _standard_input(options)
     with contextlib.closing(Workers(1, options, timeout)) as workers:
         (outcome,) = workers.build_all([Path(STDIN)], output_dir, data=data)
     reporter = Reporter(1)
     reporter.done(outcome)
     if status := reporter.summary([outcome], 0):
         sys.exit(status)
+
+
+def _standard_input(options: Options) -> bytes:
+    """The article piped in; a closed standard input (``<&-``) is the source's error."""
+    from ..errors import SourceError
+    from ..source import STDIN, read_stream
+
+    if sys.stdin is None:
+        raise SourceError("standard input is closed; nothing was built", path=STDIN)
+    return read_stream(sys.stdin.buffer, options)
