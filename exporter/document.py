@@ -86,7 +86,7 @@ class Document:
 
 def build_document(source: Source, options: Options) -> Document:
     """Convert *source* into a :class:`Document` under *options*."""
-    from .markdown_ext import TooComplex, make_markdown
+    from .markdown_ext import TooComplex, make_markdown, may_hold_code
 
     text = source.body
     if source.kind == "text":
@@ -94,7 +94,7 @@ def build_document(source: Source, options: Options) -> Document:
 
         text = text_to_markdown(text)
     _check_bounds(text, source, options)
-    converter = make_markdown()
+    converter = make_markdown(code=may_hold_code(text))
     try:
         html = converter.convert(text)
     except RecursionError:

@@ -1,12 +1,16 @@
-"""The Markdown converter: smarty's pass runs only when there is something for it to educate;
-tables carry what narrow pages need."""
+"""The Markdown converter: smarty's pass runs only when there is something for it to educate,
+SuperFences only when there could be code; tables carry what narrow pages need."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from lxml import html
 
-from exporter.markdown_ext import REFLOW_WIDTHS, OnlyWhenNeeded, make_markdown
+from exporter.markdown_ext import REFLOW_WIDTHS, OnlyWhenNeeded, make_markdown, may_hold_code
 from exporter.sanitize import sanitize_html
 
 SAMPLES = [
@@ -69,3 +73,37 @@ def test_tables_carry_alignment_labels_and_the_width_they_need() -> None:
     assert not [cell for cell in wrap.iter("td", "th") if cell.get("style") or cell.get("align")]
     narrow = html.fromstring(make_markdown().convert("| a | b |\n|---|---|\n| 1 | 2 |\n"))
     assert narrow.get("class") == "table-wrap"  # (never too wide for a page: never reflowed)
+
+
+# Lines of the block and inline syntax that mixes with code blocks: lists at CommonMark's and
+# Python-Markdown's depths, quotes, footnotes, definitions, headings, HTML, rules and tables.
+_LINE_PARTS = st.sampled_from(["", " ", "  ", "   ", "-", "- ", "* ", "1.", "1. ", "2) ", "> ", ">  ", "# ",
+                               ": ", "[^1]: ", "| ", "---", "`", "``", "~", "<pre>", "</pre>",
+                               "<div>", "word", "*em*", "a_b", "x[^1]", "\\", "&amp;", "--"])
+_TEXTS = st.lists(st.lists(_LINE_PARTS, max_size=5).map("".join), max_size=14).map("\n".join)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
+@given(_TEXTS.filter(lambda text: not may_hold_code(text)))
+def test_without_code_superfences_changes_nothing(text: str) -> None:
+    """Text that cannot hold a code block converts alike with and without SuperFences."""
+    assert make_markdown(code=False).convert(text) == make_markdown().convert(text)
+
+
+def test_text_that_could_hold_code_is_converted_with_superfences() -> None:
+    fenced, indented, quoted = "```\ncode\n```", "Text\n\n    code", ">\tcode"
+    assert all(may_hold_code(text) for text in (fenced, indented, quoted))
+    assert '<pre class="highlight">' in make_markdown(code=True).convert(indented)
+    assert not may_hold_code("- a\n- b\n\n> quoted `code` ~ and -- dashes\n>  d")
+    assert may_hold_code("-\n\n  foo\n")  # (re-indented to four spaces: code, to Python-Markdown)
+
+
+def test_corpus_without_code_converts_alike() -> None:
+    """Every article of the project's samples that holds no code converts alike either way."""
+    root = Path(__file__).resolve().parent.parent
+    texts = [path.read_text(encoding="utf-8", errors="replace") for folder in ("content", "tests")
+             for path in sorted((root / folder).rglob("*.md"))]
+    plain = [text for text in texts if not may_hold_code(text)]
+    assert plain, "no sample without code"
+    for text in plain:
+        assert make_markdown(code=False).convert(text) == make_markdown().convert(text)

@@ -35,6 +35,8 @@ REFLOW_WIDTHS = (12, 18, 24, 32, 48)
 _EM_PER_CHAR, _CELL_PADDING_EM, _COMFORTABLE_CHARS, _LONG_WORD = 0.45, 0.54, 12, 14
 # What smarty's patterns (quotes, dashes, ellipses) need in the text to match at all.
 _SMARTY_NEEDS = ("'", '"', "--", "...")
+# What an indented code block needs, once lists are re-indented: a tab or four spaces.
+_INDENT = re.compile(r"\t| {4}")
 
 # Python-Markdown 3.11's inline parsing cost, pessimistically: nanoseconds per character its
 # link parser steps over, and per character of paragraph rebuilt after each match of a heavy
@@ -251,8 +253,17 @@ class _Markdown(Markdown):
         return HighlightExtension(**configs)
 
 
-def make_markdown() -> Markdown:
-    """A Markdown converter configured for articles (XHTML output, ids without colons)."""
+def may_hold_code(text: str) -> bool:
+    """Whether *text* could hold a code block: a fence, or a tab or four spaces of indent once
+    its lists are re-indented (what an indented block needs, in a list or a quote too)."""
+    if "```" in text or "~~~" in text:
+        return True
+    return _INDENT.search("\n".join(ListIndentPreprocessor().run(text.split("\n")))) is not None
+
+
+def make_markdown(code: bool = True) -> Markdown:
+    """A Markdown converter configured for articles (XHTML output, ids without colons); without
+    *code* it has no SuperFences, which changes only code blocks and is a third of its imports."""
     from markdown.extensions.abbr import AbbrExtension
     from markdown.extensions.attr_list import AttrListExtension
     from markdown.extensions.def_list import DefListExtension
@@ -261,16 +272,19 @@ def make_markdown() -> Markdown:
     from markdown.extensions.smarty import SmartyExtension, substitutions
     from markdown.extensions.tables import TableExtension
     from markdown.extensions.toc import TocExtension
-    from pymdownx.highlight import HighlightExtension
-    from pymdownx.superfences import SuperFencesCodeExtension
 
+    code_extensions: list[Extension] = []
+    if code:
+        from pymdownx.highlight import HighlightExtension
+        from pymdownx.superfences import SuperFencesCodeExtension
+
+        code_extensions = [HighlightExtension(use_pygments=False), SuperFencesCodeExtension()]
     # Instances, not names, so Python-Markdown skips its entry-point look-up.  Code is not
     # highlighted (no colours in print); quotes and dashes are characters, not entities.
     characters = {key: html.unescape(value) for key, value in substitutions.items()}
     return _Markdown(
         extensions=[
-            AbbrExtension(), AttrListExtension(), DefListExtension(),
-            HighlightExtension(use_pygments=False), SuperFencesCodeExtension(),
+            AbbrExtension(), AttrListExtension(), DefListExtension(), *code_extensions,
             FootnoteExtension(SEPARATOR="-", BACKLINK_TITLE="Back to note %d"), SaneListExtension(),
             SmartyExtension(substitutions=characters),
             TableExtension(), TocExtension(permalink=False, slugify=_slugify), ExporterExtension(),
