@@ -116,10 +116,11 @@ class Preview:
         while not stop.is_set():
             folders = {_nearest_folder(path) for path in self.watched}
             # A broken build is made again once its folders are watched (at the first change or
-            # timeout), so that a file that came back just before they were is seen too.
+            # timeout), so that a file that came back just before they were is seen too; a
+            # timeout of a second keeps the wake-ups while it stays broken few.
             catch_up = self.broken
             async for changes in awatch(*folders, stop_event=stop, watch_filter=None, recursive=False,
-                                        step=50, rust_timeout=100 if catch_up else None,
+                                        step=50, rust_timeout=1000 if catch_up else None,
                                         yield_on_timeout=catch_up):
                 paths = {Path(name) for _change, name in changes}
                 home = self.source.resolve().parent

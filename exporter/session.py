@@ -38,12 +38,14 @@ class Session:
         return self._images
 
     def keep(self, kind: str, key: Hashable, make: Callable[[], T]) -> T:
-        """The value of *kind* kept for *key*, made by *make* when not kept (least recent goes)."""
+        """The value of *kind* kept for *key*, made by *make* when not kept (least recent goes;
+        a limit of 0 keeps nothing)."""
         store = self._kept.setdefault(kind, OrderedDict())
-        if key not in store:
-            store[key] = make()
-            if len(store) > self.limit:
-                store.popitem(last=False)
-        store.move_to_end(key)
-        value: T = store[key]
+        if key in store:
+            store.move_to_end(key)
+            kept: T = store[key]
+            return kept
+        value = store[key] = make()
+        while len(store) > self.limit:
+            store.popitem(last=False)
         return value

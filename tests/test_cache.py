@@ -163,3 +163,7 @@ def test_a_session_is_bounded(tmp_path: Path) -> None:
         session.keep("thing", number, lambda: object())
     assert len(session._kept["thing"]) == 3
     assert json.dumps(sorted(session._kept["thing"])) == "[3, 4, 5]"
+    nothing = Session(limit=0)  # keeps nothing, and builds as any session does
+    assert [nothing.keep("thing", 1, lambda n=n: n) for n in (1, 2)] == [1, 2]
+    built = exporter.build(SEED, tmp_path / "none", formats=["epub"], session=nothing, reuse=False)
+    assert built.outputs and not nothing._kept["cover"]

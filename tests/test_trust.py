@@ -88,6 +88,7 @@ def test_the_search_stops_at_a_repository_root(tmp_path: Path) -> None:
     ('output-dir = "../../public"', "output-dir"),
     ('bag = "/tmp/bag"', "bag"),
     ('style = ["modern", "../.ssh/id_ed25519.css"]', "style"),
+    ('output-dir = "-"', "output-dir"),  # (standard output: for the command line only)
 ])
 def test_a_defaults_file_may_not_reach_outside_its_folder(tmp_path: Path, line: str,
                                                           key: str) -> None:

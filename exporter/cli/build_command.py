@@ -172,7 +172,7 @@ def build(sources: tuple[Path, ...], output_dir: Path, formats: tuple[str, ...],
     OUTPUT_DIR/<slug of the title>.* for a --book. '-' as SOURCE reads Markdown from
     standard input.
     """
-    with reporting(debug), _kill_unwinds():
+    with reporting(debug), _kill_unwinds() as killed:
         options = make_options(formats, styles, page_size, margins, edition, strict, toc,
                                reuse=not force, page_list=page_list)
         if proof and "pdf" not in options.formats:
@@ -215,6 +215,7 @@ def build(sources: tuple[Path, ...], output_dir: Path, formats: tuple[str, ...],
                                  listed)
             if watch:
                 watch_and_rebuild(run, listed)
+                status = 128 + killed[0] if killed else status
         finally:
             run.close()
         if status:
@@ -261,18 +262,21 @@ def _source_date_epoch() -> int | None:
 
 
 @contextlib.contextmanager
-def _kill_unwinds() -> Iterator[None]:
-    """A plain ``kill`` (SIGTERM) unwinds the command as Ctrl-C does, stopping its workers."""
+def _kill_unwinds() -> Iterator[list[int]]:
+    """A plain ``kill`` (SIGTERM) unwinds the command as Ctrl-C does, stopping its workers;
+    the signals received are yielded, as watchfiles turns a kill into the Ctrl-C that ends --watch."""
+    received: list[int] = []
     if threading.current_thread() is not threading.main_thread():
-        yield
+        yield received
         return
 
     def unwind(signum: int, frame: object) -> None:
+        received.append(signum)
         raise SystemExit(128 + signum)
 
     previous = signal.signal(signal.SIGTERM, unwind)
     try:
-        yield
+        yield received
     finally:
         signal.signal(signal.SIGTERM, previous)
 
