@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 from lxml import etree
 
-from .errors import ExporterError, UsageProblem
+from .errors import OutputError, UsageProblem
 from .metadata import IDENTIFIER_NAMESPACE, PublicationDate
 
 if TYPE_CHECKING:
@@ -86,7 +86,7 @@ def read_entry(editions: Sequence[Output], folder: Path) -> Entry:
                 base = opf_name.rpartition("/")[0]
                 cover = package.read(f"{base}/{cover_item.get('href')}".lstrip("/"))
     except (OSError, KeyError, AttributeError, zipfile.BadZipFile, etree.XMLSyntaxError) as error:
-        raise ExporterError(f"cannot list this EPUB in the catalog: {error}", path=epub) from None
+        raise OutputError(f"catalog not written: cannot read this EPUB ({error})", path=epub) from None
 
     unique = opf.get("unique-identifier")
     identifier = next((node.text or "" for node in opf.iter(f"{{{_DC_EPUB}}}identifier")

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .book import Book, collect_book, single_book
-from .errors import Diagnostic, ExporterError, ResourceError, SourceError, StrictError, reason
+from .errors import Diagnostic, ExporterError, MetadataError, ResourceError, SourceError, StrictError, reason
 from .options import Options
 from .output import write_all_atomic
 from .session import Session
@@ -150,7 +150,7 @@ def build_book(sources: Iterable[Path | str], output_dir: Path | str = "dist", *
         settings = _read_book_file(anchor)
         listed = settings.get("articles") or []
         if not isinstance(listed, list) or not all(isinstance(item, str) for item in listed):
-            raise ExporterError("'articles' must be a list of file names", path=book_file)
+            raise MetadataError("'articles' must be a list of file names", path=book_file)
         paths = [_inside_book(anchor, item) for item in listed] + paths
     if title:
         settings["title"] = title

@@ -191,3 +191,32 @@ def test_a_yaml_error_names_the_character_and_its_line(tmp_path: Path, front_mat
     error = _assert_clean_failure(result, tmp_path / "out", names=f"{source}:{line}:", exit_code=5,
                                   says="invalid YAML")
     assert says in error
+
+
+def test_the_readme_lists_every_exit_status_errors_defines() -> None:
+    """The README's table and ``errors.py`` (where every status is defined) name the same ones."""
+    import re
+
+    from exporter import errors
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    table = readme[readme.index("| exit | meaning |"):].split("\n\n", 1)[0]
+    listed = {int(number) for number in re.findall(r"^\| (\d+) \|", table, re.MULTILINE)}
+    defined = {value for name, value in vars(errors).items() if name.isupper()
+               and isinstance(value, int)} | {cls.exit_code for cls in vars(errors).values()
+                                              if isinstance(cls, type) and cls is not
+                                              errors.ExporterError
+                                              and issubclass(cls, errors.ExporterError)}
+    assert listed == defined | {0}
+    # The base class's own status is for none: every failure raised is of a kind with its own.
+    package = Path(errors.__file__).parent
+    assert not [path for path in package.rglob("*.py")
+                if "raise ExporterError(" in path.read_text(encoding="utf-8")]
+
+
+def test_a_book_file_whose_articles_are_not_a_list(tmp_path: Path) -> None:
+    (tmp_path / "book.yaml").write_text("title: A book\narticles: one.md\n", encoding="utf-8")
+    (tmp_path / "one.md").write_text("# One\n\nText.\n", encoding="utf-8")
+    result = run_cli("build", "--book", tmp_path / "book.yaml", "-o", tmp_path / "out")
+    _assert_clean_failure(result, tmp_path / "out", names="book.yaml", exit_code=5,
+                          says="'articles' must be a list of file names")

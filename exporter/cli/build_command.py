@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 from click.core import ParameterSource
 
-from ..errors import OutputError, UsageProblem
+from ..errors import KILLED, OutputError, UsageProblem
 from ..options import EDITIONS, FORMATS, STYLES, Options
 from .reporting import Reporter, reporting, warning_line
 from .runs import STDIO, Run, after_build, refuse_leading_out, watch_and_rebuild, working_folder
@@ -215,7 +215,7 @@ def build(sources: tuple[Path, ...], output_dir: Path, formats: tuple[str, ...],
                                  listed)
             if watch:
                 watch_and_rebuild(run, listed)
-                status = 128 + killed[0] if killed else status
+                status = KILLED if killed else status
         finally:
             run.close()
         if status:
@@ -272,7 +272,7 @@ def _kill_unwinds() -> Iterator[list[int]]:
 
     def unwind(signum: int, frame: object) -> None:
         received.append(signum)
-        raise SystemExit(128 + signum)
+        raise SystemExit(KILLED)
 
     previous = signal.signal(signal.SIGTERM, unwind)
     try:
