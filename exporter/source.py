@@ -1,8 +1,5 @@
-"""Stage 1: read a source file into a :class:`Source` (text, front matter, body).
-
-Decoding is strict UTF-8 (a byte-order mark is allowed).  Front matter is YAML read with
-``safe_load``, capped in size, with aliases refused; errors name the byte offset or line.
-"""
+"""Stage 1: read a source file into a :class:`Source`: strict UTF-8, and YAML front matter read
+with ``safe_load``, capped in size and depth, aliases refused; errors name the offset or line."""
 
 from __future__ import annotations
 
@@ -142,18 +139,9 @@ def load_yaml_mapping(block: str, path: Path, first_line: int = 1) -> tuple[dict
     nesting and characters XML forbids are refused from the events, before PyYAML builds anything."""
     import yaml  # here, so a build that finds its outputs up to date never loads it
 
-    # libyaml's parser where PyYAML has it, about ten times as fast; only PyYAML's own refuses
-    # tabs between tokens and a byte order mark inside the text, and says more precisely what
-    # is wrong ("found character '@' that cannot start any token").
-    pure = _text_dates(yaml.SafeLoader)
-    fast = pure if "\t" in block or "\ufeff" in block else _text_dates(
-        getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     key_lines: dict[str, int] = {}
     try:
-        try:
-            value = _load_checked(block, path, first_line, fast, key_lines)
-        except yaml.YAMLError:
-            value = _load_checked(block, path, first_line, pure, key_lines)
+        value = _load_checked(block, path, first_line, key_lines)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         problem = error.problem or error.context or "invalid YAML"
@@ -174,18 +162,21 @@ def load_yaml_mapping(block: str, path: Path, first_line: int = 1) -> tuple[dict
 
 
 @functools.cache
-def _text_dates(loader: Any) -> Any:
-    """*loader* without YAML's implicit timestamps, so a date stays the text written."""
+def _text_date_loader() -> Any:
+    """PyYAML's safe loader without implicit timestamps, so a date stays the text written."""
+    import yaml
+
     resolvers = {first: [(tag, pattern) for tag, pattern in entries if not tag.endswith(":timestamp")]
-                 for first, entries in loader.yaml_implicit_resolvers.items()}
-    return type("TextDateLoader", (loader,), {"yaml_implicit_resolvers": resolvers})
+                 for first, entries in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+    return type("TextDateLoader", (yaml.SafeLoader,), {"yaml_implicit_resolvers": resolvers})
 
 
-def _load_checked(block: str, path: Path, first_line: int, loader: Any, key_lines: dict[str, int]) -> Any:
+def _load_checked(block: str, path: Path, first_line: int, key_lines: dict[str, int]) -> Any:
     """The YAML value of *block* once its events pass the checks; fills *key_lines* with the
     line of each key of the top-level mapping."""
     import yaml
 
+    loader = _text_date_loader()
     depth, children = 0, 0
     for event in yaml.parse(block, Loader=loader):
         line = event.start_mark.line + first_line if event.start_mark else None

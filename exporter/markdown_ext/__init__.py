@@ -1,5 +1,4 @@
-"""The project's Python-Markdown extensions (Treeprocessors on the element tree) and the
-configured converter, :func:`make_markdown`."""
+"""The project's Python-Markdown extensions and the configured converter, :func:`make_markdown`."""
 
 from __future__ import annotations
 
@@ -10,7 +9,14 @@ from typing import Any
 
 from markdown import Markdown
 from markdown.extensions import Extension
-from markdown.extensions.toc import render_inner_html, strip_tags
+from markdown.extensions.abbr import AbbrExtension
+from markdown.extensions.attr_list import AttrListExtension
+from markdown.extensions.def_list import DefListExtension
+from markdown.extensions.footnotes import FootnoteExtension
+from markdown.extensions.sane_lists import SaneListExtension
+from markdown.extensions.smarty import SmartyExtension, substitutions
+from markdown.extensions.tables import TableExtension
+from markdown.extensions.toc import TocExtension, render_inner_html, slugify_unicode, strip_tags
 from markdown.treeprocessors import Treeprocessor
 from markdown.util import AtomicString
 
@@ -264,15 +270,6 @@ def may_hold_code(text: str) -> bool:
 def make_markdown(code: bool = True) -> Markdown:
     """A Markdown converter configured for articles (XHTML output, ids without colons); without
     *code* it has no SuperFences, which changes only code blocks and is a third of its imports."""
-    from markdown.extensions.abbr import AbbrExtension
-    from markdown.extensions.attr_list import AttrListExtension
-    from markdown.extensions.def_list import DefListExtension
-    from markdown.extensions.footnotes import FootnoteExtension
-    from markdown.extensions.sane_lists import SaneListExtension
-    from markdown.extensions.smarty import SmartyExtension, substitutions
-    from markdown.extensions.tables import TableExtension
-    from markdown.extensions.toc import TocExtension
-
     code_extensions: list[Extension] = []
     if code:
         from pymdownx.highlight import HighlightExtension
@@ -295,7 +292,5 @@ def make_markdown(code: bool = True) -> Markdown:
 
 def _slugify(value: str, separator: str) -> str:
     """Heading ids that are valid XML names in any script: letters kept, never a leading digit."""
-    from markdown.extensions.toc import slugify_unicode
-
     slug = slugify_unicode(value, separator) or "section"
     return slug if slug[0].isalpha() else f"{DIGIT_PREFIX}{slug}"
