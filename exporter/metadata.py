@@ -12,8 +12,8 @@ from typing import Any
 from .errors import Diagnostic, MetadataError
 
 # BCP 47 language tags, simplified: a primary subtag and optional subtags.
-_LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*$")
-# The namespace of every identifier this tool derives, so they never clash with others.
+LANGUAGE = re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*")
+#: The namespace of every identifier this tool derives, so they never clash with others.
 IDENTIFIER_NAMESPACE = uuid.UUID("5b0c4f7e-2d1a-5e0f-9a43-6f1e2c3b7d10")
 
 # This tool's keys and pandoc's (its EPUB metadata and common variables), read where pandoc
@@ -31,8 +31,6 @@ PANDOC_ONLY = frozenset({
     "fontsize", "mainfont", "header-includes", "include-before", "include-after", "toc",
     "toc-depth", "numbersections", "bibliography", "csl", "link-citations", "nocite",
 })  # fmt: skip
-# Roles of pandoc's creator entries that make an author (MARC relator and pandoc's word).
-_AUTHOR_ROLES = (None, "author", "aut")
 _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
            "September", "October", "November", "December")
 # A year, or a year and month (ISO 8601 at those precisions).
@@ -62,8 +60,8 @@ class PublicationDate:
     def display(self, language: str) -> str:
         """An ISO date in the words of *language* (English; others keep ISO), else as written."""
         day = self.first_day
-        written_as_iso = _PARTIAL_DATE.fullmatch(self.written) or _MOMENT.fullmatch(self.written)
-        if day is None or self.iso is None or not written_as_iso:
+        if day is None or self.iso is None or not (_PARTIAL_DATE.fullmatch(self.written)
+                                                   or _MOMENT.fullmatch(self.written)):
             return self.written
         if not language.lower().startswith("en"):
             return self.iso
@@ -104,7 +102,7 @@ class Metadata:
         day = self.date.first_day if self.date else None
         if self.modified is not None:
             return self.modified
-        if day is not None:
+        if day:
             return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
         return dt.datetime.fromtimestamp(315532800 if source_date_epoch is None else source_date_epoch,
                                          tz=dt.UTC)
@@ -124,6 +122,7 @@ def read_metadata(
     ]
     lines = lines or {}
     get = front_matter.get
+    roles = (None, "author", "aut")  # pandoc's creator roles that make an author (and MARC's)
 
     def text(*keys: str) -> str | None:
         key = next((key for key in keys if key in front_matter), keys[0])
@@ -135,16 +134,15 @@ def read_metadata(
         for key in [key for key in keys if key in front_matter][: None if every else 1]:
             value = get(key)
             items: list[Any] = value if isinstance(value, list) else [value]
-            if key == "creator":  # (pandoc's: contributors of other roles are not authors)
-                items = [item for item in items if not isinstance(item, dict)
-                         or item.get("role") in _AUTHOR_ROLES]
+            if key == "creator":
+                items = [item for item in items if not isinstance(item, dict) or item.get("role") in roles]
             found += filter(None, (_text(item, key, path, lines.get(key)) for item in items))
         return tuple(dict.fromkeys(found))
 
     title, subtitle = _pandoc_titles(get("title"), path, lines.get("title"))
 
     language = text("language", "lang") or "en"
-    if not _LANGUAGE.match(language):
+    if not LANGUAGE.fullmatch(language):
         raise MetadataError(f"language {language!r} is not a BCP 47 tag such as 'en'", path=path,
                             line=lines.get("language", lines.get("lang")))
     metadata = Metadata(
@@ -216,14 +214,17 @@ def _date(text: str | None, path: Path, line: int | None) -> PublicationDate | N
 
 
 def _datetime(text: str | None, path: Path, line: int | None) -> dt.datetime | None:
+    """*text* as a moment in UTC; an error if it is not one."""
+    if text is None:
+        return None
     try:
-        moment = _moment(text) if text is not None else None
+        moment = _moment(text)
     except ValueError as error:
         raise MetadataError(f"modified {text!r} does not exist: {error}", path=path, line=line) from None
-    if text is not None and moment is None:
+    if moment is None:
         raise MetadataError(f"modified {text!r} is not a date and time such as 2025-11-03T12:00:00Z",
                             path=path, line=line)
-    return moment and moment.astimezone(dt.UTC)
+    return moment.astimezone(dt.UTC)
 
 
 def _moment(text: str) -> dt.datetime | None:

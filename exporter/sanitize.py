@@ -13,6 +13,8 @@ from collections.abc import Callable
 
 import nh3
 
+from .metadata import LANGUAGE
+
 TAGS = {
     "a", "abbr", "aside", "b", "bdi", "bdo", "blockquote", "br", "caption", "cite", "code",
     "col", "colgroup", "dd", "del", "details", "dfn", "div", "dl", "dt", "em", "figcaption",
@@ -64,7 +66,7 @@ _VALUES: dict[str, Callable[[str], object]] = {
     "dir": re.compile(r"ltr|rtl|auto").fullmatch,
     "scope": re.compile(r"row|col|rowgroup|colgroup").fullmatch,
     "reversed": re.compile(r"|reversed").fullmatch,
-    **dict.fromkeys(("lang", "hreflang"), re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*").fullmatch),
+    **dict.fromkeys(("lang", "hreflang"), LANGUAGE.fullmatch),
     **dict.fromkeys(("width", "height", "colspan", "rowspan", "span"), re.compile(r"[0-9]{1,9}").fullmatch),
     **dict.fromkeys(("start", "value"), re.compile(r"-?[0-9]{1,9}").fullmatch),
 }
