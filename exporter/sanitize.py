@@ -1,9 +1,5 @@
-"""The allow-list of HTML a book may hold, applied with ``nh3`` to every body.
-
-Python-Markdown passes raw HTML through; this drops scripts, styles, frames, forms, event
-handlers, ``style``, links outside the web, mail and the article, attribute values a book's
-XML may not hold, and turns characters XML forbids into U+FFFD.
-"""
+"""The allow-list of HTML a book may hold, applied with ``nh3`` to every body: no scripts, styles,
+frames, forms, event handlers, links outside the web, mail and the article, nor values XML forbids."""
 
 from __future__ import annotations
 

@@ -14,12 +14,9 @@ from urllib.parse import unquote, urlsplit
 
 from .errors import ResourceError, StyleError, reason
 
-#: ``@import``s followed inside one another at most.
-MAX_IMPORT_DEPTH = 8
-#: Bytes of files one stylesheet may embed, files it may read, and bytes of text, imports included.
-MAX_EMBEDDED_BYTES = 32 * 1024 * 1024
-MAX_FILES = 64
-MAX_TEXT_BYTES = 2 * 1024 * 1024
+#: ``@import``s nested at most, bytes of files one stylesheet may embed, files it may read, and
+#: bytes of text, imports included.
+MAX_IMPORT_DEPTH, MAX_EMBEDDED_BYTES, MAX_FILES, MAX_TEXT_BYTES = 8, 32 << 20, 64, 2 << 20
 #: What a stylesheet may name, by the first bytes of the file: images and fonts every reader has.
 _SIGNATURES = [(b"\x89PNG\r\n\x1a\n", "image/png", ".png"), (b"\xff\xd8\xff", "image/jpeg", ".jpg"),
                (b"GIF8", "image/gif", ".gif"), (b"OTTO", "font/otf", ".otf"),
@@ -70,8 +67,7 @@ class PackageFiles:
 
 def resolve_stylesheet(path: Path, embed: Embed = data_url) -> str:
     """The text of the stylesheet *path*, with its imports inlined and its files embedded."""
-    namespaces, body = resolve_parts(path, embed)
-    return namespaces + body
+    return "".join(resolve_parts(path, embed))
 
 
 def resolve_parts(path: Path, embed: Embed = data_url) -> tuple[str, str]:
@@ -123,6 +119,7 @@ class _Resolver:
         return "".join(parts)
 
     def _imported(self, rule: Any, path: Path, depth: int) -> str:
+        """The stylesheet *rule* imports, resolved and wrapped in its layer, supports and media."""
         import tinycss2
 
         tokens = [token for token in rule.prelude if token.type not in ("whitespace", "comment")]
@@ -181,20 +178,22 @@ class _Resolver:
         if not stripped or stripped.startswith("#") or stripped.lower().startswith("data:"):
             return address
         file = self._local(stripped, path, line)
-        if file.resolve() not in self.addresses:
-            try:
-                data = file.read_bytes()
-            except OSError as error:
-                raise ResourceError(f"{address!r}: {reason(error)}", path=path, line=line) from None
-            self.embedded += len(data)
-            if self.embedded > MAX_EMBEDDED_BYTES:
-                raise ResourceError(f"the files the stylesheet names pass {MAX_EMBEDDED_BYTES >> 20} "
-                                    "MiB", path=path, line=line)
-            try:
-                self.addresses[file.resolve()] = self.embed(file, data)
-            except ValueError as refusal:
-                raise ResourceError(f"{address!r} {refusal}", path=path, line=line) from None
-        return self.addresses[file.resolve()]
+        key = file.resolve()  # (a file named many ways is read and counted once)
+        if key in self.addresses:
+            return self.addresses[key]
+        try:
+            data = file.read_bytes()
+        except OSError as error:
+            raise ResourceError(f"{address!r}: {reason(error)}", path=path, line=line) from None
+        self.embedded += len(data)
+        if self.embedded > MAX_EMBEDDED_BYTES:
+            raise ResourceError(f"the files the stylesheet names pass {MAX_EMBEDDED_BYTES >> 20} "
+                                "MiB", path=path, line=line)
+        try:
+            self.addresses[key] = self.embed(file, data)
+        except ValueError as refusal:
+            raise ResourceError(f"{address!r} {refusal}", path=path, line=line) from None
+        return self.addresses[key]
 
     def _local(self, address: str, path: Path, line: int) -> Path:
         """The file *address* names, which must lie in the stylesheet's folder; else refused."""
