@@ -1,9 +1,5 @@
-"""The offline resource policy for images named in an article.
-
-Only ``data:`` URLs and files inside the source's own folder are read.  A remote or refused
-image is never fetched: its alt text stands in and a warning names the file, line and address.
-Images without alt text are an error, and images too large to decode safely are refused.
-"""
+"""The offline policy for an article's images: only ``data:`` URLs and files in the source's folder
+are read; a remote or refused image leaves its alt text and a warning; no alt text is an error."""
 
 from __future__ import annotations
 
@@ -48,23 +44,20 @@ class Asset:
         return f"data:{self.media_type};base64,{base64.b64encode(self.data).decode('ascii')}"
 
 
-def local_names(root: etree._Element, cover: str | None) -> tuple[str, ...]:
-    """The files *root*'s images (and the *cover*) would be read from in the source's folder."""
-    addresses = [(image.get("src") or "").strip() for image in root.iter("img")] + [cover or ""]
-    names = [unquote(urlsplit(address).path) for address in addresses
-             if address and not _SCHEME.match(address)]
-    return tuple(dict.fromkeys(name for name in names if name))
-
-
 def resolve_images(
-    root: etree._Element, source: Source, options: Options
-) -> tuple[tuple[Asset, ...], tuple[Diagnostic, ...]]:
-    """Check every ``<img>`` under *root*, rename it to its asset name, and list the assets."""
+    root: etree._Element, source: Source, options: Options, cover: str | None
+) -> tuple[tuple[Asset, ...], tuple[Diagnostic, ...], tuple[str, ...]]:
+    """Check every ``<img>`` under *root* and rename it to its asset name: the assets, the warnings,
+    and the files the images (and the *cover*) are looked for in the source's folder."""
     found: dict[str, Asset] = {}
     refusals: list[Diagnostic] = []
     pixels = 0
-    for image in list(root.iter("img")):
-        src, alt = (image.get("src") or "").strip(), image.get("alt")
+    images = list(root.iter("img"))
+    addresses = [(image.get("src") or "").strip() for image in images] + [cover or ""]
+    names = [unquote(urlsplit(address).path) for address in addresses
+             if address and not _SCHEME.match(address)]
+    for image, src in zip(images, addresses, strict=False):
+        alt = image.get("alt")
         # The sanitiser removes addresses with other schemes (file:, javascript:): find the alt.
         line = _line_of(src or (f"[{alt}]" if alt else ""), source)
         if alt is None or not alt.strip():
@@ -90,7 +83,7 @@ def resolve_images(
             asset = dataclasses.replace(asset, origin=unquote(urlsplit(src).path))
         found.setdefault(asset.name, asset)
         image.set("src", asset.name)
-    return tuple(found.values()), tuple(refusals)
+    return tuple(found.values()), tuple(refusals), tuple(dict.fromkeys(filter(None, names)))
 
 
 def load_cover(name: str, source: Source, options: Options) -> Asset:

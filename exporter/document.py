@@ -1,8 +1,5 @@
-"""Stage 2: turn a :class:`~exporter.source.Source` into one immutable :class:`Document`.
-
-Markdown becomes HTML (Python-Markdown and the project's extensions), passes the ``nh3``
-allow-list and the offline resource policy, and is kept as a well-formed XHTML fragment.
-"""
+"""Stage 2: a :class:`~exporter.source.Source` made one immutable :class:`Document`: its Markdown
+converted, sanitised, its images read under the offline policy, kept as a well-formed XHTML fragment."""
 
 from __future__ import annotations
 
@@ -32,7 +29,7 @@ _TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9-]*)[^<>]*?(/?)>")
 _NOT_NESTING = VOID | {"p", "li", "dt", "dd", "tr", "td", "th", "thead", "tbody", "tfoot", "option",
                       "optgroup", "rb", "rt", "rtc", "rp", "colgroup", "caption", "html", "head", "body"}
 _MAX_RAW_DEPTH = 2000
-# A table's delimiter row (| --- | :-: |), its columns' dashes, footnote definitions, tags.
+# A table's delimiter row (| --- | :-: |), its columns' dashes, footnote definitions, raw tags.
 _DELIMITER_ROW = re.compile(r"[ \t|:-]*")
 _DASHES = re.compile(r"-+")
 _FOOTNOTE = re.compile(r"^ {0,3}\[\^[^\]\n]+\]:", re.MULTILINE)
@@ -114,20 +111,15 @@ def build_document(source: Source, options: Options) -> Document:
                                              title or _fallback_title(source, root),
                                              source.front_matter_lines)
     repair_content_model(root)
-    depth = 0
-    for event, _element in etree.iterwalk(root, events=("start", "end")):
-        depth += 1 if event == "start" else -1
-        if depth > _MAX_DEPTH:
-            raise SourceError(f"the text is nested more than {_MAX_DEPTH} elements deep",
-                              path=source.path)
+    if root.find("/".join(["*"] * _MAX_DEPTH)) is not None:  # (an element that deep)
+        raise SourceError(f"the text is nested more than {_MAX_DEPTH} elements deep", path=source.path)
     seen: set[str] = set()
     for element in root.iter():  # ids repeating an earlier one or one the editions use go
         if (value := element.get("id")) is not None:
             if value in seen or _RESERVED_ID.fullmatch(value):
                 del element.attrib["id"]
             seen.add(value)
-    inputs = assets.local_names(root, metadata.cover)
-    found, asset_warnings = assets.resolve_images(root, source, options)
+    found, asset_warnings, inputs = assets.resolve_images(root, source, options, metadata.cover)
     for heading in list(root.iter(*_HEADINGS)):  # a contents entry needs words
         if not str(heading.xpath("string()")).strip() and not len(heading):
             unwrap(heading)
