@@ -105,9 +105,9 @@ def _bracket_steps(text: str) -> int:
     return steps + sum(len(text) - start for start in open_at)
 
 
-class TitleProcessor(Treeprocessor):
-    """Take a leading ``<h1>`` out of the body as the title (the editions set it themselves),
-    and demote the other headings so the body keeps ``h2`` and below."""
+class ArticleProcessor(Treeprocessor):
+    """Take a leading ``<h1>`` out of the body as the title (the editions set it themselves) and
+    demote the other headings so the body keeps ``h2`` and below; then shape tables and figures."""
 
     def run(self, root: etree.Element) -> None:
         self.md.exporter_title = None
@@ -120,32 +120,19 @@ class TitleProcessor(Treeprocessor):
             for element in root.iter():
                 if element.tag in {"h1", "h2", "h3", "h4", "h5"}:
                     element.tag = f"h{int(element.tag[1]) + 1}"
-
-
-class TableProcessor(Treeprocessor):
-    """Give tables header scopes, a ``Table:`` caption, numeric cells, ``align-*`` classes (the
-    sanitiser drops ``style``), ``data-label`` headers on body cells, and a wrapper whose
-    ``reflow-N`` class is the width in ems under which the stylesheets show rows as blocks."""
-
-    def run(self, root: etree.Element) -> None:
         for parent in list(root.iter()):
             for table in [child for child in parent if child.tag == "table"]:
-                if sum(1 for _ in table.iter("tr")) <= SHORT_TABLE_ROWS:
-                    _add_class(table, "short")  # kept whole on one page, caption included
-                _caption(parent, table)
-                for section, scope in (("thead", "col"), ("tbody", "row")):
-                    for cell in (cell for part in table.iter(section) for cell in part.iter("th")):
-                        cell.set("scope", scope)
-                _numbers(table)
-                for cell in [*table.iter("th"), *table.iter("td")]:
-                    found = _ALIGN.search(cell.attrib.pop("style", "")) or _ALIGN.search(
-                        cell.attrib.pop("align", ""))
-                    if found:
-                        _add_class(cell, f"align-{found.group(1)}")
-                _wrap(parent, table)
+                _shape_table(parent, table)
+        for paragraph in list(root.iter("p")):
+            _make_figure(paragraph)
 
 
-def _caption(parent: etree.Element, table: etree.Element) -> None:
+def _shape_table(parent: etree.Element, table: etree.Element) -> None:
+    """Give *table* header scopes, a ``Table:`` caption, numeric cells, ``align-*`` classes (the
+    sanitiser drops ``style``), ``data-label`` headers on body cells, and a wrapper whose
+    ``reflow-N`` class is the width in ems under which the stylesheets show rows as blocks."""
+    if sum(1 for _ in table.iter("tr")) <= SHORT_TABLE_ROWS:
+        _add_class(table, "short")  # kept whole on one page, caption included
     index = list(parent).index(table)
     for candidate in [parent[i] for i in (index - 1, index + 1) if 0 <= i < len(parent)]:
         found = _CAPTION.match(candidate.text or "") if candidate.tag == "p" else None
@@ -155,10 +142,10 @@ def _caption(parent: etree.Element, table: etree.Element) -> None:
             caption.extend(list(candidate))
             table.insert(0, caption)
             parent.remove(candidate)
-            return
-
-
-def _numbers(table: etree.Element) -> None:
+            break
+    for section, scope in (("thead", "col"), ("tbody", "row")):
+        for cell in (cell for part in table.iter(section) for cell in part.iter("th")):
+            cell.set("scope", scope)
     rows = [row for row in table.iter("tr") if row.find("td") is not None]
     for column in range(max((len(row) for row in rows), default=0)):
         cells = [row[column] for row in rows if column < len(row)]
@@ -169,9 +156,15 @@ def _numbers(table: etree.Element) -> None:
             for row in table.iter("tr"):
                 if column < len(row) and row[column].tag == "th":
                     _add_class(row[column], "num")
+    for cell in [*table.iter("th"), *table.iter("td")]:
+        found = _ALIGN.search(cell.attrib.pop("style", "")) or _ALIGN.search(cell.attrib.pop("align", ""))
+        if found:
+            _add_class(cell, f"align-{found.group(1)}")
+    _wrap(parent, table)
 
 
 def _wrap(parent: etree.Element, table: etree.Element) -> None:
+    """Label body cells with their column's header, and wrap *table* for reflowing."""
     head = table.find("thead")
     labels = [_text(cell).strip() for cell in head.iter("th")] if head is not None else []
     columns = [max((len(word) for word in label.split()), default=0) for label in labels]
@@ -193,28 +186,25 @@ def _wrap(parent: etree.Element, table: etree.Element) -> None:
     wrap.append(table)
 
 
+def _make_figure(paragraph: etree.Element) -> None:
+    """Make an image alone in *paragraph* a figure captioned by its title, else its alt text
+    (pandoc's convention)."""
+    if (len(paragraph) != 1 or paragraph[0].tag != "img" or (paragraph.text or "").strip()
+            or (paragraph[0].tail or "").strip()):
+        return
+    image = paragraph[0]
+    paragraph.tag, paragraph.text, image.tail = "figure", None, None
+    caption = (image.get("title") or image.get("alt") or "").strip()
+    if caption:
+        etree.SubElement(paragraph, "figcaption").text = caption
+
+
 def _text(element: etree.Element) -> str:
     return "".join(element.itertext())
 
 
 def _add_class(element: etree.Element, name: str) -> None:
     element.set("class", (element.get("class", "") + " " + name).strip())
-
-
-class FigureProcessor(Treeprocessor):
-    """Make an image alone in its paragraph a figure captioned by its title, else its alt text
-    (pandoc's convention)."""
-
-    def run(self, root: etree.Element) -> None:
-        for paragraph in list(root.iter("p")):
-            if (len(paragraph) != 1 or paragraph[0].tag != "img" or (paragraph.text or "").strip()
-                    or (paragraph[0].tail or "").strip()):
-                continue
-            image = paragraph[0]
-            paragraph.tag, paragraph.text, image.tail = "figure", None, None
-            caption = (image.get("title") or image.get("alt") or "").strip()
-            if caption:
-                etree.SubElement(paragraph, "figcaption").text = caption
 
 
 class OnlyWhenNeeded(Treeprocessor):
@@ -243,9 +233,7 @@ class ExporterExtension(Extension):
         # After fenced code and HTML blocks are set aside (25, 20): their lines are not re-indented.
         md.preprocessors.register(ListIndentPreprocessor(md), "exporter-lists", 15)
         md.treeprocessors.register(BudgetProcessor(md), "exporter-budget", 25)
-        md.treeprocessors.register(TitleProcessor(md), "exporter-title", 4)
-        md.treeprocessors.register(TableProcessor(md), "exporter-tables", 3)
-        md.treeprocessors.register(FigureProcessor(md), "exporter-figures", 2)
+        md.treeprocessors.register(ArticleProcessor(md), "exporter-article", 4)
 
 
 class _Markdown(Markdown):
