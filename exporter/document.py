@@ -86,7 +86,7 @@ def build_document(source: Source, options: Options) -> Document:
     from .markdown_ext import TooComplex, make_markdown, may_hold_code
 
     text = source.body
-    if source.kind == "text":
+    if source.path.suffix.lower() == ".txt":
         from .plaintext import text_to_markdown
 
         text = text_to_markdown(text)

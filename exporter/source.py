@@ -47,11 +47,6 @@ class Source:
         """The file name without its suffix: the name of every edition."""
         return "stdin" if self.path.name == STDIN else self.path.stem
 
-    @property
-    def kind(self) -> str:
-        """``text`` for plain-text sources, else ``markdown``."""
-        return "text" if self.path.suffix.lower() == ".txt" else "markdown"
-
 
 def read_source(path: Path, options: Options, data: bytes | None = None) -> Source:
     """Read *path* (or the given *data* under that name) into a :class:`Source`."""
@@ -139,9 +134,29 @@ def load_yaml_mapping(block: str, path: Path, first_line: int = 1) -> tuple[dict
     nesting and characters XML forbids are refused from the events, before PyYAML builds anything."""
     import yaml  # here, so a build that finds its outputs up to date never loads it
 
+    loader, depth, children = _text_date_loader(), 0, 0
     key_lines: dict[str, int] = {}
     try:
-        value = _load_checked(block, path, first_line, key_lines)
+        for event in yaml.parse(block, Loader=loader):
+            line = event.start_mark.line + first_line if event.start_mark else None
+            if depth == 1 and isinstance(event, (yaml.ScalarEvent, yaml.CollectionStartEvent,
+                                                 yaml.AliasEvent)):
+                if children % 2 == 0 and isinstance(event, yaml.ScalarEvent) and line is not None:
+                    key_lines.setdefault(event.value, line)  # (a key of the top-level mapping)
+                children += 1
+            if isinstance(event, yaml.AliasEvent):
+                raise MetadataError("YAML aliases are not allowed in metadata", path=path, line=line)
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > _MAX_YAML_DEPTH:
+                    raise MetadataError(f"front matter is nested more than {_MAX_YAML_DEPTH} levels "
+                                        "deep", path=path, line=line)
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+            elif isinstance(event, yaml.ScalarEvent) and (bad := _XML_FORBIDDEN.search(event.value)):
+                raise MetadataError(f"character U+{ord(bad.group()):04X} is not allowed in metadata",
+                                    path=path, line=line)
+        value = yaml.load(block, Loader=loader)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         problem = error.problem or error.context or "invalid YAML"
@@ -169,32 +184,3 @@ def _text_date_loader() -> Any:
     resolvers = {first: [(tag, pattern) for tag, pattern in entries if not tag.endswith(":timestamp")]
                  for first, entries in yaml.SafeLoader.yaml_implicit_resolvers.items()}
     return type("TextDateLoader", (yaml.SafeLoader,), {"yaml_implicit_resolvers": resolvers})
-
-
-def _load_checked(block: str, path: Path, first_line: int, key_lines: dict[str, int]) -> Any:
-    """The YAML value of *block* once its events pass the checks; fills *key_lines* with the
-    line of each key of the top-level mapping."""
-    import yaml
-
-    loader = _text_date_loader()
-    depth, children = 0, 0
-    for event in yaml.parse(block, Loader=loader):
-        line = event.start_mark.line + first_line if event.start_mark else None
-        if depth == 1 and isinstance(event, (yaml.ScalarEvent, yaml.CollectionStartEvent,
-                                             yaml.AliasEvent)):
-            if children % 2 == 0 and isinstance(event, yaml.ScalarEvent) and line is not None:
-                key_lines.setdefault(event.value, line)
-            children += 1
-        if isinstance(event, yaml.AliasEvent):
-            raise MetadataError("YAML aliases are not allowed in metadata", path=path, line=line)
-        if isinstance(event, yaml.CollectionStartEvent):
-            depth += 1
-            if depth > _MAX_YAML_DEPTH:
-                raise MetadataError(f"front matter is nested more than {_MAX_YAML_DEPTH} levels deep",
-                                    path=path, line=line)
-        elif isinstance(event, yaml.CollectionEndEvent):
-            depth -= 1
-        elif isinstance(event, yaml.ScalarEvent) and (bad := _XML_FORBIDDEN.search(event.value)):
-            raise MetadataError(f"character U+{ord(bad.group()):04X} is not allowed in metadata",
-                                path=path, line=line)
-    return yaml.load(block, Loader=loader)
