@@ -38,7 +38,7 @@ _PARTIAL_DATE = re.compile(r"(\d{4})(?:-(\d\d))?")
 # A day, with an optional time and zone, as ISO 8601, YAML and Jekyll write it
 # ("2025-11-03", "2025-11-03T10:00:00Z", "2015-03-16 13:48:00 +0100", "2001-12-14 21:59:43.10 -5").
 _MOMENT = re.compile(r"(\d{4})-(\d\d)-(\d\d)(?:[Tt ]\s*(\d{1,2}):(\d\d)(?::(\d\d)(?:\.(\d+))?)?"
-                     r"\s*(Z|z|[+-]\d{1,2}(?::?\d\d)?)?)?")
+                     r"\s*(?:[Zz]|([+-])(\d{1,2})(?::?(\d\d))?)?)?")
 # English dates in words: "3 November 2025", "November 3, 2025", "Nov. 2025".
 _WORDY_DATE = re.compile(r"(?:(\d{1,2})(?:st|nd|rd|th)?\s+)?([A-Za-z]{3,9})\.?"
                          r"(?:\s+(\d{1,2})(?:st|nd|rd|th)?,?)?\s+(\d{4})")
@@ -232,12 +232,8 @@ def _moment(text: str) -> dt.datetime | None:
     ValueError if no real moment (2025-02-30, 25:00)."""
     if (match := _MOMENT.fullmatch(text)) is None:
         return None
-    year, month, day, hour, minute, second, fraction, zone = match.groups()
-    offset = dt.timedelta()
-    if zone and zone not in "Zz":
-        digits = zone[1:].replace(":", "")
-        hours, minutes = (digits[:-2], digits[-2:]) if len(digits) > 2 else (digits, "0")
-        offset = dt.timedelta(hours=int(hours), minutes=int(minutes)) * (-1 if zone[0] == "-" else 1)
+    year, month, day, hour, minute, second, fraction, sign, zone_hours, zone_minutes = match.groups()
+    offset = dt.timedelta(hours=int(zone_hours or 0), minutes=int(zone_minutes or 0))
     return dt.datetime(int(year), int(month), int(day), int(hour or 0), int(minute or 0),
                        int(second or 0), int((fraction or "0")[:6].ljust(6, "0")),
-                       tzinfo=dt.timezone(offset))
+                       tzinfo=dt.timezone(-offset if sign == "-" else offset))
