@@ -95,7 +95,14 @@ class _Resolver:
     def resolve(self, path: Path, depth: int) -> str:
         import tinycss2
 
-        text = _read_text(path)
+        try:
+            if not path.is_file():
+                raise StyleError("not a regular file", path=path)
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as error:
+            raise StyleError(f"stylesheet is not UTF-8 (byte offset {error.start})", path=path) from None
+        except OSError as error:
+            raise StyleError(f"cannot read stylesheet: {reason(error)}", path=path) from None
         self.text += len(text)
         if self.text > MAX_TEXT_BYTES:
             raise StyleError(f"the stylesheet and its imports pass {MAX_TEXT_BYTES >> 20} MiB "
@@ -227,16 +234,3 @@ def _address_of(token: Any) -> str | None:
         strings = [argument for argument in token.arguments if argument.type == "string"]
         return str(strings[0].value) if strings else None
     return None
-
-
-def _read_text(path: Path) -> str:
-    try:
-        if not path.is_file():
-            raise StyleError("not a regular file", path=path)
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise StyleError("no such stylesheet", path=path) from None
-    except UnicodeDecodeError as error:
-        raise StyleError(f"stylesheet is not UTF-8 (byte offset {error.start})", path=path) from None
-    except OSError as error:
-        raise StyleError(f"cannot read stylesheet: {reason(error)}", path=path) from None
