@@ -43,9 +43,20 @@ def render_pdf(book: Book, options: Options,
     markup, sheets, key = _markup(book, options)
     with _rendering(book) as logged:
         html, layout = _lay_out(book, options, session, markup, sheets)
-        _stable_document_id(layout, f"{book.identifier}#{book.digest}")
-        with _fonts_subset_alike(book):
-            pdf = layout.write_pdf(**_variant_options(book, options))
+        settings: dict[str, Any] = {"pdf_variant": VARIANTS[options.edition],
+                                    "pdf_identifier": book.digest[:32].encode("ascii")}
+        if options.edition == "print":
+            # No open-licensed CMYK press profile is packaged: sRGB is the output condition, which
+            # PDF/X-4 allows for RGB workflows.  Tagged as the standard edition: PDF/X-4 allows it.
+            settings.update(output_intent="srgb", pdf_tags=True)
+        if options.edition == "archive":
+            settings["attachments"] = _source_attachments(book, options)
+        # WeasyPrint writes a random XMP document id for PDF/X: replace it with a derived one.
+        rdf_metadata = layout.metadata.generate_rdf_metadata
+        stable = f"xmp.did:{uuid.uuid5(IDENTIFIER_NAMESPACE, f'{book.identifier}#{book.digest}')}"
+        layout.metadata.generate_rdf_metadata = lambda *args: re.sub(
+            rb"xmp\.did:[0-9a-f-]{36}", stable.encode("ascii"), rdf_metadata(*args))
+        pdf = layout.write_pdf(**settings)
     pages = session.keep("pages", key, lambda: page_starts(html.etree_element, layout))
     return pdf, pages, (*_glyph_warnings(markup, book, options), *logged)
 
@@ -66,7 +77,10 @@ def page_map(book: Book, options: Options, session: Session) -> tuple[PageStart,
 def _markup(book: Book, options: Options) -> tuple[str, tuple[Stylesheet, ...], str]:
     """The HTML and stylesheets the PDF is laid out from, and a key naming all its layout
     depends on (images are inlined in the HTML; the bundled fonts are the tool's)."""
-    markup = compose_html(book, options, css=None, paged=True, generator=_provenance(options))
+    extra = f", {len(options.user_stylesheets)} user stylesheet(s)" if options.user_stylesheets else ""
+    provenance = (f"exporter {__version__} ({options.style} style{extra}, page {options.page_size}, "
+                  f"{options.edition} edition)")  # (its xmp:CreatorTool)
+    markup = compose_html(book, options, css=None, paged=True, generator=provenance)
     sheets = stylesheets_for("pdf", options)
     texts = [markup, *(sheet.text for sheet in sheets), _page_css(options)]
     return markup, sheets, hashlib.sha256("\0".join(texts).encode()).hexdigest()
@@ -105,14 +119,21 @@ def _lay_out(book: Book, options: Options, session: Session, markup: str,
 
 @contextlib.contextmanager
 def _rendering(book: Book) -> Iterator[list[Diagnostic]]:
-    """Gather WeasyPrint's warnings (off the console), and turn its failures into the
-    project's errors, naming the (first) source."""
+    """Gather WeasyPrint's warnings (off the console), turn its failures into the project's errors
+    naming the (first) source, and subset fonts the same way on every machine."""
+    import weasyprint.pdf.fonts
     from weasyprint.urls import FatalURLFetchingError
 
     where = book.articles[0].source.path
     logger, collector = logging.getLogger("weasyprint"), _Collector(str(where))
     propagate, logger.propagate = logger.propagate, False
     logger.addHandler(collector)
+    # fontTools, not HarfBuzz (whose subsets differ), dating each subset by the book through
+    # SOURCE_DATE_EPOCH, not the clock: the same PDF bytes everywhere, always.  (TrueType dates
+    # count from 1904: an older article's fonts are dated 1904-01-01.)
+    backend, weasyprint.pdf.fonts.harfbuzz_subset = weasyprint.pdf.fonts.harfbuzz_subset, None
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    os.environ["SOURCE_DATE_EPOCH"] = str(max(_TRUETYPE_EPOCH, int(book.modified.timestamp())))
     try:
         yield collector.found
     except FatalURLFetchingError as refusal:
@@ -122,6 +143,11 @@ def _rendering(book: Book) -> Iterator[list[Diagnostic]]:
     finally:
         logger.removeHandler(collector)
         logger.propagate = propagate
+        weasyprint.pdf.fonts.harfbuzz_subset = backend
+        if epoch is None:
+            del os.environ["SOURCE_DATE_EPOCH"]
+        else:
+            os.environ["SOURCE_DATE_EPOCH"] = epoch
 
 
 class _Collector(logging.Handler):
@@ -158,30 +184,11 @@ def _glyph_warnings(markup: str, book: Book, options: Options) -> list[Diagnosti
     return found
 
 
-def _provenance(options: Options) -> str:
-    """What made this PDF, for ``xmp:CreatorTool``: tool, version, style, page and edition."""
-    extra = f", {len(options.user_stylesheets)} user stylesheet(s)" if options.user_stylesheets else ""
-    return (f"exporter {__version__} ({options.style} style{extra}, page {options.page_size}, "
-            f"{options.edition} edition)")
-
-
 def _page_css(options: Options) -> str:
     css = page_geometry(options.page_size, options.margins, head_size_pt(options.style)).page_css()
     if options.edition == "print":
         css += f"@page {{ bleed: {PRINT_BLEED_MM}mm; marks: crop; }}\n"
     return css
-
-
-def _variant_options(book: Book, options: Options) -> dict[str, Any]:
-    settings: dict[str, Any] = {"pdf_variant": VARIANTS[options.edition],
-                                "pdf_identifier": book.digest[:32].encode("ascii")}
-    if options.edition == "print":
-        # No open-licensed CMYK press profile is packaged: sRGB is the output condition, which
-        # PDF/X-4 allows for RGB workflows.  Tagged as the standard edition: PDF/X-4 allows it.
-        settings.update(output_intent="srgb", pdf_tags=True)
-    if options.edition == "archive":
-        settings["attachments"] = _source_attachments(book, options)
-    return settings
 
 
 def _source_attachments(book: Book, options: Options) -> list[Any]:
@@ -204,34 +211,3 @@ def _source_attachments(book: Book, options: Options) -> list[Any]:
                                   description="How this PDF was made, to build it again",
                                   relationship="Supplement"))
     return attachments
-
-
-def _stable_document_id(layout: Any, seed: str) -> None:
-    """Replace the random XMP document id that WeasyPrint writes for PDF/X with a derived one."""
-    original = layout.metadata.generate_rdf_metadata
-    stable = f"xmp.did:{uuid.uuid5(IDENTIFIER_NAMESPACE, seed)}".encode("ascii")
-
-    def generate(*args: Any) -> bytes:
-        return re.sub(rb"xmp\.did:[0-9a-f-]{36}", stable, original(*args))
-
-    layout.metadata.generate_rdf_metadata = generate
-
-
-@contextlib.contextmanager
-def _fonts_subset_alike(book: Book) -> Iterator[None]:
-    """Subset fonts with fontTools on every machine (HarfBuzz's subsets differ), each subset dated by
-    the book through ``SOURCE_DATE_EPOCH``, not the clock: the same PDF bytes everywhere, always."""
-    import weasyprint.pdf.fonts
-
-    backend, weasyprint.pdf.fonts.harfbuzz_subset = weasyprint.pdf.fonts.harfbuzz_subset, None
-    epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    # (TrueType dates count from 1904: an older article's fonts are dated 1904-01-01)
-    os.environ["SOURCE_DATE_EPOCH"] = str(max(_TRUETYPE_EPOCH, int(book.modified.timestamp())))
-    try:
-        yield
-    finally:
-        weasyprint.pdf.fonts.harfbuzz_subset = backend
-        if epoch is None:
-            del os.environ["SOURCE_DATE_EPOCH"]
-        else:
-            os.environ["SOURCE_DATE_EPOCH"] = epoch
