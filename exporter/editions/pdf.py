@@ -4,11 +4,13 @@ reproducible: tagged PDF/UA-1, PDF/X-4 with bleed (print) or PDF/A-3 with its so
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import logging
 import os
 import re
+import unicodedata
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -35,6 +37,13 @@ _TRUETYPE_EPOCH = -2_082_844_800
 _FIGURE_PASSES = 3
 #: How WeasyPrint's log says it subsets with fontTools, which this edition chooses.
 _CHOSEN_SUBSETTER = "Using fontTools instead of HarfBuzz-Subset"
+#: The main text font of each style and the fallbacks it lists after it (fonts.css), and the last.
+_STYLE_FONTS = {
+    "classic": ("gentium-book-plus/GentiumBookPlus-Regular.ttf", "dejavu/DejaVuSerif.ttf"),
+    "modern": ("inter/Inter-Regular.otf",),
+    "large-print": ("inter/Inter-Regular.otf",),
+}
+_FALLBACK_FONT = "dejavu/DejaVuSans.ttf"
 
 
 def render_pdf(book: Book, options: Options,
@@ -165,23 +174,46 @@ class _Collector(logging.Handler):
 
 
 def _glyph_warnings(markup: str, book: Book, options: Options) -> list[Diagnostic]:
-    """Name the characters drawn from the fallback font, and any that no bundled font has."""
+    """Name the characters the style's font lacks: those the bundled fallbacks (DejaVu Serif or Sans)
+    draw, and those no bundled font has, which depend on the machine's fonts."""
     from lxml import html as lxml_html
 
-    from ..glyphs import describe, uncovered
-
     text = str(lxml_html.fromstring(markup.encode("utf-8")).xpath("string()"))
-    fallback, missing = uncovered(text, options.style)
+    used = {ord(char) for char in text if not char.isspace()
+            and unicodedata.category(char) not in {"Cc", "Cf", "Zs"}}
+    main, *serif = _STYLE_FONTS[options.style]
+    outside = sorted(used - _coverage(main))
+    if not outside:  # (the usual case: the fallbacks' large tables need not be read)
+        return []
+    fallback = _coverage(_FALLBACK_FONT).union(*map(_coverage, serif))
+    drawn = "".join(chr(c) for c in outside if c in fallback)
+    missing = "".join(chr(c) for c in outside if c not in fallback)
     where = str(book.articles[0].source.path)
     found = []
-    if fallback:
+    if drawn:
         found.append(Diagnostic("PDF-GLYPH-FALLBACK", f"the {options.style} style's font lacks "
-                                f"{describe(fallback)}; drawn with the bundled fallback font DejaVu",
+                                f"{_describe(drawn)}; drawn with the bundled fallback font DejaVu",
                                 where))
     if missing:
-        found.append(Diagnostic("PDF-GLYPH-MISSING", f"no bundled font has {describe(missing)}; "
+        found.append(Diagnostic("PDF-GLYPH-MISSING", f"no bundled font has {_describe(missing)}; "
                                 "they depend on the fonts of the machine that builds the PDF", where))
     return found
+
+
+@functools.cache
+def _coverage(font: str) -> frozenset[int]:
+    """The characters the bundled *font* has."""
+    from fontTools.ttLib import TTFont
+
+    with TTFont(str(styles_dir() / "fonts" / font), lazy=True) as face:
+        return frozenset(face.getBestCmap())
+
+
+def _describe(characters: str, limit: int = 12) -> str:
+    """The characters with their code points, shortened after *limit*."""
+    shown = ", ".join(f"{char} (U+{ord(char):04X})" for char in characters[:limit])
+    more = len(characters) - limit
+    return shown + (f" and {more} more" if more > 0 else "")
 
 
 def _page_css(options: Options) -> str:
