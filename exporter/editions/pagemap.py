@@ -3,6 +3,8 @@ EPUB: a reader who cites "p. 2" from the EPUB lands where page 2 of the PDF begi
 
 from __future__ import annotations
 
+import itertools
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -113,15 +115,9 @@ def _offset(element: etree._Element, words: str) -> int:
     position = " ".join(flat.split()).find(probe) if probe else -1
     if position <= 0:
         return 0
-    # Map the position in the whitespace-folded text back to the raw text.
-    raw, folded = 0, 0
-    while raw < len(flat) and folded < position:
-        if flat[raw].isspace():
-            while raw < len(flat) and flat[raw].isspace():
-                raw += 1
-        else:
-            raw += 1
-        folded += 1
+    # Back to the raw text: each run of white space (even a leading one) counts as one character.
+    token = next(itertools.islice(re.finditer(r"\s+|\S", flat), position, None), None)
+    raw = token.start() if token else len(flat)
     while 0 < raw < len(flat) and flat[raw - 1].isalnum():
         raw += 1
     return raw
