@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import zipfile
 from html import escape
+from pathlib import Path
 
 from lxml import etree
 
@@ -129,7 +130,7 @@ def accessibility_metadata(paged: bool) -> list[tuple[str, str]]:
 
 
 def _xhtml(title: str, language: str, head: str, body: str, body_type: str,
-           pages: list[PageStart] | None = None, path: object = None) -> bytes:
+           pages: list[PageStart] | None = None, path: Path | None = None) -> bytes:
     """A content document from its parts, checked to be well-formed, footnotes and pages marked."""
     markup = (
         '<?xml version="1.0" encoding="utf-8"?>\n<!DOCTYPE html>\n'
