@@ -51,7 +51,7 @@ def render_pdf(book: Book, options: Options,
     """Render the PDF: its bytes, where each page begins, and the warnings WeasyPrint logged."""
     markup, sheets, key = _markup(book, options)
     with _rendering(book) as logged:
-        html, layout = _lay_out(book, options, session, markup, sheets)
+        html, layout = _lay_out(book, session, markup, sheets)
         settings: dict[str, Any] = {"pdf_variant": VARIANTS[options.edition],
                                     "pdf_identifier": book.digest[:32].encode("ascii")}
         if options.edition == "print":
@@ -77,7 +77,7 @@ def page_map(book: Book, options: Options, session: Session) -> tuple[PageStart,
 
     def lay_out() -> tuple[PageStart, ...]:
         with _rendering(book):  # (its warnings are the PDF's, not the EPUB's)
-            html, layout = _lay_out(book, options, session, markup, sheets)
+            html, layout = _lay_out(book, session, markup, sheets)
         return page_starts(html.etree_element, layout)
 
     return session.keep("pages", key, lay_out)
@@ -90,12 +90,16 @@ def _markup(book: Book, options: Options) -> tuple[str, tuple[Stylesheet, ...], 
     provenance = (f"exporter {__version__} ({options.style} style{extra}, page {options.page_size}, "
                   f"{options.edition} edition)")  # (its xmp:CreatorTool)
     markup = compose_html(book, options, css=None, paged=True, generator=provenance)
-    sheets = stylesheets_for("pdf", options)
-    texts = [markup, *(sheet.text for sheet in sheets), _page_css(options)]
+    page = page_geometry(options.page_size, options.margins, head_size_pt(options.style)).page_css()
+    if options.edition == "print":
+        page += f"@page {{ bleed: {PRINT_BLEED_MM}mm; marks: crop; }}\n"
+    # (The page's sheet is made here; its base is the bundled styles' folder.)
+    sheets = (*stylesheets_for("pdf", options), Stylesheet(styles_dir() / "page.css", page))
+    texts = [markup, *(sheet.text for sheet in sheets)]
     return markup, sheets, hashlib.sha256("\0".join(texts).encode()).hexdigest()
 
 
-def _lay_out(book: Book, options: Options, session: Session, markup: str,
+def _lay_out(book: Book, session: Session, markup: str,
              sheets: tuple[Stylesheet, ...]) -> tuple[Any, Any]:
     """WeasyPrint's document for *markup* and its layout, figures fitted to the pages."""
     from weasyprint import CSS, HTML
@@ -112,7 +116,6 @@ def _lay_out(book: Book, options: Options, session: Session, markup: str,
     # build machine reaches the PDF.  (WeasyPrint has no @namespace: those rules stay out.)
     html = HTML(string=markup, base_url=None, url_fetcher=make_fetcher(roots))
     stylesheets = [parsed(sheet.text, sheet.path.as_uri()) for sheet in sheets]
-    stylesheets.append(parsed(_page_css(options), styles_dir().as_uri() + "/"))
 
     def render() -> Any:
         return html.render(stylesheets=stylesheets, font_config=session.font_config(),
@@ -214,13 +217,6 @@ def _describe(characters: str, limit: int = 12) -> str:
     shown = ", ".join(f"{char} (U+{ord(char):04X})" for char in characters[:limit])
     more = len(characters) - limit
     return shown + (f" and {more} more" if more > 0 else "")
-
-
-def _page_css(options: Options) -> str:
-    css = page_geometry(options.page_size, options.margins, head_size_pt(options.style)).page_css()
-    if options.edition == "print":
-        css += f"@page {{ bleed: {PRINT_BLEED_MM}mm; marks: crop; }}\n"
-    return css
 
 
 def _source_attachments(book: Book, options: Options) -> list[Any]:
