@@ -27,8 +27,6 @@ _LIBRARIES = ("weasyprint", "pydyf", "pillow", "ebooklib", "markdown", "pymdown-
 #: System libraries WeasyPrint lays text out with, and the call that names their version.
 _SYSTEM_LIBRARIES = (("libpango-1.0.so.0", "pango_version_string"),
                      ("libharfbuzz.so.0", "hb_version_string"))
-#: The font subsetter every PDF is made with (see :mod:`exporter.editions.pdf`).
-SUBSETTER = "fontTools"
 
 
 def tool_fingerprint() -> str:
@@ -50,7 +48,8 @@ def tool_versions() -> dict[str, str]:
 
     from . import __version__
 
-    versions = {"exporter": __version__, "python": sys.version.split()[0], "subsetter": SUBSETTER}
+    # Every PDF's fonts are subset by fontTools (see :mod:`exporter.editions.pdf`).
+    versions = {"exporter": __version__, "python": sys.version.split()[0], "subsetter": "fontTools"}
     for name in _LIBRARIES:
         try:
             versions[name] = metadata.version(name)
@@ -92,7 +91,7 @@ def lookup(output_dir: Path, stem: str, key: str, source_dir: Path) -> dict[str,
     if folder is None:
         return None
     try:
-        record = json.loads((folder / f"{key}.json").read_text(encoding="utf-8"))
+        record: dict[str, Any] = json.loads((folder / f"{key}.json").read_text(encoding="utf-8"))
         if record["format"] != _FORMAT or record["key"] != key \
                 or input_hashes(source_dir, record["inputs"]) != record["inputs"]:
             return None
@@ -102,7 +101,7 @@ def lookup(output_dir: Path, stem: str, key: str, source_dir: Path) -> dict[str,
                 return None
     except (OSError, ValueError, KeyError, TypeError):  # no record, or not one of ours
         return None
-    return dict(record)
+    return record
 
 
 def store(output_dir: Path, stem: str, key: str, inputs: dict[str, str | None],

@@ -42,8 +42,15 @@ def find_defaults(start: Path) -> tuple[Path | None, tuple[str, ...]]:
             if not candidate.is_file():
                 continue
             owned = _owned(candidate)
-            if candidate.name == "pyproject.toml" and not _has_table(candidate, strict=owned):
-                continue
+            if candidate.name == "pyproject.toml":  # (another user's unreadable one is passed over)
+                try:
+                    tool = _read(candidate).get("tool")
+                except ConfigError:
+                    if owned:
+                        raise
+                    continue
+                if not (isinstance(tool, dict) and "exporter" in tool):
+                    continue
             if owned:
                 return candidate, tuple(ignored)
             ignored.append(f"{candidate}: ignored, as it belongs to another user")
@@ -96,18 +103,6 @@ def _anchored(key: str, value: Any, path: Path) -> Any:
         raise ConfigError(f"{key!r} = {value!r} names a hidden file or folder (such as .git); "
                           "a defaults file may not", path=path)
     return str(resolved)
-
-
-def _has_table(path: Path, strict: bool) -> bool:
-    """Whether a ``pyproject.toml`` has ``[tool.exporter]``; an unreadable one is an error only
-    when *strict* (the user's own)."""
-    try:
-        tool = _read(path).get("tool")
-    except ConfigError:
-        if strict:
-            raise
-        return False
-    return isinstance(tool, dict) and "exporter" in tool
 
 
 def _owned(path: Path) -> bool:

@@ -43,31 +43,25 @@ class CoverText:
 
 def draw_cover(text: CoverText) -> bytes:
     """The cover as JPEG bytes: title, rule, authors, date and description on a dark ground."""
-    from PIL import Image, ImageDraw
+    from PIL import Image, ImageDraw, ImageFont
 
     bold, italic, regular = (str(styles_dir() / "fonts" / name)
                              for name in _FACES["classic" if text.style == "classic" else "sans"])
     image = Image.new("RGB", (WIDTH, HEIGHT), _INK)
     draw = ImageDraw.Draw(image)
     size = 150  # smaller, down to 70, for a title of more than six lines
-    while len(_wrap(draw, text.title, _font(bold, size), WIDTH - 2 * _MARGIN)) > 6 and size > 70:
+    font = ImageFont.truetype
+    while len(_wrap(draw, text.title, font(bold, size), WIDTH - 2 * _MARGIN)) > 6 and size > 70:
         size -= 10
-    y = _set(draw, 420, text.title, _font(bold, size), 6, _PAPER, int(size * 1.18)) + 60
+    y = _set(draw, 420, text.title, font(bold, size), 6, _PAPER, int(size * 1.18)) + 60
     draw.rectangle((_MARGIN, y, _MARGIN + 260, y + 10), fill=_ACCENT)
-    y = _set(draw, y + 90, ", ".join(text.authors), _font(regular, 64), 3, _PAPER, 84)
-    y = _set(draw, y + (16 if text.authors else 0), text.date or "", _font(regular, 56), 1,
-             _ACCENT, 120)
-    _set(draw, y, text.description or "", _font(italic, 54), 9, _PAPER, 78)
+    y = _set(draw, y + 90, ", ".join(text.authors), font(regular, 64), 3, _PAPER, 84)
+    y = _set(draw, y + (16 if text.authors else 0), text.date or "", font(regular, 56), 1, _ACCENT, 120)
+    _set(draw, y, text.description or "", font(italic, 54), 9, _PAPER, 78)
     buffer = io.BytesIO()
     # JPEG: every reading system shows it, and light type on a dark ground keeps its edges at 4:2:0.
     image.save(buffer, format="JPEG", quality=85, subsampling=2)
     return buffer.getvalue()
-
-
-def _font(path: str, size: int) -> ImageFont.FreeTypeFont:
-    from PIL import ImageFont
-
-    return ImageFont.truetype(path, size)
 
 
 def _set(draw: ImageDraw.ImageDraw, y: int, text: str, face: ImageFont.FreeTypeFont, count: int,

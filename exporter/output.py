@@ -8,7 +8,6 @@ import os
 import re
 import signal
 import tempfile
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -38,7 +37,12 @@ def write_all_atomic(items: list[tuple[Path, bytes]], *, durable: bool = True) -
                 try:
                     os.replace(temporary, path)
                 except OSError as error:
-                    _restore(backups[:-1])
+                    for backup, done in backups[:-1]:  # undo: old files back, new ones removed
+                        with contextlib.suppress(OSError):
+                            if backup is not None:
+                                os.replace(backup, done)
+                            else:
+                                os.unlink(done)
                     raise OutputError(f"cannot write: {reason(error)}", path=path) from None
     finally:
         for leftover in [temporary for temporary, _ in staged] + [b for b, _ in backups if b]:
@@ -48,9 +52,8 @@ def write_all_atomic(items: list[tuple[Path, bytes]], *, durable: bool = True) -
 
 @contextlib.contextmanager
 def _interrupts_held() -> Iterator[None]:
-    """Hold off Ctrl-C and SIGTERM (delivered once the block ends), in the main thread."""
-    if threading.current_thread() is not threading.main_thread() or \
-            not hasattr(signal, "pthread_sigmask"):
+    """Hold off Ctrl-C and SIGTERM (delivered once the block ends)."""
+    if not hasattr(signal, "pthread_sigmask"):
         yield
         return
     previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
@@ -95,16 +98,6 @@ def _backup(path: Path) -> str | None:
     except OSError:
         return None
     return backup
-
-
-def _restore(backups: list[tuple[str | None, Path]]) -> None:
-    """Undo the renames done so far: old files back in place, new ones removed."""
-    for backup, path in backups:
-        with contextlib.suppress(OSError):
-            if backup is not None:
-                os.replace(backup, path)
-            else:
-                os.unlink(path)
 
 
 def _stage(path: Path, data: bytes, durable: bool) -> str:

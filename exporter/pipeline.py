@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import hashlib
@@ -74,14 +75,12 @@ def build(source: Path | str, output_dir: Path | str = "dist", formats: Iterable
         return _render_and_write(_single_book(path, raw, options), options, folder, path, session)
     from . import cache
 
-    tool = session.keep("tool", "fingerprint", cache.tool_fingerprint)
-    key = cache.build_key(tool, path.name, raw, options)
+    key = cache.build_key(session.keep("tool", "fingerprint", cache.tool_fingerprint), path.name, raw,
+                          options)
     record = cache.lookup(folder, path.stem, key, path.parent)
     if record is not None:
-        try:
+        with contextlib.suppress(ValueError, KeyError, TypeError):  # a damaged record: a miss
             return _reused(record, path, folder, options)
-        except (ValueError, KeyError, TypeError):  # a damaged record: a miss
-            pass
     book = _single_book(path, raw, options)
     result = _render_and_write(book, options, folder, path, session)
     # Warnings about the source itself are kept without its path, which may be absolute.
@@ -114,13 +113,12 @@ def _reused(record: dict[str, Any], path: Path, folder: Path, options: Options) 
                      for warning in record["warnings"])
     outputs = tuple(Output(str(o["format"]), folder / str(o["name"]), int(o["size"]),
                            str(o["sha256"])) for o in record["outputs"])
-    date = dt.date.fromisoformat(record["date"]) if record.get("date") else None
-    if not isinstance(record.get("identifier", ""), str):
+    if not isinstance(record["identifier"], str):
         raise TypeError("identifier")
     _check_strict(warnings, options, path)
-    images = tuple(path.parent / str(name) for name in record.get("images", []))
-    return BuildResult(path, outputs, warnings, record.get("identifier", ""), date, (path,),
-                       reused=True, inputs=images)
+    return BuildResult(path, outputs, warnings, record["identifier"],
+                       dt.date.fromisoformat(record["date"]) if record["date"] else None, (path,),
+                       reused=True, inputs=tuple(path.parent / str(name) for name in record["images"]))
 
 
 def render_source(source: Path | str, options: Options, data: bytes | None = None,
@@ -140,18 +138,29 @@ def build_book(sources: Iterable[Path | str], output_dir: Path | str = "dist", *
     """Bind several articles into one book, ``output_dir/<slug of title>.<format>``, its metadata
     and order from *book_file* (YAML, articles relative to it) or its title from *title*."""
     from .document import build_document
+    from .resources import is_inside
+    from .source import decode_text, load_yaml_mapping
 
     options = _options(options, formats, changes)
-    settings: dict[str, Any] = {}
-    paths = [Path(source) for source in sources]
-    given = tuple(paths)
+    given = tuple(Path(source) for source in sources)
+    paths, settings = list(given), dict[str, Any]()
     anchor = Path(book_file) if book_file else (paths[0] if paths else Path("book"))
     if book_file is not None:
-        settings = _read_book_file(anchor)
+        try:
+            text = decode_text(anchor.read_bytes(), anchor)
+        except FileNotFoundError:
+            raise SourceError("no such book file", path=anchor) from None
+        except OSError as error:
+            raise SourceError(f"cannot read: {reason(error)}", path=anchor) from None
+        settings = load_yaml_mapping(text, anchor)[0]
         listed = settings.get("articles") or []
         if not isinstance(listed, list) or not all(isinstance(item, str) for item in listed):
             raise MetadataError("'articles' must be a list of file names", path=book_file)
-        paths = [_inside_book(anchor, item) for item in listed] + paths
+        for name in listed:  # a book holds only the articles of its book file's folder
+            if Path(name).is_absolute() or not is_inside(anchor.parent / name, [anchor.parent]):
+                raise ResourceError(f"article {name!r} lies outside the book's folder; a book holds "
+                                    "only articles beside its book file", path=book_file)
+        paths = [anchor.parent / name for name in listed] + paths
     if title:
         settings["title"] = title
     documents = [build_document(read_source(path, options), options) for path in paths]
@@ -188,9 +197,13 @@ def build_many(sources: Iterable[Path | str], output_dir: Path | str = "dist",
 
 def _render_and_write(book: Book, options: Options, output_dir: Path, path: Path,
                       session: Session) -> BuildResult:
+    """Render the editions of *book*, then write them all (or none) as ``output_dir/stem.format``."""
     editions, warnings = render_editions(book, options, session)
     _check_strict(warnings, options, path)
-    outputs = write_editions(editions, output_dir, book.stem)
+    paths = {name: output_dir / f"{book.stem}.{name}" for name in editions}
+    write_all_atomic([(paths[name], data) for name, data in editions.items()])
+    outputs = tuple(Output(name, paths[name], len(data), hashlib.sha256(data).hexdigest())
+                    for name, data in editions.items())
     binding = None
     if book.collection:
         from .archive import BookBinding
@@ -229,37 +242,6 @@ def render_editions(book: Book, options: Options,
     return {name: editions[name] for name in options.formats}, tuple(warnings)
 
 
-def write_editions(editions: dict[str, bytes], output_dir: Path, stem: str) -> tuple[Output, ...]:
-    """Write each edition atomically as ``output_dir/stem.format``."""
-    paths = {name: output_dir / f"{stem}.{name}" for name in editions}
-    write_all_atomic([(paths[name], data) for name, data in editions.items()])
-    return tuple(Output(name, paths[name], len(data), hashlib.sha256(data).hexdigest())
-                 for name, data in editions.items())
-
-
-def _inside_book(book_file: Path, name: str) -> Path:
-    """The article *name* of a book file, which must lie in the book file's folder."""
-    from .resources import is_inside
-
-    path = book_file.parent / name
-    if Path(name).is_absolute() or not is_inside(path, [book_file.parent]):
-        raise ResourceError(f"article {name!r} lies outside the book's folder; a book holds only "
-                            "articles beside its book file", path=book_file)
-    return path
-
-
-def _read_book_file(path: Path) -> dict[str, Any]:
-    from .source import decode_text, load_yaml_mapping
-
-    try:
-        text = decode_text(path.read_bytes(), path)
-    except FileNotFoundError:
-        raise SourceError("no such book file", path=path) from None
-    except OSError as error:
-        raise SourceError(f"cannot read: {reason(error)}", path=path) from None
-    return load_yaml_mapping(text, path)[0]
-
-
 def _check_strict(warnings: Iterable[Diagnostic], options: Options, path: Path) -> None:
     """Under ``--strict``, fail on the first warning (notes do not count)."""
     serious = [warning for warning in warnings if warning.severity == "warning"]
@@ -268,6 +250,7 @@ def _check_strict(warnings: Iterable[Diagnostic], options: Options, path: Path) 
 
 
 def _options(options: Options | None, formats: Iterable[str] | None, changes: dict[str, Any]) -> Options:
+    """*options* (or the defaults) with *formats* and the other *changes* applied."""
     options = options or Options()
     if formats is not None:
         changes = {**changes, "formats": (formats,) if isinstance(formats, str) else tuple(formats)}

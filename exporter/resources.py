@@ -78,22 +78,14 @@ def is_inside(path: Path, roots: Iterable[Path]) -> bool:
 
 def make_fetcher(roots: Iterable[Path]) -> Any:
     """A WeasyPrint URL fetcher that reads ``data:`` URLs and files under *roots* only; anything else
-    stops the render with ``RefusedFetch``, reported as a resource error."""
+    stops the render with a ``FatalURLFetchingError``, reported as a resource error."""
     import mimetypes
 
     from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
 
     allowed = tuple(Path(root).resolve() for root in roots)
 
-    class RefusedFetch(FatalURLFetchingError):
-        """A fetch the offline policy does not allow."""
-
     class OfflineFetcher(URLFetcher):
-        refused = RefusedFetch
-
-        def __init__(self) -> None:
-            super().__init__(allowed_protocols={"data", "file"}, allow_redirects=False)
-
         def fetch(self, url: str, headers: Any = None) -> Any:
             scheme = urlsplit(url).scheme.lower()
             if scheme == "data":
@@ -104,9 +96,10 @@ def make_fetcher(roots: Iterable[Path]) -> Any:
                     real = path.resolve()
                     data = real.read_bytes() if real.is_file() else None  # (never a pipe)
             if data is None:
-                raise RefusedFetch(f"refused to read {url}: this tool works offline and reads only "
-                                   "data: URLs and files in the article's and stylesheets' folders")
+                raise FatalURLFetchingError(f"refused to read {url}: this tool works offline and reads "
+                                            "only data: URLs and files in the article's and "
+                                            "stylesheets' folders")
             media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
             return URLFetcherResponse(url, data, {"Content-Type": media_type})
 
-    return OfflineFetcher()
+    return OfflineFetcher(allowed_protocols={"data", "file"}, allow_redirects=False)

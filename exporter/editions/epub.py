@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import zipfile
 from html import escape
+from pathlib import Path
 
 from lxml import etree
 
@@ -14,22 +15,20 @@ from ..book import Book
 from ..cover import CoverText, draw_cover
 from ..document import Document, Heading
 from ..errors import RenderError
-from ..metadata import Metadata
 from ..options import Options
 from ..resources import join_stylesheets, stylesheets_for
 from ..session import Session
 from ..userstyle import PackageFiles
 from ..xhtml import drop_keeping_tail
 from .html import head_metadata, title_block, w3c_time
-from .pagemap import PageStart, mark_page_starts
+from .pagemap import OPS, XHTML, PageStart, mark_page_starts
 
-XHTML = "http://www.w3.org/1999/xhtml"
-OPS = "http://www.idpf.org/2007/ops"
 _OPF = "http://www.idpf.org/2007/opf"
 _NAV = "nav.xhtml"
 _CSS = "styles/book.css"
 _CSS_LINK = f'<link rel="stylesheet" type="text/css" href="{_CSS}"/>\n'
 _COVER_PAGE = "cover.xhtml"
+_XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 #: Media stored without deflating in the EPUB's ZIP: compressed already.
 _COMPRESSED_MEDIA = (".png", ".gif", ".webp", ".jpg", ".jpeg", ".woff", ".woff2")
@@ -52,7 +51,19 @@ def render_epub(book: Book, options: Options, session: Session,
     package.set_language(meta.language)
     for number, author in enumerate(meta.authors, start=1):
         package.add_author(author, uid=f"creator{number}")
-    _add_metadata(package, book, options if pages else None)
+    dublin_core = [("date", meta.date.iso if meta.date else None), ("description", meta.description),
+                   *(("subject", subject) for subject in meta.subjects),
+                   ("publisher", meta.publisher), ("rights", meta.rights), ("source", meta.source_url)]
+    for name, value in dublin_core:
+        if value:
+            package.add_metadata("DC", name, value)
+    package.add_metadata(None, "meta", None, {"name": "generator", "content": f"exporter {__version__}"})
+    for name, value in accessibility_metadata(bool(pages)):
+        package.add_metadata(None, "meta", value, {"property": name})
+    if pages:
+        # (not the PDF's file name: a piped article has none, and its EPUB is the same)
+        package.add_metadata(None, "meta", f"the PDF edition built from the same source "
+                             f"({options.page_size}, {options.style} style)", {"property": "pageBreakSource"})
 
     def add(uid: str, name: str, media_type: str, content: bytes) -> epub.EpubItem:
         item = epub.EpubItem(uid=uid, file_name=name, media_type=media_type, content=content)
@@ -68,14 +79,15 @@ def render_epub(book: Book, options: Options, session: Session,
         add(f"image{number}", asset.name, asset.media_type, asset.data)
     given = None if book.collection else book.articles[0].cover  # (a book draws its own)
     if given is not None:
-        cover_image = add("cover-image", _cover_name(book), given.media_type, given.data)
+        media_type, picture = given.media_type, given.data
     else:
-        text = cover_text(meta, options)
-        drawn = session.keep("cover", text, lambda: draw_cover(text))
-        cover_image = add("cover-image", _cover_name(book), "image/jpeg", drawn)
-    cover_image.properties = ["cover-image"]
+        text = CoverText(meta.title, meta.authors, meta.date.display(meta.language) if meta.date else None,
+                         meta.description, options.style)
+        media_type, picture = "image/jpeg", session.keep("cover", text, lambda: draw_cover(text))
+    cover_name = "images/cover.png" if media_type == "image/png" else "images/cover.jpg"
+    add("cover-image", cover_name, media_type, picture).properties = ["cover-image"]
     package.add_metadata(None, "meta", None, {"name": "cover", "content": "cover-image"})
-    cover = add("cover", _COVER_PAGE, "application/xhtml+xml", cover_document(book))
+    cover = add("cover", _COVER_PAGE, "application/xhtml+xml", cover_document(book, cover_name))
     chapters = [add(f"article{index + 1}", chapter_name(book, index), "application/xhtml+xml",
                     content_document(document, [s for s in pages or () if s.article == index]))
                 for index, document in enumerate(book.articles)]
@@ -94,24 +106,6 @@ def render_epub(book: Book, options: Options, session: Session,
     except Exception as error:  # ebooklib raises whatever its parts raise
         raise RenderError(f"EPUB packaging failed: {error}") from error
     return normalize_zip(buffer.getvalue(), meta.language, w3c_time(book.modified))
-
-
-def _add_metadata(package: object, book: Book, paged: Options | None) -> None:
-    meta = book.metadata
-    add = package.add_metadata  # type: ignore[attr-defined]
-    dublin_core = [("date", meta.date.iso if meta.date else None), ("description", meta.description),
-                   *(("subject", subject) for subject in meta.subjects),
-                   ("publisher", meta.publisher), ("rights", meta.rights), ("source", meta.source_url)]
-    for name, value in dublin_core:
-        if value:
-            add("DC", name, value)
-    add(None, "meta", None, {"name": "generator", "content": f"exporter {__version__}"})
-    for name, value in accessibility_metadata(paged is not None):
-        add(None, "meta", value, {"property": name})
-    if paged is not None:
-        # (not the PDF's file name: a piped article has none, and its EPUB is the same)
-        add(None, "meta", f"the PDF edition built from the same source ({paged.page_size}, "
-            f"{paged.style} style)", {"property": "pageBreakSource"})
 
 
 def accessibility_metadata(paged: bool) -> list[tuple[str, str]]:
@@ -136,7 +130,8 @@ def accessibility_metadata(paged: bool) -> list[tuple[str, str]]:
 
 
 def _xhtml(title: str, language: str, head: str, body: str, body_type: str,
-           pages: list[PageStart] | None = None) -> bytes:
+           pages: list[PageStart] | None = None, path: Path | None = None) -> bytes:
+    """A content document from its parts, checked to be well-formed, footnotes and pages marked."""
     markup = (
         '<?xml version="1.0" encoding="utf-8"?>\n<!DOCTYPE html>\n'
         f'<html xmlns="{XHTML}" xmlns:epub="{OPS}" lang="{escape(language)}" '
@@ -147,29 +142,18 @@ def _xhtml(title: str, language: str, head: str, body: str, body_type: str,
     try:
         root = etree.fromstring(markup.encode("utf-8"))
     except etree.XMLSyntaxError as error:
-        raise RenderError(f"content document is not well-formed XML: {error}") from error
+        raise RenderError(f"content document is not well-formed XML: {error}", path=path) from None
     _epub_footnotes(root)
     if pages:
         mark_page_starts(root, pages)
     return etree.tostring(root, encoding="utf-8", xml_declaration=True, doctype="<!DOCTYPE html>")
 
 
-def _cover_name(book: Book) -> str:
-    given = None if book.collection else book.articles[0].cover
-    return "images/cover.png" if given and given.media_type == "image/png" else "images/cover.jpg"
-
-
-def cover_text(metadata: Metadata, options: Options) -> CoverText:
-    """What the drawn cover of a book with *metadata* shows, in the style of *options*."""
-    date = metadata.date.display(metadata.language) if metadata.date else None
-    return CoverText(metadata.title, metadata.authors, date, metadata.description, options.style)
-
-
-def cover_document(book: Book) -> bytes:
-    """The cover page: the cover image, described for readers who cannot see it."""
+def cover_document(book: Book, image: str) -> bytes:
+    """The cover page: the cover *image*, described for readers who cannot see it."""
     meta = book.metadata
     alt = f"Cover: {meta.title}" + (f", by {', '.join(meta.authors)}" if meta.authors else "")
-    body = (f'<section class="cover" epub:type="cover">\n<img src="{_cover_name(book)}" '
+    body = (f'<section class="cover" epub:type="cover">\n<img src="{image}" '
             f'role="doc-cover" alt="{escape(alt)}"/>\n</section>')
     return _xhtml(meta.title, meta.language, _CSS_LINK, body, "cover")
 
@@ -180,10 +164,7 @@ def content_document(document: Document, pages: list[PageStart] | None = None) -
     head = "\n".join(head_metadata(meta, document.modified)) + "\n" + _CSS_LINK
     body = (f'<main>\n<article aria-labelledby="title">\n{title_block(meta)}\n'
             f'<div class="body">\n{document.body}\n</div>\n</article>\n</main>')
-    try:
-        return _xhtml(meta.title, meta.language, head, body, "bodymatter", pages)
-    except RenderError as error:
-        raise RenderError(error.message, path=document.source.path) from None
+    return _xhtml(meta.title, meta.language, head, body, "bodymatter", pages, document.source.path)
 
 
 def _epub_footnotes(root: etree._Element) -> None:
@@ -291,15 +272,11 @@ def normalize_zip(data: bytes, language: str, modified: str) -> bytes:
             packed = name == "mimetype" or name.lower().endswith(_COMPRESSED_MEDIA)
             info.compress_type = zipfile.ZIP_STORED if packed else zipfile.ZIP_DEFLATED
             if name.endswith(".opf"):
-                payload = _package_language(payload, language, modified)
+                root = etree.fromstring(payload)
+                root.set(_XML_LANG, language)
+                for meta in root.iter(f"{{{_OPF}}}meta"):
+                    if meta.get("property") == "dcterms:modified":
+                        meta.text = modified
+                payload = etree.tostring(root, encoding="utf-8", xml_declaration=True)
             target.writestr(info, payload, compresslevel=9)
     return output.getvalue()
-
-
-def _package_language(opf: bytes, language: str, modified: str) -> bytes:
-    root = etree.fromstring(opf)
-    root.set("{http://www.w3.org/XML/1998/namespace}lang", language)
-    for meta in root.iter(f"{{{_OPF}}}meta"):
-        if meta.get("property") == "dcterms:modified":
-            meta.text = modified
-    return etree.tostring(root, encoding="utf-8", xml_declaration=True)

@@ -13,7 +13,7 @@ from ..options import Options
 from ..resources import join_stylesheets, stylesheets_for
 from ..xhtml import inline_footnotes, parse_fragment, prefix_ids, serialize_fragment
 
-#: A single article lists its sections before the text from this many on.
+#: A single article lists its sections before the text from this many on (unless told).
 TOC_MIN_SECTIONS = 3
 
 
@@ -21,14 +21,6 @@ def render_html(book: Book, options: Options) -> bytes:
     """The HTML edition's bytes."""
     css = join_stylesheets(stylesheets_for("html", options))
     return compose_html(book, options, css=css, paged=False).encode("utf-8")
-
-
-def wants_toc(book: Book, options: Options) -> bool:
-    """A contents list: when asked for, else for a collection or an article of several sections."""
-    if options.toc is not None:
-        return options.toc
-    return book.collection or \
-        sum(1 for heading in book.articles[0].headings if heading.depth == 0) >= TOC_MIN_SECTIONS
 
 
 def compose_html(book: Book, options: Options, *, css: str | None, paged: bool,
@@ -44,7 +36,9 @@ def compose_html(book: Book, options: Options, *, css: str | None, paged: bool,
     ]
     if css is not None:
         head.append(f"<style>\n{css}\n</style>")
-    toc = contents(book) if wants_toc(book, options) else ""
+    sections = sum(1 for heading in book.articles[0].headings if heading.depth == 0)
+    wanted = (book.collection or sections >= TOC_MIN_SECTIONS) if options.toc is None else options.toc
+    toc = contents(book) if wanted else ""
     parts = []
     if book.collection:
         parts.append(f'<section class="book-title-page" aria-labelledby="book-title">\n'

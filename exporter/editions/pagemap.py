@@ -3,8 +3,10 @@ EPUB: a reader who cites "p. 2" from the EPUB lands where page 2 of the PDF begi
 
 from __future__ import annotations
 
+import itertools
+import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from lxml import etree
 
@@ -113,15 +115,9 @@ def _offset(element: etree._Element, words: str) -> int:
     position = " ".join(flat.split()).find(probe) if probe else -1
     if position <= 0:
         return 0
-    # Map the position in the whitespace-folded text back to the raw text.
-    raw, folded = 0, 0
-    while raw < len(flat) and folded < position:
-        if flat[raw].isspace():
-            while raw < len(flat) and flat[raw].isspace():
-                raw += 1
-        else:
-            raw += 1
-        folded += 1
+    # Back to the raw text: each run of white space (even a leading one) counts as one character.
+    token = next(itertools.islice(re.finditer(r"\s+|\S", flat), position, None), None)
+    raw = token.start() if token else len(flat)
     while 0 < raw < len(flat) and flat[raw - 1].isalnum():
         raw += 1
     return raw
@@ -129,26 +125,20 @@ def _offset(element: etree._Element, words: str) -> int:
 
 def _insert_at(element: etree._Element, offset: int, marker: etree._Element) -> None:
     """Put *marker* at character *offset* of *element*'s text, splitting the text node there."""
-    remaining = offset
-
-    def visit(node: etree._Element) -> bool:
-        nonlocal remaining
-        text = node.text or ""
-        if remaining <= len(text):
-            marker.tail, node.text = text[remaining:] or None, text[:remaining] or None
-            node.insert(0, marker)
-            return True
-        remaining -= len(text)
-        for index, child in enumerate(list(node)):
-            if isinstance(child.tag, str) and visit(child):
-                return True
-            tail = child.tail or ""
-            if remaining <= len(tail):
-                marker.tail, child.tail = tail[remaining:] or None, tail[:remaining] or None
-                node.insert(index + 1, marker)
-                return True
-            remaining -= len(tail)
-        return False
-
-    if not visit(element):
-        element.append(marker)
+    if offset == 0:
+        marker.tail, element.text = element.text, None
+        element.insert(0, marker)
+        return
+    # (lxml's text results know the element they belong to, and whether they are its tail)
+    for text in cast("list[Any]", element.xpath(".//text()")):
+        if offset <= len(text):
+            owner = text.getparent()
+            if text.is_text:
+                marker.tail, owner.text = text[offset:] or None, text[:offset]
+                owner.insert(0, marker)
+            else:
+                marker.tail, owner.tail = text[offset:] or None, text[:offset]
+                owner.addnext(marker)
+            return
+        offset -= len(text)
+    element.append(marker)

@@ -4,11 +4,13 @@ reproducible: tagged PDF/UA-1, PDF/X-4 with bleed (print) or PDF/A-3 with its so
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import logging
 import os
 import re
+import unicodedata
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -35,6 +37,13 @@ _TRUETYPE_EPOCH = -2_082_844_800
 _FIGURE_PASSES = 3
 #: How WeasyPrint's log says it subsets with fontTools, which this edition chooses.
 _CHOSEN_SUBSETTER = "Using fontTools instead of HarfBuzz-Subset"
+#: The main text font of each style and the fallbacks it lists after it (fonts.css), and the last.
+_STYLE_FONTS = {
+    "classic": ("gentium-book-plus/GentiumBookPlus-Regular.ttf", "dejavu/DejaVuSerif.ttf"),
+    "modern": ("inter/Inter-Regular.otf",),
+    "large-print": ("inter/Inter-Regular.otf",),
+}
+_FALLBACK_FONT = "dejavu/DejaVuSans.ttf"
 
 
 def render_pdf(book: Book, options: Options,
@@ -42,10 +51,21 @@ def render_pdf(book: Book, options: Options,
     """Render the PDF: its bytes, where each page begins, and the warnings WeasyPrint logged."""
     markup, sheets, key = _markup(book, options)
     with _rendering(book) as logged:
-        html, layout = _lay_out(book, options, session, markup, sheets)
-        _stable_document_id(layout, f"{book.identifier}#{book.digest}")
-        with _fonts_subset_alike(book):
-            pdf = layout.write_pdf(**_variant_options(book, options))
+        html, layout = _lay_out(book, session, markup, sheets)
+        settings: dict[str, Any] = {"pdf_variant": VARIANTS[options.edition],
+                                    "pdf_identifier": book.digest[:32].encode("ascii")}
+        if options.edition == "print":
+            # No open-licensed CMYK press profile is packaged: sRGB is the output condition, which
+            # PDF/X-4 allows for RGB workflows.  Tagged as the standard edition: PDF/X-4 allows it.
+            settings.update(output_intent="srgb", pdf_tags=True)
+        if options.edition == "archive":
+            settings["attachments"] = _source_attachments(book, options)
+        # WeasyPrint writes a random XMP document id for PDF/X: replace it with a derived one.
+        rdf_metadata = layout.metadata.generate_rdf_metadata
+        stable = f"xmp.did:{uuid.uuid5(IDENTIFIER_NAMESPACE, f'{book.identifier}#{book.digest}')}"
+        layout.metadata.generate_rdf_metadata = lambda *args: re.sub(
+            rb"xmp\.did:[0-9a-f-]{36}", stable.encode("ascii"), rdf_metadata(*args))
+        pdf = layout.write_pdf(**settings)
     pages = session.keep("pages", key, lambda: page_starts(html.etree_element, layout))
     return pdf, pages, (*_glyph_warnings(markup, book, options), *logged)
 
@@ -57,7 +77,7 @@ def page_map(book: Book, options: Options, session: Session) -> tuple[PageStart,
 
     def lay_out() -> tuple[PageStart, ...]:
         with _rendering(book):  # (its warnings are the PDF's, not the EPUB's)
-            html, layout = _lay_out(book, options, session, markup, sheets)
+            html, layout = _lay_out(book, session, markup, sheets)
         return page_starts(html.etree_element, layout)
 
     return session.keep("pages", key, lay_out)
@@ -66,13 +86,20 @@ def page_map(book: Book, options: Options, session: Session) -> tuple[PageStart,
 def _markup(book: Book, options: Options) -> tuple[str, tuple[Stylesheet, ...], str]:
     """The HTML and stylesheets the PDF is laid out from, and a key naming all its layout
     depends on (images are inlined in the HTML; the bundled fonts are the tool's)."""
-    markup = compose_html(book, options, css=None, paged=True, generator=_provenance(options))
-    sheets = stylesheets_for("pdf", options)
-    texts = [markup, *(sheet.text for sheet in sheets), _page_css(options)]
+    extra = f", {len(options.user_stylesheets)} user stylesheet(s)" if options.user_stylesheets else ""
+    provenance = (f"exporter {__version__} ({options.style} style{extra}, page {options.page_size}, "
+                  f"{options.edition} edition)")  # (its xmp:CreatorTool)
+    markup = compose_html(book, options, css=None, paged=True, generator=provenance)
+    page = page_geometry(options.page_size, options.margins, head_size_pt(options.style)).page_css()
+    if options.edition == "print":
+        page += f"@page {{ bleed: {PRINT_BLEED_MM}mm; marks: crop; }}\n"
+    # (The page's sheet is made here; its base is the bundled styles' folder.)
+    sheets = (*stylesheets_for("pdf", options), Stylesheet(styles_dir() / "page.css", page))
+    texts = [markup, *(sheet.text for sheet in sheets)]
     return markup, sheets, hashlib.sha256("\0".join(texts).encode()).hexdigest()
 
 
-def _lay_out(book: Book, options: Options, session: Session, markup: str,
+def _lay_out(book: Book, session: Session, markup: str,
              sheets: tuple[Stylesheet, ...]) -> tuple[Any, Any]:
     """WeasyPrint's document for *markup* and its layout, figures fitted to the pages."""
     from weasyprint import CSS, HTML
@@ -89,7 +116,6 @@ def _lay_out(book: Book, options: Options, session: Session, markup: str,
     # build machine reaches the PDF.  (WeasyPrint has no @namespace: those rules stay out.)
     html = HTML(string=markup, base_url=None, url_fetcher=make_fetcher(roots))
     stylesheets = [parsed(sheet.text, sheet.path.as_uri()) for sheet in sheets]
-    stylesheets.append(parsed(_page_css(options), styles_dir().as_uri() + "/"))
 
     def render() -> Any:
         return html.render(stylesheets=stylesheets, font_config=session.font_config(),
@@ -105,14 +131,21 @@ def _lay_out(book: Book, options: Options, session: Session, markup: str,
 
 @contextlib.contextmanager
 def _rendering(book: Book) -> Iterator[list[Diagnostic]]:
-    """Gather WeasyPrint's warnings (off the console), and turn its failures into the
-    project's errors, naming the (first) source."""
+    """Gather WeasyPrint's warnings (off the console), turn its failures into the project's errors
+    naming the (first) source, and subset fonts the same way on every machine."""
+    import weasyprint.pdf.fonts
     from weasyprint.urls import FatalURLFetchingError
 
     where = book.articles[0].source.path
     logger, collector = logging.getLogger("weasyprint"), _Collector(str(where))
     propagate, logger.propagate = logger.propagate, False
     logger.addHandler(collector)
+    # fontTools, not HarfBuzz (whose subsets differ), dating each subset by the book through
+    # SOURCE_DATE_EPOCH, not the clock: the same PDF bytes everywhere, always.  (TrueType dates
+    # count from 1904: an older article's fonts are dated 1904-01-01.)
+    backend, weasyprint.pdf.fonts.harfbuzz_subset = weasyprint.pdf.fonts.harfbuzz_subset, None
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    os.environ["SOURCE_DATE_EPOCH"] = str(max(_TRUETYPE_EPOCH, int(book.modified.timestamp())))
     try:
         yield collector.found
     except FatalURLFetchingError as refusal:
@@ -122,6 +155,11 @@ def _rendering(book: Book) -> Iterator[list[Diagnostic]]:
     finally:
         logger.removeHandler(collector)
         logger.propagate = propagate
+        weasyprint.pdf.fonts.harfbuzz_subset = backend
+        if epoch is None:
+            del os.environ["SOURCE_DATE_EPOCH"]
+        else:
+            os.environ["SOURCE_DATE_EPOCH"] = epoch
 
 
 class _Collector(logging.Handler):
@@ -139,49 +177,46 @@ class _Collector(logging.Handler):
 
 
 def _glyph_warnings(markup: str, book: Book, options: Options) -> list[Diagnostic]:
-    """Name the characters drawn from the fallback font, and any that no bundled font has."""
+    """Name the characters the style's font lacks: those the bundled fallbacks (DejaVu Serif or Sans)
+    draw, and those no bundled font has, which depend on the machine's fonts."""
     from lxml import html as lxml_html
 
-    from ..glyphs import describe, uncovered
-
     text = str(lxml_html.fromstring(markup.encode("utf-8")).xpath("string()"))
-    fallback, missing = uncovered(text, options.style)
+    used = {ord(char) for char in text if not char.isspace()
+            and unicodedata.category(char) not in {"Cc", "Cf", "Zs"}}
+    main, *serif = _STYLE_FONTS[options.style]
+    outside = sorted(used - _coverage(main))
+    if not outside:  # (the usual case: the fallbacks' large tables need not be read)
+        return []
+    fallback = _coverage(_FALLBACK_FONT).union(*map(_coverage, serif))
+    drawn = "".join(chr(c) for c in outside if c in fallback)
+    missing = "".join(chr(c) for c in outside if c not in fallback)
     where = str(book.articles[0].source.path)
     found = []
-    if fallback:
+    if drawn:
         found.append(Diagnostic("PDF-GLYPH-FALLBACK", f"the {options.style} style's font lacks "
-                                f"{describe(fallback)}; drawn with the bundled fallback font DejaVu",
+                                f"{_describe(drawn)}; drawn with the bundled fallback font DejaVu",
                                 where))
     if missing:
-        found.append(Diagnostic("PDF-GLYPH-MISSING", f"no bundled font has {describe(missing)}; "
+        found.append(Diagnostic("PDF-GLYPH-MISSING", f"no bundled font has {_describe(missing)}; "
                                 "they depend on the fonts of the machine that builds the PDF", where))
     return found
 
 
-def _provenance(options: Options) -> str:
-    """What made this PDF, for ``xmp:CreatorTool``: tool, version, style, page and edition."""
-    extra = f", {len(options.user_stylesheets)} user stylesheet(s)" if options.user_stylesheets else ""
-    return (f"exporter {__version__} ({options.style} style{extra}, page {options.page_size}, "
-            f"{options.edition} edition)")
+@functools.cache
+def _coverage(font: str) -> frozenset[int]:
+    """The characters the bundled *font* has."""
+    from fontTools.ttLib import TTFont
+
+    with TTFont(str(styles_dir() / "fonts" / font), lazy=True) as face:
+        return frozenset(face.getBestCmap())
 
 
-def _page_css(options: Options) -> str:
-    css = page_geometry(options.page_size, options.margins, head_size_pt(options.style)).page_css()
-    if options.edition == "print":
-        css += f"@page {{ bleed: {PRINT_BLEED_MM}mm; marks: crop; }}\n"
-    return css
-
-
-def _variant_options(book: Book, options: Options) -> dict[str, Any]:
-    settings: dict[str, Any] = {"pdf_variant": VARIANTS[options.edition],
-                                "pdf_identifier": book.digest[:32].encode("ascii")}
-    if options.edition == "print":
-        # No open-licensed CMYK press profile is packaged: sRGB is the output condition, which
-        # PDF/X-4 allows for RGB workflows.  Tagged as the standard edition: PDF/X-4 allows it.
-        settings.update(output_intent="srgb", pdf_tags=True)
-    if options.edition == "archive":
-        settings["attachments"] = _source_attachments(book, options)
-    return settings
+def _describe(characters: str, limit: int = 12) -> str:
+    """The characters with their code points, shortened after *limit*."""
+    shown = ", ".join(f"{char} (U+{ord(char):04X})" for char in characters[:limit])
+    more = len(characters) - limit
+    return shown + (f" and {more} more" if more > 0 else "")
 
 
 def _source_attachments(book: Book, options: Options) -> list[Any]:
@@ -204,34 +239,3 @@ def _source_attachments(book: Book, options: Options) -> list[Any]:
                                   description="How this PDF was made, to build it again",
                                   relationship="Supplement"))
     return attachments
-
-
-def _stable_document_id(layout: Any, seed: str) -> None:
-    """Replace the random XMP document id that WeasyPrint writes for PDF/X with a derived one."""
-    original = layout.metadata.generate_rdf_metadata
-    stable = f"xmp.did:{uuid.uuid5(IDENTIFIER_NAMESPACE, seed)}".encode("ascii")
-
-    def generate(*args: Any) -> bytes:
-        return re.sub(rb"xmp\.did:[0-9a-f-]{36}", stable, original(*args))
-
-    layout.metadata.generate_rdf_metadata = generate
-
-
-@contextlib.contextmanager
-def _fonts_subset_alike(book: Book) -> Iterator[None]:
-    """Subset fonts with fontTools on every machine (HarfBuzz's subsets differ), each subset dated by
-    the book through ``SOURCE_DATE_EPOCH``, not the clock: the same PDF bytes everywhere, always."""
-    import weasyprint.pdf.fonts
-
-    backend, weasyprint.pdf.fonts.harfbuzz_subset = weasyprint.pdf.fonts.harfbuzz_subset, None
-    epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    # (TrueType dates count from 1904: an older article's fonts are dated 1904-01-01)
-    os.environ["SOURCE_DATE_EPOCH"] = str(max(_TRUETYPE_EPOCH, int(book.modified.timestamp())))
-    try:
-        yield
-    finally:
-        weasyprint.pdf.fonts.harfbuzz_subset = backend
-        if epoch is None:
-            del os.environ["SOURCE_DATE_EPOCH"]
-        else:
-            os.environ["SOURCE_DATE_EPOCH"] = epoch
