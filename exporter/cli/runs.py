@@ -1,5 +1,5 @@
-"""One build of everything asked for, repeatable (``--watch`` rebuilds on every save), and what
-follows it: report, manifest, bag, catalog, proofs and checks."""
+"""A build of everything asked for, repeated by ``--watch``, and what follows it: report,
+manifest, bag, catalog, proofs and checks."""
 
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ STDIO = Path("-")
 _USED_SUFFIXES = {".css", ".yaml", ".yml", ".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg",
                   ".otf", ".ttf", ".woff", ".woff2"}
 
+
 class Run:
     """One build of everything asked for, repeatable (for --watch)."""
 
@@ -42,15 +43,12 @@ class Run:
         self.latest: dict[Path, BuildResult | Failure] = {}
         from ..batch import Workers, default_jobs
 
-        #: Kept from build to build (--watch rebuilds in warm workers); closed by :meth:`close`.
-        self.workers = Workers(jobs or default_jobs(), options, timeout)
-        #: The Dask client of ``--scheduler``, connected on first use.
-        self.client: Any = None
+        self.workers = Workers(jobs or default_jobs(), options, timeout)  # (warm for --watch)
+        self.client: Any = None  # the Dask client of --scheduler, connected on first use
 
     def find(self) -> list[Path]:
-        """The articles: files as given, folders (default: content/) as every article inside,
-        sorted.  A link out of a folder is skipped with a warning (refused under --strict); two
-        articles of one name are refused unless bound into one book."""
+        """The articles: files as given, and every article inside the folders (default: content/),
+        but links out of them; two articles of one name are refused unless bound into a book."""
         from ..resources import is_inside
 
         sources, paths = self.sources, []
@@ -94,6 +92,7 @@ class Run:
 
     @property
     def built(self) -> list[BuildResult]:
+        """What the last build wrote."""
         from ..pipeline import BuildResult
 
         return [outcome for outcome in self.outcomes if isinstance(outcome, BuildResult)]
@@ -103,9 +102,8 @@ class Run:
         """What the latest build of each source still asked for wrote (for the catalog)."""
         from ..pipeline import BuildResult
 
-        wanted = set(self.paths) if self.book is None else set(self.latest)
-        return [outcome for source, outcome in self.latest.items()
-                if source in wanted and isinstance(outcome, BuildResult)]
+        return [outcome for source, outcome in self.latest.items() if isinstance(outcome, BuildResult)
+                and (self.book is not None or source in self.paths)]
 
     def once(self, only: list[Path] | None = None) -> int:
         """Build (the *only* sources, or all); print what happened; return an exit status."""
