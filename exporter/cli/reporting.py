@@ -1,5 +1,5 @@
-"""What the command line shows: each outcome as a build goes (a progress bar on a terminal), a
-batch's summary, and for a failure one ``Error:`` line and its exit status."""
+"""What the command line shows: each outcome as it comes, a batch's summary, and for a failure one
+``Error:`` line and its exit status."""
 
 from __future__ import annotations
 
@@ -24,8 +24,7 @@ def reporting(debug: bool = False) -> Iterator[None]:
         yield
     except (click.ClickException, click.exceptions.Exit, click.Abort):
         raise
-    except BrokenPipeError:
-        # The reader has what it wanted; Python's own flush at exit must not fail again.
+    except BrokenPipeError:  # the reader has what it wanted; Python's flush at exit must not fail
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         sys.exit(READER_GONE)
     except (Exception, KeyboardInterrupt) as error:
@@ -70,7 +69,7 @@ class Reporter:
             self._bar.stop()
 
     def done(self, outcome: BuildResult | Failure) -> None:
-        """Show one finished source: its warnings and files written (or kept), or its error."""
+        """Show one finished source: its warnings and files written or kept, or its error."""
         from ..pipeline import Failure
 
         if isinstance(outcome, Failure):
