@@ -7,7 +7,7 @@ import contextlib
 import os
 import sys
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -31,17 +31,14 @@ def reporting(debug: bool = False) -> Iterator[None]:
         if debug:
             raise
         if isinstance(error, ExporterError):
-            fail(str(error), error.exit_code)
-        if isinstance(error, KeyboardInterrupt):
-            fail("interrupted; no partial output was left", INTERRUPTED)
-        fail(f"internal error: {type(error).__name__}: {error} (run with --debug for details)",
-             BATCH_FAILED)
-
-
-def fail(message: str, code: int) -> NoReturn:
-    """Print one ``Error:`` line and exit with *code*."""
-    click.echo(f"Error: {message}", err=True)
-    sys.exit(code)
+            message, code = str(error), error.exit_code
+        elif isinstance(error, KeyboardInterrupt):
+            message, code = "interrupted; no partial output was left", INTERRUPTED
+        else:
+            message = f"internal error: {type(error).__name__}: {error} (run with --debug for details)"
+            code = BATCH_FAILED
+        click.echo(f"Error: {message}", err=True)
+        sys.exit(code)
 
 
 class Reporter:
