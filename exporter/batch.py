@@ -1,10 +1,7 @@
-"""Build articles in worker processes, each article bounded in time.
+"""Build articles in worker processes, each with one warm :class:`~exporter.session.Session`.
 
-Each worker renders with one :class:`~exporter.session.Session`, so fonts and stylesheets load
-once per worker.  An article that overruns its time is stopped by killing its worker, which holds
-even inside a library's C code; a failing, overlong or crashed article is a
-:class:`~exporter.pipeline.Failure` and the others go on.  :func:`build_article` is the same work
-as a task of any ``concurrent.futures`` executor (a process pool, a Dask cluster).
+An article that overruns its time is stopped by killing its worker (which holds even inside C code);
+a failing, overlong or crashed article is a :class:`~exporter.pipeline.Failure` and the others go on.
 """
 
 from __future__ import annotations
@@ -39,12 +36,11 @@ Outcome = BuildResult | Failure
 #: A task for a worker: a function, its keyword arguments but the session, and the source it builds.
 Task = tuple[Callable[..., Any], dict[str, Any], Path]
 
-#: The parent's ends of the pipes of every worker this process started: each new worker closes
-#: them all, so that a worker sees its own pipe end when the parent goes.
+#: The parent's ends of the pipes of its workers: each new worker closes them all, so that it sees
+#: the parent go.
 _PARENT_ENDS: list[Connection] = []
 _STARTING = threading.Lock()
-#: Per thread of an executor's process: the pool that :func:`build_article` builds in.
-_here = threading.local()
+_here = threading.local()  # per thread of an executor: the pool build_article builds in
 
 
 def default_jobs() -> int:
@@ -88,7 +84,7 @@ class _Worker:
         source = self.task[1]
         try:
             kind, value, details = self.connection.recv()
-        except (EOFError, OSError):  # it died: report it, never hide it
+        except (EOFError, OSError):  # it died
             self.process.join()
             return Failure(source, RenderError(
                 f"the worker building it stopped unexpectedly (exit code {self.process.exitcode})",
@@ -105,16 +101,14 @@ class _Worker:
 class Workers:
     """Up to *jobs* worker processes that build articles, each within *timeout* seconds.
 
-    They start on first use and stay until :meth:`close`, so ``--watch`` rebuilds in warm ones.
-    Their temporary files (WeasyPrint's copies of the fonts) go in one folder that closing
-    removes, since a worker that ends or is killed never deletes its own.
+    They start on first use and stay until :meth:`close` (``--watch`` rebuilds in warm ones). Their
+    temporary files (WeasyPrint's copies of fonts) go in one folder that closing removes.
     """
 
     def __init__(self, jobs: int, options: Options, timeout: float | None):
         self.jobs, self.options, self.timeout = max(1, jobs), options, timeout or None
         self._idle: list[_Worker] = []
-        #: The folder of its workers' temporary files, made with the first of them.
-        self._folders: list[str] = []
+        self._folders: list[str] = []  # the temporary folder, made with the first worker
 
     def close(self) -> None:
         """Stop the idle workers (busy ones are stopped as :meth:`_run` leaves); remove their files."""
@@ -123,15 +117,13 @@ class Workers:
     def build_all(self, sources: Sequence[Path], output_dir: Path,
                   on_done: Callable[[Outcome], None] | None = None,
                   data: bytes | None = None, folder: Path | None = None) -> list[Outcome]:
-        """Build every source, in the order of *sources*: *data* is the one source's bytes (from a
-        pipe), *folder* the working folder to build in."""
+        """Build every source, in order: *data* is a piped source's bytes, *folder* where to build."""
         arguments = {"output_dir": output_dir, "options": self.options, "data": data, "folder": folder}
         return self._run([(_build_in, {"source": source, **arguments}, source)
                           for source in sources], on_done)
 
     def run(self, function: Callable[..., Any], source: Path, /, **arguments: Any) -> Any:
-        """``function(**arguments, session=...)`` in a worker (as :func:`exporter.pipeline.render_source`
-        or :func:`~exporter.pipeline.build_book`): its result, or a :class:`Failure` of *source*."""
+        """``function(**arguments, session=...)`` in a worker: its result, or a Failure of *source*."""
         return self._run([(function, arguments, source)])[0]
 
     def _run(self, tasks: list[Task], on_done: Callable[[Outcome], None] | None = None) -> list[Any]:
@@ -171,12 +163,12 @@ class Workers:
                     if on_done:
                         on_done(outcome)
         finally:
-            for worker in busy:  # (interrupted: nothing they would write is wanted)
+            for worker in busy:  # (interrupted)
                 worker.stop()
         return [results[index] for index in range(len(tasks))]
 
     def _ready_worker(self) -> _Worker:
-        """An idle worker that is still alive (one may have been killed meanwhile), or a new one."""
+        """An idle worker that is still alive, or a new one."""
         while self._idle:
             worker = self._idle.pop()
             if worker.process.is_alive():
@@ -201,8 +193,7 @@ def _serve(connection: Connection, parents_ends: list[Connection], folder: str) 
         end.close()
     tempfile.tempdir = folder  # (the pool's folder, removed when the pool closes)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
-    # Stopped at once, even inside C code, where a handler of the parent's would wait.
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # stopped at once, even inside C code
     session = Session()
     with contextlib.suppress(EOFError, OSError):  # (the parent is gone)
         while (message := connection.recv()) is not None:
@@ -221,8 +212,8 @@ def _serve(connection: Connection, parents_ends: list[Connection], folder: str) 
 
 def build_article(source: Path, output_dir: Path, options: Options, timeout: float | None,
                   folder: Path) -> Outcome:
-    """Build one article as a task of an executor's (see :func:`build_on`): in a worker process
-    that this process keeps, in *folder* (the caller's working folder), within *timeout* seconds."""
+    """Build one article as a task of an executor (:func:`build_on`), in a worker process of this
+    one's, in *folder* (the caller's working folder), within *timeout* seconds."""
     if multiprocessing.current_process().daemon:
         return Failure(source, ExecutorError(
             "not built: the executor's process is a daemon, which may start no process to build "
@@ -234,19 +225,17 @@ def build_article(source: Path, output_dir: Path, options: Options, timeout: flo
         if pool is not None:
             pool.close()
         pool = _here.pool = Workers(1, options, timeout)
-        # Its worker ends with the thread (an executor's thread-local pool is then dropped).
-        weakref.finalize(pool, _stop_idle, pool._idle, pool._folders)
+        weakref.finalize(pool, _stop_idle, pool._idle, pool._folders)  # (ends with the thread)
     return pool.build_all([source], output_dir, folder=folder)[0]
 
 
 def build_on(executor: Executor, sources: Sequence[Path], output_dir: Path, options: Options,
              timeout: float | None = None, on_done: Callable[[Outcome], None] | None = None,
              alive: Callable[[], bool] | None = None) -> list[Outcome]:
-    """Build every source as a task of *executor*; results come in the order of *sources*.
+    """Build every source as a task of *executor*, in order; a task without result is a Failure.
 
-    A task that gives no result is a :class:`Failure` with an :class:`ExecutorError`.  *alive*,
-    asked every second while no task ends, tells whether the executor still serves (a Dask future
-    can otherwise wait for ever).  Tasks not begun are cancelled when this ends (Ctrl-C).
+    *alive*, asked every second while no task ends, says whether the executor still serves (a Dask
+    future can otherwise wait for ever). Tasks not begun are cancelled when this ends (Ctrl-C).
     """
     from concurrent.futures import FIRST_COMPLETED, wait
 

@@ -1,8 +1,7 @@
 """The live preview: an article's HTML edition beside its PDF pages, made again on every save.
 
-It keeps the latest editions in memory and serves them with Starlette (a server-sent event stream
-tells the page what changed); it writes no file and serves nothing from disk.
-"""
+The latest editions are kept in memory and served by Starlette, with server-sent events saying what
+changed; nothing is written or served from disk."""
 
 from __future__ import annotations
 
@@ -57,10 +56,8 @@ class Shown:
 
 
 class Preview:
-    """One article's latest editions, made by *settings()*'s options whenever what it read changes.
-
-    *also* are files to watch besides those the build reads (a defaults file).
-    """
+    """One article's latest editions, made with *settings()* whenever a file it read, or one of
+    *also* (a defaults file), changes."""
 
     def __init__(self, source: Path, settings: Callable[[], Options], also: Sequence[Path] = ()):
         self.source, self.settings = source, settings
@@ -83,7 +80,9 @@ class Preview:
         try:
             book, options, editions, warnings = await _in_thread(self._html)
             self._show(html=editions["html"], problems=_messages(warnings))
-            pages, warnings = await _in_thread(self._pages, book, options)
+            editions, warnings = await _in_thread(
+                render_editions, book, options.with_changes(formats=("pdf",)), self.session)
+            pages = await _in_thread(lambda: tuple(page_images(editions["pdf"], PAGE_DPI)))
             self._show(pages=pages, problems=_messages(warnings), busy=False)
             self.broken = False
         except Exception as error:  # (a fault of the tool too is shown, and the preview goes on)
@@ -102,12 +101,6 @@ class Preview:
         return (book, options,
                 *render_editions(book, options.with_changes(formats=("html",)), self.session))
 
-    def _pages(self, book: Book, options: Options
-               ) -> tuple[tuple[tuple[bytes, int, int], ...], tuple[Diagnostic, ...]]:
-        editions, warnings = render_editions(book, options.with_changes(formats=("pdf",)),
-                                             self.session)
-        return tuple(page_images(editions["pdf"], PAGE_DPI)), warnings
-
     async def follow(self, stop: asyncio.Event) -> None:
         """Build now, and again on every save of what the last build read, until *stop* is set."""
         from watchfiles import awatch
@@ -116,8 +109,7 @@ class Preview:
         while not stop.is_set():
             folders = {_nearest_folder(path) for path in self.watched}
             # A broken build is made again once its folders are watched (at the first change or
-            # timeout), so that a file that came back just before they were is seen too; a
-            # timeout of a second keeps the wake-ups while it stays broken few.
+            # after a second), in case a file came back just before they were.
             catch_up = self.broken
             async for changes in awatch(*folders, stop_event=stop, watch_filter=None, recursive=False,
                                         step=50, rust_timeout=1000 if catch_up else None,

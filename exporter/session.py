@@ -1,7 +1,6 @@
 """Warm state that many builds in one process share: fonts, parsed stylesheets, images, covers.
 
-Whoever makes the builds holds it (a batch worker, ``--watch``, an API caller).  What it keeps is a
-pure function of its key, so a session never makes a build differ from a fresh one.
+What it keeps is a pure function of its key, so a session never makes a build differ from a fresh one.
 """
 
 from __future__ import annotations
@@ -20,7 +19,6 @@ class Session:
         self.limit = limit
         self._font_config: Any = None
         self._kept: dict[str, OrderedDict[Hashable, Any]] = {}
-        #: WeasyPrint's image cache (its ``cache=`` argument), emptied when it grows past the limit.
         self._images: dict[str, Any] = {}
 
     def font_config(self) -> Any:
@@ -32,20 +30,19 @@ class Session:
         return self._font_config
 
     def image_cache(self) -> dict[str, Any]:
-        """The dictionary WeasyPrint keeps decoded images in, bounded by the limit."""
+        """WeasyPrint's ``cache=`` of decoded images, emptied when it grows past the limit."""
         if len(self._images) > self.limit:
             self._images.clear()
         return self._images
 
     def keep(self, kind: str, key: Hashable, make: Callable[[], T]) -> T:
-        """The value of *kind* kept for *key*, made by *make* when not kept (least recent goes;
-        a limit of 0 keeps nothing)."""
+        """The value of *kind* kept for *key*, else made by *make* (the least recent goes)."""
         store = self._kept.setdefault(kind, OrderedDict())
         if key in store:
             store.move_to_end(key)
-            kept: T = store[key]
-            return kept
-        value = store[key] = make()
+        else:
+            store[key] = make()
+        value: T = store[key]
         while len(store) > self.limit:
             store.popitem(last=False)
         return value

@@ -192,11 +192,8 @@ def build(sources: tuple[Path, ...], output_dir: Path, formats: tuple[str, ...],
                                "from a file")
         if context.get_parameter_source("output_dir") == ParameterSource.DEFAULT:
             refuse_leading_out(output_dir)
-        if output_dir == STDIO:
-            to_stdout(sources, options, formats, timeout)
-            return
-        if sources == (STDIO,):
-            from_stdin(output_dir, options, timeout)
+        if output_dir == STDIO or sources == (STDIO,):
+            build_pipe(sources, output_dir, options, formats, timeout)
             return
         run = Run(sources, output_dir, options, book, jobs, timeout, debug, scheduler)
         if catalog:  # (before any work, so that a long batch is not wasted)
@@ -252,6 +249,7 @@ def make_options(formats: Sequence[str], styles: Sequence[str], page_size: str,
 
 
 def _source_date_epoch() -> int | None:
+    """The SOURCE_DATE_EPOCH of reproducible builds, checked, or None when unset."""
     value = os.environ.get("SOURCE_DATE_EPOCH")
     if value is None or not value.strip():
         return None
@@ -263,46 +261,51 @@ def _source_date_epoch() -> int | None:
 
 @contextlib.contextmanager
 def _kill_unwinds() -> Iterator[list[int]]:
-    """A plain ``kill`` (SIGTERM) unwinds the command as Ctrl-C does, stopping its workers;
-    the signals received are yielded, as watchfiles turns a kill into the Ctrl-C that ends --watch."""
+    """Make a plain ``kill`` (SIGTERM) unwind the command as Ctrl-C does, stopping its workers;
+    yield the signals received (watchfiles turns a kill into the Ctrl-C that ends --watch)."""
     received: list[int] = []
-    if threading.current_thread() is not threading.main_thread():
-        yield received
-        return
 
     def unwind(signum: int, frame: object) -> None:
         received.append(signum)
         raise SystemExit(KILLED)
 
-    previous = signal.signal(signal.SIGTERM, unwind)
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, unwind) if main else None
     try:
         yield received
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        if main:
+            signal.signal(signal.SIGTERM, previous)
 
 
-
-
-def to_stdout(sources: Sequence[Path], options: Options, formats: Sequence[str],
-              timeout: float) -> None:
-    """``-o -``: the one edition asked for, as bytes on standard output; messages on stderr."""
-    if len(formats) != 1:
-        raise UsageProblem("'-o -' writes one edition: name it with a single -f")
-    if len(sources) != 1 or sources[0].is_dir():
-        raise UsageProblem("'-o -' takes exactly one SOURCE file (or '-')")
-    if sys.stdout is None:
-        raise OutputError("cannot write to standard output: it is closed", path="-")
-    if formats[0] != "html" and sys.stdout.isatty():
-        raise UsageProblem(f"'-o -' would write the binary {formats[0].upper()} edition to the "
-                           f"terminal; redirect it (> article.{formats[0]}) or pipe it")
+def build_pipe(sources: Sequence[Path], output_dir: Path, options: Options,
+               formats: Sequence[str], timeout: float) -> None:
+    """``-`` as SOURCE or OUTPUT_DIR: ``-o -`` writes the one edition asked for to standard
+    output (messages on stderr); ``-`` with ``-o DIR`` writes DIR/stdin.<format>."""
     from ..batch import Workers
     from ..pipeline import Failure, render_source
     from ..source import STDIN
 
+    if output_dir == STDIO:
+        if len(formats) != 1:
+            raise UsageProblem("'-o -' writes one edition: name it with a single -f")
+        if len(sources) != 1 or sources[0].is_dir():
+            raise UsageProblem("'-o -' takes exactly one SOURCE file (or '-')")
+        if sys.stdout is None:
+            raise OutputError("cannot write to standard output: it is closed", path="-")
+        if formats[0] != "html" and sys.stdout.isatty():
+            raise UsageProblem(f"'-o -' would write the binary {formats[0].upper()} edition to the "
+                               f"terminal; redirect it (> article.{formats[0]}) or pipe it")
     source, data = sources[0], None
     if source == STDIO:
         source, data = Path(STDIN), _standard_input(options)
     with contextlib.closing(Workers(1, options, timeout)) as workers:
+        if output_dir != STDIO:
+            (outcome,) = workers.build_all([source], output_dir, data=data)
+            Reporter(1).done(outcome)
+            if isinstance(outcome, Failure):
+                sys.exit(outcome.error.exit_code)
+            return
         rendered = workers.run(render_source, source, source=source, options=options, data=data)
     if isinstance(rendered, Failure):
         raise rendered.error
@@ -316,20 +319,6 @@ def to_stdout(sources: Sequence[Path], options: Options, formats: Sequence[str],
         raise  # the reader went away: reporting() ends quietly
     except (OSError, ValueError, AttributeError) as error:  # (a full disk, a closed stream)
         raise OutputError(f"cannot write to standard output: {error}", path="-") from None
-
-
-def from_stdin(output_dir: Path, options: Options, timeout: float) -> None:
-    """``-`` as the only SOURCE with ``-o DIR``: write DIR/stdin.<format>."""
-    from ..batch import Workers
-    from ..source import STDIN
-
-    data = _standard_input(options)
-    with contextlib.closing(Workers(1, options, timeout)) as workers:
-        (outcome,) = workers.build_all([Path(STDIN)], output_dir, data=data)
-    reporter = Reporter(1)
-    reporter.done(outcome)
-    if status := reporter.summary([outcome], 0):
-        sys.exit(status)
 
 
 def _standard_input(options: Options) -> bytes:

@@ -1,5 +1,5 @@
-"""What the command line shows: each outcome as a build goes (a progress bar on a terminal), a
-batch's summary, and for a failure one ``Error:`` line and its exit status."""
+"""What the command line shows: each outcome as it comes, a batch's summary, and for a failure one
+``Error:`` line and its exit status."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import contextlib
 import os
 import sys
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -24,25 +24,21 @@ def reporting(debug: bool = False) -> Iterator[None]:
         yield
     except (click.ClickException, click.exceptions.Exit, click.Abort):
         raise
-    except BrokenPipeError:
-        # The reader has what it wanted; Python's own flush at exit must not fail again.
+    except BrokenPipeError:  # the reader has what it wanted; Python's flush at exit must not fail
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         sys.exit(READER_GONE)
     except (Exception, KeyboardInterrupt) as error:
         if debug:
             raise
         if isinstance(error, ExporterError):
-            fail(str(error), error.exit_code)
-        if isinstance(error, KeyboardInterrupt):
-            fail("interrupted; no partial output was left", INTERRUPTED)
-        fail(f"internal error: {type(error).__name__}: {error} (run with --debug for details)",
-             BATCH_FAILED)
-
-
-def fail(message: str, code: int) -> NoReturn:
-    """Print one ``Error:`` line and exit with *code*."""
-    click.echo(f"Error: {message}", err=True)
-    sys.exit(code)
+            message, code = str(error), error.exit_code
+        elif isinstance(error, KeyboardInterrupt):
+            message, code = "interrupted; no partial output was left", INTERRUPTED
+        else:
+            message = f"internal error: {type(error).__name__}: {error} (run with --debug for details)"
+            code = BATCH_FAILED
+        click.echo(f"Error: {message}", err=True)
+        sys.exit(code)
 
 
 class Reporter:
@@ -70,7 +66,7 @@ class Reporter:
             self._bar.stop()
 
     def done(self, outcome: BuildResult | Failure) -> None:
-        """Show one finished source: its warnings and files written (or kept), or its error."""
+        """Show one finished source: its warnings and files written or kept, or its error."""
         from ..pipeline import Failure
 
         if isinstance(outcome, Failure):

@@ -1,8 +1,9 @@
-"""One build of everything asked for, repeatable (``--watch`` rebuilds on every save), and what
-follows it: report, manifest, bag, catalog, proofs and checks."""
+"""A build of everything asked for, repeated by ``--watch``, and what follows it: report,
+manifest, bag, catalog, proofs and checks."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from collections.abc import Sequence
@@ -28,6 +29,7 @@ STDIO = Path("-")
 _USED_SUFFIXES = {".css", ".yaml", ".yml", ".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg",
                   ".otf", ".ttf", ".woff", ".woff2"}
 
+
 class Run:
     """One build of everything asked for, repeatable (for --watch)."""
 
@@ -42,15 +44,12 @@ class Run:
         self.latest: dict[Path, BuildResult | Failure] = {}
         from ..batch import Workers, default_jobs
 
-        #: Kept from build to build (--watch rebuilds in warm workers); closed by :meth:`close`.
-        self.workers = Workers(jobs or default_jobs(), options, timeout)
-        #: The Dask client of ``--scheduler``, connected on first use.
-        self.client: Any = None
+        self.workers = Workers(jobs or default_jobs(), options, timeout)  # (warm for --watch)
+        self.client: Any = None  # the Dask client of --scheduler, connected on first use
 
     def find(self) -> list[Path]:
-        """The articles: files as given, folders (default: content/) as every article inside,
-        sorted.  A link out of a folder is skipped with a warning (refused under --strict); two
-        articles of one name are refused unless bound into one book."""
+        """The articles: files as given, and every article inside the folders (default: content/),
+        but links out of them; two articles of one name are refused unless bound into a book."""
         from ..resources import is_inside
 
         sources, paths = self.sources, []
@@ -94,6 +93,7 @@ class Run:
 
     @property
     def built(self) -> list[BuildResult]:
+        """What the last build wrote."""
         from ..pipeline import BuildResult
 
         return [outcome for outcome in self.outcomes if isinstance(outcome, BuildResult)]
@@ -103,9 +103,8 @@ class Run:
         """What the latest build of each source still asked for wrote (for the catalog)."""
         from ..pipeline import BuildResult
 
-        wanted = set(self.paths) if self.book is None else set(self.latest)
-        return [outcome for source, outcome in self.latest.items()
-                if source in wanted and isinstance(outcome, BuildResult)]
+        return [outcome for source, outcome in self.latest.items() if isinstance(outcome, BuildResult)
+                and (self.book is not None or source in self.paths)]
 
     def once(self, only: list[Path] | None = None) -> int:
         """Build (the *only* sources, or all); print what happened; return an exit status."""
@@ -161,8 +160,7 @@ def connect(address: str) -> Any:
         get_address_host_port(address)
     except ValueError as error:
         raise UsageProblem(f"--scheduler {address!r}: {error}; give tcp://HOST:PORT") from None
-    # Dask's log lines (tracebacks when the scheduler goes away) are not for our users: the
-    # command says what happened in its own words.
+    # (Dask's tracebacks when the scheduler goes away are not for our users: we say what happened)
     for name in ("distributed", "tornado"):
         for handler in logging.getLogger(name).handlers:
             handler.setLevel(logging.CRITICAL)
@@ -174,18 +172,15 @@ def connect(address: str) -> Any:
 
 
 def watch_and_rebuild(run: Run, catalog: str | None) -> None:
-    """Rebuild on every save of a source or a file it uses, one line per rebuild, until Ctrl-C.
-
-    An article added to (or removed from) a folder given as SOURCE joins (or leaves) the build.
-    The *catalog* (its title) is written anew after each rebuild.
-    """
+    """Rebuild on every save of a source or a file it uses, until Ctrl-C; an article added to or
+    removed from a folder given joins or leaves the build; the *catalog* is written anew."""
     from watchfiles import watch
 
     from ..resources import styles_dir
 
     default = (CONTENT_DIR,) if run.book_file is None else ()
     folders = [path.resolve() for path in (run.sources or default) if path.is_dir()]
-    # A book's own articles (named in its book file) and the book file are watched too.
+    # (a book's own articles, named in its book file, and the book file too)
     book_files = [path for result in run.built for path in result.sources]
     book_files += [run.book_file] if run.book_file else []
     bundled, written = styles_dir().resolve(), run.output_dir.resolve()
@@ -303,20 +298,16 @@ def after_build(run: Run, status: int, report: Path | None, manifest: bool, bag_
 
 def write_catalog_of(built: list[BuildResult], output_dir: Path, title: str | None) -> None:
     """Write the library page and the OPDS catalog of what was built, when asked (*title*)."""
-    if title is None or not built:
-        return
-    from ..catalog import write_catalog
+    if title is not None and built:
+        from ..catalog import write_catalog
 
-    page, feed = write_catalog([result.outputs for result in built], output_dir, title)
-    click.echo(f"Wrote catalog: {page}, {feed}", err=True)
+        page, feed = write_catalog([result.outputs for result in built], output_dir, title)
+        click.echo(f"Wrote catalog: {page}, {feed}", err=True)
 
 
 def _kept(built: list[BuildResult], options: Options) -> tuple[list[tuple[str, Path]], bytes]:
-    """The inputs of every build, by archive name, and the bag's record of the builds.
-
-    Each build's inputs are named from its own folder; a build whose names would clash with
-    an earlier one's (two folders, each with its ``img.png``) goes under ``sources/N/``.
-    """
+    """The inputs of every build, by archive name, and the bag's record of the builds; a build
+    whose names clash with an earlier one's (two folders' ``img.png``) goes under ``sources/N/``."""
     from ..archive import RECORD_FORMAT, build_record, kept_inputs, stylesheet_inputs
 
     styles = stylesheet_inputs(options)  # (read once: every build shares the options)
@@ -330,8 +321,7 @@ def _kept(built: list[BuildResult], options: Options) -> tuple[list[tuple[str, P
                                f"sources/{number}/")
         inputs.update(kept)
         record = build_record(result.sources, result.binding, options, kept)
-        editions = {output.path.name: output.sha256 for output in result.outputs}
-        builds.append({**record, "editions": dict(sorted(editions.items()))})
+        builds.append({**record, "editions": {out.path.name: out.sha256 for out in result.outputs}})
     text = json.dumps({"format": RECORD_FORMAT, "builds": builds}, indent=1, sort_keys=True,
                       ensure_ascii=False)
     return sorted(inputs.items()), text.encode("utf-8") + b"\n"
@@ -351,8 +341,7 @@ def report_record(outcomes: Sequence[BuildResult | Failure]) -> dict[str, Any]:
                                                  "line": error.line, "exit_code": error.exit_code})
         else:
             entry.update(status="reused" if outcome.reused else "built", outputs=[
-                {"format": o.format, "path": str(o.path), "size": o.size, "sha256": o.sha256}
-                for o in outcome.outputs], warnings=[
+                {**dataclasses.asdict(o), "path": str(o.path)} for o in outcome.outputs], warnings=[
                 {"code": w.code, "severity": w.severity, "message": w.message, "line": w.line}
                 for w in outcome.warnings])
         entries.append(entry)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from collections.abc import Iterator
@@ -174,6 +175,7 @@ def _run(targets: list[Path], jobs: int | None) -> Iterator[Verdict | ExporterEr
 
 
 def _verify_one(path: Path) -> Verdict | ExporterError:
+    """The verdict on one archive, or the error that stopped its verification."""
     from ..verify import verify
 
     try:
@@ -185,13 +187,13 @@ def _verify_one(path: Path) -> Verdict | ExporterError:
 
 
 def _as_record(outcome: Verdict | ExporterError, path: Path) -> dict[str, Any]:
+    """One archive's entry in the JSON report."""
     if isinstance(outcome, ExporterError):
         return {"path": str(path), "verdict": "error", "error": outcome.message,
                 "exit_code": outcome.exit_code, "checks": [], "notes": []}
     return {"path": str(path), "verdict": "ok" if outcome.ok else "differs",
             "exit_code": 0 if outcome.ok else VERIFY_FAILED, "notes": list(outcome.notes),
-            "checks": [{"file": c.file, "expected": c.expected, "found": c.found,
-                        "verdict": c.verdict} for c in outcome.checks]}
+            "checks": [dataclasses.asdict(check) for check in outcome.checks]}
 
 
 def _table(rows: list[dict[str, Any]]) -> str:
