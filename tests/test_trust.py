@@ -72,6 +72,18 @@ def test_a_defaults_file_of_another_user_is_ignored_with_a_warning(tmp_path: Pat
     assert not (tmp_path / "planted").exists() and (tmp_path / "dist" / "a.epub").is_file()
 
 
+@needs_root
+def test_the_preview_warns_of_an_ignored_defaults_file_once_a_build(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from exporter.cli.preview_command import _settings
+
+    (tmp_path / "exporter.toml").write_text('page-size = "A5"\n', encoding="utf-8")
+    os.chown(tmp_path / "exporter.toml", OTHER_USER, OTHER_USER)
+    monkeypatch.chdir(tmp_path)
+    assert _settings(["a.md"]).page_size == "A4"
+    assert capsys.readouterr().err.count("belongs to another user") == 1
+
+
 def test_the_search_stops_at_a_repository_root(tmp_path: Path) -> None:
     (tmp_path / "exporter.toml").write_text('format = "html"\n', encoding="utf-8")
     repo = tmp_path / "cloned"

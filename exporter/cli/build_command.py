@@ -36,9 +36,10 @@ class WithDefaults(click.Command):
 
     def make_context(self, info_name: str | None, args: list[str], parent: click.Context | None = None,
                      **extra: Any) -> click.Context:
-        if not any(arg in ("-h", "--help") for arg in args):  # help is shown whatever the file says
+        # Help is shown whatever the file says; the preview passes the defaults it has read.
+        if "default_map" not in extra and not any(arg in ("-h", "--help") for arg in args):
             with reporting():
-                extra.setdefault("default_map", own_defaults(self))
+                extra["default_map"] = own_defaults(self)
         given = list(args)  # (parsing consumes them; the preview reads them again)
         context = super().make_context(info_name, args, parent, **extra)
         context.meta["exporter.args"] = given
