@@ -43,21 +43,16 @@ def write_manifest(outputs: list[Path], folder: Path) -> Path:
                 entries[name] = hashlib.file_digest(stream, "sha256").hexdigest()
         except OSError as error:
             raise OutputError(f"cannot read for its checksum: {reason(error)}", path=path) from None
-    write_atomic(target, format_manifest(entries))
-    return target
-
-
-def format_manifest(entries: dict[str, str]) -> bytes:
-    """``sha256sum`` lines (``<hex>  <name>``) for *entries*, sorted by name, LF-ended."""
     lines = []
-    for name in sorted(entries):
+    for name, digest in sorted(entries.items()):
         if "\r" in name:
             raise OutputError("a file name with a carriage return cannot be listed", path=name)
         # sha256sum's own escape: a leading backslash, then \\ and \n in the name.
         escaped = name.replace("\\", "\\\\").replace("\n", "\\n")
         prefix = "\\" if escaped != name else ""
-        lines.append(f"{prefix}{entries[name].lower()}  {escaped}\n")
-    return "".join(lines).encode("utf-8")
+        lines.append(f"{prefix}{digest}  {escaped}\n")
+    write_atomic(target, "".join(lines).encode("utf-8"))
+    return target
 
 
 def read_manifest(path: Path) -> dict[str, str]:
@@ -110,36 +105,25 @@ def write_bag(bag_dir: Path, editions: list[Path], inputs: Sequence[tuple[str, P
     except OSError as error:
         raise OutputError(f"cannot create folder: {reason(error)}", path=bag_dir.parent) from None
     try:
-        with quiet(logging.getLogger("bagit")) as records:
-            try:
-                for name, path in payload:  # (make_bag moves all of it under data/)
-                    (staging / name).parent.mkdir(parents=True, exist_ok=True)
-                    shutil.copyfile(path, staging / name)
-                bagit.make_bag(str(staging), bag_info=info, processes=1,
-                               checksums=list(BAG_ALGORITHMS))
-                # bagit writes version 0.97 and lists tag files in directory order: fix both.
-                (staging / "bagit.txt").write_bytes(_BAGIT_TXT)
-                (staging / RECORD_NAME).write_bytes(record)
-                _write_tag_manifests(staging)
-                _fix_modes_and_times(staging, bagging_date)
-                bagit.Bag(str(staging)).validate()
-            except bagit.BagError as error:
-                messages = [r.getMessage() for r in records if r.levelno >= logging.ERROR]
-                raise OutputError(f"bag is not valid: {error} {' '.join(messages)}".strip(),
-                                  path=bag_dir) from None
-            except (OSError, RuntimeError) as error:
-                detail = getattr(error, "strerror", None) or error
-                raise OutputError(f"cannot write bag: {detail}", path=bag_dir) from None
-        try:
-            if bag_dir.is_dir():
-                bag_dir.rmdir()  # empty, as checked; a folder filled meanwhile makes this fail
-            os.rename(staging, bag_dir)
-        except OSError as error:
-            raise OutputError(f"cannot move the bag into place: {reason(error)}",
-                              path=bag_dir) from None
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+        with quiet("bagit"):
+            for name, path in payload:  # (make_bag moves all of it under data/)
+                (staging / name).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(path, staging / name)
+            bagit.make_bag(str(staging), bag_info=info, processes=1, checksums=list(BAG_ALGORITHMS))
+            # bagit writes version 0.97 and lists tag files in directory order: fix both.
+            (staging / "bagit.txt").write_bytes(_BAGIT_TXT)
+            (staging / RECORD_NAME).write_bytes(record)
+            _write_tag_manifests(staging)
+            _fix_modes_and_times(staging, bagging_date)
+            bagit.Bag(str(staging)).validate()
+        if bag_dir.is_dir():
+            bag_dir.rmdir()  # empty, as checked; a folder filled meanwhile makes this fail
+        os.rename(staging, bag_dir)
+    except (bagit.BagError, OSError, RuntimeError) as error:
+        detail = reason(error) if isinstance(error, OSError) else error
+        raise OutputError(f"cannot write bag: {detail}", path=bag_dir) from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)  # (gone already once moved into place)
     return bag_dir
 
 
@@ -159,11 +143,7 @@ def _payload(editions: list[Path], inputs: Sequence[tuple[str, Path]]) -> list[t
     for name, path in [*((f"editions/{path.name}", path) for path in editions), *inputs]:
         if not path.is_file():
             raise OutputError("no such file to put in the bag", path=path)
-        try:
-            same = chosen.setdefault(name, path).samefile(path)
-        except OSError:
-            same = False
-        if not same:
+        if not chosen.setdefault(name, path).samefile(path):
             raise OutputError(f"two different files would be data/{name} in the bag: "
                               f"{chosen[name]}", path=path)
     return sorted(chosen.items())
@@ -171,9 +151,8 @@ def _payload(editions: list[Path], inputs: Sequence[tuple[str, Path]]) -> list[t
 
 def _write_tag_manifests(bag: Path) -> None:
     """Write ``tagmanifest-<alg>.txt`` for the tag files, sorted by name."""
-    names = sorted(path.relative_to(bag).as_posix() for path in bag.rglob("*")
-                   if path.is_file() and path.relative_to(bag).parts[0] != "data"
-                   and not path.name.startswith("tagmanifest-"))
+    names = sorted(path.name for path in bag.iterdir()
+                   if path.is_file() and not path.name.startswith("tagmanifest-"))
     for algorithm in BAG_ALGORITHMS:
         lines = [f"{hashlib.new(algorithm, (bag / name).read_bytes()).hexdigest()}  {name}\n"
                  for name in names]
@@ -198,15 +177,11 @@ def _name_in(path: Path, folder: Path) -> str:
 
 
 @contextlib.contextmanager
-def quiet(logger: logging.Logger) -> Iterator[list[logging.LogRecord]]:
-    """Keep a library's log records from reaching the terminal; yield them as they come."""
-    from logging.handlers import BufferingHandler
-
-    handler = BufferingHandler(capacity=1 << 20)
-    propagate, logger.propagate = logger.propagate, False
-    logger.addHandler(handler)
+def quiet(name: str) -> Iterator[None]:
+    """Keep the log records of the library *name* from reaching the terminal while it works."""
+    logger = logging.getLogger(name)
+    disabled, logger.disabled = logger.disabled, True
     try:
-        yield handler.buffer
+        yield
     finally:
-        logger.removeHandler(handler)
-        logger.propagate = propagate
+        logger.disabled = disabled

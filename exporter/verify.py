@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import logging
 import tempfile
 import zlib
 from dataclasses import dataclass
@@ -92,7 +91,7 @@ def _verify_bag(path: Path) -> Verdict:
     if any(item.is_symlink() or not (item.is_file() or item.is_dir()) for item in path.rglob("*")):
         raise VerifyError("the bag holds links or special files; a bag to verify holds files only")
     try:
-        with quiet(logging.getLogger("bagit")):
+        with quiet("bagit"):
             bagit.Bag(str(path)).validate(processes=1)
     except bagit.BagValidationError as error:
         return Verdict(path, tuple(_bag_failures(error)))
