@@ -12,10 +12,10 @@ import json
 import tempfile
 import zlib
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
-from .archive import KEPT_OPTIONS, RECORD_FORMAT, RECORD_NAME, safe_name, tool_differences
+from .archive import KEPT_OPTIONS, RECORD_FORMAT, RECORD_NAME
 from .errors import ExporterError, VerifyError
 from .options import Options
 
@@ -75,10 +75,9 @@ def _verify_pdf(path: Path) -> Verdict:
     record = _record(files.pop(RECORD_NAME, None))
     checks, rebuilt = _rebuild(files, record, only_when_intact=True)
     if rebuilt is not None:  # (the PDF rebuilt is compared with the whole file, record included)
-        found = next((data for name, data in rebuilt.items() if name.endswith(".pdf")), b"")
-        checks.append(Check(path.name, _sha(original), _sha(found) if found else "",
-                            "ok" if found == original else "differs" if found else "missing"))
-    return Verdict(path, tuple(checks), tuple(_notes(record)))
+        found = next((data for name, data in rebuilt.items() if name.endswith(".pdf")), None)
+        checks.append(_check(path.name, _sha(original), found))
+    return Verdict(path, tuple(checks), _notes(record))
 
 
 def _verify_bag(path: Path) -> Verdict:
@@ -94,7 +93,7 @@ def _verify_bag(path: Path) -> Verdict:
         with quiet("bagit"):
             bagit.Bag(str(path)).validate(processes=1)
     except bagit.BagValidationError as error:
-        return Verdict(path, tuple(_bag_failures(error)))
+        return Verdict(path, _bag_failures(error))
     except bagit.BagError as error:
         raise VerifyError(f"not a valid bag: {error}") from None
     builds = _record(_bounded_read(path / RECORD_NAME, MAX_RECORD_BYTES)).get("builds")
@@ -126,7 +125,7 @@ def _verify_bag(path: Path) -> Verdict:
     return Verdict(path, tuple(checks), tuple(note for build in builds for note in _notes(build)))
 
 
-def _bag_failures(error: Any) -> list[Check]:
+def _bag_failures(error: Any) -> tuple[Check, ...]:
     """The files a bag's manifests name wrongly, as checks (one row a file, whichever algorithm)."""
     import bagit
 
@@ -137,13 +136,14 @@ def _bag_failures(error: Any) -> list[Check]:
         if type(detail) in verdicts:
             checks.setdefault(detail.path, Check(detail.path, getattr(detail, "expected", ""),
                                                  getattr(detail, "found", ""), verdicts[type(detail)]))
-    return list(checks.values()) or [Check("(bag)", "", str(error), "differs")]
+    return tuple(checks.values()) or (Check("(bag)", "", str(error), "differs"),)
 
 
 def _attachments(pdf: Any) -> dict[str, bytes]:
     """The PDF's attached files by name, decoded within the limits."""
     import pikepdf
 
+    flate = pikepdf.Name.FlateDecode
     files: dict[str, bytes] = {}
     try:
         for name, spec in pdf.attachments.items():
@@ -151,7 +151,6 @@ def _attachments(pdf: Any) -> dict[str, bytes]:
                 raise VerifyError(f"more than {MAX_FILES} attached files")
             stream = spec.get_file().obj
             filters = stream.get("/Filter")
-            flate = pikepdf.Name.FlateDecode
             if filters is not None and filters not in (flate, pikepdf.Array([flate])):
                 raise VerifyError(f"attachment {name!r} is stored with {filters}, not read here")
             data = stream.read_raw_bytes()
@@ -199,16 +198,13 @@ def _rebuild(files: dict[str, bytes], record: dict[str, Any], *, only_when_intac
     """Check the kept *files* against a build *record* and build its editions again from them
     (unless *only_when_intact* and one differs); return the checks and the editions by name."""
     inputs = _inputs(record)
-    checks = [Check(name, digest, _sha(files[name]) if name in files else "",
-                    "missing" if name not in files
-                    else "ok" if _sha(files[name]) == digest else "differs")
-              for name, digest in sorted(inputs.items())]
+    checks = [_check(name, digest, files.get(name)) for name, digest in sorted(inputs.items())]
     checks += [Check(name, "", _sha(files[name]), "unexpected") for name in sorted(files)
                if name not in inputs]
     with tempfile.TemporaryDirectory(prefix="exporter-verify-") as temporary:
         folder = Path(temporary) / "kept"
         for name in sorted(inputs):
-            target = folder / safe_name(name)
+            target = folder / safe_name(name)  # (every name is judged, the kept and the missing)
             try:
                 if name in files:
                     target.parent.mkdir(parents=True, exist_ok=True)
@@ -256,10 +252,33 @@ def _build(record: dict[str, Any], folder: Path, out: Path) -> dict[str, bytes]:
     return {output.path.name: output.path.read_bytes() for output in result.outputs}
 
 
-def _notes(record: dict[str, Any]) -> list[str]:
-    changed = ", ".join(tool_differences(record))
-    return [f"built with other versions than now, which can explain a difference: {changed}"
-            ] if changed else []
+def safe_name(name: str) -> PurePosixPath:
+    """*name* from an archive as a relative path that stays in its folder; else refused."""
+    path = PurePosixPath(name)
+    if (not name or "\\" in name or "\0" in name or path.is_absolute() or len(name) > 1024
+            or any(part in ("", ".", "..") or len(part) > 255 for part in path.parts)
+            or path.parts[0] not in ("sources", "styles")):
+        raise VerifyError(f"the archive names a file {name!r} outside its sources and styles")
+    return path
+
+
+def _notes(record: dict[str, Any]) -> tuple[str, ...]:
+    """A note naming the tools whose versions differ from the record's, if any."""
+    from .cache import tool_versions
+
+    recorded = record["tool"] if isinstance(record.get("tool"), dict) else {}
+    now = tool_versions()
+    changed = [f"{name} {recorded.get(name)} → {now.get(name)}"
+               for name in sorted({*recorded, *now}) if recorded.get(name) != now.get(name)]
+    return (f"built with other versions than now, which can explain a difference: "
+            f"{', '.join(changed)}",) if changed else ()
+
+
+def _check(file: str, expected: str, data: bytes | None) -> Check:
+    """The check of one file the archive names: *data* found (None: absent) against *expected*."""
+    found = _sha(data) if data is not None else ""
+    return Check(file, expected, found, "missing" if data is None
+                 else "ok" if found == expected else "differs")
 
 
 def _bounded_read(path: Path, limit: int) -> bytes:
