@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import uuid
 import zipfile
 from collections.abc import Sequence
@@ -56,9 +57,7 @@ class Entry:
     @property
     def atom_id(self) -> str:
         """The identifier when it is an absolute IRI (``urn:``, ``https:``), else one derived."""
-        scheme = self.identifier.partition(":")[0]
-        if scheme and scheme[0].isalpha() and all(c.isalnum() or c in "+.-" for c in scheme) \
-                and ":" in self.identifier and " " not in self.identifier:
+        if re.fullmatch(r"[A-Za-z][A-Za-z0-9+.-]*:[^ ]*", self.identifier):
             return self.identifier
         return f"urn:uuid:{uuid.uuid5(IDENTIFIER_NAMESPACE, self.identifier)}"
 

@@ -178,10 +178,12 @@ def _name_in(path: Path, folder: Path) -> str:
 
 @contextlib.contextmanager
 def quiet(name: str) -> Iterator[None]:
-    """Keep the log records of the library *name* from reaching the terminal while it works."""
-    logger = logging.getLogger(name)
-    disabled, logger.disabled = logger.disabled, True
+    """Keep the log records of the library *name*, and of its modules, off the terminal."""
+    logger, handler = logging.getLogger(name), logging.NullHandler()
+    propagate, logger.propagate = logger.propagate, False
+    logger.addHandler(handler)
     try:
         yield
     finally:
-        logger.disabled = disabled
+        logger.removeHandler(handler)
+        logger.propagate = propagate
