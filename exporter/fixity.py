@@ -113,8 +113,16 @@ def write_bag(bag_dir: Path, editions: list[Path], inputs: Sequence[tuple[str, P
             # bagit writes version 0.97 and lists tag files in directory order: fix both.
             (staging / "bagit.txt").write_bytes(_BAGIT_TXT)
             (staging / RECORD_NAME).write_bytes(record)
-            _write_tag_manifests(staging)
-            _fix_modes_and_times(staging, bagging_date)
+            tags = sorted(path.name for path in staging.iterdir()
+                          if path.is_file() and not path.name.startswith("tagmanifest-"))
+            for algorithm in BAG_ALGORITHMS:
+                lines = [f"{hashlib.new(algorithm, (staging / name).read_bytes()).hexdigest()}  {name}\n"
+                         for name in tags]
+                (staging / f"tagmanifest-{algorithm}.txt").write_bytes("".join(lines).encode("utf-8"))
+            moment = dt.datetime.combine(bagging_date, dt.time(), dt.UTC).timestamp()
+            for path in [*sorted(staging.rglob("*"), key=lambda item: -len(item.parts)), staging]:
+                path.chmod(0o755 if path.is_dir() else 0o644)  # (the same modes and times anywhere)
+                os.utime(path, (moment, moment))
             bagit.Bag(str(staging)).validate()
         if bag_dir.is_dir():
             bag_dir.rmdir()  # empty, as checked; a folder filled meanwhile makes this fail
@@ -147,24 +155,6 @@ def _payload(editions: list[Path], inputs: Sequence[tuple[str, Path]]) -> list[t
             raise OutputError(f"two different files would be data/{name} in the bag: "
                               f"{chosen[name]}", path=path)
     return sorted(chosen.items())
-
-
-def _write_tag_manifests(bag: Path) -> None:
-    """Write ``tagmanifest-<alg>.txt`` for the tag files, sorted by name."""
-    names = sorted(path.name for path in bag.iterdir()
-                   if path.is_file() and not path.name.startswith("tagmanifest-"))
-    for algorithm in BAG_ALGORITHMS:
-        lines = [f"{hashlib.new(algorithm, (bag / name).read_bytes()).hexdigest()}  {name}\n"
-                 for name in names]
-        (bag / f"tagmanifest-{algorithm}.txt").write_bytes("".join(lines).encode("utf-8"))
-
-
-def _fix_modes_and_times(bag: Path, date: dt.date) -> None:
-    """Give every file and folder fixed permissions and the bagging date as its time."""
-    moment = dt.datetime(date.year, date.month, date.day, tzinfo=dt.UTC).timestamp()
-    for path in [*sorted(bag.rglob("*"), key=lambda item: len(item.parts), reverse=True), bag]:
-        path.chmod(0o755 if path.is_dir() else 0o644)
-        os.utime(path, (moment, moment))
 
 
 def _name_in(path: Path, folder: Path) -> str:

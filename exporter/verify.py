@@ -73,9 +73,10 @@ def _verify_pdf(path: Path) -> Verdict:
         why = str(error).rsplit(": ", 1)[-1]  # (pikepdf's message names its stream first)
         raise VerifyError(f"cannot be read as a PDF ({why})") from None
     record = _record(files.pop(RECORD_NAME, None))
-    checks, rebuilt = _rebuild(files, record, only_when_intact=True)
-    if rebuilt is not None:  # (the PDF rebuilt is compared with the whole file, record included)
-        found = next((data for name, data in rebuilt.items() if name.endswith(".pdf")), None)
+    checks = _input_checks(files, record)
+    if all(check.verdict == "ok" for check in checks):  # (the PDF rebuilt is the whole file's peer)
+        found = next((data for name, data in _build(record, files).items() if name.endswith(".pdf")),
+                     None)
         checks.append(_check(path.name, _sha(original), found))
     return Verdict(path, tuple(checks), _notes(record))
 
@@ -109,11 +110,11 @@ def _verify_bag(path: Path) -> Verdict:
             files[name] = _bounded_read(path / "data" / safe_name(name), MAX_FILE_BYTES)
             if sum(map(len, files.values())) > MAX_TOTAL_BYTES:
                 raise VerifyError(f"the inputs of build {number} pass the size limit of verify")
-        laid, rebuilt = _rebuild(files, build, only_when_intact=False)
-        checks += [check for check in laid if check.verdict != "ok"]
+        checks += [check for check in _input_checks(files, build) if check.verdict != "ok"]
+        rebuilt = _build(build, files)
         for name, digest in sorted(build["editions"].items()):
             kept = path / "data" / "editions" / str(name)
-            data = (rebuilt or {}).get(str(name))
+            data = rebuilt.get(str(name))
             found = _sha(data) if data is not None else ""
             held = _sha(_bounded_read(kept, MAX_TOTAL_BYTES)) if kept.is_file() else ""
             verdict = ("missing" if data is None or not held
@@ -193,63 +194,59 @@ def _inputs(record: dict[str, Any]) -> dict[str, str]:
     return {str(name): value for name, value in inputs.items()}
 
 
-def _rebuild(files: dict[str, bytes], record: dict[str, Any], *, only_when_intact: bool
-             ) -> tuple[list[Check], dict[str, bytes] | None]:
-    """Check the kept *files* against a build *record* and build its editions again from them
-    (unless *only_when_intact* and one differs); return the checks and the editions by name."""
+def _input_checks(files: dict[str, bytes], record: dict[str, Any]) -> list[Check]:
+    """The kept *files* against the inputs a build *record* names, every name judged first."""
     inputs = _inputs(record)
-    checks = [_check(name, digest, files.get(name)) for name, digest in sorted(inputs.items())]
-    checks += [Check(name, "", _sha(files[name]), "unexpected") for name in sorted(files)
-               if name not in inputs]
+    for name in inputs:
+        safe_name(name)
+    return [*(_check(name, digest, files.get(name)) for name, digest in sorted(inputs.items())),
+            *(Check(name, "", _sha(files[name]), "unexpected") for name in sorted(files)
+              if name not in inputs)]
+
+
+def _build(record: dict[str, Any], files: dict[str, bytes]) -> dict[str, bytes]:
+    """Build the editions of a *record* again from the kept *files*; return them by file name."""
+    from . import pipeline
+
     with tempfile.TemporaryDirectory(prefix="exporter-verify-") as temporary:
-        folder = Path(temporary) / "kept"
-        for name in sorted(inputs):
-            target = folder / safe_name(name)  # (every name is judged, the kept and the missing)
+        folder, out = Path(temporary) / "kept", Path(temporary) / "out"
+        for name, data in sorted(files.items()):
+            target = folder / safe_name(name)
             try:
-                if name in files:
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    target.write_bytes(files[name])
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(data)
             except OSError as error:
                 raise VerifyError(f"the archive's file {name!r} cannot be laid out: "
                                   f"{error.strerror or error}") from None
-        if only_when_intact and any(check.verdict != "ok" for check in checks):
-            return checks, None
-        return checks, _build(record, folder, Path(temporary) / "out")
-
-
-def _build(record: dict[str, Any], folder: Path, out: Path) -> dict[str, bytes]:
-    """Build the editions again from the kept inputs in *folder*; return them by file name."""
-    from . import pipeline
-
-    try:
-        # (a record from before the page list was an option: the EPUB had one beside a PDF)
-        settings = {key: record["options"][key] for key in KEPT_OPTIONS
-                    if key in record["options"] or key != "page_list"}
-        settings["formats"] = tuple(settings["formats"])
-        settings.setdefault("page_list", "pdf" in settings["formats"])
-        sheets = tuple(folder / safe_name(name) for name in record["stylesheets"])
-        articles = [folder / safe_name(name) for name in record["articles"]]
-        book = record["book"]
-        options = Options(**settings, user_stylesheets=sheets, reuse=False)
-        if not articles:
-            raise VerifyError(f"{RECORD_NAME} names no article")
-        if book is None:
-            result = pipeline.build(articles[0], out, options=options)
-        elif book.get("file"):
-            given = [folder / safe_name(name) for name in book.get("given") or []]
-            result = pipeline.build_book(given, out, book_file=folder / safe_name(book["file"]),
-                                         options=options)
-        else:
-            result = pipeline.build_book(articles, out, title=str(book["title"]), options=options)
-    except VerifyError:
-        raise
-    except ExporterError as error:
-        # (named as the archive names the file, not by the temporary folder it was laid out in)
-        raise VerifyError("its kept inputs do not build: "
-                          + str(error).replace(f"{folder}/", "").replace(str(folder), "")) from None
-    except (KeyError, TypeError, ValueError, AttributeError, OverflowError, OSError) as error:
-        raise VerifyError(f"{RECORD_NAME} is malformed ({error!r})") from None
-    return {output.path.name: output.path.read_bytes() for output in result.outputs}
+        try:
+            # (a record from before the page list was an option: the EPUB had one beside a PDF)
+            settings = {key: record["options"][key] for key in KEPT_OPTIONS
+                        if key in record["options"] or key != "page_list"}
+            settings["formats"] = tuple(settings["formats"])
+            settings.setdefault("page_list", "pdf" in settings["formats"])
+            sheets = tuple(folder / safe_name(name) for name in record["stylesheets"])
+            articles = [folder / safe_name(name) for name in record["articles"]]
+            book = record["book"]
+            options = Options(**settings, user_stylesheets=sheets, reuse=False)
+            if not articles:
+                raise VerifyError(f"{RECORD_NAME} names no article")
+            if book is None:
+                result = pipeline.build(articles[0], out, options=options)
+            elif book.get("file"):
+                given = [folder / safe_name(name) for name in book.get("given") or []]
+                result = pipeline.build_book(given, out, book_file=folder / safe_name(book["file"]),
+                                             options=options)
+            else:
+                result = pipeline.build_book(articles, out, title=str(book["title"]), options=options)
+        except VerifyError:
+            raise
+        except ExporterError as error:
+            # (named as the archive names the file, not by the temporary folder it was laid out in)
+            raise VerifyError("its kept inputs do not build: "
+                              + str(error).replace(f"{folder}/", "").replace(str(folder), "")) from None
+        except (KeyError, TypeError, ValueError, AttributeError, OverflowError, OSError) as error:
+            raise VerifyError(f"{RECORD_NAME} is malformed ({error!r})") from None
+        return {output.path.name: output.path.read_bytes() for output in result.outputs}
 
 
 def safe_name(name: str) -> PurePosixPath:
