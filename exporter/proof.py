@@ -14,7 +14,7 @@ from typing import Any
 
 from PIL import Image, ImageDraw, ImageFont
 
-from .errors import ExporterError, ProofError, reason
+from .errors import ProofError, reason
 from .output import write_all_atomic
 
 #: Resolutions ``write_proofs`` accepts, in dots per inch.
@@ -181,10 +181,7 @@ def _png(image: Image.Image, fast: bool = False) -> bytes:
 
 
 def _font(size: int) -> Any:
-    """The bundled Inter at *size* pixels, or Pillow's own font if it cannot be loaded."""
-    try:
-        from .resources import styles_dir
+    """The bundled Inter at *size* pixels."""
+    from .resources import styles_dir
 
-        return ImageFont.truetype(str(styles_dir() / "fonts" / "inter" / "Inter-Regular.otf"), size)
-    except (ExporterError, OSError):
-        return ImageFont.load_default(size)
+    return ImageFont.truetype(str(styles_dir() / "fonts" / "inter" / "Inter-Regular.otf"), size)
