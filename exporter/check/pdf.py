@@ -167,8 +167,9 @@ def _embedded(font: pikepdf.Dictionary) -> bool:
     if font.get("/Subtype") == "/Type3":
         return True
     if font.get("/Subtype") == "/Type0":
-        font = (font.get_list("/DescendantFonts") or [None])[0]
-    descriptor = font.get_dict("/FontDescriptor", {}) if isinstance(font, pikepdf.Dictionary) else {}
+        descendant = (font.get_list("/DescendantFonts") or [None])[0]
+        font = descendant if isinstance(descendant, pikepdf.Dictionary) else pikepdf.Dictionary()
+    descriptor = font.get_dict("/FontDescriptor") or pikepdf.Dictionary()
     return any(key in descriptor for key in ("/FontFile", "/FontFile2", "/FontFile3"))
 
 
