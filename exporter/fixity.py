@@ -34,8 +34,13 @@ def write_manifest(outputs: list[Path], folder: Path) -> Path:
     """Add *outputs* to ``folder/SHA256SUMS``, keeping its other entries; return its path."""
     target = folder / MANIFEST_NAME
     entries = read_manifest(target) if target.exists() else {}
-    for path in outputs:
-        name = _name_in(path, folder)
+    for path in outputs:  # (named from the folder as given, else as both resolve)
+        pairs = ((Path(os.path.abspath(path)), Path(os.path.abspath(folder))),
+                 (path.resolve(), folder.resolve()))
+        name = next((full.relative_to(base).as_posix() for full, base in pairs
+                     if full.is_relative_to(base)), None)
+        if name is None:
+            raise OutputError(f"not inside the manifest's folder {folder}", path=path)
         if name == MANIFEST_NAME:
             raise OutputError("the manifest cannot list itself", path=path)
         try:
@@ -155,15 +160,6 @@ def _payload(editions: list[Path], inputs: Sequence[tuple[str, Path]]) -> list[t
             raise OutputError(f"two different files would be data/{name} in the bag: "
                               f"{chosen[name]}", path=path)
     return sorted(chosen.items())
-
-
-def _name_in(path: Path, folder: Path) -> str:
-    """*path* relative to *folder*, with ``/`` separators; an error when outside it."""
-    for candidate, base in ((Path(os.path.abspath(path)), Path(os.path.abspath(folder))),
-                            (path.resolve(), folder.resolve())):
-        with contextlib.suppress(ValueError):
-            return candidate.relative_to(base).as_posix()
-    raise OutputError(f"not inside the manifest's folder {folder}", path=path)
 
 
 @contextlib.contextmanager
