@@ -11,10 +11,9 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Mapping, Sequence
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from .errors import VerifyError
 from .options import Options
 
 if TYPE_CHECKING:
@@ -110,24 +109,3 @@ def _normal(path: Path) -> Path:
 def contents(path: Path, read: Mapping[Path, bytes]) -> bytes:
     """The bytes of an input: as the build read them where known, else from the file."""
     return read[_normal(path)] if _normal(path) in read else path.read_bytes()
-
-
-def safe_name(name: str) -> PurePosixPath:
-    """*name* from an archive as a relative path that stays in its folder; else refused."""
-    path = PurePosixPath(name)
-    if (not name or "\\" in name or "\0" in name or path.is_absolute() or len(name) > 1024
-            or any(part in ("", ".", "..") or len(part) > 255 for part in path.parts)
-            or path.parts[0] not in ("sources", "styles")):
-        raise VerifyError(f"the archive names a file {name!r} outside its sources and styles")
-    return path
-
-
-def tool_differences(record: dict[str, Any]) -> list[str]:
-    """The tools whose versions differ from the record's, as ``name recorded → now``."""
-    from .cache import tool_versions
-
-    tool = record.get("tool")
-    recorded: dict[str, Any] = tool if isinstance(tool, dict) else {}
-    now = tool_versions()
-    return [f"{name} {recorded.get(name)} → {now.get(name)}"
-            for name in sorted(set(recorded) | set(now)) if recorded.get(name) != now.get(name)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import uuid
 import zipfile
 from collections.abc import Sequence
@@ -56,9 +57,7 @@ class Entry:
     @property
     def atom_id(self) -> str:
         """The identifier when it is an absolute IRI (``urn:``, ``https:``), else one derived."""
-        scheme = self.identifier.partition(":")[0]
-        if scheme and scheme[0].isalpha() and all(c.isalnum() or c in "+.-" for c in scheme) \
-                and ":" in self.identifier and " " not in self.identifier:
+        if re.fullmatch(r"[A-Za-z][A-Za-z0-9+.-]*:[^ ]*", self.identifier):
             return self.identifier
         return f"urn:uuid:{uuid.uuid5(IDENTIFIER_NAMESPACE, self.identifier)}"
 
@@ -105,11 +104,20 @@ def read_entry(editions: Sequence[Output], folder: Path) -> Entry:
 
 
 def write_catalog(editions: Sequence[Sequence[Output]], folder: Path, title: str) -> tuple[Path, ...]:
-    """Write the catalog of the publications whose editions are *editions* into *folder*."""
+    """Write the library page, the OPDS feed and the covers of the publications whose editions
+    are *editions* into *folder*."""
     from .output import write_all_atomic
 
     refuse_clashes(folder, [output.path for outputs in editions for output in outputs])
-    files = catalog_files([read_entry(outputs, folder) for outputs in editions], title)
+    entries = sorted((read_entry(outputs, folder) for outputs in editions),
+                     key=lambda e: (e.updated, e.date or "", e.title), reverse=True)
+    files: dict[str, bytes] = {}
+    for entry in entries:
+        if entry.cover:
+            files[entry.cover_name] = entry.cover
+            files[entry.thumbnail_name] = thumbnail(entry.cover)
+    files[FEED_NAME] = opds_feed(entries, title)
+    files[INDEX_NAME] = library_page(entries, title)
     (folder / COVERS).mkdir(parents=True, exist_ok=True)
     write_all_atomic([(folder / name, data) for name, data in files.items()])
     return folder / INDEX_NAME, folder / FEED_NAME
@@ -133,19 +141,6 @@ def check_title(title: str) -> str:
                                 for c in title):
         raise UsageProblem(f"--catalog-title {title!r} must be text without control characters")
     return title.strip()
-
-
-def catalog_files(entries: Sequence[Entry], title: str) -> dict[str, bytes]:
-    """The catalog's files by name in the folder: the page, the feed and the covers."""
-    entries = sorted(entries, key=lambda e: (e.updated, e.date or "", e.title), reverse=True)
-    files: dict[str, bytes] = {}
-    for entry in entries:
-        if entry.cover:
-            files[entry.cover_name] = entry.cover
-            files[entry.thumbnail_name] = thumbnail(entry.cover)
-    files[FEED_NAME] = opds_feed(entries, title)
-    files[INDEX_NAME] = library_page(entries, title)
-    return files
 
 
 def thumbnail(cover: bytes) -> bytes:

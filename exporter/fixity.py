@@ -34,8 +34,13 @@ def write_manifest(outputs: list[Path], folder: Path) -> Path:
     """Add *outputs* to ``folder/SHA256SUMS``, keeping its other entries; return its path."""
     target = folder / MANIFEST_NAME
     entries = read_manifest(target) if target.exists() else {}
-    for path in outputs:
-        name = _name_in(path, folder)
+    for path in outputs:  # (named from the folder as given, else as both resolve)
+        pairs = ((Path(os.path.abspath(path)), Path(os.path.abspath(folder))),
+                 (path.resolve(), folder.resolve()))
+        name = next((full.relative_to(base).as_posix() for full, base in pairs
+                     if full.is_relative_to(base)), None)
+        if name is None:
+            raise OutputError(f"not inside the manifest's folder {folder}", path=path)
         if name == MANIFEST_NAME:
             raise OutputError("the manifest cannot list itself", path=path)
         try:
@@ -43,21 +48,16 @@ def write_manifest(outputs: list[Path], folder: Path) -> Path:
                 entries[name] = hashlib.file_digest(stream, "sha256").hexdigest()
         except OSError as error:
             raise OutputError(f"cannot read for its checksum: {reason(error)}", path=path) from None
-    write_atomic(target, format_manifest(entries))
-    return target
-
-
-def format_manifest(entries: dict[str, str]) -> bytes:
-    """``sha256sum`` lines (``<hex>  <name>``) for *entries*, sorted by name, LF-ended."""
     lines = []
-    for name in sorted(entries):
+    for name, digest in sorted(entries.items()):
         if "\r" in name:
             raise OutputError("a file name with a carriage return cannot be listed", path=name)
         # sha256sum's own escape: a leading backslash, then \\ and \n in the name.
         escaped = name.replace("\\", "\\\\").replace("\n", "\\n")
         prefix = "\\" if escaped != name else ""
-        lines.append(f"{prefix}{entries[name].lower()}  {escaped}\n")
-    return "".join(lines).encode("utf-8")
+        lines.append(f"{prefix}{digest}  {escaped}\n")
+    write_atomic(target, "".join(lines).encode("utf-8"))
+    return target
 
 
 def read_manifest(path: Path) -> dict[str, str]:
@@ -110,36 +110,33 @@ def write_bag(bag_dir: Path, editions: list[Path], inputs: Sequence[tuple[str, P
     except OSError as error:
         raise OutputError(f"cannot create folder: {reason(error)}", path=bag_dir.parent) from None
     try:
-        with quiet(logging.getLogger("bagit")) as records:
-            try:
-                for name, path in payload:  # (make_bag moves all of it under data/)
-                    (staging / name).parent.mkdir(parents=True, exist_ok=True)
-                    shutil.copyfile(path, staging / name)
-                bagit.make_bag(str(staging), bag_info=info, processes=1,
-                               checksums=list(BAG_ALGORITHMS))
-                # bagit writes version 0.97 and lists tag files in directory order: fix both.
-                (staging / "bagit.txt").write_bytes(_BAGIT_TXT)
-                (staging / RECORD_NAME).write_bytes(record)
-                _write_tag_manifests(staging)
-                _fix_modes_and_times(staging, bagging_date)
-                bagit.Bag(str(staging)).validate()
-            except bagit.BagError as error:
-                messages = [r.getMessage() for r in records if r.levelno >= logging.ERROR]
-                raise OutputError(f"bag is not valid: {error} {' '.join(messages)}".strip(),
-                                  path=bag_dir) from None
-            except (OSError, RuntimeError) as error:
-                detail = getattr(error, "strerror", None) or error
-                raise OutputError(f"cannot write bag: {detail}", path=bag_dir) from None
-        try:
-            if bag_dir.is_dir():
-                bag_dir.rmdir()  # empty, as checked; a folder filled meanwhile makes this fail
-            os.rename(staging, bag_dir)
-        except OSError as error:
-            raise OutputError(f"cannot move the bag into place: {reason(error)}",
-                              path=bag_dir) from None
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+        with quiet("bagit"):
+            for name, path in payload:  # (make_bag moves all of it under data/)
+                (staging / name).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(path, staging / name)
+            bagit.make_bag(str(staging), bag_info=info, processes=1, checksums=list(BAG_ALGORITHMS))
+            # bagit writes version 0.97 and lists tag files in directory order: fix both.
+            (staging / "bagit.txt").write_bytes(_BAGIT_TXT)
+            (staging / RECORD_NAME).write_bytes(record)
+            tags = sorted(path.name for path in staging.iterdir()
+                          if path.is_file() and not path.name.startswith("tagmanifest-"))
+            for algorithm in BAG_ALGORITHMS:
+                lines = [f"{hashlib.new(algorithm, (staging / name).read_bytes()).hexdigest()}  {name}\n"
+                         for name in tags]
+                (staging / f"tagmanifest-{algorithm}.txt").write_bytes("".join(lines).encode("utf-8"))
+            moment = dt.datetime.combine(bagging_date, dt.time(), dt.UTC).timestamp()
+            for path in [*sorted(staging.rglob("*"), key=lambda item: -len(item.parts)), staging]:
+                path.chmod(0o755 if path.is_dir() else 0o644)  # (the same modes and times anywhere)
+                os.utime(path, (moment, moment))
+            bagit.Bag(str(staging)).validate()
+        if bag_dir.is_dir():
+            bag_dir.rmdir()  # empty, as checked; a folder filled meanwhile makes this fail
+        os.rename(staging, bag_dir)
+    except (bagit.BagError, OSError, RuntimeError) as error:
+        detail = reason(error) if isinstance(error, OSError) else error
+        raise OutputError(f"cannot write bag: {detail}", path=bag_dir) from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)  # (gone already once moved into place)
     return bag_dir
 
 
@@ -159,54 +156,20 @@ def _payload(editions: list[Path], inputs: Sequence[tuple[str, Path]]) -> list[t
     for name, path in [*((f"editions/{path.name}", path) for path in editions), *inputs]:
         if not path.is_file():
             raise OutputError("no such file to put in the bag", path=path)
-        try:
-            same = chosen.setdefault(name, path).samefile(path)
-        except OSError:
-            same = False
-        if not same:
+        if not chosen.setdefault(name, path).samefile(path):
             raise OutputError(f"two different files would be data/{name} in the bag: "
                               f"{chosen[name]}", path=path)
     return sorted(chosen.items())
 
 
-def _write_tag_manifests(bag: Path) -> None:
-    """Write ``tagmanifest-<alg>.txt`` for the tag files, sorted by name."""
-    names = sorted(path.relative_to(bag).as_posix() for path in bag.rglob("*")
-                   if path.is_file() and path.relative_to(bag).parts[0] != "data"
-                   and not path.name.startswith("tagmanifest-"))
-    for algorithm in BAG_ALGORITHMS:
-        lines = [f"{hashlib.new(algorithm, (bag / name).read_bytes()).hexdigest()}  {name}\n"
-                 for name in names]
-        (bag / f"tagmanifest-{algorithm}.txt").write_bytes("".join(lines).encode("utf-8"))
-
-
-def _fix_modes_and_times(bag: Path, date: dt.date) -> None:
-    """Give every file and folder fixed permissions and the bagging date as its time."""
-    moment = dt.datetime(date.year, date.month, date.day, tzinfo=dt.UTC).timestamp()
-    for path in [*sorted(bag.rglob("*"), key=lambda item: len(item.parts), reverse=True), bag]:
-        path.chmod(0o755 if path.is_dir() else 0o644)
-        os.utime(path, (moment, moment))
-
-
-def _name_in(path: Path, folder: Path) -> str:
-    """*path* relative to *folder*, with ``/`` separators; an error when outside it."""
-    for candidate, base in ((Path(os.path.abspath(path)), Path(os.path.abspath(folder))),
-                            (path.resolve(), folder.resolve())):
-        with contextlib.suppress(ValueError):
-            return candidate.relative_to(base).as_posix()
-    raise OutputError(f"not inside the manifest's folder {folder}", path=path)
-
-
 @contextlib.contextmanager
-def quiet(logger: logging.Logger) -> Iterator[list[logging.LogRecord]]:
-    """Keep a library's log records from reaching the terminal; yield them as they come."""
-    from logging.handlers import BufferingHandler
-
-    handler = BufferingHandler(capacity=1 << 20)
+def quiet(name: str) -> Iterator[None]:
+    """Keep the log records of the library *name*, and of its modules, off the terminal."""
+    logger, handler = logging.getLogger(name), logging.NullHandler()
     propagate, logger.propagate = logger.propagate, False
     logger.addHandler(handler)
     try:
-        yield handler.buffer
+        yield
     finally:
         logger.removeHandler(handler)
         logger.propagate = propagate

@@ -14,7 +14,7 @@ from typing import Any
 
 from PIL import Image, ImageDraw, ImageFont
 
-from .errors import ExporterError, ProofError, reason
+from .errors import ProofError, reason
 from .output import write_all_atomic
 
 #: Resolutions ``write_proofs`` accepts, in dots per inch.
@@ -42,7 +42,7 @@ class ProofResult:
 
 def write_proofs(pdf: Path, out_dir: Path, dpi: int = 60) -> ProofResult:
     """Render every page of *pdf* to ``out_dir/<stem>-pNNN.png`` and draw ``<stem>-contact.png``."""
-    if isinstance(dpi, bool) or not isinstance(dpi, int) or not MIN_DPI <= dpi <= MAX_DPI:
+    if not MIN_DPI <= dpi <= MAX_DPI:
         raise ProofError(f"resolution {dpi!r} dpi is outside {MIN_DPI} to {MAX_DPI}")
     pdf, out_dir = Path(pdf), Path(out_dir)
     sizes, pages, thumbnails = _render_pages(pdf, dpi)
@@ -169,12 +169,8 @@ def _render_pages(pdf: Path, dpi: int) -> tuple[list[tuple[float, float]], list[
 
 def _render(page: Any, scale: float) -> Image.Image:
     """One page as an RGB image at *scale* pixels per point, on white."""
-    bitmap = page.render(scale=scale, may_draw_forms=True)
-    try:
-        image: Image.Image = bitmap.to_pil().convert("RGB")
-    finally:
-        bitmap.close()
-    return image
+    image: Image.Image = page.render(scale=scale, may_draw_forms=True).to_pil().convert("RGB")
+    return image  # (the bitmap is freed with its last reference)
 
 
 def _png(image: Image.Image, fast: bool = False) -> bytes:
@@ -185,10 +181,7 @@ def _png(image: Image.Image, fast: bool = False) -> bytes:
 
 
 def _font(size: int) -> Any:
-    """The bundled Inter at *size* pixels, or Pillow's own font if it cannot be loaded."""
-    try:
-        from .resources import styles_dir
+    """The bundled Inter at *size* pixels."""
+    from .resources import styles_dir
 
-        return ImageFont.truetype(str(styles_dir() / "fonts" / "inter" / "Inter-Regular.otf"), size)
-    except (ExporterError, OSError):
-        return ImageFont.load_default(size)
+    return ImageFont.truetype(str(styles_dir() / "fonts" / "inter" / "Inter-Regular.otf"), size)

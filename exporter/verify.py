@@ -9,14 +9,13 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import logging
 import tempfile
 import zlib
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
-from .archive import KEPT_OPTIONS, RECORD_FORMAT, RECORD_NAME, safe_name, tool_differences
+from .archive import KEPT_OPTIONS, RECORD_FORMAT, RECORD_NAME
 from .errors import ExporterError, VerifyError
 from .options import Options
 
@@ -74,12 +73,12 @@ def _verify_pdf(path: Path) -> Verdict:
         why = str(error).rsplit(": ", 1)[-1]  # (pikepdf's message names its stream first)
         raise VerifyError(f"cannot be read as a PDF ({why})") from None
     record = _record(files.pop(RECORD_NAME, None))
-    checks, rebuilt = _rebuild(files, record, only_when_intact=True)
-    if rebuilt is not None:  # (the PDF rebuilt is compared with the whole file, record included)
-        found = next((data for name, data in rebuilt.items() if name.endswith(".pdf")), b"")
-        checks.append(Check(path.name, _sha(original), _sha(found) if found else "",
-                            "ok" if found == original else "differs" if found else "missing"))
-    return Verdict(path, tuple(checks), tuple(_notes(record)))
+    checks = _input_checks(files, record)
+    if all(check.verdict == "ok" for check in checks):  # (the PDF rebuilt is the whole file's peer)
+        found = next((data for name, data in _build(record, files).items() if name.endswith(".pdf")),
+                     None)
+        checks.append(_check(path.name, _sha(original), found))
+    return Verdict(path, tuple(checks), _notes(record))
 
 
 def _verify_bag(path: Path) -> Verdict:
@@ -92,10 +91,10 @@ def _verify_bag(path: Path) -> Verdict:
     if any(item.is_symlink() or not (item.is_file() or item.is_dir()) for item in path.rglob("*")):
         raise VerifyError("the bag holds links or special files; a bag to verify holds files only")
     try:
-        with quiet(logging.getLogger("bagit")):
+        with quiet("bagit"):
             bagit.Bag(str(path)).validate(processes=1)
     except bagit.BagValidationError as error:
-        return Verdict(path, tuple(_bag_failures(error)))
+        return Verdict(path, _bag_failures(error))
     except bagit.BagError as error:
         raise VerifyError(f"not a valid bag: {error}") from None
     builds = _record(_bounded_read(path / RECORD_NAME, MAX_RECORD_BYTES)).get("builds")
@@ -111,11 +110,11 @@ def _verify_bag(path: Path) -> Verdict:
             files[name] = _bounded_read(path / "data" / safe_name(name), MAX_FILE_BYTES)
             if sum(map(len, files.values())) > MAX_TOTAL_BYTES:
                 raise VerifyError(f"the inputs of build {number} pass the size limit of verify")
-        laid, rebuilt = _rebuild(files, build, only_when_intact=False)
-        checks += [check for check in laid if check.verdict != "ok"]
+        checks += [check for check in _input_checks(files, build) if check.verdict != "ok"]
+        rebuilt = _build(build, files)
         for name, digest in sorted(build["editions"].items()):
             kept = path / "data" / "editions" / str(name)
-            data = (rebuilt or {}).get(str(name))
+            data = rebuilt.get(str(name))
             found = _sha(data) if data is not None else ""
             held = _sha(_bounded_read(kept, MAX_TOTAL_BYTES)) if kept.is_file() else ""
             verdict = ("missing" if data is None or not held
@@ -127,7 +126,7 @@ def _verify_bag(path: Path) -> Verdict:
     return Verdict(path, tuple(checks), tuple(note for build in builds for note in _notes(build)))
 
 
-def _bag_failures(error: Any) -> list[Check]:
+def _bag_failures(error: Any) -> tuple[Check, ...]:
     """The files a bag's manifests name wrongly, as checks (one row a file, whichever algorithm)."""
     import bagit
 
@@ -138,13 +137,14 @@ def _bag_failures(error: Any) -> list[Check]:
         if type(detail) in verdicts:
             checks.setdefault(detail.path, Check(detail.path, getattr(detail, "expected", ""),
                                                  getattr(detail, "found", ""), verdicts[type(detail)]))
-    return list(checks.values()) or [Check("(bag)", "", str(error), "differs")]
+    return tuple(checks.values()) or (Check("(bag)", "", str(error), "differs"),)
 
 
 def _attachments(pdf: Any) -> dict[str, bytes]:
     """The PDF's attached files by name, decoded within the limits."""
     import pikepdf
 
+    flate = pikepdf.Name.FlateDecode
     files: dict[str, bytes] = {}
     try:
         for name, spec in pdf.attachments.items():
@@ -152,7 +152,6 @@ def _attachments(pdf: Any) -> dict[str, bytes]:
                 raise VerifyError(f"more than {MAX_FILES} attached files")
             stream = spec.get_file().obj
             filters = stream.get("/Filter")
-            flate = pikepdf.Name.FlateDecode
             if filters is not None and filters not in (flate, pikepdf.Array([flate])):
                 raise VerifyError(f"attachment {name!r} is stored with {filters}, not read here")
             data = stream.read_raw_bytes()
@@ -195,72 +194,88 @@ def _inputs(record: dict[str, Any]) -> dict[str, str]:
     return {str(name): value for name, value in inputs.items()}
 
 
-def _rebuild(files: dict[str, bytes], record: dict[str, Any], *, only_when_intact: bool
-             ) -> tuple[list[Check], dict[str, bytes] | None]:
-    """Check the kept *files* against a build *record* and build its editions again from them
-    (unless *only_when_intact* and one differs); return the checks and the editions by name."""
+def _input_checks(files: dict[str, bytes], record: dict[str, Any]) -> list[Check]:
+    """The kept *files* against the inputs a build *record* names, every name judged first."""
     inputs = _inputs(record)
-    checks = [Check(name, digest, _sha(files[name]) if name in files else "",
-                    "missing" if name not in files
-                    else "ok" if _sha(files[name]) == digest else "differs")
-              for name, digest in sorted(inputs.items())]
-    checks += [Check(name, "", _sha(files[name]), "unexpected") for name in sorted(files)
-               if name not in inputs]
+    for name in inputs:
+        safe_name(name)
+    return [*(_check(name, digest, files.get(name)) for name, digest in sorted(inputs.items())),
+            *(Check(name, "", _sha(files[name]), "unexpected") for name in sorted(files)
+              if name not in inputs)]
+
+
+def _build(record: dict[str, Any], files: dict[str, bytes]) -> dict[str, bytes]:
+    """Build the editions of a *record* again from the kept *files*; return them by file name."""
+    from . import pipeline
+
     with tempfile.TemporaryDirectory(prefix="exporter-verify-") as temporary:
-        folder = Path(temporary) / "kept"
-        for name in sorted(inputs):
+        folder, out = Path(temporary) / "kept", Path(temporary) / "out"
+        for name, data in sorted(files.items()):
             target = folder / safe_name(name)
             try:
-                if name in files:
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    target.write_bytes(files[name])
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(data)
             except OSError as error:
                 raise VerifyError(f"the archive's file {name!r} cannot be laid out: "
                                   f"{error.strerror or error}") from None
-        if only_when_intact and any(check.verdict != "ok" for check in checks):
-            return checks, None
-        return checks, _build(record, folder, Path(temporary) / "out")
+        try:
+            # (a record from before the page list was an option: the EPUB had one beside a PDF)
+            settings = {key: record["options"][key] for key in KEPT_OPTIONS
+                        if key in record["options"] or key != "page_list"}
+            settings["formats"] = tuple(settings["formats"])
+            settings.setdefault("page_list", "pdf" in settings["formats"])
+            sheets = tuple(folder / safe_name(name) for name in record["stylesheets"])
+            articles = [folder / safe_name(name) for name in record["articles"]]
+            book = record["book"]
+            options = Options(**settings, user_stylesheets=sheets, reuse=False)
+            if not articles:
+                raise VerifyError(f"{RECORD_NAME} names no article")
+            if book is None:
+                result = pipeline.build(articles[0], out, options=options)
+            elif book.get("file"):
+                given = [folder / safe_name(name) for name in book.get("given") or []]
+                result = pipeline.build_book(given, out, book_file=folder / safe_name(book["file"]),
+                                             options=options)
+            else:
+                result = pipeline.build_book(articles, out, title=str(book["title"]), options=options)
+        except VerifyError:
+            raise
+        except ExporterError as error:
+            # (named as the archive names the file, not by the temporary folder it was laid out in)
+            raise VerifyError("its kept inputs do not build: "
+                              + str(error).replace(f"{folder}/", "").replace(str(folder), "")) from None
+        except (KeyError, TypeError, ValueError, AttributeError, OverflowError, OSError) as error:
+            raise VerifyError(f"{RECORD_NAME} is malformed ({error!r})") from None
+        return {output.path.name: output.path.read_bytes() for output in result.outputs}
 
 
-def _build(record: dict[str, Any], folder: Path, out: Path) -> dict[str, bytes]:
-    """Build the editions again from the kept inputs in *folder*; return them by file name."""
-    from . import pipeline
-
-    try:
-        # (a record from before the page list was an option: the EPUB had one beside a PDF)
-        settings = {key: record["options"][key] for key in KEPT_OPTIONS
-                    if key in record["options"] or key != "page_list"}
-        settings["formats"] = tuple(settings["formats"])
-        settings.setdefault("page_list", "pdf" in settings["formats"])
-        sheets = tuple(folder / safe_name(name) for name in record["stylesheets"])
-        articles = [folder / safe_name(name) for name in record["articles"]]
-        book = record["book"]
-        options = Options(**settings, user_stylesheets=sheets, reuse=False)
-        if not articles:
-            raise VerifyError(f"{RECORD_NAME} names no article")
-        if book is None:
-            result = pipeline.build(articles[0], out, options=options)
-        elif book.get("file"):
-            given = [folder / safe_name(name) for name in book.get("given") or []]
-            result = pipeline.build_book(given, out, book_file=folder / safe_name(book["file"]),
-                                         options=options)
-        else:
-            result = pipeline.build_book(articles, out, title=str(book["title"]), options=options)
-    except VerifyError:
-        raise
-    except ExporterError as error:
-        # (named as the archive names the file, not by the temporary folder it was laid out in)
-        raise VerifyError("its kept inputs do not build: "
-                          + str(error).replace(f"{folder}/", "").replace(str(folder), "")) from None
-    except (KeyError, TypeError, ValueError, AttributeError, OverflowError, OSError) as error:
-        raise VerifyError(f"{RECORD_NAME} is malformed ({error!r})") from None
-    return {output.path.name: output.path.read_bytes() for output in result.outputs}
+def safe_name(name: str) -> PurePosixPath:
+    """*name* from an archive as a relative path that stays in its folder; else refused."""
+    path = PurePosixPath(name)
+    if (not name or "\\" in name or "\0" in name or path.is_absolute() or len(name) > 1024
+            or any(part in ("", ".", "..") or len(part) > 255 for part in path.parts)
+            or path.parts[0] not in ("sources", "styles")):
+        raise VerifyError(f"the archive names a file {name!r} outside its sources and styles")
+    return path
 
 
-def _notes(record: dict[str, Any]) -> list[str]:
-    changed = ", ".join(tool_differences(record))
-    return [f"built with other versions than now, which can explain a difference: {changed}"
-            ] if changed else []
+def _notes(record: dict[str, Any]) -> tuple[str, ...]:
+    """A note naming the tools whose versions differ from the record's, if any."""
+    from .cache import tool_versions
+
+    recorded = record["tool"] if isinstance(record.get("tool"), dict) else {}
+    now = tool_versions()
+    changed = [f"{name} {recorded.get(name)} → {now.get(name)}"
+               for name in sorted({*recorded, *now}) if recorded.get(name) != now.get(name)]
+    return (f"built with other versions than now, which can explain a difference: "
+            f"{', '.join(changed)}",) if changed else ()
+
+
+def _check(file: str, expected: str, data: bytes | None) -> Check:
+    """The check of one file the archive names: *data* found (None: absent) against *expected*."""
+    found = _sha(data) if data is not None else ""
+    return Check(file, expected, found, "missing" if data is None
+                 else "ok" if found == expected else "differs")
 
 
 def _bounded_read(path: Path, limit: int) -> bytes:

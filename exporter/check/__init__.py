@@ -86,12 +86,8 @@ def _check_one(path: Path, ace: AceTool | str) -> list[Finding]:
             return [Finding("FILE-TYPE", "error", name,
                             "a ZIP archive but not an EPUB (no application/epub+zip mimetype)")]
     elif b"%PDF-" in head:
-        try:
-            from .pdf import check_pdf
-        except ImportError:
-            return [Finding("PDF-CHECKER-MISSING", "error", name,
-                            "the PDF was not checked: the pikepdf package is missing; install it "
-                            "with `pip install pikepdf`")]
+        from .pdf import check_pdf  # (pikepdf, imported only when a PDF is checked)
+
         return check_pdf(path, name)
     if suffix == ".epub":
         return [Finding("EPUB-INVALID", "error", name,

