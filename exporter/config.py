@@ -87,9 +87,9 @@ def _anchored(key: str, value: Any, path: Path) -> Any:
         return [_anchored(key, item, path) for item in value]
     if not isinstance(value, str):
         raise ConfigError(f"{key!r} must be text", path=path)
-    if value == "-":
-        raise ConfigError(f"{key!r} = '-': standard input and output are for the command line "
-                          "only (-o -); name a file or folder", path=path)
+    if key == "output-dir" and value == "-":
+        raise ConfigError("'output-dir' = '-': standard output is for the command line only "
+                          "(-o -); name a folder", path=path)
     if key == "style" and not (value.endswith(".css") or "/" in value or os.sep in value):
         return value  # a bundled style's name
     if key == "book" and not value.endswith((".yaml", ".yml")):

@@ -214,6 +214,26 @@ def test_pdfx_without_trim_box_or_output_intent(tmp_path: Path) -> None:
     assert "PDF-UNTAGGED" in _codes(findings, "warning")
 
 
+def test_mistyped_entries_are_read_as_what_they_say(tmp_path: Path) -> None:
+    """Names or numbers where the PDF wants text or booleans are reported for what they hold:
+    a PDF/X claim as a name still claims PDF/X, a /Lang name is a bad tag, not none."""
+    pdf = pikepdf.new()
+    pdf.add_blank_page()
+    pdf.Root.StructTreeRoot = pikepdf.Dictionary(Type=pikepdf.Name.StructTreeRoot)
+    pdf.Root.MarkInfo = pikepdf.Dictionary(Marked=1)
+    pdf.Root.ViewerPreferences = pikepdf.Dictionary(DisplayDocTitle=1)
+    pdf.Root.Lang = pikepdf.Name("/en")
+    pdf.docinfo["/Title"] = pikepdf.Name("/Report")
+    pdf.docinfo["/GTS_PDFXVersion"] = pikepdf.Name("/PDFX4")
+    path = tmp_path / "mistyped.pdf"
+    pdf.save(path)
+    findings = check_file(path)
+    assert [f.message for f in findings if f.code == "PDF-NO-LANG"] == [
+        "/Lang '/en' is not a BCP 47 language tag"]
+    assert "PDF-X-ID" in _codes(findings) and "PDF-NO-OUTPUT-INTENT" in _codes(findings, "error")
+    assert not {"PDF-UNTAGGED", "PDF-NO-TITLE", "PDF-NO-DISPLAY-TITLE"} & set(_codes(findings))
+
+
 def test_xmp_arrays_are_read_by_their_items(tmp_path: Path) -> None:
     """An empty dc:title list is no title; a pdfaid:part list is named by an item, not a set."""
     rdf = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"

@@ -397,3 +397,15 @@ def test_a_pandoc_title_list_without_a_main_title_keeps_its_subtitle(tmp_path: P
     page = html.fromstring((tmp_path / "out" / "t.html").read_bytes())
     assert page.xpath("string(//h1)") != "Only a subtitle"
     assert page.xpath("string(//p[@class='subtitle'])") == "Only a subtitle"
+
+
+def test_front_matter_that_libyaml_reads_is_read(tmp_path: Path) -> None:
+    """A question mark inside a flow list, which libyaml reads and PyYAML's own parser refuses."""
+    article = tmp_path / "q.md"
+    article.write_text("---\ntitle: Q\nsubjects: [Who won?, Pokrovsk]\n---\n\nText.\n",
+                       encoding="utf-8")
+    result = run_cli("build", article, "-o", tmp_path / "out", "-f", "epub")
+    assert result.exit_code == 0, result.stderr
+    with zipfile.ZipFile(tmp_path / "out" / "q.epub") as epub:
+        opf = epub.read("EPUB/content.opf").decode("utf-8")
+    assert "<dc:subject>Who won?</dc:subject>" in opf

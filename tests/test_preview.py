@@ -370,3 +370,28 @@ def test_the_preview_recovers_when_the_folder_comes_back(tmp_path: Path) -> None
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
         process.stderr.close()  # type: ignore[union-attr]
+
+
+@pytest.mark.slow
+def test_a_kill_stops_the_preview_and_leaves_no_temporary_files(tmp_path: Path) -> None:
+    """SIGTERM (a supervisor, a closed terminal) ends it with 143 and removes WeasyPrint's copies
+    of the fonts, which a process ended by the signal itself would leave in TMPDIR."""
+    shutil.copy(SEED, tmp_path / "a.md")
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    process = subprocess.Popen([sys.executable, "-m", "exporter", "preview", "a.md", "--no-open"],
+                               stderr=subprocess.PIPE, start_new_session=True, cwd=tmp_path,
+                               env={**os.environ, "TMPDIR": str(scratch)})
+    try:
+        assert process.stderr is not None
+        address = re.search(r"(http://\S+)", process.stderr.readline().decode()).group(1)  # type: ignore[union-attr]
+        _wait(lambda: (lambda s: s["pages"] and not s["busy"])(_status(address)), 60)
+        assert list(scratch.rglob("weasyprint-*"))  # (the fonts were copied: there is work to undo)
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 128 + signal.SIGTERM
+        assert list(scratch.iterdir()) == []
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        process.stderr.close()  # type: ignore[union-attr]

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import pikepdf
-from pikepdf import NamePath
 
 from .findings import Finding, Severity
 
@@ -38,11 +37,10 @@ def check_pdf(path: Path, name: str) -> list[Finding]:
 def _problems(pdf: pikepdf.Pdf) -> Iterator[tuple[str, Severity, str]]:
     """Every check as (code, severity, message), in the order a reader would want them."""
     xmp = _xmp(pdf)
-    info = pdf.trailer
     pdfa = xmp["pdfaid:part"] + xmp["pdfaid:conformance"] if xmp["pdfaid:part"] else ""
     pdfua = xmp["pdfuaid:part"]
     pdfx = (xmp["pdfxid:GTS_PDFXVersion"] or xmp["pdfx:GTS_PDFXVersion"]
-            or info.get_str(NamePath.Info.GTS_PDFXVersion, "").strip())
+            or _text(pdf.trailer.get("/Info"), "/GTS_PDFXVersion"))
     # A PDF/X file is a print master: missing accessibility features are then warnings,
     # unless it also claims PDF/UA or PDF/A level A, which require them.
     access: Severity = "error" if pdfua or pdfa.upper().endswith("A") or not pdfx else "warning"
@@ -73,19 +71,19 @@ def _problems(pdf: pikepdf.Pdf) -> Iterator[tuple[str, Severity, str]]:
     # Tags, language and a displayed title: what screen readers and viewers need.
     root = pdf.Root
     untagged = [] if root.get_dict("/StructTreeRoot") is not None else ["no StructTreeRoot"]
-    if not root.get_bool(NamePath.MarkInfo.Marked, False):
+    if not bool(_dict(root.get("/MarkInfo")).get("/Marked", False)):
         untagged.append("MarkInfo /Marked is not true")
     if untagged:
         yield "PDF-UNTAGGED", access, "not a tagged PDF: " + "; ".join(untagged)
-    lang = root.get_str("/Lang", "").strip()
+    lang = _text(root, "/Lang")
     if not lang:
         yield "PDF-NO-LANG", access, "no document language (/Lang in the catalog)"
     elif not _LANGUAGE_TAG.match(lang):
         yield "PDF-NO-LANG", "warning", f"/Lang {lang!r} is not a BCP 47 language tag"
-    if not info.get_str(NamePath.Info.Title, "").strip() and not xmp["dc:title"]:
+    if not _text(pdf.trailer.get("/Info"), "/Title") and not xmp["dc:title"]:
         yield ("PDF-NO-TITLE", "error",
                "no title in the XMP metadata (dc:title) or the document information")
-    elif not root.get_bool(NamePath.ViewerPreferences.DisplayDocTitle, False):
+    elif not bool(_dict(root.get("/ViewerPreferences")).get("/DisplayDocTitle", False)):
         yield ("PDF-NO-DISPLAY-TITLE", "error" if pdfua else "warning",
                "ViewerPreferences /DisplayDocTitle is not true: viewers show the file name")
     # PDF/A and PDF/X need an output intent of their own kind, naming the colour space.
@@ -123,6 +121,18 @@ def _box_problems(page: pikepdf.Dictionary, pdfx: str) -> Iterator[tuple[Severit
         yield "error", f"no TrimBox, which {pdfx} requires on every page"
     if pdfx and "/BleedBox" not in page:
         yield "warning", "no BleedBox: printers will assume the page has no bleed"
+
+
+def _dict(value: Any) -> Any:
+    """*value* if it is a PDF dictionary, else an empty one (a mistyped entry is not a crash)."""
+    return value if isinstance(value, pikepdf.Dictionary) else {}
+
+
+def _text(container: Any, key: str) -> str:
+    """A string or name (or other value) under *key* of a PDF dictionary, stripped; empty when
+    absent, so a mistyped value is reported as what it is, not as missing."""
+    value = _dict(container).get(key)
+    return "" if value is None else str(value).strip()
 
 
 def _xmp(pdf: pikepdf.Pdf) -> dict[str, str]:

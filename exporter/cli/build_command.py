@@ -173,7 +173,7 @@ def build(sources: tuple[Path, ...], output_dir: Path, formats: tuple[str, ...],
     OUTPUT_DIR/<slug of the title>.* for a --book. '-' as SOURCE reads Markdown from
     standard input.
     """
-    with reporting(debug), _kill_unwinds() as killed:
+    with reporting(debug), kill_unwinds() as killed:
         options = make_options(formats, styles, page_size, margins, edition, strict, toc,
                                reuse=not force, page_list=page_list)
         if proof and "pdf" not in options.formats:
@@ -261,7 +261,7 @@ def _source_date_epoch() -> int | None:
 
 
 @contextlib.contextmanager
-def _kill_unwinds() -> Iterator[list[int]]:
+def kill_unwinds() -> Iterator[list[int]]:
     """Make a plain ``kill`` (SIGTERM) unwind the command as Ctrl-C does, stopping its workers;
     yield the signals received (watchfiles turns a kill into the Ctrl-C that ends --watch)."""
     received: list[int] = []

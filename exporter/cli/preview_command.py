@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -10,7 +11,14 @@ import click
 
 from ..errors import SourceError, UsageProblem, reason
 from ..options import Options
-from .build_command import WithDefaults, edition_options, make_options, own_defaults, read_defaults
+from .build_command import (
+    WithDefaults,
+    edition_options,
+    kill_unwinds,
+    make_options,
+    own_defaults,
+    read_defaults,
+)
 from .reporting import reporting
 
 if TYPE_CHECKING:
@@ -59,8 +67,16 @@ def preview_command(source: Path, host: str, port: int, open_browser: bool, **_:
         click.echo(f"Previewing {source} at {url} (Ctrl-C stops)", err=True)
         if open_browser:  # (a browser can take a while to start: the server does not wait)
             threading.Thread(target=webbrowser.open, args=(url,), daemon=True).start()
-        with contextlib.suppress(KeyboardInterrupt):  # (uvicorn raises Ctrl-C again once stopped)
-            uvicorn.Server(config).run(sockets=[listener])
+        # WeasyPrint's copies of the fonts go in a folder removed as the preview ends, a kill too
+        # (uvicorn raises a signal again once stopped: Ctrl-C ends here, a kill with status 143).
+        with kill_unwinds(), tempfile.TemporaryDirectory(prefix="exporter-",
+                                                          ignore_cleanup_errors=True) as scratch:
+            tempfile.tempdir = scratch
+            try:
+                with contextlib.suppress(KeyboardInterrupt):
+                    uvicorn.Server(config).run(sockets=[listener])
+            finally:
+                tempfile.tempdir = None
         click.echo("Stopped the preview.", err=True)
 
 
