@@ -12,10 +12,11 @@ BATCH_FAILED = 1
 CHECK_FAILED = 12
 #: ``verify`` rebuilt an edition that differs from the kept one, or found a kept file changed.
 VERIFY_FAILED = 13
-#: Stopped by Ctrl-C, the reader of standard output went away (``| head``), or stopped by a
-#: plain ``kill``: 128 + the signal.
+#: Stopped by Ctrl-C, the reader of standard output went away (``| head``), the terminal was
+#: closed, or stopped by a plain ``kill``: 128 + the signal.
 INTERRUPTED = 130
 READER_GONE = 141
+HUNG_UP = 129
 KILLED = 143
 
 

@@ -361,6 +361,32 @@ def test_table_is_aligned_and_counts() -> None:
     assert format_findings([]) == "No problems found."
 
 
+def test_the_table_escapes_control_characters() -> None:
+    """A hostile PDF's metadata cannot drive the terminal: escapes and NULs are shown as text."""
+    finding = Finding("PDF-X-ID", "info", "x\x1b[2J.pdf", "identifies as \x1b]0;owned\x07X-4\x00")
+    table = format_findings([finding])
+    assert not [c for c in table if not c.isprintable() and c != "\n"]
+    assert "identifies as \\x1b]0;owned\\x07X-4\\x00" in table and "x\\x1b[2J.pdf" in table
+
+
 def test_severity_is_validated() -> None:
     with pytest.raises(ValueError, match="severity"):
         Finding("X", "fatal", "f", "m")  # type: ignore[arg-type]
+
+
+def test_values_that_only_look_set_are_not_taken_for_set(tmp_path: Path) -> None:
+    """``/Marked /false``, a ``(false)`` string, ``/Lang false`` or an empty array as a title
+    do not make an untagged, unlabelled, untitled PDF pass."""
+    pdf = pikepdf.new()
+    pdf.add_blank_page()
+    pdf.Root.StructTreeRoot = pikepdf.Dictionary(Type=pikepdf.Name.StructTreeRoot)
+    pdf.Root.MarkInfo = pikepdf.Dictionary(Marked=pikepdf.Name("/false"))
+    pdf.Root.Lang = False
+    pdf.Root.ViewerPreferences = pikepdf.Dictionary(DisplayDocTitle=pikepdf.String("false"))
+    pdf.docinfo["/Title"] = pikepdf.Array([])
+    pdf.docinfo["/GTS_PDFXVersion"] = pikepdf.Dictionary()
+    path = tmp_path / "looks-set.pdf"
+    pdf.save(path)
+    findings = check_file(path)
+    assert {"PDF-UNTAGGED", "PDF-NO-LANG", "PDF-NO-TITLE"} <= set(_codes(findings, "error"))
+    assert not [f for f in findings if "Dictionary" in f.message or f.code == "PDF-X-ID"]

@@ -222,25 +222,30 @@ def test_watch_rebuilds_on_save(tmp_path: Path) -> None:
         assert "<title>Second</title>" in (tmp_path / "out" / "a.html").read_text(encoding="utf-8")
 
 
-def test_a_kill_ends_watching_with_its_status(tmp_path: Path) -> None:
-    """SIGTERM (a supervisor stopping --watch) exits 143, not 0 as a Ctrl-C does; no worker stays."""
+@pytest.mark.parametrize("number", [signal.SIGTERM, signal.SIGHUP])
+def test_a_kill_ends_watching_with_its_status(tmp_path: Path, number: int) -> None:
+    """SIGTERM (a supervisor stopping --watch) exits 143 and SIGHUP (its terminal closed) 129,
+    not 0 as a Ctrl-C does; no worker stays, and no worker's temporary files."""
     article = tmp_path / "a.md"
     article.write_text("# First\n\nText.\n", encoding="utf-8")
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
     process = subprocess.Popen(
         [sys.executable, "-m", "exporter", "build", str(article), "-o", str(tmp_path / "out"),
-         "-f", "html", "--watch"], stderr=subprocess.PIPE, text=True, start_new_session=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"})
+         "-f", "pdf", "--watch"], stderr=subprocess.PIPE, text=True, start_new_session=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1", "TMPDIR": str(scratch)})
     assert process.stderr is not None
     while "Watching" not in (line := process.stderr.readline()):
         assert line, "no Watching line"
     time.sleep(0.5)
-    process.send_signal(signal.SIGTERM)
+    process.send_signal(number)
     rest = process.stderr.read()
     process.stderr.close()
-    assert process.wait(timeout=30) == 128 + signal.SIGTERM, rest
+    assert process.wait(timeout=30) == 128 + number, rest
     assert "Stopped watching." in rest
     listing = subprocess.run(["ps", "-eo", "sid="], capture_output=True, text=True, check=True)
     assert str(process.pid) not in listing.stdout.split()
+    assert list(scratch.iterdir()) == []
 
 
 def test_watch_takes_new_articles_and_edited_images(tmp_path: Path) -> None:

@@ -373,9 +373,10 @@ def test_the_preview_recovers_when_the_folder_comes_back(tmp_path: Path) -> None
 
 
 @pytest.mark.slow
-def test_a_kill_stops_the_preview_and_leaves_no_temporary_files(tmp_path: Path) -> None:
-    """SIGTERM (a supervisor, a closed terminal) ends it with 143 and removes WeasyPrint's copies
-    of the fonts, which a process ended by the signal itself would leave in TMPDIR."""
+@pytest.mark.parametrize("number", [signal.SIGTERM, signal.SIGHUP])
+def test_a_kill_stops_the_preview_and_leaves_no_temporary_files(tmp_path: Path, number: int) -> None:
+    """SIGTERM (a supervisor) ends it with 143, SIGHUP (a closed terminal) with 129; either way
+    WeasyPrint's copies of the fonts go, which a process ended by the signal would leave."""
     shutil.copy(SEED, tmp_path / "a.md")
     scratch = tmp_path / "tmp"
     scratch.mkdir()
@@ -387,8 +388,8 @@ def test_a_kill_stops_the_preview_and_leaves_no_temporary_files(tmp_path: Path) 
         address = re.search(r"(http://\S+)", process.stderr.readline().decode()).group(1)  # type: ignore[union-attr]
         _wait(lambda: (lambda s: s["pages"] and not s["busy"])(_status(address)), 60)
         assert list(scratch.rglob("weasyprint-*"))  # (the fonts were copied: there is work to undo)
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=30) == 128 + signal.SIGTERM
+        process.send_signal(number)
+        assert process.wait(timeout=30) == 128 + number
         assert list(scratch.iterdir()) == []
     finally:
         if process.poll() is None:

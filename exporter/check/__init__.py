@@ -50,7 +50,8 @@ def format_findings(findings: Sequence[Finding]) -> str:
     if not findings:
         return "No problems found."
     rows = [("SEVERITY", "CODE", "FILE", "MESSAGE"),
-            *((f.severity, f.code, f.file, " ".join(f.message.split())) for f in findings)]
+            *((f.severity, f.code, _shown(f.file), _shown(" ".join(f.message.split())))
+              for f in findings)]
     widths = [max(len(row[column]) for row in rows) for column in range(3)]
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(row[:3], widths, strict=True))
              + "  " + row[3] for row in rows]
@@ -58,6 +59,13 @@ def format_findings(findings: Sequence[Finding]) -> str:
     plural = ["" if count == 1 else "s" for count in counts]
     lines += ["", f"{counts[0]} error{plural[0]}, {counts[1]} warning{plural[1]}, {counts[2]} info"]
     return "\n".join(lines)
+
+
+def _shown(text: str) -> str:
+    """*text* safe for a terminal: control characters (as a hostile file's metadata may hold,
+    an escape sequence among them) written as Python escapes."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii")
+                   for c in text)
 
 
 def _check_one(path: Path, ace: AceTool | str) -> list[Finding]:

@@ -71,7 +71,7 @@ def _problems(pdf: pikepdf.Pdf) -> Iterator[tuple[str, Severity, str]]:
     # Tags, language and a displayed title: what screen readers and viewers need.
     root = pdf.Root
     untagged = [] if root.get_dict("/StructTreeRoot") is not None else ["no StructTreeRoot"]
-    if not bool(_dict(root.get("/MarkInfo")).get("/Marked", False)):
+    if not _flag(root.get("/MarkInfo"), "/Marked"):
         untagged.append("MarkInfo /Marked is not true")
     if untagged:
         yield "PDF-UNTAGGED", access, "not a tagged PDF: " + "; ".join(untagged)
@@ -83,7 +83,7 @@ def _problems(pdf: pikepdf.Pdf) -> Iterator[tuple[str, Severity, str]]:
     if not _text(pdf.trailer.get("/Info"), "/Title") and not xmp["dc:title"]:
         yield ("PDF-NO-TITLE", "error",
                "no title in the XMP metadata (dc:title) or the document information")
-    elif not bool(_dict(root.get("/ViewerPreferences")).get("/DisplayDocTitle", False)):
+    elif not _flag(root.get("/ViewerPreferences"), "/DisplayDocTitle"):
         yield ("PDF-NO-DISPLAY-TITLE", "error" if pdfua else "warning",
                "ViewerPreferences /DisplayDocTitle is not true: viewers show the file name")
     # PDF/A and PDF/X need an output intent of their own kind, naming the colour space.
@@ -129,10 +129,17 @@ def _dict(value: Any) -> Any:
 
 
 def _text(container: Any, key: str) -> str:
-    """A string or name (or other value) under *key* of a PDF dictionary, stripped; empty when
-    absent, so a mistyped value is reported as what it is, not as missing."""
+    """A string or a name under *key* of a PDF dictionary, stripped (a name keeps its slash, so a
+    mistyped /Lang is reported as what it holds); empty when absent or of another type."""
     value = _dict(container).get(key)
-    return "" if value is None else str(value).strip()
+    return str(value).strip() if isinstance(value, (pikepdf.String, pikepdf.Name)) else ""
+
+
+def _flag(container: Any, key: str) -> bool:
+    """Whether *key* of a PDF dictionary is true: a boolean, or a non-zero integer as some
+    writers put; a name or a string (``/false``, ``(false)``) is not."""
+    value = _dict(container).get(key)
+    return value is True or (type(value) is int and value != 0)
 
 
 def _xmp(pdf: pikepdf.Pdf) -> dict[str, str]:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 from click.core import ParameterSource
 
-from ..errors import KILLED, OutputError, UsageProblem
+from ..errors import HUNG_UP, KILLED, OutputError, UsageProblem
 from ..options import EDITIONS, FORMATS, STYLES, Options
 from .reporting import Reporter, reporting, warning_line
 from .runs import STDIO, Run, after_build, refuse_leading_out, watch_and_rebuild, working_folder
@@ -213,7 +213,7 @@ def build(sources: tuple[Path, ...], output_dir: Path, formats: tuple[str, ...],
                                  listed)
             if watch:
                 watch_and_rebuild(run, listed)
-                status = KILLED if killed else status
+                status = killed[0] if killed else status
         finally:
             run.close()
         if status:
@@ -262,21 +262,25 @@ def _source_date_epoch() -> int | None:
 
 @contextlib.contextmanager
 def kill_unwinds() -> Iterator[list[int]]:
-    """Make a plain ``kill`` (SIGTERM) unwind the command as Ctrl-C does, stopping its workers;
-    yield the signals received (watchfiles turns a kill into the Ctrl-C that ends --watch)."""
+    """Make a plain ``kill`` (SIGTERM) or a closed terminal (SIGHUP) unwind the command as Ctrl-C
+    does, stopping its workers and removing their files; yield the exit statuses of the signals
+    received (watchfiles turns them into the Ctrl-C that ends --watch)."""
     received: list[int] = []
+    statuses = {signal.SIGTERM: KILLED}
+    if hasattr(signal, "SIGHUP"):
+        statuses[signal.SIGHUP] = HUNG_UP
 
     def unwind(signum: int, frame: object) -> None:
-        received.append(signum)
-        raise SystemExit(KILLED)
+        received.append(statuses[signal.Signals(signum)])
+        raise SystemExit(received[-1])
 
     main = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGTERM, unwind) if main else None
+    previous = {number: signal.signal(number, unwind) for number in statuses} if main else {}
     try:
         yield received
     finally:
-        if main:
-            signal.signal(signal.SIGTERM, previous)
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
 
 def build_pipe(sources: Sequence[Path], output_dir: Path, options: Options,
