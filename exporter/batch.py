@@ -193,7 +193,8 @@ def _serve(connection: Connection, parents_ends: list[Connection], folder: str) 
         end.close()
     tempfile.tempdir = folder  # (the pool's folder, removed when the pool closes)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # stopped at once, even inside C code
+    for number in (signal.SIGTERM, getattr(signal, "SIGHUP", signal.SIGTERM)):
+        signal.signal(number, signal.SIG_DFL)  # stopped at once, even inside C code
     session = Session()
     with contextlib.suppress(EOFError, OSError):  # (the parent is gone)
         while (message := connection.recv()) is not None:

@@ -52,11 +52,12 @@ def write_all_atomic(items: list[tuple[Path, bytes]], *, durable: bool = True) -
 
 @contextlib.contextmanager
 def _interrupts_held() -> Iterator[None]:
-    """Hold off Ctrl-C and SIGTERM (delivered once the block ends)."""
+    """Hold off Ctrl-C, SIGTERM and SIGHUP (delivered once the block ends)."""
     if not hasattr(signal, "pthread_sigmask"):
         yield
         return
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM,
+                                                         signal.SIGHUP})
     try:
         yield
     finally:

@@ -537,15 +537,20 @@ def test_an_article_dated_before_1904_has_a_pdf(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
 
 
-def test_a_kill_of_the_command_stops_its_workers(tmp_path: Path) -> None:
-    import signal
+@pytest.mark.parametrize("number,group", [(15, False), (1, True)])  # SIGTERM, SIGHUP
+def test_a_kill_of_the_command_stops_its_workers(tmp_path: Path, number: int, group: bool) -> None:
+    """A kill of the command alone (a CI runner, systemd), or a closed terminal's hang-up sent to
+    its whole group: the workers go, and no output, partial file or temporary file is left."""
 
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
     article = tmp_path / "long.md"
     article.write_text(SEED.read_text(encoding="utf-8") + "\n\nA paragraph to lay out.\n" * 4000,
                        encoding="utf-8")
     command = subprocess.Popen([sys.executable, "-m", "exporter", "build", str(article), "-o",
                                 str(tmp_path / "out"), "-f", "pdf"], cwd=tmp_path,
-                               env={**os.environ, "PYTHONPATH": str(SEED.parent.parent)},
+                               env={**os.environ, "PYTHONPATH": str(SEED.parent.parent),
+                                    "TMPDIR": str(scratch)},
                                stderr=subprocess.PIPE, start_new_session=True)
 
     def session() -> list[str]:
@@ -557,14 +562,18 @@ def test_a_kill_of_the_command_stops_its_workers(tmp_path: Path) -> None:
     while len(session()) < 2 and time.monotonic() < deadline:
         time.sleep(0.1)
     time.sleep(0.5)
-    command.send_signal(signal.SIGTERM)  # the command alone, as a CI runner or systemd does
+    if group:
+        os.killpg(command.pid, number)
+    else:
+        command.send_signal(number)
     _, stderr = command.communicate(timeout=60)
-    assert command.returncode == 128 + signal.SIGTERM, stderr
+    assert command.returncode == 128 + number, stderr
     deadline = time.monotonic() + 10
     while session() and time.monotonic() < deadline:
         time.sleep(0.1)
     assert session() == []
     assert not (tmp_path / "out" / "long.pdf").exists()
+    assert list(scratch.iterdir()) == []
 
 
 def test_stylesheet_namespaces_layers_and_conditions_are_kept(tmp_path: Path) -> None:
