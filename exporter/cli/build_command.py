@@ -5,19 +5,17 @@ from __future__ import annotations
 import contextlib
 import math
 import os
-import signal
 import sys
-import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 from click.core import ParameterSource
 
-from ..errors import HUNG_UP, KILLED, OutputError, UsageProblem
+from ..errors import OutputError, UsageProblem
 from ..options import EDITIONS, FORMATS, STYLES, Options
-from .reporting import Reporter, reporting, warning_line
+from .reporting import Reporter, kill_unwinds, reporting, warning_line
 from .runs import STDIO, Run, after_build, refuse_leading_out, watch_and_rebuild, working_folder
 
 if TYPE_CHECKING:
@@ -258,29 +256,6 @@ def _source_date_epoch() -> int | None:
         raise UsageProblem(f"SOURCE_DATE_EPOCH={value!r} is not a whole number of seconds "
                            "before the year 10000")
     return int(value)
-
-
-@contextlib.contextmanager
-def kill_unwinds() -> Iterator[list[int]]:
-    """Make a plain ``kill`` (SIGTERM) or a closed terminal (SIGHUP) unwind the command as Ctrl-C
-    does, stopping its workers and removing their files; yield the exit statuses of the signals
-    received (watchfiles turns them into the Ctrl-C that ends --watch)."""
-    received: list[int] = []
-    statuses = {signal.SIGTERM: KILLED}
-    if hasattr(signal, "SIGHUP"):
-        statuses[signal.SIGHUP] = HUNG_UP
-
-    def unwind(signum: int, frame: object) -> None:
-        received.append(statuses[signal.Signals(signum)])
-        raise SystemExit(received[-1])
-
-    main = threading.current_thread() is threading.main_thread()
-    previous = {number: signal.signal(number, unwind) for number in statuses} if main else {}
-    try:
-        yield received
-    finally:
-        for number, handler in previous.items():
-            signal.signal(number, handler)
 
 
 def build_pipe(sources: Sequence[Path], output_dir: Path, options: Options,

@@ -14,12 +14,11 @@ from ..options import Options
 from .build_command import (
     WithDefaults,
     edition_options,
-    kill_unwinds,
     make_options,
     own_defaults,
     read_defaults,
 )
-from .reporting import reporting
+from .reporting import kill_unwinds, reporting
 
 if TYPE_CHECKING:
     import socket

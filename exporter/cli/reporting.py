@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import sys
+import threading
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from ..errors import BATCH_FAILED, INTERRUPTED, READER_GONE, Diagnostic, ExporterError
+from ..errors import BATCH_FAILED, HUNG_UP, INTERRUPTED, KILLED, READER_GONE, Diagnostic, ExporterError
 
 if TYPE_CHECKING:
     from ..pipeline import BuildResult, Failure
@@ -39,6 +41,29 @@ def reporting(debug: bool = False) -> Iterator[None]:
             code = BATCH_FAILED
         click.echo(f"Error: {message}", err=True)
         sys.exit(code)
+
+
+@contextlib.contextmanager
+def kill_unwinds() -> Iterator[list[int]]:
+    """Make a plain ``kill`` (SIGTERM) or a closed terminal (SIGHUP) unwind the command as Ctrl-C
+    does, stopping its workers and removing their files; yield the exit statuses of the signals
+    received (watchfiles turns them into the Ctrl-C that ends --watch)."""
+    received: list[int] = []
+    statuses = {signal.SIGTERM: KILLED}
+    if hasattr(signal, "SIGHUP"):
+        statuses[signal.SIGHUP] = HUNG_UP
+
+    def unwind(signum: int, frame: object) -> None:
+        received.append(statuses[signal.Signals(signum)])
+        raise SystemExit(received[-1])
+
+    main = threading.current_thread() is threading.main_thread()
+    previous = {number: signal.signal(number, unwind) for number in statuses} if main else {}
+    try:
+        yield received
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
 
 class Reporter:

@@ -250,8 +250,8 @@ class _Markdown(Markdown):
 def may_hold_code(text: str) -> bool:
     """Whether *text* could hold a code block: a fence, or a tab or four spaces of indent once
     its lists are re-indented (what an indented block needs, in a list or a quote too)."""
-    if "```" in text or "~~~" in text:
-        return True
+    if "```" in text or "~~~" in text or _INDENT.search(text):
+        return True  # (else only the re-indented lists can give a code block its indent)
     return _INDENT.search("\n".join(ListIndentPreprocessor().run(text.split("\n")))) is not None
 
 
