@@ -30,3 +30,15 @@ def test_strict_refuses_a_fallback(tmp_path: Path) -> None:
     result = run_cli("build", source, "-o", tmp_path / "out", "-f", "pdf", "--strict")
     assert result.exit_code == 10
     assert "fallback font" in result.stderr and not (tmp_path / "out").exists()
+
+
+def test_a_character_no_font_has_is_named_once(tmp_path: Path) -> None:
+    """Whether or not this machine has a font for it, one warning names it, and WeasyPrint's own
+    line per character (".notdef glyph rendered") is not repeated."""
+    source = tmp_path / "han.md"
+    source.write_text("---\ntitle: Han\n---\n\nThe sign 漢 and 字, twice: 漢.\n", encoding="utf-8")
+    result = run_cli("build", source, "-o", tmp_path / "out", "-f", "pdf")
+    assert result.exit_code == 0, result.output
+    named = [line for line in result.stderr.splitlines() if "U+6F22" in line]
+    assert len(named) == 1 and "han.md" in named[0] and "U+5B57" in named[0], result.stderr
+    assert ".notdef" not in result.stderr

@@ -37,6 +37,8 @@ _TRUETYPE_EPOCH = -2_082_844_800
 _FIGURE_PASSES = 3
 #: How WeasyPrint's log says it subsets with fontTools, which this edition chooses.
 _CHOSEN_SUBSETTER = "Using fontTools instead of HarfBuzz-Subset"
+#: How WeasyPrint's log begins for a character that no font on the machine has.
+_EMPTY_BOX = ".notdef glyph rendered"
 #: The main text font of each style and the fallbacks it lists after it (fonts.css), and the last.
 _STYLE_FONTS = {
     "classic": ("gentium-book-plus/GentiumBookPlus-Regular.ttf", "dejavu/DejaVuSerif.ttf"),
@@ -67,7 +69,12 @@ def render_pdf(book: Book, options: Options,
             rb"xmp\.did:[0-9a-f-]{36}", stable.encode("ascii"), rdf_metadata(*args))
         pdf = layout.write_pdf(**settings)
     pages = session.keep("pages", key, lambda: page_starts(html.etree_element, layout))
-    return pdf, pages, (*_glyph_warnings(markup, book, options), *logged)
+    # WeasyPrint logs each character drawn as an empty box: said once, in the glyph warning.
+    boxed = [found for found in logged if found.message.startswith(_EMPTY_BOX)]
+    boxes = "".join(chr(int(code, 16)) for found in boxed
+                    for code in re.findall(r"\(U\+([0-9A-F]+)\)", found.message))
+    return pdf, pages, (*_glyph_warnings(markup, book, options, boxes),
+                        *(found for found in logged if found not in boxed))
 
 
 def page_map(book: Book, options: Options, session: Session) -> tuple[PageStart, ...]:
@@ -176,9 +183,10 @@ class _Collector(logging.Handler):
             self.found.append(Diagnostic("PDF-RENDER", message, self.path))
 
 
-def _glyph_warnings(markup: str, book: Book, options: Options) -> list[Diagnostic]:
+def _glyph_warnings(markup: str, book: Book, options: Options, boxes: str = "") -> list[Diagnostic]:
     """Name the characters the style's font lacks: those the bundled fallbacks (DejaVu Serif or Sans)
-    draw, and those no bundled font has, which depend on the machine's fonts."""
+    draw, and those no bundled font has, which depend on the machine's fonts (*boxes*: those this
+    machine drew as empty boxes)."""
     from lxml import html as lxml_html
 
     text = str(lxml_html.fromstring(markup.encode("utf-8")).xpath("string()"))
@@ -186,7 +194,7 @@ def _glyph_warnings(markup: str, book: Book, options: Options) -> list[Diagnosti
             and unicodedata.category(char) not in {"Cc", "Cf", "Zs"}}
     main, *serif = _STYLE_FONTS[options.style]
     outside = sorted(used - _coverage(main))
-    if not outside:  # (the usual case: the fallbacks' large tables need not be read)
+    if not outside and not boxes:  # (the usual case: the fallbacks' large tables need not be read)
         return []
     fallback = _coverage(_FALLBACK_FONT).union(*map(_coverage, serif))
     drawn = "".join(chr(c) for c in outside if c in fallback)
@@ -197,9 +205,16 @@ def _glyph_warnings(markup: str, book: Book, options: Options) -> list[Diagnosti
         found.append(Diagnostic("PDF-GLYPH-FALLBACK", f"the {options.style} style's font lacks "
                                 f"{_describe(drawn)}; drawn with the bundled fallback font DejaVu",
                                 where))
-    if missing:
+    boxes = "".join(sorted(set(boxes)))
+    if set(boxes) >= set(missing) and boxes:
+        found.append(Diagnostic("PDF-GLYPH-MISSING", f"no bundled font and no font on this machine has "
+                                f"{_describe(boxes)}: drawn as empty boxes (a machine with such a font "
+                                "draws them, and its PDF differs)", where))
+    elif missing:
+        boxed = f"; this one has none for {_describe(boxes)}: drawn as empty boxes" if boxes else ""
         found.append(Diagnostic("PDF-GLYPH-MISSING", f"no bundled font has {_describe(missing)}; "
-                                "they depend on the fonts of the machine that builds the PDF", where))
+                                f"they depend on the fonts of the machine that builds the PDF{boxed}",
+                                where))
     return found
 
 
