@@ -203,7 +203,6 @@ def _watching(*args: str | Path) -> Iterator[Callable[[str], str]]:
 
     try:
         wait_for("Watching")
-        time.sleep(0.5)
         yield wait_for
     finally:
         process.send_signal(signal.SIGINT)
@@ -237,7 +236,6 @@ def test_a_kill_ends_watching_with_its_status(tmp_path: Path, number: int) -> No
     assert process.stderr is not None
     while "Watching" not in (line := process.stderr.readline()):
         assert line, "no Watching line"
-    time.sleep(0.5)
     process.send_signal(number)
     rest = process.stderr.read()
     process.stderr.close()

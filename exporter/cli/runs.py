@@ -187,10 +187,15 @@ def watch_and_rebuild(run: Run, catalog: str | None) -> None:
     targets = {path.resolve().parent for path in [*run.options.user_stylesheets, *run.paths,
                                                   *book_files] if path.is_file()}
     targets.update(folders, [bundled])
-    click.echo(f"Watching {len(targets)} folder(s); Ctrl-C stops.", err=True)
     sources = {path.resolve(): path for path in [*run.paths, *book_files]}
+    watching = False
     try:
-        for changes in watch(*targets, debounce=300, rust_timeout=0, yield_on_timeout=False):
+        # (an empty set every half second: the first says the watcher is running, so a save
+        # made after "Watching" is never missed)
+        for changes in watch(*targets, debounce=300, rust_timeout=500, yield_on_timeout=True):
+            if not watching:
+                click.echo(f"Watching {len(targets)} folder(s); Ctrl-C stops.", err=True)
+                watching = True
             # (what the build writes, editors' hidden files and a log beside it are no change)
             changed = {path for path in (Path(name).resolve() for _, name in changes)
                        if not path.is_relative_to(written) and not path.name.startswith(".")
