@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -568,6 +569,8 @@ def test_a_kill_of_the_command_stops_its_workers(tmp_path: Path, number: int, gr
         command.send_signal(number)
     _, stderr = command.communicate(timeout=60)
     assert command.returncode == 128 + number, stderr
+    assert stderr.decode().splitlines()[-1] == \
+        f"Error: stopped by {signal.Signals(number).name}; no partial output was left"
     deadline = time.monotonic() + 10
     while session() and time.monotonic() < deadline:
         time.sleep(0.1)

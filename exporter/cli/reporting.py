@@ -26,6 +26,10 @@ def reporting(debug: bool = False) -> Iterator[None]:
         yield
     except (click.ClickException, click.exceptions.Exit, click.Abort):
         raise
+    except Stopped as stop:  # (a closed terminal takes no more lines)
+        with contextlib.suppress(OSError):
+            click.echo(f"Error: stopped by {stop.name}; no partial output was left", err=True)
+        raise
     except BrokenPipeError:  # the reader has what it wanted; Python's flush at exit must not fail
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         sys.exit(READER_GONE)
@@ -43,6 +47,14 @@ def reporting(debug: bool = False) -> Iterator[None]:
         sys.exit(code)
 
 
+class Stopped(SystemExit):
+    """A signal that ends the command with its exit status, unwinding as it goes."""
+
+    def __init__(self, name: str, status: int):
+        super().__init__(status)
+        self.name = name
+
+
 @contextlib.contextmanager
 def kill_unwinds() -> Iterator[list[int]]:
     """Make a plain ``kill`` (SIGTERM) or a closed terminal (SIGHUP) unwind the command as Ctrl-C
@@ -55,7 +67,7 @@ def kill_unwinds() -> Iterator[list[int]]:
 
     def unwind(signum: int, frame: object) -> None:
         received.append(statuses[signal.Signals(signum)])
-        raise SystemExit(received[-1])
+        raise Stopped(signal.Signals(signum).name, received[-1])
 
     main = threading.current_thread() is threading.main_thread()
     previous = {number: signal.signal(number, unwind) for number in statuses} if main else {}
