@@ -44,13 +44,17 @@ class WithDefaults(click.Command):
         return context
 
 
-def own_defaults(command: click.Command) -> dict[str, Any]:
-    """Click's ``default_map`` of *command* from the defaults file (its keys checked against build's)."""
+def own_defaults(command: click.Command, told: set[str] | None = None) -> dict[str, Any]:
+    """Click's ``default_map`` of *command* from the defaults file (its keys checked against build's);
+    a warning in *told* is not repeated (the preview reads the file at every build)."""
     from ..config import ConfigError
 
     defaults = read_defaults()
     for note in defaults.ignored:
-        click.echo(f"Warning: {note}", err=True)
+        if told is None or note not in told:
+            click.echo(f"Warning: {note}", err=True)
+        if told is not None:
+            told.add(note)
     options, names = build_options(), {param.name for param in command.params}
     values: dict[str, Any] = {}
     for key, value in defaults.values.items():

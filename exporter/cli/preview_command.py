@@ -45,7 +45,9 @@ def preview_command(source: Path, host: str, port: int, open_browser: bool, **_:
             raise SourceError("is a folder; preview one article" if source.is_dir()
                               else "no such file", path=source)
         args = click.get_current_context().meta["exporter.args"]
-        _settings(args)  # a bad option stops here, with its exit status
+        defaults = read_defaults()
+        told = set(defaults.ignored)  # (said as the command began: each warning of the file once)
+        _settings(args, told)  # a bad option stops here, with its exit status
         import threading
         import webbrowser
 
@@ -57,8 +59,7 @@ def preview_command(source: Path, host: str, port: int, open_browser: bool, **_:
         if not is_loopback(host):
             click.echo(f"Warning: serving beyond this machine: whoever reaches {host} can read "
                        "the preview", err=True)
-        defaults_file = read_defaults().path
-        preview = Preview(source, lambda: _settings(args), [defaults_file] if defaults_file else [])
+        preview = Preview(source, lambda: _settings(args, told), [defaults.path] if defaults.path else [])
         bound = listener.getsockname()[0]
         url = f"http://{f'[{bound}]' if ':' in bound else bound}:{listener.getsockname()[1]}/"
         config = uvicorn.Config(make_app(preview, host), lifespan="on", log_level="warning",
@@ -79,11 +80,11 @@ def preview_command(source: Path, host: str, port: int, open_browser: bool, **_:
         click.echo("Stopped the preview.", err=True)
 
 
-def _settings(args: list[str]) -> Options:
+def _settings(args: list[str], told: set[str]) -> Options:
     """The options as the command line and the defaults file give them now (the file may change)."""
     try:
         context = preview_command.make_context("preview", list(args),
-                                               default_map=own_defaults(preview_command))
+                                               default_map=own_defaults(preview_command, told))
     except click.ClickException as error:
         raise UsageProblem(error.format_message()) from None
     given = context.params
