@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -178,10 +179,24 @@ def test_two_articles_of_one_name_are_refused_before_anything_is_written(tmp_pat
     assert not (tmp_path / "out").exists()
 
 
+def test_front_matter_as_people_write_it_is_read(tmp_path: Path) -> None:
+    """Tabs between a key and its value or before a comment, a tab inside a value, a question
+    mark in a list: YAML allows them all, and so does the build."""
+    source = tmp_path / "tabs.md"
+    source.write_text("---\ntitle:\tTabbed\tTitle\t# aligned\nauthor:\t\tA. Writer\n"
+                      "subjects: [Who won?, Pokrovsk]\n---\nBody.\n", encoding="utf-8")
+    result = run_cli("build", source, "-o", tmp_path / "out", "-f", "epub", "--no-page-list")
+    assert result.exit_code == 0, result.output
+    with zipfile.ZipFile(tmp_path / "out" / "tabs.epub") as epub:
+        opf = epub.read("EPUB/content.opf").decode()
+    assert "<dc:title>Tabbed Title</dc:title>" in opf and ">A. Writer</dc:creator>" in opf
+    assert "<dc:subject>Who won?</dc:subject>" in opf
+
+
 @pytest.mark.parametrize(("front_matter", "line", "says"), [
     ("title: Fine\nsubtitle: @handle\n", 3, "found character '@' that cannot start any token"),
-    # libyaml alone would take the tab as a space: the refusal must not depend on the build.
-    ("title:\tTabbed\n", 2, "found character '\\t' that cannot start any token"),
+    # A tab may separate (YAML allows it, libyaml reads it), never indent.
+    ("title: Fine\nsubjects:\n\t- war\n", 4, "found character '\\t' that cannot start any token"),
 ])
 def test_a_yaml_error_names_the_character_and_its_line(tmp_path: Path, front_matter: str, line: int,
                                                       says: str) -> None:
