@@ -539,10 +539,13 @@ def test_an_article_dated_before_1904_has_a_pdf(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
 
 
-@pytest.mark.parametrize("number,group", [(15, False), (1, True)])  # SIGTERM, SIGHUP
-def test_a_kill_of_the_command_stops_its_workers(tmp_path: Path, number: int, group: bool) -> None:
+@pytest.mark.parametrize("number,group,times", [(15, False, 1), (1, True, 1), (15, False, 5),
+                                               (2, False, 5)])  # SIGTERM, SIGHUP, Ctrl-C
+def test_a_kill_of_the_command_stops_its_workers(tmp_path: Path, number: int, group: bool,
+                                                 times: int) -> None:
     """A kill of the command alone (a CI runner, systemd), or a closed terminal's hang-up sent to
-    its whole group: the workers go, and no output, partial file or temporary file is left."""
+    its whole group: the workers go, and no output, partial file or temporary file is left, even
+    when the signal (or Ctrl-C) comes again while they are going."""
 
     scratch = tmp_path / "tmp"
     scratch.mkdir()
@@ -564,14 +567,18 @@ def test_a_kill_of_the_command_stops_its_workers(tmp_path: Path, number: int, gr
     while len(session()) < 2 and time.monotonic() < deadline:
         time.sleep(0.1)
     time.sleep(0.5)
-    if group:
-        os.killpg(command.pid, number)
-    else:
-        command.send_signal(number)
+    for _ in range(times):
+        if group:
+            os.killpg(command.pid, number)
+        else:
+            command.send_signal(number)
+        time.sleep(0.01)
     _, stderr = command.communicate(timeout=60)
     assert command.returncode == 128 + number, stderr
-    assert stderr.decode().splitlines()[-1] == \
-        f"Error: stopped by {signal.Signals(number).name}; no partial output was left"
+    assert stderr.decode().splitlines()[-1] == ("Error: interrupted; no partial output was left"
+                                                if number == signal.SIGINT else
+                                                f"Error: stopped by {signal.Signals(number).name}; "
+                                                "no partial output was left")
     deadline = time.monotonic() + 10
     while session() and time.monotonic() < deadline:
         time.sleep(0.1)

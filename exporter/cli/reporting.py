@@ -58,14 +58,19 @@ class Stopped(SystemExit):
 @contextlib.contextmanager
 def kill_unwinds() -> Iterator[list[int]]:
     """Make a plain ``kill`` (SIGTERM) or a closed terminal (SIGHUP) unwind the command as Ctrl-C
-    does, stopping its workers and removing their files; yield the exit statuses of the signals
-    received (watchfiles turns them into the Ctrl-C that ends --watch)."""
+    does, stopping its workers and removing their files, which a second signal (or Ctrl-C) does
+    not cut short; yield the exit statuses of the signals received (watchfiles turns them into the
+    Ctrl-C that ends --watch)."""
     received: list[int] = []
-    statuses = {signal.SIGTERM: KILLED}
+    statuses = {signal.SIGTERM: KILLED, signal.SIGINT: INTERRUPTED}
     if hasattr(signal, "SIGHUP"):
         statuses[signal.SIGHUP] = HUNG_UP
 
     def unwind(signum: int, frame: object) -> None:
+        for number in statuses:
+            signal.signal(number, signal.SIG_IGN)
+        if signum == signal.SIGINT:
+            raise KeyboardInterrupt
         received.append(statuses[signal.Signals(signum)])
         raise Stopped(signal.Signals(signum).name, received[-1])
 
@@ -74,8 +79,9 @@ def kill_unwinds() -> Iterator[list[int]]:
     try:
         yield received
     finally:
-        for number, handler in previous.items():
-            signal.signal(number, handler)
+        if signal.getsignal(signal.SIGTERM) == unwind:  # (once one came, the others stay ignored)
+            for number, handler in previous.items():
+                signal.signal(number, handler)
 
 
 class Reporter:

@@ -3,6 +3,7 @@ manifest, bag, catalog, proofs and checks."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import time
@@ -16,7 +17,7 @@ from .. import __version__
 from ..errors import CHECK_FAILED, ExecutorError, ExporterError, StrictError, UsageProblem
 from ..options import Options
 from ..source import SUFFIXES
-from .reporting import Reporter
+from .reporting import Reporter, Stopped
 
 if TYPE_CHECKING:
     from ..pipeline import BuildResult, Failure
@@ -232,8 +233,9 @@ def watch_and_rebuild(run: Run, catalog: str | None) -> None:
             names = (", ".join(p.name for p in (only or run.paths)) if run.book is None
                      else run.book_file.name if run.book_file else f"the book {run.book!r}")
             click.echo(f"Rebuilt {names}: {'failed' if status else 'ok'}", err=True)
-    except KeyboardInterrupt:
-        click.echo("Stopped watching.", err=True)
+    except (KeyboardInterrupt, Stopped):  # (a signal while waiting, or while rebuilding)
+        with contextlib.suppress(OSError):  # (a closed terminal takes no more lines)
+            click.echo("Stopped watching.", err=True)
 
 
 def refuse_leading_out(folder: Path) -> None:
