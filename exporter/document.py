@@ -91,7 +91,11 @@ def build_document(source: Source, options: Options) -> Document:
 
         text = text_to_markdown(text)
     _check_bounds(text, source, options)
-    converter = make_markdown(code=may_hold_code(text))
+    given = source.front_matter.get("title")
+    if isinstance(given, list):  # (pandoc's list of typed titles: the main one)
+        given = next((item.get("text") for item in given if isinstance(item, dict)
+                      and item.get("type", "main") == "main"), None)
+    converter = make_markdown(may_hold_code(text), None if given in (None, "") else str(given))
     try:
         html = converter.convert(text)
     except RecursionError:

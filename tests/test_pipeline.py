@@ -181,6 +181,25 @@ def test_title_from_first_heading(tmp_path: Path) -> None:
     assert [h.text_content() for h in root.iter("h1")] == ["A Winter in Kharkiv"]
 
 
+@pytest.mark.parametrize(("front", "heading", "kept"), [
+    ('title: "Kharkiv\'s Winter"', "# Kharkiv's winter", False),  # the same words: said once
+    ("title: [{type: main, text: Kharkiv}]", "Kharkiv\n=======", False),
+    ("title: Front Title", "# A Different Heading", True),  # a section of its own: kept
+    ("title: Front Title", "A Different Heading\n===", True),
+])
+def test_a_leading_heading_beside_a_front_matter_title(tmp_path: Path, front: str, heading: str,
+                                                       kept: bool) -> None:
+    source = tmp_path / "a.md"
+    source.write_text(f"---\n{front}\n---\n\n{heading}\n\nText.\n\n# Later\n\nMore.\n",
+                      encoding="utf-8")
+    assert run_cli("build", source, "-o", tmp_path, "-f", "html", "-f", "pdf").exit_code == 0
+    root = lxml_html.parse(str(tmp_path / "a.html")).getroot()
+    words = heading.split("\n")[0].lstrip("# ")
+    sections = [h.text_content() for h in root.iter("h2")]
+    assert sections == ([words, "Later"] if kept else ["Later"])
+    assert (words in pdf_text(tmp_path / "a.pdf")) if kept else len(root.findall(".//h1")) == 1
+
+
 def test_default_sources_and_output_folder(tmp_path: Path) -> None:
     (tmp_path / "content").mkdir()
     (tmp_path / "content" / "one.md").write_text("# One\n\nText.\n", encoding="utf-8")

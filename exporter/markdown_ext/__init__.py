@@ -106,16 +106,23 @@ def _bracket_steps(text: str) -> int:
 
 
 class ArticleProcessor(Treeprocessor):
-    """Take a leading ``<h1>`` out of the body as the title (the editions set it themselves) and
-    demote the other headings so the body keeps ``h2`` and below; then shape tables and figures."""
+    """Take a leading ``<h1>`` out of the body as the title (the editions set it themselves),
+    unless the front matter gives another *title*, and demote the other headings so the body
+    keeps ``h2`` and below; then shape tables and figures."""
+
+    def __init__(self, md: Markdown, title: str | None):
+        super().__init__(md)
+        self.title = title
 
     def run(self, root: etree.Element) -> None:
         self.md.exporter_title = None
         if len(root) and root[0].tag == "h1":
             # The same allow-list as the body: a <script> in the heading leaves no text behind.
             text = html.unescape(strip_tags(sanitize_html(render_inner_html(root[0], self.md))))
-            self.md.exporter_title = text.strip() or None
-            root.remove(root[0])
+            words = [re.findall(r"\w+", title.casefold()) for title in (text, self.title or "")]
+            if self.title is None or words[0] == words[1]:  # (else a section, kept)
+                self.md.exporter_title = text.strip() or None
+                root.remove(root[0])
         if any(element.tag == "h1" for element in root.iter()):
             for element in root.iter():
                 if element.tag in {"h1", "h2", "h3", "h4", "h5"}:
@@ -225,7 +232,11 @@ class OnlyWhenNeeded(Treeprocessor):
 
 
 class ExporterExtension(Extension):
-    """Registers the project's processors around the built-in ones."""
+    """Registers the project's processors around the built-in ones; *title* is the front matter's."""
+
+    def __init__(self, title: str | None = None):
+        super().__init__()
+        self.title = title
 
     def extendMarkdown(self, md: Markdown) -> None:
         md.treeprocessors.register(OnlyWhenNeeded(md, md.treeprocessors["smarty"], _SMARTY_NEEDS),
@@ -233,7 +244,7 @@ class ExporterExtension(Extension):
         # After fenced code and HTML blocks are set aside (25, 20): their lines are not re-indented.
         md.preprocessors.register(ListIndentPreprocessor(md), "exporter-lists", 15)
         md.treeprocessors.register(BudgetProcessor(md), "exporter-budget", 25)
-        md.treeprocessors.register(ArticleProcessor(md), "exporter-article", 4)
+        md.treeprocessors.register(ArticleProcessor(md, self.title), "exporter-article", 4)
 
 
 class _Markdown(Markdown):
@@ -255,9 +266,10 @@ def may_hold_code(text: str) -> bool:
     return _INDENT.search("\n".join(ListIndentPreprocessor().run(text.split("\n")))) is not None
 
 
-def make_markdown(code: bool = True) -> Markdown:
+def make_markdown(code: bool = True, title: str | None = None) -> Markdown:
     """A Markdown converter configured for articles (XHTML output, ids without colons); without
-    *code* it has no SuperFences, which changes only code blocks and is a third of its imports."""
+    *code* it has no SuperFences, which changes only code blocks and is a third of its imports.
+    A leading heading is the title, unless the front matter's *title* says something else."""
     code_extensions: list[Extension] = []
     if code:
         from pymdownx.highlight import HighlightExtension
@@ -272,7 +284,7 @@ def make_markdown(code: bool = True) -> Markdown:
             AbbrExtension(), AttrListExtension(), DefListExtension(), *code_extensions,
             FootnoteExtension(SEPARATOR="-", BACKLINK_TITLE="Back to note %d"), SaneListExtension(),
             SmartyExtension(substitutions=characters),
-            TableExtension(), TocExtension(permalink=False, slugify=_slugify), ExporterExtension(),
+            TableExtension(), TocExtension(permalink=False, slugify=_slugify), ExporterExtension(title),
         ],
         output_format="xhtml",
     )
