@@ -6,13 +6,16 @@ from __future__ import annotations
 import re
 
 _CLOSING = tuple(".!?:;,…\"'”’)]»")
-_ESCAPE = re.compile(r"([\\`*_\[\]<>{}#])")
+_ESCAPE = re.compile(r"([\\`*_\[\]>{}#])")
+#: A table's rule under its header row (``|---|:--:|``), which plain text may leave out.
+_RULE = re.compile(r"\|?(?:\s*:?-+:?\s*\|)+\s*:?-*:?\s*")
 _ORDERED = re.compile(r"^(\d+)\. ")
 
 
 def text_to_markdown(text: str) -> str:
     """Markdown for the plain *text*: a title-like first line is the title, short unpunctuated
-    lines between paragraphs headings, ``- `` lines a list, ``|`` lines a table."""
+    lines between paragraphs headings, ``- `` lines a list, ``|`` lines a table (the first its
+    header)."""
     lines = [line.strip() for line in text.split("\n")]
     blocks: list[str] = []
     title: str | None = None
@@ -23,7 +26,10 @@ def text_to_markdown(text: str) -> str:
             continue
         following = next((candidate for candidate in lines[index + 1 :] if candidate), "")
         if line.startswith("|"):
-            kind, block = "table", line
+            cells = [_escape(cell.strip()) for cell in line.strip("|").split("|")]
+            kind, block = "table", "| " + " | ".join(cells) + " |"
+            if previous_kind != "table" and not _RULE.fullmatch(following):  # (a header row)
+                block += "\n|" + " --- |" * len(cells)
         elif line.startswith(("- ", "* ", "• ")):
             kind, block = "list", "- " + _escape(line[2:].strip())
         elif (len(line) <= 90 and len(line.split()) <= 14 and not line.endswith(_CLOSING)
@@ -46,4 +52,7 @@ def text_to_markdown(text: str) -> str:
 
 
 def _escape(text: str) -> str:
+    """*text* as Markdown that reads as exactly these characters (``<`` and ``&`` as entities,
+    which Python-Markdown has no backslash escape for)."""
+    text = text.replace("&", "&amp;").replace("<", "&lt;")
     return _ESCAPE.sub(r"\\\1", text)

@@ -171,6 +171,23 @@ def test_a_text_article_takes_a_title_like_first_line(tmp_path: Path) -> None:
     assert not any("Battle Notes" in paragraph for paragraph in paragraphs)
 
 
+def test_a_text_article_keeps_its_characters_and_its_tables(tmp_path: Path) -> None:
+    """Plain text means what it says: no backslash before a ``<``, no entity read into ``&amp;``,
+    and ``|`` lines a table whose first line is its header, with or without a ``|---|`` rule."""
+    (tmp_path / "a.txt").write_text(
+        "Notes\n\nUse <tag> and a < b > c, AT&T, &amp; and *stars*.\n\n"
+        "| Item | Cost <eur> |\n| Bread | 2 & 3 |\n\nBetween.\n\n| A | B |\n|---|:--|\n| 1 | 2 |\n",
+        encoding="utf-8")
+    result = run_cli("build", tmp_path / "a.txt", "-o", tmp_path, "-f", "html")
+    assert result.exit_code == 0, result.output
+    page = html.fromstring((tmp_path / "a.html").read_bytes())
+    assert "Use <tag> and a < b > c, AT&T, &amp; and *stars*." in \
+        [p.text_content() for p in page.iter("p")]
+    tables = [[[cell.text_content() for cell in row] for row in table.iter("tr")]
+              for table in page.iter("table")]
+    assert tables == [[["Item", "Cost <eur>"], ["Bread", "2 & 3"]], [["A", "B"], ["1", "2"]]]
+
+
 LINKS = """# Links
 
 Go to [the section](#the-section), to [nowhere](#missing), to <http://foo.bar/baz bim>,
