@@ -42,3 +42,15 @@ def test_a_character_no_font_has_is_named_once(tmp_path: Path) -> None:
     named = [line for line in result.stderr.splitlines() if "U+6F22" in line]
     assert len(named) == 1 and "han.md" in named[0] and "U+5B57" in named[0], result.stderr
     assert ".notdef" not in result.stderr
+
+
+def test_an_emoji_is_drawn_with_a_bundled_font(tmp_path: Path) -> None:
+    """Pango seeks a character's emoji form among the machine's fonts (an installed DejaVu Sans
+    answered, so the PDF differed between machines): the bundled DejaVu Sans answers instead."""
+    source = tmp_path / "smile.md"
+    source.write_text("---\ntitle: Smile\n---\n\nA smile \U0001F600 and **a bold \U0001F600**.\n",
+                      encoding="utf-8")
+    result = run_cli("build", source, "-o", tmp_path / "out", "-f", "pdf")
+    assert result.exit_code == 0, result.output
+    names = [name.split("+", 1)[-1] for name, _ in pdf_fonts(tmp_path / "out" / "smile.pdf")]
+    assert names and all(name.startswith(("Gentium-Book-Plus", "emoji")) for name in names), names
