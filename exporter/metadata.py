@@ -154,7 +154,7 @@ def read_metadata(
         modified=_datetime(text("modified"), path, lines.get("modified")),
         description=text("description", "abstract"),
         subjects=texts("subject", "subjects", "keywords", "tags", every=True),
-        identifier=text("identifier"),
+        identifier=next(iter(texts("identifier")), None),  # (pandoc's list: the first names it)
         publisher=text("publisher"),
         rights=text("rights"),
         source_url=text("source"),

@@ -371,8 +371,16 @@ Text.
 """
 
 
-def test_pandoc_front_matter_is_read_where_pandoc_puts_it(tmp_path: Path) -> None:
-    (tmp_path / "p.md").write_text(PANDOC_FRONT_MATTER, encoding="utf-8")
+@pytest.mark.parametrize("identifiers", ["", "- scheme: DOI\n  text: doi:10.1234/winter-grid\n"
+                                         "- scheme: ISBN-13\n  text: 978-0-00-000000-2\n"])
+def test_pandoc_front_matter_is_read_where_pandoc_puts_it(tmp_path: Path, identifiers: str) -> None:
+    """Pandoc's forms: a mapping with ``scheme`` and ``text``, or a list of them (the first is
+    the book's identifier)."""
+    front = PANDOC_FRONT_MATTER.replace(
+        "identifier:\n  scheme: DOI\n  text: doi:10.1234/winter-grid\n", f"identifier:\n{identifiers}"
+    ) if identifiers else PANDOC_FRONT_MATTER
+    assert front.count("doi:10.1234") == 1
+    (tmp_path / "p.md").write_text(front, encoding="utf-8")
     result = run_cli("build", tmp_path / "p.md", "-o", tmp_path / "out", "-f", "html", "-f", "epub",
                      "--no-page-list")
     assert result.exit_code == 0, result.output
