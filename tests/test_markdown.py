@@ -75,6 +75,12 @@ def test_tables_carry_alignment_labels_and_the_width_they_need() -> None:
     assert narrow.get("class") == "table-wrap"  # (never too wide for a page: never reflowed)
 
 
+def test_an_escaped_pipe_in_a_table_is_a_pipe_in_code_too() -> None:
+    """As on GitHub: ``\\|`` in a cell is ``|``, in a code span as well as outside one."""
+    page = html.fromstring(make_markdown().convert("| a | b |\n|---|---|\n| `x \\| y` | p\\|q |\n"))
+    assert [cell.text_content() for cell in page.iter("td")] == ["x | y", "p|q"]
+
+
 # Lines of the block and inline syntax that mixes with code blocks: lists at CommonMark's and
 # Python-Markdown's depths, quotes, footnotes, definitions, headings, HTML, rules and tables.
 _LINE_PARTS = st.sampled_from(["", " ", "  ", "   ", "-", "- ", "* ", "1.", "1. ", "2) ", "> ", ">  ", "# ",

@@ -15,7 +15,7 @@ from markdown.extensions.def_list import DefListExtension
 from markdown.extensions.footnotes import FootnoteExtension
 from markdown.extensions.sane_lists import SaneListExtension
 from markdown.extensions.smarty import SmartyExtension, substitutions
-from markdown.extensions.tables import TableExtension
+from markdown.extensions.tables import TableExtension, TableProcessor
 from markdown.extensions.toc import TocExtension, render_inner_html, slugify_unicode, strip_tags
 from markdown.treeprocessors import Treeprocessor
 from markdown.util import AtomicString
@@ -245,6 +245,16 @@ class ExporterExtension(Extension):
         md.preprocessors.register(ListIndentPreprocessor(md), "exporter-lists", 15)
         md.treeprocessors.register(BudgetProcessor(md), "exporter-budget", 25)
         md.treeprocessors.register(ArticleProcessor(md, self.title), "exporter-article", 4)
+        table = md.parser.blockprocessors["table"]
+        md.parser.blockprocessors.register(_GitHubTable(md.parser, table.config), "table", 75)
+
+
+class _GitHubTable(TableProcessor):
+    """A table whose cells read ``\\|`` as ``|``, inside code too, as GitHub's do (elsewhere the
+    backslash escape did the same already)."""
+
+    def _split_row(self, row: str) -> list[str]:
+        return [cell.replace("\\|", "|") for cell in super()._split_row(row)]
 
 
 class _Markdown(Markdown):
