@@ -143,6 +143,19 @@ def test_a_failed_article_leaves_no_bag_and_the_batch_status(tmp_path: Path) -> 
     assert "good.epub" in (out / "catalog.xml").read_text(encoding="utf-8")
 
 
+def test_verify_of_a_file_that_is_no_pdf_says_so_once(tmp_path: Path) -> None:
+    (tmp_path / "junk.pdf").write_text("hi\n", encoding="utf-8")
+    result = run_cli("verify", tmp_path / "junk.pdf")
+    _assert_clean_failure(result, tmp_path / "out", names="junk.pdf", exit_code=14,
+                          says="cannot be read as a PDF")
+
+
+def test_verify_of_a_missing_archive(tmp_path: Path) -> None:
+    result = run_cli("verify", tmp_path / "nowhere.pdf")
+    _assert_clean_failure(result, tmp_path / "out", names="nowhere.pdf", exit_code=14,
+                          says="no such file")
+
+
 def test_debug_shows_the_traceback(tmp_path: Path) -> None:
     from exporter.errors import SourceError
 

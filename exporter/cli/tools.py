@@ -140,9 +140,11 @@ def verify_command(paths: tuple[Path, ...], as_json: bool, report: Path | None,
             write_atomic(report, json.dumps(rows, indent=2).encode("utf-8") + b"\n")
         click.echo(json.dumps(rows, indent=2) if as_json else _table(rows))
         failed = [row["path"] for row in rows if row["verdict"] != "ok"]
-        if failed:
+        # (a lone archive that could not be read has had its one Error: line)
+        if failed and (len(rows) > 1 or rows[0]["verdict"] == "differs"):
             click.echo(f"Error: {len(failed)} of {len(rows)} archive(s) did not verify: "
                        f"{', '.join(failed)}", err=True)
+        if failed:
             differs = any(row["verdict"] == "differs" for row in rows)
             sys.exit(VERIFY_FAILED if differs else VerifyError.exit_code)
 
@@ -150,8 +152,8 @@ def verify_command(paths: tuple[Path, ...], as_json: bool, report: Path | None,
 def _targets(paths: tuple[Path, ...]) -> Iterator[Path]:
     """Bags and PDFs: as given, or found in the folders given (not inside a bag)."""
     for path in paths:
-        if not path.exists():
-            raise UsageProblem("no such file or folder", path=path)
+        if not path.exists():  # (an archive that cannot be read, as a source that cannot is 4)
+            raise VerifyError("no such file or folder", path=path)
         if path.is_file() or (path / "bagit.txt").is_file():
             yield path
             continue
