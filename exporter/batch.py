@@ -126,6 +126,11 @@ class Workers:
         """``function(**arguments, session=...)`` in a worker: its result, or a Failure of *source*."""
         return self._run([(function, arguments, source)])[0]
 
+    def run_each(self, function: Callable[..., Any], sources: Sequence[Path]) -> list[Any]:
+        """``function(source=..., session=...)`` for every source, *jobs* at once: the results in
+        order, a Failure of a source whose worker died."""
+        return self._run([(function, {"source": source}, source) for source in sources])
+
     def _run(self, tasks: list[Task], on_done: Callable[[Outcome], None] | None = None) -> list[Any]:
         from multiprocessing.connection import wait
 

@@ -13,11 +13,14 @@ import tempfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .archive import KEPT_OPTIONS, RECORD_FORMAT, RECORD_NAME
 from .errors import ExporterError, VerifyError
 from .options import Options
+
+if TYPE_CHECKING:
+    from .session import Session
 
 #: Largest kept file, and all of one archive's kept files together, in bytes.
 MAX_FILE_BYTES = 64 * 1024 * 1024
@@ -51,10 +54,11 @@ class Verdict:
         return bool(self.checks) and all(check.verdict == "ok" for check in self.checks)
 
 
-def verify(path: Path) -> Verdict:
-    """Verify the bag or archive PDF at *path*; :class:`VerifyError` when it cannot be read."""
+def verify(path: Path, session: Session | None = None) -> Verdict:
+    """Verify the bag or archive PDF at *path*, rebuilding in *session* (warm fonts) if given;
+    :class:`VerifyError` when it cannot be read."""
     try:
-        return _verify_bag(path) if path.is_dir() else _verify_pdf(path)
+        return _verify_bag(path, session) if path.is_dir() else _verify_pdf(path, session)
     except VerifyError as error:
         error.path = error.path or path
         raise
@@ -62,7 +66,7 @@ def verify(path: Path) -> Verdict:
         raise VerifyError(f"cannot be read: {error.strerror or error}", path=path) from None
 
 
-def _verify_pdf(path: Path) -> Verdict:
+def _verify_pdf(path: Path, session: Session | None) -> Verdict:
     import pikepdf
 
     try:
@@ -75,13 +79,13 @@ def _verify_pdf(path: Path) -> Verdict:
     record = _record(files.pop(RECORD_NAME, None))
     checks = _input_checks(files, record)
     if all(check.verdict == "ok" for check in checks):  # (the PDF rebuilt is the whole file's peer)
-        found = next((data for name, data in _build(record, files).items() if name.endswith(".pdf")),
-                     None)
+        found = next((data for name, data in _build(record, files, session).items()
+                      if name.endswith(".pdf")), None)
         checks.append(_check(path.name, _sha(original), found))
     return Verdict(path, tuple(checks), _notes(record))
 
 
-def _verify_bag(path: Path) -> Verdict:
+def _verify_bag(path: Path, session: Session | None) -> Verdict:
     import bagit
 
     from .fixity import quiet
@@ -111,7 +115,7 @@ def _verify_bag(path: Path) -> Verdict:
             if sum(map(len, files.values())) > MAX_TOTAL_BYTES:
                 raise VerifyError(f"the inputs of build {number} pass the size limit of verify")
         checks += [check for check in _input_checks(files, build) if check.verdict != "ok"]
-        rebuilt = _build(build, files)
+        rebuilt = _build(build, files, session)
         for name, digest in sorted(build["editions"].items()):
             kept = path / "data" / "editions" / str(name)
             data = rebuilt.get(str(name))
@@ -204,7 +208,8 @@ def _input_checks(files: dict[str, bytes], record: dict[str, Any]) -> list[Check
               if name not in inputs)]
 
 
-def _build(record: dict[str, Any], files: dict[str, bytes]) -> dict[str, bytes]:
+def _build(record: dict[str, Any], files: dict[str, bytes],
+           session: Session | None) -> dict[str, bytes]:
     """Build the editions of a *record* again from the kept *files*; return them by file name."""
     from . import pipeline
 
@@ -231,13 +236,14 @@ def _build(record: dict[str, Any], files: dict[str, bytes]) -> dict[str, bytes]:
             if not articles:
                 raise VerifyError(f"{RECORD_NAME} names no article")
             if book is None:
-                result = pipeline.build(articles[0], out, options=options)
+                result = pipeline.build(articles[0], out, options=options, session=session)
             elif book.get("file"):
                 given = [folder / safe_name(name) for name in book.get("given") or []]
                 result = pipeline.build_book(given, out, book_file=folder / safe_name(book["file"]),
-                                             options=options)
+                                             options=options, session=session)
             else:
-                result = pipeline.build_book(articles, out, title=str(book["title"]), options=options)
+                result = pipeline.build_book(articles, out, title=str(book["title"]), options=options,
+                                             session=session)
         except VerifyError:
             raise
         except ExporterError as error:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import zipfile
 from pathlib import Path
@@ -121,6 +122,38 @@ def test_one_bad_source_does_not_stop_the_others(tmp_path: Path) -> None:
     assert (tmp_path / "out" / "pokrovsk.html").is_file()
     assert not (tmp_path / "out" / "bad.html").exists()
     assert "bad.md" in result.stderr and "Traceback" not in result.output
+
+
+def test_a_failed_article_leaves_no_bag_and_the_batch_status(tmp_path: Path) -> None:
+    """A bag lacking an article would mislead an archivist: none is written, the rest is."""
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    (folder / "good.md").write_text("# Good\n\nText.\n", encoding="utf-8")
+    (folder / "baddate.md").write_text("---\ndate: 2025-02-30\n---\n\nText.\n", encoding="utf-8")
+    out, bag = tmp_path / "out", tmp_path / "bag"
+    result = run_cli("build", folder, "-o", out, "-f", "html", "-f", "epub", "--bag", bag,
+                     "--manifest", "--report", tmp_path / "report.json", "--catalog")
+    assert result.exit_code == 1, result.output
+    assert not bag.exists()
+    said = [line for line in result.stderr.splitlines() if line.startswith(f"Error: {bag}")]
+    assert len(said) == 1 and "baddate.md" in said[0] and "not written" in said[0], result.stderr
+    assert (out / "SHA256SUMS").read_text(encoding="utf-8").count("good.") == 2
+    report = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
+    assert [entry["status"] for entry in report["sources"]] == ["failed", "built"]
+    assert "good.epub" in (out / "catalog.xml").read_text(encoding="utf-8")
+
+
+def test_verify_of_a_file_that_is_no_pdf_says_so_once(tmp_path: Path) -> None:
+    (tmp_path / "junk.pdf").write_text("hi\n", encoding="utf-8")
+    result = run_cli("verify", tmp_path / "junk.pdf")
+    _assert_clean_failure(result, tmp_path / "out", names="junk.pdf", exit_code=14,
+                          says="cannot be read as a PDF")
+
+
+def test_verify_of_a_missing_archive(tmp_path: Path) -> None:
+    result = run_cli("verify", tmp_path / "nowhere.pdf")
+    _assert_clean_failure(result, tmp_path / "out", names="nowhere.pdf", exit_code=14,
+                          says="no such file")
 
 
 def test_debug_shows_the_traceback(tmp_path: Path) -> None:

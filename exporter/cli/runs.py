@@ -270,9 +270,13 @@ def after_build(run: Run, status: int, report: Path | None, manifest: bool, bag_
         from ..fixity import write_manifest
 
         click.echo(f"Wrote {write_manifest(editions, output_dir)}", err=True)
-    if bag_dir is not None:
-        if status:
-            raise UsageProblem("bag not written: some articles failed", path=bag_dir)
+    from ..pipeline import Failure
+
+    failed = [str(outcome.source) for outcome in run.outcomes if isinstance(outcome, Failure)]
+    if bag_dir is not None and failed:  # (a bag that silently lacks an article is worse than none)
+        click.echo(f"Error: {bag_dir}: bag not written: it would lack {', '.join(failed)}, which "
+                   "failed; a bag holds every article asked for", err=True)
+    elif bag_dir is not None:
         from ..fixity import bagging_date, write_bag
 
         inputs, record = _kept(built, run.options)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import sys
@@ -12,12 +13,13 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from ..errors import CHECK_FAILED, VERIFY_FAILED, ExporterError, InternalError, UsageProblem, VerifyError
-from ..options import FORMATS
+from ..options import FORMATS, Options
 from .build_command import build_options, read_defaults
-from .reporting import reporting
+from .reporting import kill_unwinds, reporting
 from .runs import working_folder
 
 if TYPE_CHECKING:
+    from ..session import Session
     from ..verify import Verdict
 
 
@@ -122,7 +124,7 @@ def verify_command(paths: tuple[Path, ...], as_json: bool, report: Path | None,
     PATHS are bags (folders holding bagit.txt), PDFs of the archive edition, or folders
     searched for both. Exits 13 when any file differs, naming it.
     """
-    with reporting():
+    with reporting(), kill_unwinds():
         targets, rows = list(_targets(paths)), []
         for target, outcome in zip(targets, _run(targets, jobs), strict=True):
             rows.append(_as_record(outcome, target))
@@ -138,9 +140,11 @@ def verify_command(paths: tuple[Path, ...], as_json: bool, report: Path | None,
             write_atomic(report, json.dumps(rows, indent=2).encode("utf-8") + b"\n")
         click.echo(json.dumps(rows, indent=2) if as_json else _table(rows))
         failed = [row["path"] for row in rows if row["verdict"] != "ok"]
-        if failed:
+        # (a lone archive that could not be read has had its one Error: line)
+        if failed and (len(rows) > 1 or rows[0]["verdict"] == "differs"):
             click.echo(f"Error: {len(failed)} of {len(rows)} archive(s) did not verify: "
                        f"{', '.join(failed)}", err=True)
+        if failed:
             differs = any(row["verdict"] == "differs" for row in rows)
             sys.exit(VERIFY_FAILED if differs else VerifyError.exit_code)
 
@@ -148,8 +152,8 @@ def verify_command(paths: tuple[Path, ...], as_json: bool, report: Path | None,
 def _targets(paths: tuple[Path, ...]) -> Iterator[Path]:
     """Bags and PDFs: as given, or found in the folders given (not inside a bag)."""
     for path in paths:
-        if not path.exists():
-            raise UsageProblem("no such file or folder", path=path)
+        if not path.exists():  # (an archive that cannot be read, as a source that cannot is 4)
+            raise VerifyError("no such file or folder", path=path)
         if path.is_file() or (path / "bagit.txt").is_file():
             yield path
             continue
@@ -161,29 +165,27 @@ def _targets(paths: tuple[Path, ...]) -> Iterator[Path]:
         yield from found
 
 
-def _run(targets: list[Path], jobs: int | None) -> Iterator[Verdict | ExporterError]:
-    """Verify each target, in worker processes when there are several."""
-    if len(targets) < 2 or jobs == 1:
-        yield from map(_verify_one, targets)
-        return
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+def _run(targets: list[Path], jobs: int | None) -> list[Verdict | ExporterError]:
+    """Verify each target in worker processes (as builds do), whose temporary files (WeasyPrint's
+    copies of fonts, 8 MB a process) go in one folder removed when they stop."""
+    from ..batch import Workers, default_jobs
+    from ..pipeline import Failure
 
-    context = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
-    with ProcessPoolExecutor(jobs, mp_context=context) as pool:
-        yield from pool.map(_verify_one, targets)
+    with contextlib.closing(Workers(jobs or default_jobs(), Options(), None)) as workers:
+        outcomes = workers.run_each(_verify_one, targets)
+    return [outcome.error if isinstance(outcome, Failure) else outcome for outcome in outcomes]
 
 
-def _verify_one(path: Path) -> Verdict | ExporterError:
+def _verify_one(source: Path, session: Session) -> Verdict | ExporterError:
     """The verdict on one archive, or the error that stopped its verification."""
     from ..verify import verify
 
     try:
-        return verify(path)
+        return verify(source, session)
     except ExporterError as error:
         return error
     except Exception as error:  # (one archive's fault must not stop the others)
-        return InternalError(f"internal error: {type(error).__name__}: {error}", path=path)
+        return InternalError(f"internal error: {type(error).__name__}: {error}", path=source)
 
 
 def _as_record(outcome: Verdict | ExporterError, path: Path) -> dict[str, Any]:
