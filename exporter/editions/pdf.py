@@ -24,8 +24,8 @@ from ..options import Options
 from ..resources import Stylesheet, make_fetcher, styles_dir, stylesheets_for
 from ..session import Session
 from .figures import shrink_orphaned_figures
-from .notes import keep_notes_with_calls
 from .html import compose_html
+from .notes import keep_notes_with_calls
 from .pagemap import PageStart, page_starts
 
 #: The PDF variant of each edition (WeasyPrint's names).
