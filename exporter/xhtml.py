@@ -80,42 +80,58 @@ def prefix_ids(root: etree._Element, prefix: str) -> None:
 
 
 def inline_footnotes(root: etree._Element) -> None:
-    """Move each Python-Markdown footnote to its call as a ``span.footnote``, which WeasyPrint's
-    ``float: footnote`` sets at the foot of the call's page."""
+    """Move each Python-Markdown footnote to its first call as a ``span.footnote``, which
+    WeasyPrint's ``float: footnote`` sets at the foot of the call's page; later calls stay
+    links. Both carry the HTML's number (``data-number``), so the PDF numbers as it does."""
     notes: dict[str, etree._Element] = {}
     for block in list(root.iter("div")):
         if "footnote" in (block.get("class") or "").split():
             notes.update((item.get("id", ""), item) for item in block.iter("li"))
             block.getparent().remove(block)  # type: ignore[union-attr]
+    placed: set[str] = set()
     for call in list(root.iter("sup")):
         link = call.find("a")
-        if link is None or "footnote-ref" not in (link.get("class") or ""):
+        target = "" if link is None else link.get("href", "").lstrip("#")
+        if link is None or "footnote-ref" not in (link.get("class") or "") or target not in notes:
             continue
-        item = notes.get(link.get("href", "").lstrip("#"))
-        if item is None:
+        if target in placed:  # A note cited again: a call to the note already placed.
+            call.set("class", "footnote-call")
             continue
-        note = etree.Element("span", {"class": "footnote", "id": item.get("id", "")})
-        for backref in list(item.iter("a")):
-            if "footnote-backref" in (backref.get("class") or ""):
-                drop_keeping_tail(backref)
-        paragraphs = [child for child in item if child.tag == "p"]
-        # Paragraphs alone keep their inline content, separated by spaces.
-        for number, part in enumerate(paragraphs if len(paragraphs) == len(item) and paragraphs
-                                      else [item]):
-            if len(note):
-                note[-1].tail = (note[-1].tail or "") + (" " if number else "") + (part.text or "")
-            else:
-                note.text = (note.text or "") + (" " if number else "") + (part.text or "")
-            note.extend(list(part))
-        # The same text to a reader; WeasyPrint fails on a space before a line end in a footnote.
-        for element in note.iter():
-            in_code = any(ancestor.tag in ("pre", "code") for ancestor in element.iterancestors())
-            if element.text and not in_code and element.tag not in ("pre", "code"):
-                element.text = _SPACES.sub(" ", element.text)
-            if element is not note and element.tail and not in_code:
-                element.tail = _SPACES.sub(" ", element.tail)
+        placed.add(target)
+        note = _footnote(notes[target])
+        note.set("data-number", link.text or "")
         note.tail = call.tail
         call.getparent().replace(call, note)  # type: ignore[union-attr]
+
+
+def _footnote(item: etree._Element) -> etree._Element:
+    """A footnote's list *item* as a ``span.footnote``: the first paragraph's content runs
+    after the marker, later paragraphs are ``span.footnote-paragraph`` (blocks in CSS)."""
+    note = etree.Element("span", {"class": "footnote", "id": item.get("id", "")})
+    for backref in list(item.iter("a")):
+        if "footnote-backref" in (backref.get("class") or ""):
+            drop_keeping_tail(backref)
+    paragraphs = [child for child in item if child.tag == "p"]
+    if paragraphs and len(paragraphs) == len(item):
+        note.text = paragraphs[0].text
+        note.extend(list(paragraphs[0]))
+        for paragraph in paragraphs[1:]:
+            paragraph.tag = "span"
+            paragraph.attrib.clear()
+            paragraph.set("class", "footnote-paragraph")
+            paragraph.tail = None
+            note.append(paragraph)
+    else:
+        note.text = item.text
+        note.extend(list(item))
+    # The same text to a reader; WeasyPrint fails on a space before a line end in a footnote.
+    for element in note.iter():
+        in_code = any(ancestor.tag in ("pre", "code") for ancestor in element.iterancestors())
+        if element.text and not in_code and element.tag not in ("pre", "code"):
+            element.text = _SPACES.sub(" ", element.text)
+        if element is not note and element.tail and not in_code:
+            element.tail = _SPACES.sub(" ", element.tail)
+    return note
 
 
 def drop_keeping_tail(element: etree._Element) -> None:

@@ -25,6 +25,7 @@ from ..resources import Stylesheet, make_fetcher, styles_dir, stylesheets_for
 from ..session import Session
 from .figures import shrink_orphaned_figures
 from .html import compose_html
+from .notes import keep_notes_with_calls
 from .pagemap import PageStart, page_starts
 
 #: The PDF variant of each edition (WeasyPrint's names).
@@ -33,7 +34,8 @@ VARIANTS = {"standard": "pdf/ua-1", "print": "pdf/x-4", "archive": "pdf/a-3a"}
 PRINT_BLEED_MM = 3
 #: 1904-01-01, where TrueType's dates begin, in Unix time.
 _TRUETYPE_EPOCH = -2_082_844_800
-#: Layouts after the first, at most, that fit figures into the pages they left empty.
+#: Layouts after the first, at most, that fit figures into the pages they left empty and keep
+#: notes on the pages of their calls.
 _FIGURE_PASSES = 3
 #: How WeasyPrint's log says it subsets with fontTools, which this edition chooses.
 _CHOSEN_SUBSETTER = "Using fontTools instead of HarfBuzz-Subset"
@@ -108,7 +110,8 @@ def _markup(book: Book, options: Options) -> tuple[str, tuple[Stylesheet, ...], 
 
 def _lay_out(book: Book, session: Session, markup: str,
              sheets: tuple[Stylesheet, ...]) -> tuple[Any, Any]:
-    """WeasyPrint's document for *markup* and its layout, figures fitted to the pages."""
+    """WeasyPrint's document for *markup* and its layout, figures fitted to the pages and notes
+    kept with their calls."""
     from weasyprint import CSS, HTML
 
     source_dirs = {article.source.path.parent.resolve() for article in book.articles}
@@ -130,7 +133,8 @@ def _lay_out(book: Book, session: Session, markup: str,
 
     layout = render()
     for _ in range(_FIGURE_PASSES):
-        if not shrink_orphaned_figures(layout, html.etree_element):
+        # (Both run: each marks the tree for the next layout.)
+        if not shrink_orphaned_figures(layout, html.etree_element) | keep_notes_with_calls(layout):
             break
         layout = render()
     return html, layout

@@ -1,0 +1,89 @@
+"""Footnotes in the PDF: numbered as the HTML numbers them, printed once, paragraphs kept,
+and on the page of their call."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pikepdf
+from lxml import html
+
+from conftest import run_cli
+from validators import pdf_text
+
+CITED_TWICE = """# Notes
+
+A note used twice[^n] and again[^n].
+
+Defined in another order: first[^b] then[^a].
+
+[^a]: Defined first, cited last.
+
+[^n]: Multi-paragraph note.
+
+    Its second paragraph.
+
+[^b]: Defined last, cited first.
+"""
+
+
+def _html_numbers(page: Path) -> dict[str, str]:
+    """Each note's id (without the separator's prefix) and the number the HTML edition shows."""
+    links = html.parse(str(page)).getroot().find_class("footnote-ref")
+    return {link.get("href").rsplit("-", 1)[-1]: link.text_content() for link in links}
+
+
+def _build(tmp_path: Path, name: str, text: str, *args: str) -> Path:
+    source = tmp_path / f"{name}.md"
+    source.write_text(text, encoding="utf-8")
+    result = run_cli("build", source, "-o", tmp_path / "out", "-f", "pdf", "-f", "html", *args)
+    assert result.exit_code == 0, result.output
+    assert "Warning" not in result.output, result.output
+    return tmp_path / "out" / f"{name}.pdf"
+
+
+def test_a_note_cited_twice_is_printed_once_with_the_html_number(tmp_path: Path) -> None:
+    pdf = _build(tmp_path, "twice", CITED_TWICE)
+    numbers = _html_numbers(pdf.with_suffix(".html"))
+    n, a, b = numbers["n"], numbers["a"], numbers["b"]
+    assert len({n, a, b}) == 3
+    lines = pdf_text(pdf).splitlines()
+    text = "\n".join(lines)
+    assert f"A note used twice{n} and again{n}." in text
+    assert f"Defined in another order: first{b} then{a}." in text
+    assert text.count("Multi-paragraph note.") == 1
+    assert f"{n}. Multi-paragraph note." in lines and "Its second paragraph." in lines
+    assert f"{a}. Defined first, cited last." in lines
+    assert f"{b}. Defined last, cited first." in lines
+
+
+def _crowded() -> str:
+    """Paragraphs dense with long notes, so that notes fall at page ends; each call follows a
+    three-letter word ``q..`` that its note names."""
+    words = [f"q{x}{y}" for x in "abcdefgh" for y in "abcdefgh"][:48]
+    filler = "The text runs on between the calls so that lines fill the page. " * 2
+    body = "\n\n".join(
+        " ".join(f"{filler}Cited {word}[^{word}]." for word in words[i:i + 3])
+        for i in range(0, len(words), 3))
+    notes = "\n".join(f"[^{word}]: Note {word} " + "is long enough to take several lines. " * 4
+                      for word in words)
+    return f"# Crowded\n\n{body}\n\n{notes}\n"
+
+
+def test_each_note_is_on_the_page_of_its_call(tmp_path: Path) -> None:
+    pdf = _build(tmp_path, "crowded", _crowded(), "--page-size", "6x9in")
+    numbers = _html_numbers(pdf.with_suffix(".html"))
+    calls: dict[str, int] = {}
+    notes: dict[str, int] = {}
+    for page in range(1, len(pikepdf.open(pdf).pages) + 1):
+        text = pdf_text(pdf, "-f", str(page), "-l", str(page))
+        for word, number in re.findall(r"Cited\s+(q[a-h]{2})(\d+)\.", text):
+            assert numbers[word] == number
+            calls[word] = page
+        for number, word in re.findall(r"(?m)^(\d+)\. Note (q[a-h]{2}) ", text):
+            assert numbers[word] == number
+            notes[word] = page
+    assert len(calls) == len(notes) == len(numbers) == 48
+    assert len(set(calls.values())) >= 4
+    assert {word: page for word, page in notes.items() if calls[word] != page} == {}
