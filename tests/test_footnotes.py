@@ -87,3 +87,16 @@ def test_each_note_is_on_the_page_of_its_call(tmp_path: Path) -> None:
     assert len(calls) == len(notes) == len(numbers) == 48
     assert len(set(calls.values())) >= 4
     assert {word: page for word, page in notes.items() if calls[word] != page} == {}
+
+
+def test_a_note_longer_than_a_page_leaves_the_text_where_it_was(tmp_path: Path) -> None:
+    """Moving the call's line after a note that never fits would strew the text over pages:
+    the text stays on the first page, the note follows."""
+    lorem = "Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor. " * 4
+    source = tmp_path / "giant.md"
+    source.write_text(f"---\ntitle: Giant\n---\n\n{lorem}\n\n{lorem} The call[^g] here.\n\n"
+                      f"{lorem}\n\n[^g]: The note: {'giant note text ' * 700}\n", encoding="utf-8")
+    result = run_cli("build", source, "-o", tmp_path / "out", "-f", "pdf")
+    assert result.exit_code == 0, result.output
+    first = pdf_text(tmp_path / "out" / "giant.pdf", "-f", "1", "-l", "1")
+    assert "The call" in first and first.count("Lorem") == 12

@@ -9,22 +9,30 @@ from typing import Any
 
 def keep_notes_with_calls(layout: Any) -> bool:
     """Raise ``orphans`` (in the laid-out HTML tree) of the paragraph ending each page whose
-    note went to a later page, so it moves whole; True when one did: lay the document out again."""
+    note went to a later page, so it moves whole, and let a note of a third of a page or more
+    go where it fits; True when either changed the tree: lay the document out again."""
     from weasyprint.formatting_structure import boxes
 
     pages = [page._page_box for page in layout.pages]
     called: dict[Any, int] = {}
     noted: dict[Any, int] = {}
+    changed = False
     for number, page in enumerate(pages):
         for child in page.children:
             if isinstance(child, boxes.FootnoteAreaBox):
                 for note in child.children:
-                    noted.setdefault(note.element, number)
+                    style = note.element.get("style", "")
+                    if note.margin_height() < page.height / 3:
+                        noted.setdefault(note.element, number)
+                    elif "footnote-policy" not in style:
+                        # A note this long rarely fits beside its call: moving the call's line
+                        # after it would strew the text over pages. It goes where it fits.
+                        note.element.set("style", f"{style};footnote-policy: auto")
+                        changed = True
             elif not isinstance(child, boxes.MarginBox):
                 for box in child.descendants():
                     if box.footnote is not None:
                         called.setdefault(box.footnote.element, number)
-    changed = False
     for number in sorted({page for note, page in called.items() if noted.get(note, page) > page}):
         last = _last_paragraph(pages[number], boxes)
         if last is not None and last.element is not None:
