@@ -93,8 +93,10 @@ def build_document(source: Source, options: Options) -> Document:
     _check_bounds(text, source, options)
     given = source.front_matter.get("title")
     if isinstance(given, list):  # (pandoc's list of typed titles: the main one)
-        given = next((item.get("text") for item in given if isinstance(item, dict)
-                      and item.get("type", "main") == "main"), None)
+        given = next((item for item in given if not isinstance(item, dict)
+                      or item.get("type", "main") == "main"), None)
+    if isinstance(given, dict):  # (pandoc's {text: ...})
+        given = given.get("text", given.get("name"))
     converter = make_markdown(may_hold_code(text), None if given in (None, "") else str(given))
     try:
         html = converter.convert(text)

@@ -25,7 +25,8 @@ def text_to_markdown(text: str) -> str:
             previous_kind = "blank"
             continue
         following = next((candidate for candidate in lines[index + 1 :] if candidate), "")
-        if line.startswith("|"):
+        if line.startswith("|") and (previous_kind == "table" or (  # (two lines at least)
+                index + 1 < len(lines) and lines[index + 1].startswith("|"))):
             cells = [_escape(cell.strip()) for cell in line.strip("|").split("|")]
             kind, block = "table", "| " + " | ".join(cells) + " |"
             if previous_kind != "table" and not _RULE.fullmatch(following):  # (a header row)

@@ -176,7 +176,8 @@ def test_a_text_article_keeps_its_characters_and_its_tables(tmp_path: Path) -> N
     and ``|`` lines a table whose first line is its header, with or without a ``|---|`` rule."""
     (tmp_path / "a.txt").write_text(
         "Notes\n\nUse <tag> and a < b > c, AT&T, &amp; and *stars*.\n\n"
-        "| Item | Cost <eur> |\n| Bread | 2 & 3 |\n\nBetween.\n\n| A | B |\n|---|:--|\n| 1 | 2 |\n",
+        "| Item | Cost <eur> |\n| Bread | 2 & 3 |\n\nBetween.\n\n| A | B |\n|---|:--|\n| 1 | 2 |\n"
+        "\n| one line alone |\n\n|\n",
         encoding="utf-8")
     result = run_cli("build", tmp_path / "a.txt", "-o", tmp_path, "-f", "html")
     assert result.exit_code == 0, result.output
@@ -186,6 +187,7 @@ def test_a_text_article_keeps_its_characters_and_its_tables(tmp_path: Path) -> N
     tables = [[[cell.text_content() for cell in row] for row in table.iter("tr")]
               for table in page.iter("table")]
     assert tables == [[["Item", "Cost <eur>"], ["Bread", "2 & 3"]], [["A", "B"], ["1", "2"]]]
+    assert {"| one line alone |", "|"} <= {p.text_content() for p in page.iter("p")}
 
 
 LINKS = """# Links

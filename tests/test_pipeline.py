@@ -184,6 +184,8 @@ def test_title_from_first_heading(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("front", "heading", "kept"), [
     ('title: "Kharkiv\'s Winter"', "# Kharkiv's winter", False),  # the same words: said once
     ("title: [{type: main, text: Kharkiv}]", "Kharkiv\n=======", False),
+    ("title: {text: Hello}", "# Hello", False),
+    ("title: 'The *big* <b>one</b>'", "# The big one", False),
     ("title: Front Title", "# A Different Heading", True),  # a section of its own: kept
     ("title: Front Title", "A Different Heading\n===", True),
 ])

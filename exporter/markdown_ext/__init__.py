@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import html
 import re
 import xml.etree.ElementTree as etree
@@ -114,13 +115,26 @@ class ArticleProcessor(Treeprocessor):
         super().__init__(md)
         self.title = title
 
+    def _words(self, heading: etree.Element) -> str:
+        """The text of *heading* without its note calls' numbers."""
+        heading = copy.deepcopy(heading)
+        for parent in list(heading.iter()):
+            for call in [child for child in parent if child.tag == "sup"]:
+                index = list(parent).index(call)
+                before = parent[index - 1] if index else None
+                if before is None:
+                    parent.text = (parent.text or "") + (call.tail or "")
+                else:
+                    before.tail = (before.tail or "") + (call.tail or "")
+                parent.remove(call)
+        return html.unescape(strip_tags(render_inner_html(heading, self.md)))
+
     def run(self, root: etree.Element) -> None:
         self.md.exporter_title = None
         if len(root) and root[0].tag == "h1":
             # The same allow-list as the body: a <script> in the heading leaves no text behind.
             text = html.unescape(strip_tags(sanitize_html(render_inner_html(root[0], self.md))))
-            words = [re.findall(r"\w+", title.casefold()) for title in (text, self.title or "")]
-            if self.title is None or words[0] == words[1]:  # (else a section, kept)
+            if self.title is None or _same_words(self._words(root[0]), self.title):
                 self.md.exporter_title = text.strip() or None
                 root.remove(root[0])
         if any(element.tag == "h1" for element in root.iter()):
@@ -132,6 +146,13 @@ class ArticleProcessor(Treeprocessor):
                 _shape_table(parent, table)
         for paragraph in list(root.iter("p")):
             _make_figure(paragraph)
+
+
+def _same_words(heading: str, title: str) -> bool:
+    """Whether a heading says what the title says, whatever its quotes, dashes or case."""
+    title = html.unescape(strip_tags(title))
+    words = [re.findall(r"\w+", text.casefold()) for text in (heading, title)]
+    return words[0] == words[1] if any(words) else heading.strip() == title.strip()
 
 
 def _shape_table(parent: etree.Element, table: etree.Element) -> None:
