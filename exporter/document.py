@@ -15,7 +15,7 @@ from . import assets
 from .assets import Asset
 from .errors import Diagnostic, SourceError
 from .links import mend_links
-from .metadata import Metadata, read_metadata
+from .metadata import Metadata, read_metadata, stated_title
 from .options import Options
 from .sanitize import sanitize_html
 from .source import STDIN, Source
@@ -91,13 +91,8 @@ def build_document(source: Source, options: Options) -> Document:
 
         text = text_to_markdown(text)
     _check_bounds(text, source, options)
-    given = source.front_matter.get("title")
-    if isinstance(given, list):  # (pandoc's list of typed titles: the main one)
-        given = next((item for item in given if not isinstance(item, dict)
-                      or item.get("type", "main") == "main"), None)
-    if isinstance(given, dict):  # (pandoc's {text: ...})
-        given = given.get("text", given.get("name"))
-    converter = make_markdown(may_hold_code(text), None if given in (None, "") else str(given))
+    stated = stated_title(source.front_matter, source.path, source.front_matter_lines.get("title"))[0]
+    converter = make_markdown(may_hold_code(text), stated)
     try:
         html = converter.convert(text)
     except RecursionError:

@@ -139,14 +139,14 @@ def read_metadata(
             found += filter(None, (_text(item, key, path, lines.get(key)) for item in items))
         return tuple(dict.fromkeys(found))
 
-    title, subtitle = _pandoc_titles(get("title"), path, lines.get("title"))
+    title, subtitle = stated_title(front_matter, path, lines.get("title"))
 
     language = text("language", "lang") or "en"
     if not LANGUAGE.fullmatch(language):
         raise MetadataError(f"language {language!r} is not a BCP 47 tag such as 'en'", path=path,
                             line=lines.get("language", lines.get("lang")))
     metadata = Metadata(
-        title=title or (None if isinstance(get("title"), list) else text("title")) or fallback_title,
+        title=title or fallback_title,
         language=language,
         subtitle=text("subtitle") or subtitle,
         authors=texts("authors", "author", "creator"),
@@ -161,6 +161,14 @@ def read_metadata(
         cover=text("cover", "cover-image"),
     )
     return metadata, tuple(warnings)
+
+
+def stated_title(front_matter: dict[str, Any], path: Path,
+                 line: int | None = None) -> tuple[str | None, str | None]:
+    """The title and subtitle the front matter states, as text or in pandoc's forms."""
+    value = front_matter.get("title")
+    title, subtitle = _pandoc_titles(value, path, line)
+    return (title if isinstance(value, list) else _text(value, "title", path, line)), subtitle
 
 
 def _pandoc_titles(value: Any, path: Path, line: int | None) -> tuple[str | None, str | None]:

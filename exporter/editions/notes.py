@@ -21,13 +21,12 @@ def keep_notes_with_calls(layout: Any) -> bool:
         for child in page.children:
             if isinstance(child, boxes.FootnoteAreaBox):
                 for note in child.children:
-                    style = note.element.get("style", "")
                     if note.margin_height() < page.height / 3:
                         noted.setdefault(note.element, number)
-                    elif "footnote-policy" not in style:
+                    elif "footnote-policy" not in note.element.get("style", ""):
                         # A note this long rarely fits beside its call: moving the call's line
                         # after it would strew the text over pages. It goes where it fits.
-                        note.element.set("style", f"{style};footnote-policy: auto")
+                        _add_style(note.element, "footnote-policy: auto")
                         changed = True
             elif not isinstance(child, boxes.MarginBox):
                 for box in child.descendants():
@@ -37,9 +36,14 @@ def keep_notes_with_calls(layout: Any) -> bool:
         last = _last_paragraph(pages[number], boxes)
         if last is not None and last.element is not None:
             lines = sum(isinstance(child, boxes.LineBox) for child in last.children)
-            last.element.set("style", f"{last.element.get('style', '')};orphans: {lines + 1}")
+            _add_style(last.element, f"orphans: {lines + 1}")
             changed = True
     return changed
+
+
+def _add_style(element: Any, declaration: str) -> None:
+    """Add *declaration* to the ``style`` of *element* (later ones win)."""
+    element.set("style", f"{element.get('style', '')};{declaration}")
 
 
 def _last_paragraph(page: Any, boxes: Any) -> Any:

@@ -118,15 +118,10 @@ class ArticleProcessor(Treeprocessor):
     def _words(self, heading: etree.Element) -> str:
         """The text of *heading* without its note calls' numbers."""
         heading = copy.deepcopy(heading)
-        for parent in list(heading.iter()):
-            for call in [child for child in parent if child.tag == "sup"]:
-                index = list(parent).index(call)
-                before = parent[index - 1] if index else None
-                if before is None:
-                    parent.text = (parent.text or "") + (call.tail or "")
-                else:
-                    before.tail = (before.tail or "") + (call.tail or "")
-                parent.remove(call)
+        for call in heading.iter("sup"):
+            tail = call.tail
+            call.clear()  # (an empty <sup/>, which strip_tags takes away)
+            call.tail = tail
         return html.unescape(strip_tags(render_inner_html(heading, self.md)))
 
     def run(self, root: etree.Element) -> None:
