@@ -27,6 +27,8 @@ LISTS = [
     "1. one\n2. two\n   1. two.one\n   2. two.two\n      - bullet\n3. three\n",
     "- item\n\n```\n- not a list\n  - nor this\n```\n",
     "-\ta tab\n\t-\ttab nested\n",
+    "1) one\n2) two\n   - under a parenthesis\n3) three\n",
+    "- a\n  3) b\n  4) c\n- d\n",
 ]
 
 
@@ -51,6 +53,7 @@ def test_lists_nest_as_commonmark_reads_them(text: str) -> None:
     ours = html.fromstring(f"<div>{make_markdown().convert(text)}</div>")
     commonmark = html.fromstring(f"<div>{MarkdownIt('commonmark').render(text)}</div>")
     assert _shape(ours) == _shape(commonmark)
+    assert [ol.get("start") for ol in ours.iter("ol")] == [ol.get("start") for ol in commonmark.iter("ol")]
     assert "<ul" in etree.tostring(ours, encoding="unicode")
 
 
