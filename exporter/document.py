@@ -15,7 +15,7 @@ from . import assets
 from .assets import Asset
 from .errors import Diagnostic, SourceError
 from .links import mend_links
-from .metadata import Metadata, read_metadata, stated_title
+from .metadata import Metadata, labels, read_metadata, stated_title
 from .options import Options
 from .sanitize import sanitize_html
 from .source import STDIN, Source
@@ -112,6 +112,10 @@ def build_document(source: Source, options: Options) -> Document:
                                              title or _fallback_title(source, root),
                                              source.front_matter_lines)
     repair_content_model(root)
+    back = labels(metadata.language).back_to_note
+    for link in root.iter("a"):  # (titled with the note's number by the converter)
+        if link.get("class") == "footnote-backref" and (number := link.get("title", "")).isdigit():
+            link.set("title", back % int(number))
     if root.find("/".join(["*"] * _MAX_DEPTH)) is not None:  # (an element that deep)
         raise SourceError(f"the text is nested more than {_MAX_DEPTH} elements deep", path=source.path)
     seen: set[str] = set()

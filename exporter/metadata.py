@@ -7,7 +7,7 @@ import re
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from .errors import Diagnostic, MetadataError
 
@@ -31,6 +31,50 @@ PANDOC_ONLY = frozenset({
     "fontsize", "mainfont", "header-includes", "include-before", "include-after", "toc",
     "toc-depth", "numbersections", "bibliography", "csl", "link-citations", "nocite",
 })  # fmt: skip
+
+
+class Labels(NamedTuple):
+    """The words the editions add to an article's own, in its language."""
+
+    contents: str
+    notes: str
+    cover: str
+    landmarks: str
+    pages: str
+    back_to_note: str  # (%d: the note's number)
+    by: str  # (after the title in the cover's description; {}: the authors)
+    and_: str  # (before the last of several authors)
+
+
+#: Labels in the languages articles are most often written in; English for the others.
+_LABELS = {
+    "en": Labels("Contents", "Notes", "Cover", "Landmarks", "Pages", "Back to note %d", ", by {}", " and "),
+    "de": Labels("Inhalt", "Anmerkungen", "Umschlag", "Orientierungspunkte", "Seiten",
+                 "Zurück zur Anmerkung %d", ", von {}", " und "),
+    "fr": Labels("Sommaire", "Notes", "Couverture", "Repères", "Pages", "Retour à la note %d", ", par {}",
+                 " et "),
+    "es": Labels("Índice", "Notas", "Cubierta", "Puntos de referencia", "Páginas", "Volver a la nota %d",
+                 ", por {}", " y "),
+    "it": Labels("Indice", "Note", "Copertina", "Punti di riferimento", "Pagine", "Torna alla nota %d",
+                 ", di {}", " e "),
+    "pt": Labels("Sumário", "Notas", "Capa", "Pontos de referência", "Páginas", "Voltar à nota %d",
+                 ", por {}", " e "),
+    "nl": Labels("Inhoud", "Noten", "Omslag", "Oriëntatiepunten", "Pagina’s", "Terug naar noot %d",
+                 ", door {}", " en "),
+    "pl": Labels("Spis treści", "Przypisy", "Okładka", "Punkty orientacyjne", "Strony",
+                 "Powrót do przypisu %d", " — {}", " i "),
+    "ru": Labels("Содержание", "Примечания", "Обложка", "Ориентиры", "Страницы",
+                 "Назад к примечанию %d", " — {}", " и "),
+    "uk": Labels("Зміст", "Примітки", "Обкладинка", "Орієнтири", "Сторінки", "Назад до примітки %d",
+                 " — {}", " і "),
+}
+
+
+def labels(language: str) -> Labels:
+    """The labels for the language tag *language* (English where none are known)."""
+    return _LABELS.get(language.split("-")[0].lower(), _LABELS["en"])
+
+
 _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
            "September", "October", "November", "December")
 # A year, or a year and month (ISO 8601 at those precisions).

@@ -73,6 +73,11 @@ def variety(tmp_path_factory: pytest.TempPathFactory,
         result = run_cli("build", source, "-o", folder / name, "-f", "epub", "-f", "pdf")
         assert result.exit_code == 0, result.output
         books[name] = folder / name / f"{source.stem}.epub"
+    german = folder / "notes-de.md"
+    german.write_text(FOOTNOTES.replace("language: en", "language: de-AT"), encoding="utf-8")
+    result = run_cli("build", german, "-o", folder / "notes-de", "-f", "epub", "-f", "html")
+    assert result.exit_code == 0, result.output
+    books["notes-de"] = folder / "notes-de" / "notes-de.epub"
     books["classic"] = seed_editions["epub"]
     for style in ("modern", "large-print"):
         result = run_cli("build", SEED, "-o", folder / style, "--style", style, "-f", "epub")
@@ -90,13 +95,13 @@ def test_ace_passes_on_the_seed(seed_editions: dict[str, Path]) -> None:
 
 @pytest.mark.slow
 @needs_ace
-@pytest.mark.parametrize("name", ["notes", "image", "modern", "large-print"])
+@pytest.mark.parametrize("name", ["notes", "notes-de", "image", "modern", "large-print"])
 def test_ace_passes_on_every_kind_of_book(variety: dict[str, Path], name: str) -> None:
     outcome, failed = ace_violations(variety[name])
     assert (outcome, failed) == ("pass", [])
 
 
-@pytest.mark.parametrize("name", ["notes", "image", "classic", "modern", "large-print"])
+@pytest.mark.parametrize("name", ["notes", "notes-de", "image", "classic", "modern", "large-print"])
 def test_epubcheck_is_clean_on_every_kind_of_book(variety: dict[str, Path], name: str) -> None:
     assert epubcheck_messages(variety[name]) == []
 
@@ -124,6 +129,26 @@ def test_footnotes_become_epub3_footnotes(variety: dict[str, Path]) -> None:
     assert len(back) == 2
     toc = next(n for n in nav.iter(f"{XHTML}nav") if n.get(f"{OPS}type") == "toc")
     assert len(toc.findall(f".//{XHTML}ol/{XHTML}li/{XHTML}ol/{XHTML}li/{XHTML}ol/{XHTML}li")) == 1
+
+
+def test_the_words_editions_add_are_in_the_article_s_language(variety: dict[str, Path]) -> None:
+    def words(name: str) -> list[str]:
+        with zipfile.ZipFile(variety[name]) as book:
+            nav, article, cover = (etree.fromstring(book.read(f"EPUB/{part}.xhtml"))
+                                   for part in ("nav", "article", "cover"))
+        headings = [str(h.xpath("string()")) for h in nav.iter(f"{XHTML}h1", f"{XHTML}h2")]
+        return [*headings, *(a.text for a in nav.iter(f"{XHTML}a") if a.get(f"{OPS}type") == "cover"),
+                *(h.text for h in article.iter(f"{XHTML}h2") if h.get("class") == "footnotes-title"),
+                next(cover.iter(f"{XHTML}img")).get("alt")]
+
+    assert words("notes") == ["Contents", "Landmarks", "Pages", "Cover", "Notes",
+                              "Cover: Notes from the Front, by Olena Petrenko, Mark Hale"]
+    assert words("notes-de") == ["Inhalt", "Orientierungspunkte", "Seiten", "Umschlag", "Anmerkungen",
+                                 "Umschlag: Notes from the Front, von Olena Petrenko, Mark Hale"]
+    page = lxml_html.fromstring(variety["notes-de"].with_suffix(".html").read_bytes())
+    assert page.find_class("authors")[0].text_content() == "Olena Petrenko und Mark Hale"
+    assert [a.get("title") for a in page.find_class("footnote-backref")] == [
+        "Zurück zur Anmerkung 1", "Zurück zur Anmerkung 2"]
 
 
 def test_image_without_alt_text_is_an_error(tmp_path: Path) -> None:

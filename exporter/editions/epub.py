@@ -15,6 +15,7 @@ from ..book import Book
 from ..cover import CoverText, draw_cover
 from ..document import Document, Heading
 from ..errors import RenderError
+from ..metadata import labels
 from ..options import Options
 from ..resources import join_stylesheets, stylesheets_for
 from ..session import Session
@@ -143,7 +144,7 @@ def _xhtml(title: str, language: str, head: str, body: str, body_type: str,
         root = etree.fromstring(markup.encode("utf-8"))
     except etree.XMLSyntaxError as error:
         raise RenderError(f"content document is not well-formed XML: {error}", path=path) from None
-    _epub_footnotes(root)
+    _epub_footnotes(root, labels(language).notes)
     if pages:
         mark_page_starts(root, pages)
     return etree.tostring(root, encoding="utf-8", xml_declaration=True, doctype="<!DOCTYPE html>")
@@ -152,7 +153,8 @@ def _xhtml(title: str, language: str, head: str, body: str, body_type: str,
 def cover_document(book: Book, image: str) -> bytes:
     """The cover page: the cover *image*, described for readers who cannot see it."""
     meta = book.metadata
-    alt = f"Cover: {meta.title}" + (f", by {', '.join(meta.authors)}" if meta.authors else "")
+    words = labels(meta.language)
+    alt = f"{words.cover}: {meta.title}" + (words.by.format(", ".join(meta.authors)) if meta.authors else "")
     body = (f'<section class="cover" epub:type="cover">\n<img src="{image}" '
             f'role="doc-cover" alt="{escape(alt)}"/>\n</section>')
     return _xhtml(meta.title, meta.language, _CSS_LINK, body, "cover")
@@ -167,8 +169,9 @@ def content_document(document: Document, pages: list[PageStart] | None = None) -
     return _xhtml(meta.title, meta.language, head, body, "bodymatter", pages, document.source.path)
 
 
-def _epub_footnotes(root: etree._Element) -> None:
-    """Python-Markdown's footnote list becomes EPUB 3 ``aside`` footnotes with back links."""
+def _epub_footnotes(root: etree._Element, heading: str) -> None:
+    """Python-Markdown's footnote list becomes EPUB 3 ``aside`` footnotes with back links, under
+    *heading*."""
     q = f"{{{XHTML}}}"
     for ref in root.iter(f"{q}a"):
         if "footnote-ref" in (ref.get("class") or ""):
@@ -182,7 +185,7 @@ def _epub_footnotes(root: etree._Element) -> None:
             continue
         notes = etree.Element(f"{q}section", {"class": "footnotes", "role": "doc-endnotes",
                                               f"{{{OPS}}}type": "footnotes"})
-        etree.SubElement(notes, f"{q}h2", {"class": "footnotes-title"}).text = "Notes"
+        etree.SubElement(notes, f"{q}h2", {"class": "footnotes-title"}).text = heading
         for number, item in enumerate(block.iter(f"{q}li"), start=1):
             aside = etree.SubElement(notes, f"{q}aside", {"id": item.get("id", ""), "class": "footnote",
                                                           "role": "doc-footnote",
@@ -203,17 +206,17 @@ def _epub_footnotes(root: etree._Element) -> None:
 
 def nav_document(book: Book, pages: tuple[PageStart, ...] | None = None) -> bytes:
     """The EPUB navigation document: table of contents (nested by article), landmarks, pages."""
-    meta = book.metadata
+    meta, words = book.metadata, labels(book.metadata.language)
     toc = "\n".join(f'<li><a href="{chapter_name(book, index)}#title">{escape(document.metadata.title)}'
                     f"</a>{_nav_list(chapter_name(book, index), document.headings)}</li>"
                     for index, document in enumerate(book.articles))
     body = (
         f'<nav epub:type="toc" id="toc" role="doc-toc" aria-labelledby="toc-title">\n'
-        f'<h1 id="toc-title">Contents</h1>\n<ol>\n{toc}\n</ol>\n</nav>\n'
+        f'<h1 id="toc-title">{words.contents}</h1>\n<ol>\n{toc}\n</ol>\n</nav>\n'
         '<nav epub:type="landmarks" id="landmarks" aria-labelledby="landmarks-title" hidden="hidden">\n'
-        '<h2 id="landmarks-title">Landmarks</h2>\n<ol>\n'
-        f'<li><a epub:type="cover" href="{_COVER_PAGE}">Cover</a></li>\n'
-        f'<li><a epub:type="toc" href="{_NAV}#toc">Contents</a></li>\n'
+        f'<h2 id="landmarks-title">{words.landmarks}</h2>\n<ol>\n'
+        f'<li><a epub:type="cover" href="{_COVER_PAGE}">{words.cover}</a></li>\n'
+        f'<li><a epub:type="toc" href="{_NAV}#toc">{words.contents}</a></li>\n'
         f'<li><a epub:type="bodymatter" href="{chapter_name(book, 0)}">{escape(meta.title)}</a></li>\n'
         "</ol>\n</nav>"
     )
@@ -222,7 +225,8 @@ def nav_document(book: Book, pages: tuple[PageStart, ...] | None = None) -> byte
             f'<li><a href="{chapter_name(book, page.article)}#page-{page.number}">{page.number}</a></li>'
             for page in pages)
         body += ('\n<nav epub:type="page-list" id="page-list" aria-labelledby="page-list-title" '
-                 f'hidden="hidden">\n<h2 id="page-list-title">Pages</h2>\n<ol>\n{items}\n</ol>\n</nav>')
+                 f'hidden="hidden">\n<h2 id="page-list-title">{words.pages}</h2>\n'
+                 f'<ol>\n{items}\n</ol>\n</nav>')
     return _xhtml(meta.title, meta.language, _CSS_LINK, body, "frontmatter")
 
 

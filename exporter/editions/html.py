@@ -8,7 +8,7 @@ from html import escape
 
 from .. import __version__
 from ..book import Book
-from ..metadata import Metadata
+from ..metadata import Metadata, labels
 from ..options import Options
 from ..resources import join_stylesheets, stylesheets_for
 from ..xhtml import inline_footnotes, parse_fragment, prefix_ids, serialize_fragment
@@ -87,7 +87,8 @@ def contents(book: Book) -> str:
         for target, text, byline in entries
     )
     return (f'<nav class="toc" role="doc-toc" aria-labelledby="toc-title">\n'
-            f'<h2 id="toc-title" class="toc-title">Contents</h2>\n<ol>\n{items}\n</ol>\n</nav>')
+            f'<h2 id="toc-title" class="toc-title">{labels(book.metadata.language).contents}</h2>\n'
+            f'<ol>\n{items}\n</ol>\n</nav>')
 
 
 def head_metadata(meta: Metadata, modified: dt.datetime,
@@ -130,8 +131,7 @@ def title_block(meta: Metadata, heading_id: str = "title", heading_class: str = 
 def _join(names: tuple[str, ...], language: str) -> str:
     if len(names) < 2:
         return "".join(names)
-    conjunction = " and " if language.lower().startswith("en") else " & "
-    return ", ".join(names[:-1]) + conjunction + names[-1]
+    return ", ".join(names[:-1]) + labels(language).and_ + names[-1]
 
 
 def w3c_time(moment: dt.datetime) -> str:

@@ -308,7 +308,7 @@ def make_markdown(code: bool = True, title: str | None = None) -> Markdown:
     return _Markdown(
         extensions=[
             AbbrExtension(), AttrListExtension(), DefListExtension(), *code_extensions,
-            FootnoteExtension(SEPARATOR="-", BACKLINK_TITLE="Back to note %d"), SaneListExtension(),
+            FootnoteExtension(SEPARATOR="-", BACKLINK_TITLE="%d"), SaneListExtension(),
             SmartyExtension(substitutions=characters),
             TableExtension(), TocExtension(permalink=False, slugify=_slugify), ExporterExtension(title),
         ],
