@@ -20,6 +20,7 @@ PHRASING_ONLY = {"p", "pre", "a", "abbr", "b", "bdi", "bdo", "cite", "code", "df
                  "summary", "figcaption"}  # fmt: skip
 BLOCKS = {"address", "aside", "blockquote", "details", "div", "dl", "figure", "hr", "ol", "p",
           "pre", "section", "table", "ul", "h1", "h2", "h3", "h4", "h5", "h6"}  # fmt: skip
+_BLOCK_PARTS = ("li", "dt", "dd", "figcaption", "caption", "thead", "tbody", "tfoot", "tr", "th", "td")
 
 
 def parse_fragment(markup: str) -> etree._Element:
@@ -105,25 +106,21 @@ def inline_footnotes(root: etree._Element) -> None:
 
 
 def _footnote(item: etree._Element) -> etree._Element:
-    """A footnote's list *item* as a ``span.footnote``: the first paragraph's content runs
-    after the marker, later paragraphs are ``span.footnote-paragraph`` (blocks in CSS)."""
+    """A footnote's list *item* as a ``span.footnote``: its first paragraph's content runs after
+    the marker; its other blocks become spans of class ``footnote-block footnote-<tag>``, which
+    CSS shows as blocks (a paragraph holds no blocks: a parser would end the call's paragraph at a
+    list and spill the note into the text)."""
     note = etree.Element("span", {"class": "footnote", "id": item.get("id", "")})
     for backref in list(item.iter("a")):
         if "footnote-backref" in (backref.get("class") or ""):
             drop_keeping_tail(backref)
-    paragraphs = [child for child in item if child.tag == "p"]
-    if paragraphs and len(paragraphs) == len(item):
-        note.text = paragraphs[0].text
-        note.extend(list(paragraphs[0]))
-        for paragraph in paragraphs[1:]:
-            paragraph.tag = "span"
-            paragraph.attrib.clear()
-            paragraph.set("class", "footnote-paragraph")
-            paragraph.tail = None
-            note.append(paragraph)
-    else:
-        note.text = item.text
-        note.extend(list(item))
+    if len(item) and item[0].tag == "p" and not (item.text or "").strip():
+        first = item[0]
+        item.remove(first)
+        item.text = first.text
+        item[0:0] = list(first)
+    note.text = item.text
+    note.extend(list(item))
     # The same text to a reader; WeasyPrint fails on a space before a line end in a footnote.
     for element in note.iter():
         in_code = any(ancestor.tag in ("pre", "code") for ancestor in element.iterancestors())
@@ -131,6 +128,9 @@ def _footnote(item: etree._Element) -> etree._Element:
             element.text = _SPACES.sub(" ", element.text)
         if element is not note and element.tail and not in_code:
             element.tail = _SPACES.sub(" ", element.tail)
+    for element in note.iter(*BLOCKS, *_BLOCK_PARTS):
+        element.set("class", f"footnote-block footnote-{element.tag}")
+        element.tag = "span"
     return note
 
 

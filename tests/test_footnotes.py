@@ -100,3 +100,50 @@ def test_a_note_longer_than_a_page_leaves_the_text_where_it_was(tmp_path: Path) 
     assert result.exit_code == 0, result.output
     first = pdf_text(tmp_path / "out" / "giant.pdf", "-f", "1", "-l", "1")
     assert "The call" in first and first.count("Lorem") == 12
+
+
+BLOCKS = """---
+title: Notes with blocks
+---
+
+A paragraph whose note holds a list.[^list] The text after the call stays in the body.
+
+## A heading with a note[^head]
+
+*An italic paragraph with a note.*[^it] A plain note.[^plain]
+
+[^list]: The note opens with words.
+
+    - first point of the note
+    - second point
+
+    ```
+    exporter build --force
+    ```
+
+    And a closing paragraph.
+
+[^head]: Cited in a heading.
+[^it]: Cited in italics.
+[^plain]: Cited in plain text.
+"""
+
+
+def test_a_note_of_lists_and_code_stays_a_note_in_the_type_of_the_text(tmp_path: Path) -> None:
+    """A list or code block in a note ended the call's paragraph, spilling the note into the
+    text; a note cited in a heading or in italics took that type."""
+    import pdfplumber
+
+    pdf = _build(tmp_path, "blocks", BLOCKS)
+    lines = [line.strip() for line in pdf_text(pdf).splitlines() if line.strip()]
+    assert "A paragraph whose note holds a list.1 The text after the call stays in the body." in lines
+    body_end = lines.index("An italic paragraph with a note.3 A plain note.4")
+    assert lines[body_end + 1:] == [
+        "1. The note opens with words.", "• first point of the note", "• second point",
+        "exporter build --force", "And a closing paragraph.", "2. Cited in a heading.",
+        "3. Cited in italics.", "4. Cited in plain text."]
+    with pdfplumber.open(pdf) as document:
+        words = document.pages[0].extract_words(extra_attrs=["fontname", "size"])
+    type_of = {w["text"]: (w["fontname"].split("+")[-1], round(w["size"], 2)) for w in words
+               if w["text"] in ("heading.", "italics.", "text.")}
+    assert len(set(type_of.values())) == 1 and len(type_of) == 3, type_of
