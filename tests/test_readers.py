@@ -46,7 +46,10 @@ Text that cites a second source.[^two]
 Closing words.
 
 [^one]: The first note, with *emphasis*.
-[^two]: The second note.
+[^two]: The second note, with a list.
+
+    - one point
+    - another
 """
 
 

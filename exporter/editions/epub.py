@@ -186,7 +186,7 @@ def _epub_footnotes(root: etree._Element, heading: str) -> None:
         notes = etree.Element(f"{q}section", {"class": "footnotes", "role": "doc-endnotes",
                                               f"{{{OPS}}}type": "footnotes"})
         etree.SubElement(notes, f"{q}h2", {"class": "footnotes-title"}).text = heading
-        for number, item in enumerate(block.iter(f"{q}li"), start=1):
+        for number, item in enumerate(block.findall(f"{q}ol/{q}li"), start=1):
             aside = etree.SubElement(notes, f"{q}aside", {"id": item.get("id", ""), "class": "footnote",
                                                           "role": "doc-footnote",
                                                           f"{{{OPS}}}type": "footnote"})
