@@ -19,7 +19,7 @@ from .metadata import Metadata, labels, read_metadata, stated_title
 from .options import Options
 from .sanitize import sanitize_html
 from .source import STDIN, Source
-from .xhtml import VOID, parse_fragment, repair_content_model, serialize_fragment, unwrap
+from .xhtml import VOID, drop_keeping_tail, parse_fragment, repair_content_model, serialize_fragment, unwrap
 
 # The quote markers and indentation that start each line.
 _INDENT = re.compile(r"^((?:[ \t]*>)*)([ \t]*)", re.MULTILINE)
@@ -112,10 +112,7 @@ def build_document(source: Source, options: Options) -> Document:
                                              title or _fallback_title(source, root),
                                              source.front_matter_lines)
     repair_content_model(root)
-    back = labels(metadata.language).back_to_note
-    for link in root.iter("a"):  # (titled with the note's number by the converter)
-        if link.get("class") == "footnote-backref" and (number := link.get("title", "")).isdigit():
-            link.set("title", back % int(number))
+    note_warnings = _mark_notes(root, labels(metadata.language).back_to_note, text, source)
     if root.find("/".join(["*"] * _MAX_DEPTH)) is not None:  # (an element that deep)
         raise SourceError(f"the text is nested more than {_MAX_DEPTH} elements deep", path=source.path)
     seen: set[str] = set()
@@ -140,9 +137,30 @@ def build_document(source: Source, options: Options) -> Document:
         modified=metadata.modified_at(options.source_date_epoch),
         assets=found,
         cover=assets.load_cover(metadata.cover, source, options) if metadata.cover else None,
-        warnings=meta_warnings + asset_warnings + link_warnings,
+        warnings=meta_warnings + asset_warnings + note_warnings + link_warnings,
         inputs=inputs,
     )
+
+
+def _mark_notes(root: etree._Element, back: str, text: str, source: Source) -> tuple[Diagnostic, ...]:
+    """Title each note's back links with *back*; a note no call cites loses them (there is nothing
+    to go back to) and earns a warning, as the PDF prints it after the text, not on a page's foot."""
+    cited = {link.get("href", "")[1:] for link in root.iter("a") if link.get("class") == "footnote-ref"}
+    found = []
+    for link in list(root.iter("a")):  # (titled with the note's number by the converter)
+        if link.get("class") != "footnote-backref" or not (number := link.get("title", "")).isdigit():
+            continue
+        note = next(link.iterancestors("li")).get("id", "")
+        if note in cited:
+            link.set("title", back % int(number))
+            continue
+        drop_keeping_tail(link)
+        position = text.find(f"[^{note[3:]}]:")  # (its id is fn-label)
+        found.append(Diagnostic("NOTE-UNCITED", f"note [^{note[3:]}] is never cited: the editions list "
+                                "it after the text, where no call leads", str(source.path),
+                                source.body_line_offset + text.count("\n", 0, position) + 1
+                                if position >= 0 else None))
+    return tuple(found)
 
 
 def _fallback_title(source: Source, root: etree._Element) -> str:

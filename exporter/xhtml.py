@@ -84,11 +84,13 @@ def inline_footnotes(root: etree._Element) -> None:
     """Move each Python-Markdown footnote to its first call as a ``span.footnote``, which
     WeasyPrint's ``float: footnote`` sets at the foot of the call's page; later calls stay
     links. Both carry the HTML's number (``data-number``), so the PDF numbers as it does."""
+    blocks = [block for block in root.iter("div") if "footnote" in (block.get("class") or "").split()]
     notes: dict[str, etree._Element] = {}
-    for block in list(root.iter("div")):
-        if "footnote" in (block.get("class") or "").split():
-            notes.update((item.get("id", ""), item) for item in block.iter("li"))
-            block.getparent().remove(block)  # type: ignore[union-attr]
+    for block in blocks:
+        for number, item in enumerate(block.findall("ol/li"), start=1):
+            item.set("value", str(number))
+            item.set("style", f"counter-reset: list-item {number - 1}")  # (WeasyPrint reads no value)
+            notes[item.get("id", "")] = item
     placed: set[str] = set()
     for call in list(root.iter("sup")):
         link = call.find("a")
@@ -103,6 +105,13 @@ def inline_footnotes(root: etree._Element) -> None:
         note.set("data-number", link.text or "")
         note.tail = call.tail
         call.getparent().replace(call, note)  # type: ignore[union-attr]
+    for block in blocks:  # The notes no call cites follow the text, numbered as in the HTML.
+        for item in block.findall("ol/li"):
+            if item.get("id") in placed:
+                item.getparent().remove(item)  # type: ignore[union-attr]
+        block.set("class", "footnotes")
+        if not block.findall("ol/li"):
+            block.getparent().remove(block)  # type: ignore[union-attr]
 
 
 def _footnote(item: etree._Element) -> etree._Element:

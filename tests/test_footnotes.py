@@ -147,3 +147,19 @@ def test_a_note_of_lists_and_code_stays_a_note_in_the_type_of_the_text(tmp_path:
     type_of = {w["text"]: (w["fontname"].split("+")[-1], round(w["size"], 2)) for w in words
                if w["text"] in ("heading.", "italics.", "text.")}
     assert len(set(type_of.values())) == 1 and len(type_of) == 3, type_of
+
+
+def test_a_note_no_call_cites_is_kept_after_the_text_with_a_warning(tmp_path: Path) -> None:
+    """It vanished from the PDF, and its back link was called a link that leads nowhere."""
+    source = tmp_path / "uncited.md"
+    source.write_text("---\ntitle: U\n---\n\nText[^a] here.\n\n[^a]: Cited.\n[^b]: Never cited.\n"
+                      "[^c]: Nor this.\n", encoding="utf-8")
+    result = run_cli("build", source, "-o", tmp_path, "-f", "pdf", "-f", "html")
+    assert result.exit_code == 0, result.output
+    warnings = [line for line in result.output.splitlines() if line.startswith("Warning")]
+    assert warnings == [f"Warning: {source}:{line}: note [^{name}] is never cited: the editions list "
+                        "it after the text, where no call leads" for name, line in (("b", 8), ("c", 9))]
+    lines = [line.strip() for line in pdf_text(tmp_path / "uncited.pdf").splitlines() if line.strip()]
+    assert lines == ["U", "Text1 here.", "2. Never cited.", "3. Nor this.", "1. Cited."]
+    page = html.parse(str(tmp_path / "uncited.html")).getroot()
+    assert [len(item.find_class("footnote-backref")) for item in page.iterfind(".//li")] == [1, 0, 0]
