@@ -129,18 +129,6 @@ def make_app(preview: Preview, host: str) -> Any:
     """The preview's web application: the page, its edition and page images, and its events."""
     from sse_starlette import EventSourceResponse
 
-    @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        stop = asyncio.Event()
-        following = asyncio.create_task(preview.follow(stop))
-        try:
-            yield
-        finally:
-            stop.set()
-            following.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await following
-
     async def page(request: Request) -> Response:
         name = html.escape(preview.source.name)
         return HTMLResponse(_PAGE.read_text(encoding="utf-8").replace("{{name}}", name))
@@ -167,8 +155,26 @@ def make_app(preview: Preview, host: str) -> Any:
 
     routes = [Route("/", page), Route("/edition.html", edition), Route("/events", events),
               Route("/pages/{number:int}.png", page_image)]
-    app = Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(routes=routes)
     return _loopback_names_only(app) if is_loopback(host) else app
+
+
+def serve(server: Any, preview: Preview, sockets: list[Any]) -> None:
+    """Run the uvicorn *server* on *sockets* until it stops, making *preview* again on every save
+    meanwhile (beside the server, not in its lifespan, which a second Ctrl-C cuts short)."""
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        following = asyncio.create_task(preview.follow(stop))
+        try:
+            await server.serve(sockets=sockets)
+        finally:
+            stop.set()
+            following.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await following
+
+    asyncio.run(main())
 
 
 def _loopback_names_only(app: Any) -> Any:

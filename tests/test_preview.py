@@ -373,10 +373,17 @@ def test_the_preview_recovers_when_the_folder_comes_back(tmp_path: Path) -> None
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("number", [signal.SIGTERM, signal.SIGHUP])
-def test_a_kill_stops_the_preview_and_leaves_no_temporary_files(tmp_path: Path, number: int) -> None:
-    """SIGTERM (a supervisor) ends it with 143, SIGHUP (a closed terminal) with 129; either way
-    WeasyPrint's copies of the fonts go, which a process ended by the signal would leave."""
+@pytest.mark.parametrize(("numbers", "status", "last"), [
+    ([signal.SIGTERM], 143, "Error: stopped by SIGTERM; no partial output was left"),
+    ([signal.SIGHUP], 129, "Error: stopped by SIGHUP; no partial output was left"),
+    ([signal.SIGINT] * 3, 0, "Stopped the preview."),
+    ([signal.SIGINT, signal.SIGHUP], 129, "Error: stopped by SIGHUP; no partial output was left")])
+def test_a_kill_stops_the_preview_and_leaves_no_temporary_files(tmp_path: Path, numbers: list[int],
+                                                                status: int, last: str) -> None:
+    """SIGTERM (a supervisor) ends it with 143, SIGHUP (a closed terminal) with 129, Ctrl-C pressed
+    again and again with 0; each way WeasyPrint's copies of the fonts go, which a process ended by
+    the signal would leave, and one line says why (uvicorn's traceback came after a hang-up or a
+    second Ctrl-C)."""
     shutil.copy(SEED, tmp_path / "a.md")
     scratch = tmp_path / "tmp"
     scratch.mkdir()
@@ -388,8 +395,11 @@ def test_a_kill_stops_the_preview_and_leaves_no_temporary_files(tmp_path: Path, 
         address = re.search(r"(http://\S+)", process.stderr.readline().decode()).group(1)  # type: ignore[union-attr]
         _wait(lambda: (lambda s: s["pages"] and not s["busy"])(_status(address)), 60)
         assert list(scratch.rglob("weasyprint-*"))  # (the fonts were copied: there is work to undo)
-        process.send_signal(number)
-        assert process.wait(timeout=30) == 128 + number
+        for number in numbers:
+            process.send_signal(number)
+            time.sleep(0.05)
+        assert process.wait(timeout=30) == status
+        assert process.stderr.read().decode().splitlines() == [last]
         assert list(scratch.iterdir()) == []
     finally:
         if process.poll() is None:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
+import signal
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from ..errors import SourceError, UsageProblem, reason
+from ..errors import HUNG_UP, KILLED, SourceError, UsageProblem, reason
 from ..options import Options
 from .build_command import (
     WithDefaults,
@@ -18,7 +18,7 @@ from .build_command import (
     own_defaults,
     read_defaults,
 )
-from .reporting import kill_unwinds, reporting
+from .reporting import Stopped, kill_unwinds, reporting
 
 if TYPE_CHECKING:
     import socket
@@ -53,7 +53,7 @@ def preview_command(source: Path, host: str, port: int, open_browser: bool, **_:
 
         import uvicorn
 
-        from ..preview import Preview, is_loopback, make_app
+        from ..preview import Preview, is_loopback, make_app, serve
 
         listener = _listen(host, port)
         if not is_loopback(host):
@@ -62,21 +62,35 @@ def preview_command(source: Path, host: str, port: int, open_browser: bool, **_:
         preview = Preview(source, lambda: _settings(args, told), [defaults.path] if defaults.path else [])
         bound = listener.getsockname()[0]
         url = f"http://{f'[{bound}]' if ':' in bound else bound}:{listener.getsockname()[1]}/"
-        config = uvicorn.Config(make_app(preview, host), lifespan="on", log_level="warning",
+        config = uvicorn.Config(make_app(preview, host), lifespan="off", log_level="warning",
                                 timeout_graceful_shutdown=2)
         click.echo(f"Previewing {source} at {url} (Ctrl-C stops)", err=True)
         if open_browser:  # (a browser can take a while to start: the server does not wait)
             threading.Thread(target=webbrowser.open, args=(url,), daemon=True).start()
-        # WeasyPrint's copies of the fonts go in a folder removed as the preview ends, a kill too
-        # (uvicorn raises a signal again once stopped: Ctrl-C ends here, a kill with status 143).
+        server, received = uvicorn.Server(config), list[int]()
+
+        def stop(signum: int, frame: Any) -> None:  # (uvicorn's handlers replace it while it serves)
+            received.append(signum)
+            server.handle_exit(signum, frame)
+
+        # WeasyPrint's copies of the fonts go in a folder removed as the preview ends. Any signal
+        # stops the server, which then raises uvicorn's again: a kill outranks a hang-up, which
+        # outranks Ctrl-C (status 0).
         with kill_unwinds(), tempfile.TemporaryDirectory(prefix="exporter-",
                                                           ignore_cleanup_errors=True) as scratch:
             tempfile.tempdir = scratch
+            numbers = [signal.SIGINT, signal.SIGTERM, *([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])]
+            previous = {number: signal.signal(number, stop) for number in numbers}
             try:
-                with contextlib.suppress(KeyboardInterrupt):
-                    uvicorn.Server(config).run(sockets=[listener])
-            finally:
+                serve(server, preview, [listener])
+            finally:  # (once one came, the others stay ignored, as in kill_unwinds)
+                for number, handler in previous.items():
+                    signal.signal(number, signal.SIG_IGN if received else handler)
                 tempfile.tempdir = None
+            if signal.SIGTERM in received:
+                raise Stopped("SIGTERM", KILLED)
+            if hasattr(signal, "SIGHUP") and signal.SIGHUP in received:
+                raise Stopped("SIGHUP", HUNG_UP)
         click.echo("Stopped the preview.", err=True)
 
 
