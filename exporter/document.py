@@ -156,8 +156,8 @@ def _mark_notes(root: etree._Element, back: str, text: str, source: Source) -> t
             continue
         drop_keeping_tail(link)
         position = text.find(f"[^{note[3:]}]:")  # (its id is fn-label)
-        found.append(Diagnostic("NOTE-UNCITED", f"note [^{note[3:]}] is never cited: the editions list "
-                                "it after the text, where no call leads", str(source.path),
+        found.append(Diagnostic("NOTE-UNCITED", f"note [^{note[3:]}] has no call in the text: the editions "
+                                "list it after the text", str(source.path),
                                 source.body_line_offset + text.count("\n", 0, position) + 1
                                 if position >= 0 else None))
     return tuple(found)

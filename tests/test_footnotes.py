@@ -157,8 +157,8 @@ def test_a_note_no_call_cites_is_kept_after_the_text_with_a_warning(tmp_path: Pa
     result = run_cli("build", source, "-o", tmp_path, "-f", "pdf", "-f", "html")
     assert result.exit_code == 0, result.output
     warnings = [line for line in result.output.splitlines() if line.startswith("Warning")]
-    assert warnings == [f"Warning: {source}:{line}: note [^{name}] is never cited: the editions list "
-                        "it after the text, where no call leads" for name, line in (("b", 8), ("c", 9))]
+    assert warnings == [f"Warning: {source}:{line}: note [^{name}] has no call in the text: the editions "
+                        "list it after the text" for name, line in (("b", 8), ("c", 9))]
     lines = [line.strip() for line in pdf_text(tmp_path / "uncited.pdf").splitlines() if line.strip()]
     assert lines == ["U", "Text1 here.", "2. Never cited.", "3. Nor this.", "1. Cited."]
     page = html.parse(str(tmp_path / "uncited.html")).getroot()
