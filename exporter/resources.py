@@ -40,7 +40,8 @@ class Stylesheet:
 
 
 @functools.cache
-def _read_bundled(name: str) -> Stylesheet:
+def read_bundled(name: str) -> Stylesheet:
+    """The bundled stylesheet *name* (a path under the styles folder)."""
     path = styles_dir() / name
     return Stylesheet(path, path.read_text(encoding="utf-8"))
 
@@ -50,9 +51,8 @@ def stylesheets_for(edition_format: str, options: Options,
     """The stylesheets of one edition in cascade order: base, medium, style, the user's own (made
     whole, *embed* giving the address of each file they name)."""
     # The style comes after the medium's layer, so a style can set its own type size.
-    names = ["fonts.css"] if edition_format == "pdf" else []
-    names += ["base.css", MEDIA_LAYERS[edition_format], f"{options.style}.css"]
-    sheets = [_read_bundled(name) for name in names]
+    names = ["base.css", MEDIA_LAYERS[edition_format], f"{options.style}.css"]
+    sheets = [read_bundled(name) for name in names]
     for path in options.user_stylesheets:
         namespaces, body = resolve_parts(path, embed)
         sheets.append(Stylesheet(path.resolve(), body, namespaces))

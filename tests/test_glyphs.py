@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from conftest import run_cli
 from validators import pdf_fonts, pdf_text
 
@@ -54,3 +56,57 @@ def test_an_emoji_is_drawn_with_a_bundled_font(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     names = [name.split("+", 1)[-1] for name, _ in pdf_fonts(tmp_path / "out" / "smile.pdf")]
     assert names and all(name.startswith(("Gentium-Book-Plus", "emoji")) for name in names), names
+
+
+FAMILIES = {"gentium-book-plus": "GentiumBookPlus-Regular.ttf", "inter": "Inter-Regular.otf",
+            "jetbrains-mono": "JetBrainsMono-Regular.ttf"}
+
+
+def test_every_face_of_a_family_has_its_regular_face_s_characters() -> None:
+    """The PDF loads a style's family alone when its regular face has every character of the
+    text: its bold and italic faces must have them too."""
+    from fontTools.ttLib import TTFont
+
+    from exporter.resources import styles_dir
+
+    for folder, regular in FAMILIES.items():
+        faces = sorted((styles_dir() / "fonts" / folder).glob("*.[ot]tf"))
+        cmaps = {}
+        for face in faces:
+            with TTFont(str(face), lazy=True) as font:
+                cmaps[face.name] = set(font.getBestCmap())
+        assert len(cmaps) >= 2 and all(cmaps[regular] <= cmap for cmap in cmaps.values()), folder
+
+
+DOCUMENTS = {
+    "plain": "Plain “quoted” text — with dashes… and a list:\n\n- one\n- two\n\n1. three\n",
+    "nested": "- one\n  - two\n    - three\n",
+    "quotes": "He said <q>hello <q>inner</q></q> and a<wbr>long<wbr>word, "
+              + "incomprehensibilities " * 60,
+    "symbols": "Arrows → and ⬜ and ⚡ and a flag \U0001F1FA\U0001F1E6.",
+    "scripts": "Россия, Ελλάδα, Հայաստան, שלום.",
+    "code": "Some `code` and <kbd>Ctrl</kbd>.",
+}
+
+
+@pytest.mark.parametrize("style", ["classic", "modern"])
+def test_loading_only_the_faces_a_text_needs_draws_the_same_pdf(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, style: str) -> None:
+    """Each face loaded costs WeasyPrint time, so a text its style's family covers loads that
+    family alone: the PDF must be the very one drawn with every bundled face loaded."""
+    from exporter.editions import pdf
+    from exporter.options import Options
+    from exporter.pipeline import render_source
+
+    options = Options().with_changes(style=style, formats=("pdf",))
+    chosen, alone, sheets = {}, [], pdf._font_sheets
+    monkeypatch.setattr(pdf, "_font_sheets", lambda *a: (alone.append(len(sheets(*a)) == 1),
+                                                         sheets(*a))[1])
+    for name, text in DOCUMENTS.items():
+        source = tmp_path / f"{name}.md"
+        source.write_text(f"---\ntitle: {name.title()}\n---\n\n{text}\n", encoding="utf-8")
+        chosen[name] = render_source(source, options)[0]["pdf"]
+    assert alone == [True, False, True, False, False, False]
+    monkeypatch.setattr(pdf, "_font_sheets", lambda *a: pdf._FONT_SHEETS)
+    for name in DOCUMENTS:
+        assert render_source(tmp_path / f"{name}.md", options)[0]["pdf"] == chosen[name], name

@@ -21,7 +21,7 @@ from ..errors import Diagnostic, RenderError, ResourceError
 from ..geometry import head_size_pt, page_geometry
 from ..metadata import IDENTIFIER_NAMESPACE
 from ..options import Options
-from ..resources import Stylesheet, make_fetcher, styles_dir, stylesheets_for
+from ..resources import Stylesheet, make_fetcher, read_bundled, styles_dir, stylesheets_for
 from ..session import Session
 from .figures import shrink_orphaned_figures
 from .html import compose_html
@@ -41,19 +41,27 @@ _FIGURE_PASSES = 3
 _CHOSEN_SUBSETTER = "Using fontTools instead of HarfBuzz-Subset"
 #: How WeasyPrint's log begins for a character that no font on the machine has.
 _EMPTY_BOX = ".notdef glyph rendered"
-#: The main text font of each style and the fallbacks it lists after it (fonts.css), and the last.
+#: Each style's sheet of bundled faces (styles/fonts/), the regular face of its family (whose
+#: characters every face of it has, as a test checks), and the fallbacks it lists after it.
 _STYLE_FONTS = {
-    "classic": ("gentium-book-plus/GentiumBookPlus-Regular.ttf", "dejavu/DejaVuSerif.ttf"),
-    "modern": ("inter/Inter-Regular.otf",),
-    "large-print": ("inter/Inter-Regular.otf",),
+    "classic": ("serif.css", "gentium-book-plus/GentiumBookPlus-Regular.ttf", "dejavu/DejaVuSerif.ttf"),
+    "modern": ("sans.css", "inter/Inter-Regular.otf"),
+    "large-print": ("sans.css", "inter/Inter-Regular.otf"),
 }
 _FALLBACK_FONT = "dejavu/DejaVuSans.ttf"
+_FONT_SHEETS = ("serif.css", "sans.css", "mono.css", "fallback.css")
+#: What WeasyPrint draws that no text holds: list markers, q's quotes, the hyphen it breaks words
+#: with, the ellipsis of a running head, wbr's space; and the markers of lists in lists.
+_DRAWN = "\u2022\u201c\u201d\u2018\u2019\u2010\u2026\u200b0123456789."
+_NESTED_MARKERS = "\u25e6\u25aa"
+#: Elements set in the monospace family.
+_CODE = ("code", "pre", "kbd", "samp")
 
 
 def render_pdf(book: Book, options: Options,
                session: Session) -> tuple[bytes, tuple[PageStart, ...], tuple[Diagnostic, ...]]:
     """Render the PDF: its bytes, where each page begins, and the warnings WeasyPrint logged."""
-    markup, sheets, key = _markup(book, options)
+    markup, text, sheets, key = _markup(book, options)
     with _rendering(book) as logged:
         html, layout = _lay_out(book, session, markup, sheets)
         settings: dict[str, Any] = {"pdf_variant": VARIANTS[options.edition],
@@ -75,14 +83,14 @@ def render_pdf(book: Book, options: Options,
     boxed = [found for found in logged if found.message.startswith(_EMPTY_BOX)]
     boxes = "".join(chr(int(code, 16)) for found in boxed
                     for code in re.findall(r"\(U\+([0-9A-F]+)\)", found.message))
-    return pdf, pages, (*_glyph_warnings(markup, book, options, boxes),
+    return pdf, pages, (*_glyph_warnings(text, book, options, boxes),
                         *(found for found in logged if found not in boxed))
 
 
 def page_map(book: Book, options: Options, session: Session) -> tuple[PageStart, ...]:
     """Where each page of the PDF edition begins, laid out without writing the PDF; kept in
     *session* by all the layout depends on, so an EPUB beside the PDF takes the pages found once."""
-    markup, sheets, key = _markup(book, options)
+    markup, _text, sheets, key = _markup(book, options)
 
     def lay_out() -> tuple[PageStart, ...]:
         with _rendering(book):  # (its warnings are the PDF's, not the EPUB's)
@@ -92,20 +100,38 @@ def page_map(book: Book, options: Options, session: Session) -> tuple[PageStart,
     return session.keep("pages", key, lay_out)
 
 
-def _markup(book: Book, options: Options) -> tuple[str, tuple[Stylesheet, ...], str]:
-    """The HTML and stylesheets the PDF is laid out from, and a key naming all its layout
-    depends on (images are inlined in the HTML; the bundled fonts are the tool's)."""
+def _markup(book: Book, options: Options) -> tuple[str, str, tuple[Stylesheet, ...], str]:
+    """The HTML the PDF is laid out from, its text, its stylesheets, and a key naming all its
+    layout depends on (images are inlined in the HTML; the bundled fonts are the tool's)."""
+    from lxml import html as lxml_html
+
     extra = f", {len(options.user_stylesheets)} user stylesheet(s)" if options.user_stylesheets else ""
     provenance = (f"exporter {__version__} ({options.style} style{extra}, page {options.page_size}, "
                   f"{options.edition} edition)")  # (its xmp:CreatorTool)
     markup = compose_html(book, options, css=None, paged=True, generator=provenance)
+    root = lxml_html.fromstring(markup.encode("utf-8"))
+    text = str(root.xpath("string()"))
+    drawn = text + _DRAWN + (_NESTED_MARKERS if root.xpath("//ul//ul | //ol//ul") else "")
     page = page_geometry(options.page_size, options.margins, head_size_pt(options.style)).page_css()
     if options.edition == "print":
         page += f"@page {{ bleed: {PRINT_BLEED_MM}mm; marks: crop; }}\n"
     # (The page's sheet is made here; its base is the bundled styles' folder.)
-    sheets = (*stylesheets_for("pdf", options), Stylesheet(styles_dir() / "page.css", page))
+    sheets = (*(read_bundled(f"fonts/{name}") for name in _font_sheets(markup, drawn, options)),
+              *stylesheets_for("pdf", options), Stylesheet(styles_dir() / "page.css", page))
     texts = [markup, *(sheet.text for sheet in sheets)]
-    return markup, sheets, hashlib.sha256("\0".join(texts).encode()).hexdigest()
+    return markup, text, sheets, hashlib.sha256("\0".join(texts).encode()).hexdigest()
+
+
+def _font_sheets(markup: str, drawn: str, options: Options) -> tuple[str, ...]:
+    """The sheets of bundled faces the PDF is drawn with: its style's family alone when it has
+    every character *drawn*, none of them a symbol (whose emoji form Pango looks for first), and
+    there is no code and no user stylesheet; else every face, as any may draw a character. (Each
+    face takes WeasyPrint milliseconds to load; the PDF is the same either way, as a test checks.)"""
+    family, main = _STYLE_FONTS[options.style][:2]
+    covered = _coverage(main)
+    alone = not options.user_stylesheets and not any(f"<{tag}" in markup for tag in _CODE) and all(
+        ord(char) in covered and unicodedata.category(char) != "So" for char in set(drawn) - set("\t\n\r"))
+    return (family,) if alone else _FONT_SHEETS
 
 
 def _lay_out(book: Book, session: Session, markup: str,
@@ -187,16 +213,13 @@ class _Collector(logging.Handler):
             self.found.append(Diagnostic("PDF-RENDER", message, self.path))
 
 
-def _glyph_warnings(markup: str, book: Book, options: Options, boxes: str = "") -> list[Diagnostic]:
+def _glyph_warnings(text: str, book: Book, options: Options, boxes: str = "") -> list[Diagnostic]:
     """Name the characters the style's font lacks: those the bundled fallbacks (DejaVu Serif or Sans)
     draw, and those no bundled font has, which depend on the machine's fonts (*boxes*: those this
     machine drew as empty boxes)."""
-    from lxml import html as lxml_html
-
-    text = str(lxml_html.fromstring(markup.encode("utf-8")).xpath("string()"))
     used = {ord(char) for char in text if not char.isspace()
             and unicodedata.category(char) not in {"Cc", "Cf", "Zs"}}
-    main, *serif = _STYLE_FONTS[options.style]
+    _sheet, main, *serif = _STYLE_FONTS[options.style]
     outside = sorted(used - _coverage(main))
     if not outside and not boxes:  # (the usual case: the fallbacks' large tables need not be read)
         return []
