@@ -17,14 +17,19 @@ import pytest
 from conftest import ROOT, SEED
 from exporter.check import (
     Finding,
-    check_file,
     check_files,
-    find_ace,
     findings_to_json,
     format_findings,
     has_errors,
 )
+from exporter.check.epub import AceTool, locate_ace
 from validators import ACE_DIRS, QUICK_JVM
+
+
+def find_ace(search: list[Path]) -> AceTool | None:
+    found = locate_ace(search)
+    return found if isinstance(found, AceTool) else None
+
 
 ACE = find_ace(ACE_DIRS)
 needs_ace = pytest.mark.skipif(
@@ -136,7 +141,7 @@ def _edition_pdf(edition: str, folder: Path) -> Path:
 
 
 def test_archive_edition_identifies_as_pdfa_without_errors(tmp_path: Path) -> None:
-    findings = check_file(_edition_pdf("archive", tmp_path))
+    findings = check_files([_edition_pdf("archive", tmp_path)])
     assert _errors(findings) == []
     identification = [f for f in findings if f.code == "PDF-A-ID"]
     assert len(identification) == 1 and identification[0].severity == "info"
@@ -144,7 +149,7 @@ def test_archive_edition_identifies_as_pdfa_without_errors(tmp_path: Path) -> No
 
 
 def test_print_edition_is_a_pdfx_without_errors(tmp_path: Path) -> None:
-    findings = check_file(_edition_pdf("print", tmp_path))
+    findings = check_files([_edition_pdf("print", tmp_path)])
     assert "PDF-X-ID" in _codes(findings, "info")
     assert _errors(findings) == []
     # A print master need not be tagged: such gaps are warnings, not failures.
@@ -152,7 +157,7 @@ def test_print_edition_is_a_pdfx_without_errors(tmp_path: Path) -> None:
 
 
 def test_missing_manifest_file_is_an_epubcheck_error(broken_epub: Path) -> None:
-    findings = check_file(broken_epub)  # (EPUBCheck's finding: DAISY Ace has no say here)
+    findings = check_files([broken_epub])  # (EPUBCheck's finding: DAISY Ace has no say here)
     missing = [f for f in findings if f.code == "RSC-001"]
     assert len(missing) == 1, findings
     assert missing[0].severity == "error"
@@ -170,7 +175,7 @@ def test_ace_reports_a_missing_language(seed_editions: dict[str, Path], tmp_path
         return re.sub(rb'\s(xml:)?lang="[^"]*"', b"", data, count=2)
 
     epub = _rewrite_epub(seed_editions["epub"], tmp_path / "no-lang.epub", drop_lang)
-    findings = check_file(epub, ace_dir=ACE_DIR)
+    findings = check_files([epub], ace_dir=ACE_DIR)
     lang = [f for f in findings if f.code == "ACE-html-has-lang"]
     assert len(lang) == 1, findings
     assert lang[0].severity == "error"
@@ -178,7 +183,7 @@ def test_ace_reports_a_missing_language(seed_editions: dict[str, Path], tmp_path
 
 
 def test_untagged_pdf_fails(tmp_path: Path) -> None:
-    findings = check_file(_untagged_pdf(tmp_path))
+    findings = check_files([_untagged_pdf(tmp_path)])
     untagged = [f for f in findings if f.code == "PDF-UNTAGGED"]
     assert len(untagged) == 1 and untagged[0].severity == "error"
     assert "StructTreeRoot" in untagged[0].message
@@ -187,7 +192,7 @@ def test_untagged_pdf_fails(tmp_path: Path) -> None:
 
 
 def test_font_not_embedded_is_named(tmp_path: Path) -> None:
-    findings = check_file(_helvetica_pdf(tmp_path))
+    findings = check_files([_helvetica_pdf(tmp_path)])
     fonts = [f for f in findings if f.code == "PDF-FONT-NOT-EMBEDDED"]
     assert len(fonts) == 1 and fonts[0].severity == "error"
     assert "Helvetica" in fonts[0].message and "page 1" in fonts[0].message
@@ -204,7 +209,7 @@ def test_pdfx_without_trim_box_or_output_intent(tmp_path: Path) -> None:
     pdf.docinfo["/Title"] = "Print master"
     path = tmp_path / "pdfx.pdf"
     pdf.save(path)
-    findings = check_file(path)
+    findings = check_files([path])
     boxes = {f.message: f.severity for f in findings if f.code == "PDF-BOXES"}
     assert boxes.get("no TrimBox, which PDF/X-3:2002 requires on every page (page 1)") == "error"
     assert boxes.get("BleedBox extends outside the MediaBox (page 2)") == "error"
@@ -227,7 +232,7 @@ def test_mistyped_entries_are_read_as_what_they_say(tmp_path: Path) -> None:
     pdf.docinfo["/GTS_PDFXVersion"] = pikepdf.Name("/PDFX4")
     path = tmp_path / "mistyped.pdf"
     pdf.save(path)
-    findings = check_file(path)
+    findings = check_files([path])
     assert [f.message for f in findings if f.code == "PDF-NO-LANG"] == [
         "/Lang '/en' is not a BCP 47 language tag"]
     assert "PDF-X-ID" in _codes(findings) and "PDF-NO-OUTPUT-INTENT" in _codes(findings, "error")
@@ -247,7 +252,7 @@ def test_xmp_arrays_are_read_by_their_items(tmp_path: Path) -> None:
     pdf.Root.Metadata = pdf.make_stream(packet.encode())
     path = tmp_path / "arrays.pdf"
     pdf.save(path)
-    findings = check_file(path)
+    findings = check_files([path])
     assert "PDF-NO-TITLE" in _codes(findings, "error")
     claims = [f.message for f in findings if f.code == "PDF-A-ID"]
     assert len(claims) == 1 and claims[0].startswith("identifies as PDF/A-3 "), claims
@@ -265,7 +270,7 @@ def test_bad_inputs_are_findings_not_tracebacks(tmp_path: Path, name: str,
     path = tmp_path / name
     if content is not None:
         path.write_bytes(content)
-    findings = check_file(path)
+    findings = check_files([path])
     assert [(f.code, f.severity, f.file) for f in findings] == [(code, "error", str(path))]
     assert findings[0].message
 
@@ -278,14 +283,14 @@ def test_zip_with_an_undecodable_entry_is_a_finding(tmp_path: Path) -> None:
     start = data.index(b"mimetype") + len(b"mimetype")  # its deflated bytes follow the name
     data[start:start + 6] = b"\xff" * 6
     path.write_bytes(bytes(data))
-    assert _codes(check_file(path)) == ["EPUB-INVALID"]
+    assert _codes(check_files([path])) == ["EPUB-INVALID"]
 
 
 def test_zip_that_is_not_an_epub_is_an_unknown_type(tmp_path: Path) -> None:
     path = tmp_path / "archive.zip"
     with zipfile.ZipFile(path, "w") as archive:
         archive.writestr("readme.txt", "hello")
-    assert _codes(check_file(path)) == ["FILE-TYPE"]
+    assert _codes(check_files([path])) == ["FILE-TYPE"]
 
 
 def test_missing_tools_say_how_to_install_them(seed_editions: dict[str, Path], tmp_path: Path,
@@ -298,7 +303,7 @@ def test_missing_tools_say_how_to_install_them(seed_editions: dict[str, Path], t
     # Named without .epub: the type comes from the content (a ZIP with an EPUB mimetype).
     book = tmp_path / "book.download"
     shutil.copy(seed_editions["epub"], book)
-    findings = check_file(book, ace_dir=tmp_path)
+    findings = check_files([book], ace_dir=tmp_path)
     by_code = {f.code: f for f in findings}
     assert set(by_code) == {"EPUBCHECK-MISSING", "ACE-MISSING"}
     assert by_code["EPUBCHECK-MISSING"].severity == "error"
@@ -316,7 +321,7 @@ def test_missing_java_is_reported(seed_editions: dict[str, Path], tmp_path: Path
     monkeypatch.setattr("exporter.check.epub.shutil.which",
                         lambda name, *a, **k: None if name in {"java", "ace-puppeteer"}
                         else real_which(name, *a, **k))
-    findings = check_file(seed_editions["epub"], ace_dir=tmp_path)
+    findings = check_files([seed_editions["epub"]], ace_dir=tmp_path)
     missing = [f for f in findings if f.code == "EPUBCHECK-MISSING"]
     assert len(missing) == 1 and "`java`" in missing[0].message
 
@@ -387,6 +392,6 @@ def test_values_that_only_look_set_are_not_taken_for_set(tmp_path: Path) -> None
     pdf.docinfo["/GTS_PDFXVersion"] = pikepdf.Dictionary()
     path = tmp_path / "looks-set.pdf"
     pdf.save(path)
-    findings = check_file(path)
+    findings = check_files([path])
     assert {"PDF-UNTAGGED", "PDF-NO-LANG", "PDF-NO-TITLE"} <= set(_codes(findings, "error"))
     assert not [f for f in findings if "Dictionary" in f.message or f.code == "PDF-X-ID"]

@@ -18,21 +18,10 @@ from .epub import AceTool, check_epub, locate_ace
 from .findings import SEVERITIES, Finding
 
 
-def check_file(path: Path | str, *, ace_dir: Path | None = None) -> list[Finding]:
-    """Check one EPUB or PDF; *ace_dir* is the folder DAISY Ace was installed into, if any."""
-    return check_files([path], ace_dir=ace_dir)
-
-
 def check_files(paths: Iterable[Path | str], *, ace_dir: Path | None = None) -> list[Finding]:
     """Check each EPUB or PDF in turn and return all findings, file by file."""
     ace = locate_ace([ace_dir] if ace_dir is not None else [])
     return [finding for path in paths for finding in _check_one(Path(path), ace)]
-
-
-def find_ace(search: Sequence[Path]) -> AceTool | None:
-    """The DAISY Ace to run: ``ace-puppeteer`` in a *search* folder or on PATH, with Chromium."""
-    found = locate_ace(search)
-    return found if isinstance(found, AceTool) else None
 
 
 def has_errors(findings: Iterable[Finding]) -> bool:
