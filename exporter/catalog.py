@@ -19,6 +19,7 @@ from lxml import etree
 
 from .errors import OutputError, UsageProblem
 from .metadata import IDENTIFIER_NAMESPACE, PublicationDate
+from .resources import read_bundled
 
 if TYPE_CHECKING:
     from .pipeline import Output
@@ -239,7 +240,7 @@ def library_page(entries: Sequence[Entry], title: str) -> bytes:
 <meta name="color-scheme" content="light dark">
 <title>{escape(title)}</title>
 <link rel="alternate" type="{FEED_TYPE}" href="{FEED_NAME}" title="OPDS catalog">
-<style>{_PAGE_STYLE}</style>
+<style>{read_bundled("catalog.css").text}</style>
 </head>
 <body>
 <header><h1>{escape(title)}</h1>
@@ -272,36 +273,3 @@ def _texts(opf: etree._Element, name: str) -> tuple[str, ...]:
 def _href(name: str) -> str:
     return quote(name, safe="/")
 
-
-_PAGE_STYLE = """
-:root { color-scheme: light dark; --ink: #1f2a36; --muted: #4a5563; --paper: #fbf9f4;
-  --card: #ffffff; --line: #d9d3c7; --link: #0b5394; }
-@media (prefers-color-scheme: dark) {
-  :root { --ink: #ece8e1; --muted: #c2bcb1; --paper: #16191d; --card: #1f2328;
-    --line: #3a4048; --link: #8cc4ff; } }
-* { box-sizing: border-box; }
-body { margin: 0 auto; max-width: 56rem; padding: 1rem; background: var(--paper);
-  color: var(--ink); font: 1rem/1.5 Georgia, "DejaVu Serif", serif; }
-h1 { font-size: 1.8rem; margin: 0.5rem 0; }
-header p, .by, .when, .subjects { color: var(--muted); margin: 0.25rem 0; }
-a { color: var(--link); }
-.shelf, .get { list-style: none; padding: 0; }
-.shelf > li { margin: 0 0 1rem; }
-article { display: flex; gap: 1rem; padding: 1rem; background: var(--card);
-  border: 1px solid var(--line); border-radius: 0.5rem; }
-article img { flex: none; width: 6rem; height: auto; align-self: flex-start;
-  border: 1px solid var(--line); }
-article > div { min-width: 0; overflow-wrap: anywhere; }
-h2 { font-size: 1.3rem; margin: 0 0 0.25rem; line-height: 1.25; }
-.summary { margin: 0.5rem 0; }
-.subjects { font-size: 0.9rem; }
-.get { display: flex; flex-wrap: wrap; gap: 0.5rem; margin: 0.5rem 0 0; }
-.get a { display: inline-block; min-height: 2.75rem; padding: 0.6rem 0.9rem;
-  border: 1px solid var(--line); border-radius: 0.4rem; font-family: system-ui, sans-serif;
-  font-weight: 600; text-decoration: none; }
-.get a:hover, .get a:focus-visible { text-decoration: underline; }
-.size { font-weight: normal; color: var(--muted); }
-.hidden { position: absolute; width: 1px; height: 1px; overflow: hidden;
-  clip-path: inset(50%); white-space: nowrap; }
-@media (max-width: 30rem) { article { flex-direction: column; } article img { width: 5rem; } }
-"""
