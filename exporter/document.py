@@ -150,7 +150,10 @@ def _mark_notes(root: etree._Element, back: str, text: str, source: Source) -> t
     for link in list(root.iter("a")):  # (titled with the note's number by the converter)
         if link.get("class") != "footnote-backref" or not (number := link.get("title", "")).isdigit():
             continue
-        note = next(link.iterancestors("li")).get("id", "")
+        item = next(link.iterancestors("li"), None)
+        if item is None:  # (raw HTML imitating a back link)
+            continue
+        note = item.get("id", "")
         if note in cited:
             link.set("title", back % int(number))
             continue

@@ -163,3 +163,11 @@ def test_a_note_no_call_cites_is_kept_after_the_text_with_a_warning(tmp_path: Pa
     assert lines == ["U", "Text1 here.", "2. Never cited.", "3. Nor this.", "1. Cited."]
     page = html.parse(str(tmp_path / "uncited.html")).getroot()
     assert [len(item.find_class("footnote-backref")) for item in page.iterfind(".//li")] == [1, 0, 0]
+
+
+def test_raw_html_imitating_a_back_link_is_an_ordinary_link(tmp_path: Path) -> None:
+    source = tmp_path / "raw.md"
+    source.write_text('# Raw\n\nText <a class="footnote-backref" title="3" href="#x">back</a>.\n',
+                      encoding="utf-8")
+    result = run_cli("build", source, "-o", tmp_path, "-f", "html")
+    assert result.exit_code == 0 and "leads nowhere" in result.output, result.output
