@@ -45,6 +45,8 @@ Text that cites a second source.[^two]
 
 Closing words.
 
+<div class="footnote"><ol><li>Raw HTML that looks like a list of notes.</li></ol></div>
+
 [^one]: The first note, with *emphasis*.
 [^two]: The second note, with a list.
 

@@ -180,13 +180,13 @@ def _epub_footnotes(root: etree._Element, heading: str) -> None:
         elif "footnote-backref" in (ref.get("class") or ""):
             ref.set("role", "doc-backlink")
     for block in list(root.iter(f"{q}div")):
-        parent = block.getparent()
-        if "footnote" not in (block.get("class") or "").split() or parent is None:
-            continue
+        parent, items = block.getparent(), block.findall(f"{q}ol/{q}li[@id]")
+        if "footnote" not in (block.get("class") or "").split() or parent is None or not items:
+            continue  # (not Python-Markdown's list of notes, whose items have ids: raw HTML)
         notes = etree.Element(f"{q}section", {"class": "footnotes", "role": "doc-endnotes",
                                               f"{{{OPS}}}type": "footnotes"})
         etree.SubElement(notes, f"{q}h2", {"class": "footnotes-title"}).text = heading
-        for number, item in enumerate(block.findall(f"{q}ol/{q}li"), start=1):
+        for number, item in enumerate(items, start=1):
             aside = etree.SubElement(notes, f"{q}aside", {"id": item.get("id", ""), "class": "footnote",
                                                           "role": "doc-footnote",
                                                           f"{{{OPS}}}type": "footnote"})
