@@ -50,12 +50,12 @@ _STYLE_FONTS = {
 }
 _FALLBACK_FONT = "dejavu/DejaVuSans.ttf"
 _FONT_SHEETS = ("serif.css", "sans.css", "mono.css", "fallback.css")
-#: What WeasyPrint draws that no text holds: list markers, q's quotes, the hyphen it breaks words
-#: with, the ellipsis of a running head, wbr's space; and the markers of lists in lists.
-_DRAWN = "\u2022\u201c\u201d\u2018\u2019\u2010\u2026\u200b0123456789."
+#: What WeasyPrint draws that no text holds: list markers, the hyphen it breaks words with, the
+#: ellipsis of a running head, wbr's space; and the markers of lists in lists.
+_DRAWN = "\u2022\u2010\u2026\u200b0123456789."
 _NESTED_MARKERS = "\u25e6\u25aa"
-#: Elements set in the monospace family.
-_CODE = ("code", "pre", "kbd", "samp")
+#: Elements that call for other faces: code's monospace family, q's quotes (by language).
+_OTHER_FACES = ("code", "pre", "kbd", "samp", "q")
 
 
 def render_pdf(book: Book, options: Options,
@@ -125,11 +125,12 @@ def _markup(book: Book, options: Options) -> tuple[str, str, tuple[Stylesheet, .
 def _font_sheets(markup: str, drawn: str, options: Options) -> tuple[str, ...]:
     """The sheets of bundled faces the PDF is drawn with: its style's family alone when it has
     every character *drawn*, none of them a symbol (whose emoji form Pango looks for first), and
-    there is no code and no user stylesheet; else every face, as any may draw a character. (Each
-    face takes WeasyPrint milliseconds to load; the PDF is the same either way, as a test checks.)"""
+    there is no code, quotation or user stylesheet; else every face, as any may draw a character.
+    (Each face takes WeasyPrint milliseconds to load; the PDF is the same either way, as a test
+    checks.)"""
     family, main = _STYLE_FONTS[options.style][:2]
     covered = _coverage(main)
-    alone = not options.user_stylesheets and not any(f"<{tag}" in markup for tag in _CODE) and all(
+    alone = not options.user_stylesheets and not any(f"<{tag}" in markup for tag in _OTHER_FACES) and all(
         ord(char) in covered and unicodedata.category(char) != "So" for char in set(drawn) - set("\t\n\r"))
     return (family,) if alone else _FONT_SHEETS
 
