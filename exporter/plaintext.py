@@ -9,7 +9,7 @@ _CLOSING = tuple(".!?:;,…\"'”’)]»")
 _ESCAPE = re.compile(r"([\\`*_\[\]>{}#])")
 #: A table's rule under its header row (``|---|:--:|``), which plain text may leave out.
 _RULE = re.compile(r"\|?(?:\s*:?-+:?\s*\|)+\s*:?-*:?\s*")
-_ORDERED = re.compile(r"^(\d+)\. ")
+_ORDERED = re.compile(r"^(\d+)([.)]) ")
 
 
 def text_to_markdown(text: str) -> str:
@@ -42,7 +42,7 @@ def text_to_markdown(text: str) -> str:
                 continue
             block = "## " + _escape(line)
         else:
-            kind, block = "paragraph", _ORDERED.sub(r"\1\\. ", _escape(line))
+            kind, block = "paragraph", _ORDERED.sub(r"\1\\\2 ", _escape(line))
         if blocks and kind == previous_kind and kind in {"table", "list"}:
             blocks[-1] += "\n" + block
         else:

@@ -29,6 +29,7 @@ LISTS = [
     "-\ta tab\n\t-\ttab nested\n",
     "1) one\n2) two\n   - under a parenthesis\n3) three\n",
     "- a\n  3) b\n  4) c\n- d\n",
+    "> 1) quoted\n> 2) list\n>     - nested\n",
 ]
 
 
@@ -180,7 +181,7 @@ def test_a_text_article_keeps_its_characters_and_its_tables(tmp_path: Path) -> N
     (tmp_path / "a.txt").write_text(
         "Notes\n\nUse <tag> and a < b > c, AT&T, &amp; and *stars*.\n\n"
         "| Item | Cost <eur> |\n| Bread | 2 & 3 |\n\nBetween.\n\n| A | B |\n|---|:--|\n| 1 | 2 |\n"
-        "\n| one line alone |\n\n|\n",
+        "\n| one line alone |\n\n|\n\n2) The second time it rained.\n\n3. And a third.\n",
         encoding="utf-8")
     result = run_cli("build", tmp_path / "a.txt", "-o", tmp_path, "-f", "html")
     assert result.exit_code == 0, result.output
@@ -190,7 +191,8 @@ def test_a_text_article_keeps_its_characters_and_its_tables(tmp_path: Path) -> N
     tables = [[[cell.text_content() for cell in row] for row in table.iter("tr")]
               for table in page.iter("table")]
     assert tables == [[["Item", "Cost <eur>"], ["Bread", "2 & 3"]], [["A", "B"], ["1", "2"]]]
-    assert {"| one line alone |", "|"} <= {p.text_content() for p in page.iter("p")}
+    assert {"| one line alone |", "|", "2) The second time it rained.", "3. And a third."} <= {
+        p.text_content() for p in page.iter("p")}
 
 
 LINKS = """# Links

@@ -263,6 +263,14 @@ class ExporterExtension(Extension):
         md.treeprocessors.register(ArticleProcessor(md, self.title), "exporter-article", 4)
         table = md.parser.blockprocessors["table"]
         md.parser.blockprocessors.register(_GitHubTable(md.parser, table.config), "table", 75)
+        # Ordered lists numbered "1)" as well as "1.", as CommonMark reads them (in quotes and notes too).
+        olist, ulist = md.parser.blockprocessors["olist"], md.parser.blockprocessors["ulist"]
+        tab = md.tab_length
+        olist.RE = re.compile(rf"^[ ]{{0,{tab - 1}}}\d+[.)][ ]+(.*)")
+        olist.CHILD_RE = re.compile(rf"^[ ]{{0,{tab - 1}}}((\d+[.)]))[ ]+(.*)")
+        for processor in (olist, ulist):
+            processor.INDENT_RE = re.compile(rf"^[ ]{{{tab},{tab * 2 - 1}}}((\d+[.)])|[*+-])[ ]+.*")
+
 
 
 class _GitHubTable(TableProcessor):

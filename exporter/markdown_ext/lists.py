@@ -1,6 +1,5 @@
-"""Nested lists as CommonMark reads them (two or three spaces deep, numbered ``1.`` or ``1)``),
-re-indented to the four spaces a level Python-Markdown needs and numbered ``1.``, which is all it
-reads; other lines and fenced code keep their indentation."""
+"""Nested lists as CommonMark reads them (two or three spaces deep), re-indented to the four
+spaces a level Python-Markdown needs; other lines and fenced code keep their indentation."""
 
 from __future__ import annotations
 
@@ -59,8 +58,6 @@ class ListIndentPreprocessor(Preprocessor):
                 width = len(item.group(2)) + max(len(item.group(3)), 1)
                 items.append((indent + width, target + 4, False))
                 shift = target - indent
-                if item.group(2).endswith(")"):
-                    line = raw = f"{line[:item.end(2) - 1]}.{line[item.end(2):]}"
             elif items and indent >= items[-1][0] and not lazy:
                 shift = items[-1][1] - items[-1][0]
             elif blank:
