@@ -71,8 +71,9 @@ _LABELS = {
 
 
 def labels(language: str) -> Labels:
-    """The labels for the language tag *language* (English where none are known)."""
-    return _LABELS.get(language.split("-")[0].lower(), _LABELS["en"])
+    """The labels for the language tag *language*: English where none are known, with "&"
+    between authors, which reads in any language."""
+    return _LABELS.get(language.split("-")[0].lower()) or _LABELS["en"]._replace(and_=" & ")
 
 
 _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",

@@ -118,7 +118,7 @@ def _footnote(item: etree._Element) -> etree._Element:
     """A footnote's list *item* as a ``span.footnote``: its first paragraph's content runs after
     the marker; its other blocks become spans of class ``footnote-block footnote-<tag>``, which
     CSS shows as blocks (a paragraph holds no blocks: a parser would end the call's paragraph at a
-    list and spill the note into the text)."""
+    list and spill the note into the text); their own classes stay."""
     note = etree.Element("span", {"class": "footnote", "id": item.get("id", "")})
     for backref in list(item.iter("a")):
         if "footnote-backref" in (backref.get("class") or ""):
@@ -138,7 +138,7 @@ def _footnote(item: etree._Element) -> etree._Element:
         if element is not note and element.tail and not in_code:
             element.tail = _SPACES.sub(" ", element.tail)
     for element in note.iter(*BLOCKS, *_BLOCK_PARTS):
-        element.set("class", f"footnote-block footnote-{element.tag}")
+        element.set("class", f"footnote-block footnote-{element.tag} {element.get('class', '')}".rstrip())
         element.tag = "span"
     return note
 

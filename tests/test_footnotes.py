@@ -171,3 +171,22 @@ def test_raw_html_imitating_a_back_link_is_an_ordinary_link(tmp_path: Path) -> N
                       encoding="utf-8")
     result = run_cli("build", source, "-o", tmp_path, "-f", "html")
     assert result.exit_code == 0 and "leads nowhere" in result.output, result.output
+
+
+def test_a_note_s_numbered_list_counts_on_its_own(tmp_path: Path) -> None:
+    """Its items took the numbers of the list the note is cited in, and the next note's went on."""
+    pdf = _build(tmp_path, "counts", "# Counts\n\n1. First[^a]\n2. Second[^b]\n\n"
+                 "[^a]: Steps:\n\n    1. alpha\n    2. beta\n\n[^b]: More:\n\n    1. gamma\n")
+    lines = [line.strip() for line in pdf_text(pdf).splitlines() if line.strip()]
+    assert lines == ["Counts", "1. First1", "2. Second2", "1. Steps:", "1. alpha", "2. beta",
+                     "2. More:", "1. gamma"]
+
+
+def test_a_note_s_table_keeps_its_column_alignment(tmp_path: Path) -> None:
+    import pdfplumber
+
+    pdf = _build(tmp_path, "aligned", "# Aligned\n\nText.[^t]\n\n[^t]: Figures:\n\n"
+                 "    | Place | Count |\n    |:--|--:|\n    | Here | 7 |\n    | There | 1234 |\n")
+    with pdfplumber.open(pdf) as document:
+        words = {w["text"]: w for w in document.pages[0].extract_words()}
+    assert abs(words["7"]["x1"] - words["1234"]["x1"]) < 0.5  # (right-aligned: their ends meet)

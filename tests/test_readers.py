@@ -328,3 +328,15 @@ def test_front_matter_names_the_cover(tmp_path: Path) -> None:
     refused = run_cli("build", missing, "-o", tmp_path / "out2")
     assert refused.exit_code == 6 and "nowhere.png" in refused.stderr
     assert not (tmp_path / "out2").exists()
+
+
+def test_authors_are_joined_in_the_article_s_language_else_with_an_ampersand(tmp_path: Path) -> None:
+    for language, joined in (("en-GB", "Anna Berg and Jan Kurz"), ("fr", "Anna Berg et Jan Kurz"),
+                             ("sv", "Anna Berg & Jan Kurz")):
+        source = tmp_path / f"{language}.md"
+        source.write_text(f"---\ntitle: T\nlanguage: {language}\nauthor: [Anna Berg, Jan Kurz]\n---\n\n"
+                          "Text.\n", encoding="utf-8")
+        result = run_cli("build", source, "-o", tmp_path, "-f", "html")
+        assert result.exit_code == 0, result.output
+        page = lxml_html.fromstring(source.with_suffix(".html").read_bytes())
+        assert page.find_class("authors")[0].text_content() == joined

@@ -50,8 +50,9 @@ _STYLE_FONTS = {
 }
 _FALLBACK_FONT = "dejavu/DejaVuSans.ttf"
 _FONT_SHEETS = ("serif.css", "sans.css", "mono.css", "fallback.css")
-#: What WeasyPrint draws that no text holds: list markers, the hyphen it breaks words with, the
-#: ellipsis of a running head, wbr's space; and the markers of lists in lists.
+#: What WeasyPrint draws that no text holds (besides its capitals, for uppercase and small caps):
+#: list markers, the hyphen it breaks words with, a running head's ellipsis, wbr's space; and the
+#: markers of lists in lists.
 _DRAWN = "\u2022\u2010\u2026\u200b0123456789."
 _NESTED_MARKERS = "\u25e6\u25aa"
 #: Elements that call for other faces: code's monospace family, q's quotes (by language).
@@ -111,7 +112,7 @@ def _markup(book: Book, options: Options) -> tuple[str, str, tuple[Stylesheet, .
     markup = compose_html(book, options, css=None, paged=True, generator=provenance)
     root = lxml_html.fromstring(markup.encode("utf-8"))
     text = str(root.xpath("string()"))
-    drawn = text + _DRAWN + (_NESTED_MARKERS if root.xpath("//ul//ul | //ol//ul") else "")
+    drawn = text + text.upper() + _DRAWN + (_NESTED_MARKERS if root.xpath("//ul//ul | //ol//ul") else "")
     page = page_geometry(options.page_size, options.margins, head_size_pt(options.style)).page_css()
     if options.edition == "print":
         page += f"@page {{ bleed: {PRINT_BLEED_MM}mm; marks: crop; }}\n"
@@ -124,14 +125,15 @@ def _markup(book: Book, options: Options) -> tuple[str, str, tuple[Stylesheet, .
 
 def _font_sheets(markup: str, drawn: str, options: Options) -> tuple[str, ...]:
     """The sheets of bundled faces the PDF is drawn with: its style's family alone when it has
-    every character *drawn*, none of them a symbol (whose emoji form Pango looks for first), and
-    there is no code, quotation or user stylesheet; else every face, as any may draw a character.
-    (Each face takes WeasyPrint milliseconds to load; the PDF is the same either way, as a test
-    checks.)"""
+    every character *drawn*, none of them a symbol or a variation selector (either may make Pango
+    look for an emoji form), and there is no code, quotation or user stylesheet; else every face,
+    as any may draw a character. (Each face takes WeasyPrint milliseconds to load; the PDF is the
+    same either way, as a test checks.)"""
     family, main = _STYLE_FONTS[options.style][:2]
     covered = _coverage(main)
     alone = not options.user_stylesheets and not any(f"<{tag}" in markup for tag in _OTHER_FACES) and all(
-        ord(char) in covered and unicodedata.category(char) != "So" for char in set(drawn) - set("\t\n\r"))
+        ord(char) in covered and unicodedata.category(char) != "So" and not "\ufe00" <= char <= "\ufe0f"
+        for char in set(drawn) - set("\t\n\r"))
     return (family,) if alone else _FONT_SHEETS
 
 
