@@ -158,8 +158,11 @@ def _mark_notes(root: etree._Element, back: str, text: str, source: Source) -> t
             link.set("title", back % int(number))
             continue
         drop_keeping_tail(link)
-        position = text.find(f"[^{note[3:]}]:")  # (its id is fn-label)
-        found.append(Diagnostic("NOTE-UNCITED", f"note [^{note[3:]}] has no call in the text: the editions "
+        from .markdown_ext import note_label
+
+        label = note_label(note)
+        position = text.find(f"[^{label}]:")
+        found.append(Diagnostic("NOTE-UNCITED", f"note [^{label}] has no call in the text: the editions "
                                 "list it after the text", str(source.path),
                                 source.body_line_offset + text.count("\n", 0, position) + 1
                                 if position >= 0 else None))

@@ -190,3 +190,25 @@ def test_a_note_s_table_keeps_its_column_alignment(tmp_path: Path) -> None:
     with pdfplumber.open(pdf) as document:
         words = {w["text"]: w for w in document.pages[0].extract_words()}
     assert abs(words["7"]["x1"] - words["1234"]["x1"]) < 0.5  # (right-aligned: their ends meet)
+
+
+def test_notes_labelled_with_any_characters_keep_their_place(tmp_path: Path) -> None:
+    """A label with a colon or a space made an id the sanitizer dropped: the note was printed
+    twice in the PDF and left out of the EPUB, and the warning named no label."""
+    from validators import close_epubcheck, epubcheck_messages, start_epubcheck
+
+    source = tmp_path / "labels.md"
+    source.write_text("# Labels\n\nOne[^a] and two[^x:y] and three[^a b].\n\n[^a]: First.\n"
+                      "[^x:y]: Second.\n[^a b]: Third.\n[^q:r]: Never cited.\n", encoding="utf-8")
+    result = run_cli("build", source, "-o", tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    assert [line for line in result.output.splitlines() if line.startswith("Warning")] == [
+        f"Warning: {source}:8: note [^q:r] has no call in the text: the editions list it after the text"]
+    lines = [line.strip() for line in pdf_text(tmp_path / "out" / "labels.pdf").splitlines() if line.strip()]
+    assert lines == ["Labels", "One1 and two2 and three3.", "4. Never cited.", "1. First.", "2. Second.",
+                     "3. Third."]
+    start_epubcheck()
+    try:
+        assert epubcheck_messages(tmp_path / "out" / "labels.epub") == []
+    finally:
+        close_epubcheck()

@@ -53,6 +53,7 @@ _HEAVY_MARKERS, _LIGHT_MARKERS = "[`*_", "<&\\\"'!"
 _BUDGET_NS, _BUDGET_NS_PER_CHAR = 3_000_000_000, 2_000
 _BRACKET = re.compile(r"\\.|[\[\]]", re.DOTALL)
 _ESCAPED = re.compile(r"\\.", re.DOTALL)
+_NOT_IN_NAMES = re.compile(r"[^A-Za-z0-9-]")
 
 
 class TooComplex(SourceError):
@@ -281,6 +282,22 @@ class _GitHubTable(TableProcessor):
         return [cell.replace("\\|", "|") for cell in super()._split_row(row)]
 
 
+class _Footnotes(FootnoteExtension):
+    """Notes whose ids are XML names whatever their labels, which the sanitizer keeps: each
+    character but an ASCII letter, digit or hyphen is written ``_hex_`` (``[^x:y]``: ``fn-x_3a_y``)."""
+
+    def makeFootnoteId(self, id: str) -> str:
+        return str(super().makeFootnoteId(_NOT_IN_NAMES.sub(lambda m: f"_{ord(m[0]):x}_", id)))
+
+    def makeFootnoteRefId(self, id: str, found: bool = False) -> str:
+        return str(super().makeFootnoteRefId(_NOT_IN_NAMES.sub(lambda m: f"_{ord(m[0]):x}_", id), found))
+
+
+def note_label(note_id: str) -> str:
+    """The label a note was given in the text (``x:y``), from its id (``fn-x_3a_y``)."""
+    return re.sub(r"_([0-9a-f]+)_", lambda m: chr(int(m[1], 16)), note_id.removeprefix("fn-"))
+
+
 class _Markdown(Markdown):
     """Builds the extension SuperFences asks for by name without scanning entry points."""
 
@@ -316,7 +333,7 @@ def make_markdown(code: bool = True, title: str | None = None) -> Markdown:
     return _Markdown(
         extensions=[
             AbbrExtension(), AttrListExtension(), DefListExtension(), *code_extensions,
-            FootnoteExtension(SEPARATOR="-", BACKLINK_TITLE="%d"), SaneListExtension(),
+            _Footnotes(SEPARATOR="-", BACKLINK_TITLE="%d"), SaneListExtension(),
             SmartyExtension(substitutions=characters),
             TableExtension(), TocExtension(permalink=False, slugify=_slugify), ExporterExtension(title),
         ],
