@@ -278,3 +278,20 @@ def test_watch_of_a_book_file_follows_its_articles_and_nothing_else(tmp_path: Pa
         os.chdir(Path(__file__).parent)
     page = (tmp_path / "out" / "watched-book.html").read_text(encoding="utf-8")
     assert "Chapter A, edited" in page and "New" not in page and "Not in the book" not in page
+
+
+def test_a_table_too_wide_for_the_page_keeps_every_column_on_it(tmp_path: Path) -> None:
+    """Twelve columns of long words ran past the page's edge: columns 10 to 12 were lost on paper."""
+    import pdfplumber
+
+    header = "| " + " | ".join(f"Column{n} header" for n in range(12)) + " |"
+    rows = ["| " + " | ".join(f"val{r}-{n} longishword" for n in range(12)) + " |" for r in range(3)]
+    source = tmp_path / "wide.md"
+    source.write_text("# Wide\n\n" + "\n".join([header, "|---" * 12 + "|", *rows]) + "\n", encoding="utf-8")
+    result = run_cli("build", source, "-o", tmp_path, "-f", "pdf")
+    assert result.exit_code == 0, result.output
+    with pdfplumber.open(tmp_path / "wide.pdf") as document:
+        page = document.pages[0]
+        assert max(char["x1"] for char in page.chars) < page.width
+        text = page.extract_text().replace("\n", "").replace("\u2010", "")
+    assert all(f"val2-{n}" in text for n in range(12)), text
