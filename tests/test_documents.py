@@ -30,6 +30,9 @@ LISTS = [
     "1) one\n2) two\n   - under a parenthesis\n3) three\n",
     "- a\n  3) b\n  4) c\n- d\n",
     "> 1) quoted\n> 2) list\n>     - nested\n",
+    "Things to buy:\n- milk\n- eggs\n",
+    "Steps:\n1. one\n2. two\n   - under two\n\nAfter.\n",
+    "A year:\n2024. is not a list\n\n- but this is\n",
 ]
 
 

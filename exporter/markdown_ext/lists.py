@@ -46,13 +46,14 @@ class ListIndentPreprocessor(Preprocessor):
             opener = _FENCE.match(line) if indent < limit else None
             # A block ends the list it is not indented into; other text continues the paragraph.
             block = bool(opener) or bool(_RULE.match(line)) or stripped[0] in _BLOCK_STARTS
-            popped = []
+            popped, in_list = [], bool(items)
             while items and indent < items[-1][0] and (blank or block or item):
                 popped.append(items.pop())
             shift = 0
             if item and indent < limit:
-                if popped and popped[-1][2] and not blank:
-                    # Else Python-Markdown reads a loose item's sibling as part of the nested list.
+                if (popped and popped[-1][2] or paragraph and not in_list) and not blank:
+                    # Else Python-Markdown reads a loose item's sibling as part of the nested list,
+                    # or a list right under a paragraph as more of its text.
                     out.append("")
                 target = items[-1][1] if items else 0
                 width = len(item.group(2)) + max(len(item.group(3)), 1)
@@ -71,10 +72,10 @@ class ListIndentPreprocessor(Preprocessor):
 
 
 def _may_interrupt(item: re.Match[str], nested: bool) -> bool:
-    """Whether an item may start right under a paragraph line: only inside an item, and a
-    numbered one only from 1 (CommonMark's rule; Python-Markdown's at the top level is never)."""
+    """Whether an item may start right under a paragraph line, as CommonMark says: one with text,
+    and a numbered one only from 1 (at the top level too, where Python-Markdown's rule is never)."""
     marker = item.group(2)
-    return nested and (not marker[:-1].isdigit() or int(marker[:-1]) == 1)
+    return (nested or bool(item.group(3))) and (not marker[:-1].isdigit() or int(marker[:-1]) == 1)
 
 
 def _shifted(line: str, shift: int) -> str:
