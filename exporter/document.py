@@ -104,7 +104,7 @@ def build_document(source: Source, options: Options) -> Document:
         raise SourceError(error.message, path=source.path, line=line) from None
     title: str | None = getattr(converter, "exporter_title", None)
     try:
-        root = parse_fragment(sanitize_html(html))
+        root = parse_fragment(sanitize_html(html, elsewhere := list[str]()))
     except ValueError as limit:
         raise SourceError(f"the text cannot be read whole ({limit}); nothing was built",
                           path=source.path) from None
@@ -126,8 +126,9 @@ def build_document(source: Source, options: Options) -> Document:
         if not str(heading.xpath("string()")).strip() and not len(heading):
             unwrap(heading)
     headings = _collect_headings(root)
-    link_warnings = tuple(Diagnostic("LINK-DROPPED", message, str(source.path))
-                          for message in mend_links(root))
+    link_warnings = tuple(Diagnostic("LINK-DROPPED", message, str(source.path)) for message in [
+        *(f"link to {href!r} leads out of the web, mail and this article, which is all a book can "
+          "open; its text is kept" for href in elsewhere), *mend_links(root)])
     return Document(
         source=source,
         metadata=metadata,

@@ -68,14 +68,19 @@ _VALUES: dict[str, Callable[[str], object]] = {
 }
 
 
-def _filter_attribute(tag: str, name: str, value: str) -> str | None:
-    """Keep an allowed attribute only when its value is one a book can hold."""
+def _filter_attribute(tag: str, name: str, value: str, dropped: list[str] | None = None) -> str | None:
+    """Keep an allowed attribute only when its value is one a book can hold (a link's address
+    that it cannot is added to *dropped*)."""
     rule = _VALUES.get(name)
     if rule is not None:
         return value.strip() if rule(value.strip()) else None
     if name == "href" and tag == "a":
         # Other files and schemes do not travel with a one-file book: only the web, mail, or here.
-        return value if _LINK.match(value.strip()) else None
+        if _LINK.match(value.strip()):
+            return value
+        if dropped is not None:
+            dropped.append(value)
+        return None
     if name == "cite":
         return value if _WEB.match(value.strip()) else None
     if name == "type" and tag == "ol":
@@ -83,9 +88,10 @@ def _filter_attribute(tag: str, name: str, value: str) -> str | None:
     return value
 
 
-def sanitize_html(html: str) -> str:
-    """Return *html* with everything outside the allow-list removed."""
+def sanitize_html(html: str, dropped: list[str] | None = None) -> str:
+    """Return *html* with everything outside the allow-list removed; the addresses of links that
+    lead out of the web, mail and the article are added to *dropped*."""
     clean = nh3.clean(html, tags=TAGS, clean_content_tags=DROPPED_WITH_CONTENT, attributes=ATTRIBUTES,
-                      attribute_filter=_filter_attribute, url_schemes=URL_SCHEMES, link_rel=None,
-                      strip_comments=True)
+                      attribute_filter=lambda tag, name, value: _filter_attribute(tag, name, value, dropped),
+                      url_schemes=URL_SCHEMES, link_rel=None, strip_comments=True)
     return _XML_FORBIDDEN.sub("\ufffd", clean)

@@ -444,3 +444,18 @@ def test_front_matter_that_libyaml_reads_is_read(tmp_path: Path) -> None:
     with zipfile.ZipFile(tmp_path / "out" / "q.epub") as epub:
         opf = epub.read("EPUB/content.opf").decode("utf-8")
     assert "<dc:subject>Who won?</dc:subject>" in opf
+
+
+def test_a_link_to_another_file_keeps_its_text_with_a_warning(tmp_path: Path) -> None:
+    """Its address went without a word, even under --strict."""
+    (tmp_path / "a.md").write_text("# A\n\nSee [the other](two.md) and [the file](files/doc.pdf).\n",
+                                   encoding="utf-8")
+    result = run_cli("build", tmp_path / "a.md", "-o", tmp_path, "-f", "html")
+    assert result.exit_code == 0, result.output
+    assert [line.split(": ", 2)[-1] for line in result.output.splitlines() if line.startswith("Warning")] == [
+        f"link to {name!r} leads out of the web, mail and this article, which is all a book can open; "
+        "its text is kept" for name in ("two.md", "files/doc.pdf")]
+    page = html.fromstring((tmp_path / "a.html").read_bytes())
+    assert [(a.text, a.get("href")) for a in page.iter("a") if a.text in ("the other", "the file")] == [
+        ("the other", None), ("the file", None)]
+    assert run_cli("build", tmp_path / "a.md", "-o", tmp_path / "strict", "--strict").exit_code == 10

@@ -51,7 +51,7 @@ class ListIndentPreprocessor(Preprocessor):
                 popped.append(items.pop())
             shift = 0
             if item and indent < limit:
-                if (popped and popped[-1][2] or paragraph and not in_list) and not blank:
+                if ((popped and popped[-1][2]) or (paragraph and not in_list)) and not blank:
                     # Else Python-Markdown reads a loose item's sibling as part of the nested list,
                     # or a list right under a paragraph as more of its text.
                     out.append("")
