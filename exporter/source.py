@@ -110,23 +110,53 @@ def decode_text(data: bytes, path: Path) -> str:
 def split_front_matter(
     text: str, path: Path, options: Options
 ) -> tuple[dict[str, Any], dict[str, int], str, int]:
-    """Split ``---`` fenced YAML front matter from the body: the mapping, the line of each key,
-    the body and the number of lines before it."""
+    """Split ``---`` fenced YAML front matter (or Hugo's ``+++`` fenced TOML) from the body: the
+    mapping, the line of each key, the body and the number of lines before it."""
     lines = text.split("\n")
-    if lines[0].rstrip() != "---":
+    fence = lines[0].rstrip()
+    if fence not in ("---", "+++"):
         return {}, {}, text, 0
-    end = next((i for i in range(1, len(lines)) if _FENCE.match(lines[i])), None)
+    end = next((i for i in range(1, len(lines)) if (_FENCE.match(lines[i]) if fence == "---"
+                                                     else lines[i].rstrip() == fence)), None)
     if end is None:
-        raise MetadataError("front matter opened with '---' is never closed", path=path, line=1)
+        raise MetadataError(f"front matter opened with '{fence}' is never closed", path=path, line=1)
     block = "\n".join(lines[1:end])
     if len(block.encode("utf-8")) > options.max_front_matter_bytes:
         raise MetadataError(f"front matter is larger than {options.max_front_matter_bytes} bytes",
                             path=path, line=1)
     try:
-        mapping, key_lines = load_yaml_mapping(block, path, first_line=2)
+        mapping, key_lines = (load_yaml_mapping if fence == "---" else _load_toml)(block, path, 2)
     except NotAMapping:  # Markdown after all: a rule, a setext heading ("---\nFoo\n---")
         return {}, {}, text, 0
     return mapping, key_lines, "\n".join(lines[end + 1 :]), end + 1
+
+
+def _load_toml(block: str, path: Path, first_line: int) -> tuple[dict[str, Any], dict[str, int]]:
+    """A TOML front matter's mapping, its dates and times as text (as YAML's are kept), and the
+    line of each key."""
+    import tomllib
+
+    try:
+        mapping = tomllib.loads(block)
+    except tomllib.TOMLDecodeError as error:
+        where = re.search(r"at line (\d+)", str(error))
+        raise MetadataError(f"invalid TOML: {str(error).split(' (at ')[0]}", path=path,
+                            line=int(where[1]) + first_line - 1 if where else first_line) from None
+    except RecursionError:
+        raise MetadataError("front matter is nested too deeply", path=path, line=first_line) from None
+
+    def text(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {key: text(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [text(item) for item in value]
+        if isinstance(value, str) and (bad := _XML_FORBIDDEN.search(value)):
+            raise MetadataError(f"character U+{ord(bad.group()):04X} is not allowed in metadata", path=path)
+        return value.isoformat() if hasattr(value, "isoformat") else value
+
+    key_lines = {match[1]: number for number, line in enumerate(block.split("\n"), start=first_line)
+                 if (match := re.match(r"\s*([A-Za-z0-9_-]+)\s*=", line))}
+    return text(mapping), key_lines
 
 
 def load_yaml_mapping(block: str, path: Path, first_line: int = 1) -> tuple[dict[str, Any], dict[str, int]]:

@@ -459,3 +459,20 @@ def test_a_link_to_another_file_keeps_its_text_with_a_warning(tmp_path: Path) ->
     assert [(a.text, a.get("href")) for a in page.iter("a") if a.text in ("the other", "the file")] == [
         ("the other", None), ("the file", None)]
     assert run_cli("build", tmp_path / "a.md", "-o", tmp_path / "strict", "--strict").exit_code == 10
+
+
+def test_hugo_s_toml_front_matter_is_read(tmp_path: Path) -> None:
+    """It was printed as the first paragraph, and the title came from the file's name."""
+    (tmp_path / "post.md").write_text('+++\ntitle = "Hugo post"\ndate = 2025-03-04T10:30:00+02:00\n'
+                                      'tags = ["war", "maps"]\n+++\nBody text.\n', encoding="utf-8")
+    result = run_cli("build", tmp_path / "post.md", "-o", tmp_path, "-f", "html")
+    assert result.exit_code == 0, result.output
+    page = html.fromstring((tmp_path / "post.html").read_bytes())
+    assert page.findtext(".//title") == "Hugo post"
+    assert [p.text_content() for p in page.iter("p") if "+++" in p.text_content()] == []
+    assert page.find(".//time").get("datetime") == "2025-03-04"
+    assert page.find(".//meta[@name='keywords']").get("content") == "war, maps"
+    (tmp_path / "bad.md").write_text('+++\ntitle = "Hugo\ndate = 2025\n+++\nBody.\n', encoding="utf-8")
+    result = run_cli("build", tmp_path / "bad.md", "-o", tmp_path / "out")
+    assert result.exit_code == 5 and result.output.startswith(f"Error: {tmp_path / 'bad.md'}:2: invalid TOML")
+    assert not (tmp_path / "out").exists()
