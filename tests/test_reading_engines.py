@@ -177,3 +177,19 @@ def test_the_books_read_are_valid(books: Path) -> None:
     if ace_program() is not None:
         for style in STYLES:
             assert ace_violations(books / style / "field-report.epub") == ("pass", [])
+
+
+def test_a_tall_figure_fits_a_phone_screen(browser: Any, tmp_path: Path) -> None:
+    """A 600 × 2400 figure was 1,372 px tall on a 375 × 667 phone; it keeps its proportions."""
+    Image.new("RGB", (600, 2400), (90, 120, 160)).save(tmp_path / "tall.png")
+    (tmp_path / "tall.md").write_text("# Tall\n\nBefore.\n\n![A very tall chart](tall.png)\n\nAfter.\n",
+                                      encoding="utf-8")
+    result = run_cli("build", tmp_path / "tall.md", "-o", tmp_path, "-f", "html")
+    assert result.exit_code == 0, result.output
+    page = browser.new_page(viewport={"width": 375, "height": 667})
+    try:
+        page.goto((tmp_path / "tall.html").as_uri())
+        box = page.locator("figure img").bounding_box()
+    finally:
+        page.close()
+    assert box["height"] <= 0.9 * 667 + 1 and abs(box["width"] / box["height"] - 0.25) < 0.01, box
