@@ -19,7 +19,15 @@ from .metadata import Metadata, labels, read_metadata, stated_title
 from .options import Options
 from .sanitize import sanitize_html
 from .source import STDIN, Source
-from .xhtml import VOID, drop_keeping_tail, parse_fragment, repair_content_model, serialize_fragment, unwrap
+from .xhtml import (
+    VOID,
+    drop_keeping_tail,
+    parse_fragment,
+    repair_content_model,
+    serialize_fragment,
+    unwrap,
+    words_without_calls,
+)
 
 # The quote markers and indentation that start each line.
 _INDENT = re.compile(r"^((?:[ \t]*>)*)([ \t]*)", re.MULTILINE)
@@ -224,7 +232,7 @@ def _collect_headings(root: etree._Element) -> tuple[Heading, ...]:
     open_levels: list[int] = []
     used = {element.get("id") for element in root.iter() if element.get("id")}
     for element in root.iter(*_HEADINGS):
-        text = " ".join(str(element.xpath("string()")).split())
+        text = words_without_calls(element)
         if not text:
             continue  # (a heading of images alone: nothing to list)
         if not element.get("id"):

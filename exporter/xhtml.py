@@ -80,10 +80,20 @@ def prefix_ids(root: etree._Element, prefix: str) -> None:
             element.set("href", "#" + prefix + href[1:])
 
 
+def words_without_calls(element: etree._Element) -> str:
+    """The words of *element* but its notes' calls: what contents, bookmarks and running heads show."""
+    texts = element.xpath(".//text()[not(ancestor::a[@class='footnote-ref'])]")
+    return " ".join("".join(map(str, texts)).split())  # type: ignore[arg-type]
+
+
 def inline_footnotes(root: etree._Element) -> None:
     """Move each Python-Markdown footnote to its first call as a ``span.footnote``, which
     WeasyPrint's ``float: footnote`` sets at the foot of the call's page; later calls stay
-    links. Both carry the HTML's number (``data-number``), so the PDF numbers as it does."""
+    links. Both carry the HTML's number (``data-number``), so the PDF numbers as it does; a
+    heading citing one keeps its words without it (``data-title``) for bookmarks and heads."""
+    for heading in root.iter("h1", "h2", "h3", "h4", "h5", "h6"):
+        if heading.find(".//a[@class='footnote-ref']") is not None:
+            heading.set("data-title", words_without_calls(heading))
     blocks = [block for block in root.iter("div") if "footnote" in (block.get("class") or "").split()]
     notes: dict[str, etree._Element] = {}
     for block in blocks:

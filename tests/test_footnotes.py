@@ -212,3 +212,20 @@ def test_notes_labelled_with_any_characters_keep_their_place(tmp_path: Path) -> 
         assert epubcheck_messages(tmp_path / "out" / "labels.epub") == []
     finally:
         close_epubcheck()
+
+
+def test_a_heading_citing_a_note_is_named_without_its_number(tmp_path: Path) -> None:
+    """The contents, the EPUB's navigation and the PDF's bookmarks said "Heading with note1"."""
+    import zipfile
+
+    source = tmp_path / "heading.md"
+    source.write_text("# H\n\nIntro.\n\n## Heading with note[^h]\n\nText.\n\n## Second\n\nMore.\n\n"
+                      "[^h]: The note.\n", encoding="utf-8")
+    result = run_cli("build", source, "-o", tmp_path, "--toc")
+    assert result.exit_code == 0, result.output
+    with pikepdf.open(tmp_path / "heading.pdf") as pdf, pdf.open_outline() as outline:
+        assert [[c.title for c in item.children] for item in outline.root] == [["Heading with note", "Second"]]
+    assert "Heading with note 1" in " ".join(pdf_text(tmp_path / "heading.pdf").split())  # (contents)
+    with zipfile.ZipFile(tmp_path / "heading.epub") as book:
+        assert ">Heading with note</a>" in book.read("EPUB/nav.xhtml").decode()
+    assert "Heading with note1" in pdf_text(tmp_path / "heading.pdf")  # (the heading keeps its call)
