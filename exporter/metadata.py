@@ -70,6 +70,18 @@ _LABELS = {
 }
 
 
+#: Languages written right to left (primary subtags), and scripts that are (script subtags).
+_RIGHT_TO_LEFT = {"ar", "arc", "ckb", "dv", "fa", "he", "ps", "sd", "syr", "ug", "ur", "yi"}
+_RIGHT_TO_LEFT_SCRIPTS = {"adlm", "arab", "hebr", "nkoo", "syrc", "thaa"}
+
+
+def dir_attribute(language: str) -> str:
+    """`` dir="rtl"`` for a language written right to left, else nothing (left to right)."""
+    primary, *rest = language.lower().split("-")
+    right_to_left = primary in _RIGHT_TO_LEFT or bool(_RIGHT_TO_LEFT_SCRIPTS.intersection(rest))
+    return ' dir="rtl"' if right_to_left else ""
+
+
 def labels(language: str) -> Labels:
     """The labels for the language tag *language*: English where none are known, with "&"
     between authors, which reads in any language."""

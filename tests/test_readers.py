@@ -340,3 +340,31 @@ def test_authors_are_joined_in_the_article_s_language_else_with_an_ampersand(tmp
         assert result.exit_code == 0, result.output
         page = lxml_html.fromstring(source.with_suffix(".html").read_bytes())
         assert page.find_class("authors")[0].text_content() == joined
+
+
+def test_a_right_to_left_article_is_set_right_to_left(tmp_path: Path) -> None:
+    """Arabic was laid out left to right: no dir on the page, no progression on the spine, and
+    the PDF's headings at the left edge of right-aligned text."""
+    import pdfplumber
+
+    from validators import close_epubcheck, start_epubcheck
+
+    source = tmp_path / "ar.md"
+    source.write_text("---\ntitle: معركة بوكروفسك\nlanguage: ar\n---\n\n"
+                      "تستمر المعركة في المدينة منذ أشهر.\n\n## القسم الأول\n\nنص آخر هنا.\n",
+                      encoding="utf-8")
+    result = run_cli("build", source, "-o", tmp_path)
+    assert result.exit_code == 0, result.output
+    assert '<html lang="ar" dir="rtl"' in (tmp_path / "ar.html").read_text(encoding="utf-8")
+    with zipfile.ZipFile(tmp_path / "ar.epub") as book:
+        assert 'page-progression-direction="rtl"' in book.read("EPUB/content.opf").decode()
+        assert etree.fromstring(book.read("EPUB/article.xhtml")).get("dir") == "rtl"
+    start_epubcheck()
+    try:
+        assert epubcheck_messages(tmp_path / "ar.epub") == []
+    finally:
+        close_epubcheck()
+    with pdfplumber.open(tmp_path / "ar.pdf") as pdf:
+        lines = pdf.pages[0].extract_text_lines()
+    ends = [round(line["x1"]) for line in lines if line["text"].strip()]
+    assert max(ends) - min(ends) <= 2, lines  # (every line ends at the right margin)

@@ -15,7 +15,7 @@ from ..book import Book
 from ..cover import CoverText, draw_cover
 from ..document import Document, Heading
 from ..errors import RenderError
-from ..metadata import labels
+from ..metadata import dir_attribute, labels
 from ..options import Options
 from ..resources import join_stylesheets, stylesheets_for
 from ..session import Session
@@ -50,6 +50,8 @@ def render_epub(book: Book, options: Options, session: Session,
     package.set_identifier(book.identifier)
     package.set_title(meta.title)
     package.set_language(meta.language)
+    if dir_attribute(meta.language):  # (the spine's page-progression-direction)
+        package.set_direction("rtl")
     for number, author in enumerate(meta.authors, start=1):
         package.add_author(author, uid=f"creator{number}")
     dublin_core = [("date", meta.date.iso if meta.date else None), ("description", meta.description),
@@ -135,7 +137,7 @@ def _xhtml(title: str, language: str, head: str, body: str, body_type: str,
     """A content document from its parts, checked to be well-formed, footnotes and pages marked."""
     markup = (
         '<?xml version="1.0" encoding="utf-8"?>\n<!DOCTYPE html>\n'
-        f'<html xmlns="{XHTML}" xmlns:epub="{OPS}" lang="{escape(language)}" '
+        f'<html xmlns="{XHTML}" xmlns:epub="{OPS}" lang="{escape(language)}"{dir_attribute(language)} '
         f'xml:lang="{escape(language)}">\n<head>\n<meta charset="utf-8"/>\n'
         f"<title>{escape(title)}</title>\n{head}</head>\n"
         f'<body epub:type="{body_type}">\n{body}\n</body>\n</html>\n'
