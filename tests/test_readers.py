@@ -240,7 +240,7 @@ def test_figures_and_column_alignment_reach_every_edition(tmp_path: Path) -> Non
         figure = root.find(f".//{q}figure")
         assert figure.findtext(f"{q}figcaption") == "Crews dispatched per week"
         assert figure.find(f"{q}img").get("alt") == "Crews at work"
-    assert "td.align-right { text-align: right; }" in css
+    assert ".align-right { text-align: right; }" in css
     assert "Crews dispatched per week" in pdf_text(tmp_path / "out" / "aligned.pdf")
     with pdfplumber.open(tmp_path / "out" / "aligned.pdf") as pdf:
         words = pdf.pages[0].extract_words()
