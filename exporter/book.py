@@ -34,11 +34,13 @@ class Book:
     #: The book file (``book.yaml``) it was bound by, and the articles given besides it.
     book_file: Path | None = None
     given: tuple[Path, ...] = ()
+    #: What its own settings (a book file's) were warned of.
+    own_warnings: tuple[Diagnostic, ...] = ()
 
     @property
     def warnings(self) -> tuple[Diagnostic, ...]:
-        """Every article's warnings, in order."""
-        return tuple(w for article in self.articles for w in article.warnings)
+        """Its settings' warnings, then every article's, in order."""
+        return self.own_warnings + tuple(w for article in self.articles for w in article.warnings)
 
     @property
     def assets(self) -> tuple[Asset, ...]:
@@ -81,7 +83,10 @@ def collect_book(documents: list[Document], settings: dict[str, Any], path: Path
     if "author" not in keys and "authors" not in keys:
         authors = dict.fromkeys(a for d in documents for a in d.metadata.authors)
         keys["authors"] = list(authors) or None
-    metadata, _ = read_metadata(keys, path, "Collected articles")
+    metadata, warnings = read_metadata(keys, path, "Collected articles")
+    if metadata.cover:
+        warnings += (Diagnostic("BOOK-COVER-UNUSED", "a book draws its own cover from its title; "
+                                f"'cover: {metadata.cover}' is not used", str(path)),)
     # Without a date of its own, the book was last changed when its latest article was.
     dated = metadata.modified or (metadata.date and metadata.date.first_day)
     modified = (metadata.modified_at(source_date_epoch) if dated
@@ -89,7 +94,7 @@ def collect_book(documents: list[Document], settings: dict[str, Any], path: Path
     key = "\x1f".join([metadata.title, *(d.identifier for d in documents)])
     identifier = metadata.identifier or f"urn:uuid:{uuid.uuid5(IDENTIFIER_NAMESPACE, key)}"
     return Book(metadata, tuple(documents), slugify(metadata.title), identifier, modified,
-                collection=True, book_file=book_file, given=given)
+                collection=True, book_file=book_file, given=given, own_warnings=tuple(warnings))
 
 
 def slugify(title: str) -> str:

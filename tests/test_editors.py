@@ -295,3 +295,15 @@ def test_a_table_too_wide_for_the_page_keeps_every_column_on_it(tmp_path: Path) 
         assert max(char["x1"] for char in page.chars) < page.width
         text = page.extract_text().replace("\n", "").replace("\u2010", "")
     assert all(f"val2-{n}" in text for n in range(12)), text
+
+
+def test_a_book_file_s_mistakes_are_warned_of(tmp_path: Path) -> None:
+    """A misspelt key and a cover in book.yaml went without a word."""
+    (tmp_path / "one.md").write_text("# One\n\nText.\n", encoding="utf-8")
+    (tmp_path / "book.yaml").write_text("titel: X\ncover: cover.png\narticles: [one.md]\n", encoding="utf-8")
+    result = run_cli("build", "--book", tmp_path / "book.yaml", "-o", tmp_path / "out", "-f", "html")
+    assert result.exit_code == 0, result.output
+    assert [line for line in result.output.splitlines() if line.startswith("Warning")] == [
+        f"Warning: {tmp_path / 'book.yaml'}: unknown front matter key 'titel' ignored",
+        f"Warning: {tmp_path / 'book.yaml'}: a book draws its own cover from its title; "
+        "'cover: cover.png' is not used"]
