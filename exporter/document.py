@@ -100,7 +100,7 @@ def build_document(source: Source, options: Options) -> Document:
         text = text_to_markdown(text)
     _check_bounds(text, source, options)
     stated = stated_title(source.front_matter, source.path, source.front_matter_lines.get("title"))[0]
-    converter = make_markdown(may_hold_code(text), stated)
+    converter = make_markdown(may_hold_code(text), stated, "~~" in text)
     try:
         html = converter.convert(text)
     except RecursionError:

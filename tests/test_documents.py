@@ -476,3 +476,13 @@ def test_hugo_s_toml_front_matter_is_read(tmp_path: Path) -> None:
     result = run_cli("build", tmp_path / "bad.md", "-o", tmp_path / "out")
     assert result.exit_code == 5 and result.output.startswith(f"Error: {tmp_path / 'bad.md'}:2: invalid TOML")
     assert not (tmp_path / "out").exists()
+
+
+def test_text_struck_out_with_two_tildes_is_deleted_text(tmp_path: Path) -> None:
+    (tmp_path / "s.md").write_text("# S\n\nThis is ~~wrong~~ right; ~one~ tilde and `~~code~~` stay.\n",
+                                   encoding="utf-8")
+    result = run_cli("build", tmp_path / "s.md", "-o", tmp_path, "-f", "html")
+    assert result.exit_code == 0, result.output
+    paragraph = html.fromstring((tmp_path / "s.html").read_bytes()).find(".//div[@class='body']/p")
+    assert [element.text for element in paragraph.iter("del")] == ["wrong"]
+    assert paragraph.text_content() == "This is wrong right; ~one~ tilde and ~~code~~ stay."

@@ -317,16 +317,21 @@ def may_hold_code(text: str) -> bool:
     return _INDENT.search("\n".join(ListIndentPreprocessor().run(text.split("\n")))) is not None
 
 
-def make_markdown(code: bool = True, title: str | None = None) -> Markdown:
+def make_markdown(code: bool = True, title: str | None = None, strikes: bool = True) -> Markdown:
     """A Markdown converter configured for articles (XHTML output, ids without colons); without
-    *code* it has no SuperFences, which changes only code blocks and is a third of its imports.
-    A leading heading is the title, unless the front matter's *title* says something else."""
+    *code* it has no SuperFences, which changes only code blocks and is a third of its imports,
+    and without *strikes* no ``~~struck out~~`` (PyMdown's, whose imports are as heavy). A
+    leading heading is the title, unless the front matter's *title* says something else."""
     code_extensions: list[Extension] = []
     if code:
         from pymdownx.highlight import HighlightExtension
         from pymdownx.superfences import SuperFencesCodeExtension
 
         code_extensions = [HighlightExtension(use_pygments=False), SuperFencesCodeExtension()]
+    if strikes:
+        from pymdownx.tilde import DeleteSubExtension
+
+        code_extensions.append(DeleteSubExtension(subscript=False))
     # Instances, not names, so Python-Markdown skips its entry-point look-up.  Code is not
     # highlighted (no colours in print); quotes and dashes are characters, not entities.
     characters = {key: html.unescape(value) for key, value in substitutions.items()}
