@@ -108,6 +108,21 @@ def test_unknown_key_in_defaults_file_is_an_error(tmp_path: Path) -> None:
     assert "Traceback" not in stderr and not (tmp_path / "dist").exists()
 
 
+@pytest.mark.parametrize(("setting", "said"), [
+    ('jobs = "two"', "'jobs': 'two' is not a valid integer range."),
+    ("timeout = -5", "'timeout': -5.0 is not in the range 0<=x<=10000000."),
+    ('page-size = "A7"', "page size 'A7' is not one of"),
+    ("margins = 20", "margin '20' needs a unit")])
+def test_a_bad_value_in_the_defaults_file_is_named_with_the_file(tmp_path: Path, setting: str,
+                                                                  said: str) -> None:
+    """Click's words named an option nobody typed (-j), and a page size's error no file at all."""
+    (tmp_path / "exporter.toml").write_text(setting + "\n", encoding="utf-8")
+    result = _run("build", SEED, cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.decode().startswith(f"Error: {tmp_path / 'exporter.toml'}: {said}"), result.stderr
+    assert not (tmp_path / "dist").exists()
+
+
 @pytest.mark.parametrize("shell,marker", [("bash", "complete -o"), ("zsh", "compdef"),
                                           ("fish", "complete --no-files")])
 def test_completion_scripts(shell: str, marker: str) -> None:

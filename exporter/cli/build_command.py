@@ -67,8 +67,21 @@ def own_defaults(command: click.Command, told: set[str] | None = None) -> dict[s
             raise ConfigError(f"{key!r} must be true or false", path=defaults.path)
         if not param.multiple and isinstance(value, (list, dict)):
             raise ConfigError(f"{key!r} takes one value, not a list or table", path=defaults.path)
+        for item in value if param.multiple else [value]:  # (what Click would refuse, said of the file)
+            try:
+                param.type.convert(item, None, None)
+            except click.BadParameter as error:
+                raise ConfigError(f"{key!r}: {error.message}", path=defaults.path) from None
         if param.name in names:
             values[str(param.name)] = value
+    if {"page-size", "margins"} & defaults.values.keys():
+        from ..geometry import GeometryError, page_geometry
+
+        try:
+            page, margins = defaults.values.get("page-size", "A4"), defaults.values.get("margins")
+            page_geometry(str(page), None if margins is None else str(margins))
+        except GeometryError as error:
+            raise ConfigError(error.message, path=defaults.path) from None
     return values
 
 
