@@ -147,9 +147,9 @@ def test_the_words_editions_add_are_in_the_article_s_language(variety: dict[str,
                 next(cover.iter(f"{XHTML}img")).get("alt")]
 
     assert words("notes") == ["Contents", "Landmarks", "Pages", "Cover", "Notes",
-                              "Cover: Notes from the Front, by Olena Petrenko, Mark Hale"]
+                              "Cover: Notes from the Front, by Olena Petrenko and Mark Hale"]
     assert words("notes-de") == ["Inhalt", "Orientierungspunkte", "Seiten", "Umschlag", "Anmerkungen",
-                                 "Umschlag: Notes from the Front, von Olena Petrenko, Mark Hale"]
+                                 "Umschlag: Notes from the Front, von Olena Petrenko und Mark Hale"]
     page = lxml_html.fromstring(variety["notes-de"].with_suffix(".html").read_bytes())
     assert page.find_class("authors")[0].text_content() == "Olena Petrenko und Mark Hale"
     assert [a.get("title") for a in page.find_class("footnote-backref")] == [

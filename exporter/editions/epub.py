@@ -21,7 +21,7 @@ from ..resources import join_stylesheets, stylesheets_for
 from ..session import Session
 from ..userstyle import PackageFiles
 from ..xhtml import drop_keeping_tail
-from .html import head_metadata, title_block, w3c_time
+from .html import head_metadata, join_names, title_block, w3c_time
 from .pagemap import OPS, XHTML, PageStart, mark_page_starts
 
 _OPF = "http://www.idpf.org/2007/opf"
@@ -84,7 +84,8 @@ def render_epub(book: Book, options: Options, session: Session,
     if given is not None:
         media_type, picture = given.media_type, given.data
     else:
-        text = CoverText(meta.title, meta.authors, meta.date.display(meta.language) if meta.date else None,
+        byline = (join_names(meta.authors, meta.language),) if meta.authors else ()  # (as the title page's)
+        text = CoverText(meta.title, byline, meta.date.display(meta.language) if meta.date else None,
                          meta.description, options.style)
         media_type, picture = "image/jpeg", session.keep("cover", text, lambda: draw_cover(text))
     cover_name = "images/cover.png" if media_type == "image/png" else "images/cover.jpg"
@@ -156,7 +157,8 @@ def cover_document(book: Book, image: str) -> bytes:
     """The cover page: the cover *image*, described for readers who cannot see it."""
     meta = book.metadata
     words = labels(meta.language)
-    alt = f"{words.cover}: {meta.title}" + (words.by.format(", ".join(meta.authors)) if meta.authors else "")
+    alt = f"{words.cover}: {meta.title}" + (words.by.format(join_names(meta.authors, meta.language))
+                                             if meta.authors else "")
     body = (f'<section class="cover" epub:type="cover">\n<img src="{image}" '
             f'role="doc-cover" alt="{escape(alt)}"/>\n</section>')
     return _xhtml(meta.title, meta.language, _CSS_LINK, body, "cover")

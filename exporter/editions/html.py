@@ -114,7 +114,7 @@ def title_block(meta: Metadata, heading_id: str = "title", heading_class: str = 
         parts.append(f'<p class="subtitle">{escape(meta.subtitle)}</p>')
     byline = []
     if meta.authors:
-        byline.append('<span class="authors">' + escape(_join(meta.authors, meta.language))
+        byline.append('<span class="authors">' + escape(join_names(meta.authors, meta.language))
                       + "</span>")
     if meta.date and meta.date.iso:
         byline.append(f'<time datetime="{meta.date.iso}">'
@@ -129,7 +129,8 @@ def title_block(meta: Metadata, heading_id: str = "title", heading_class: str = 
     return "\n".join(parts)
 
 
-def _join(names: tuple[str, ...], language: str) -> str:
+def join_names(names: tuple[str, ...], language: str) -> str:
+    """*names* as a byline says them: ``A, B and C``, in the article's language."""
     if len(names) < 2:
         return "".join(names)
     return ", ".join(names[:-1]) + labels(language).and_ + names[-1]
