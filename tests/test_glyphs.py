@@ -91,6 +91,7 @@ DOCUMENTS = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("style", ["classic", "modern"])
 def test_loading_only_the_faces_a_text_needs_draws_the_same_pdf(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, style: str) -> None:
