@@ -287,10 +287,15 @@ class _Footnotes(FootnoteExtension):
     character but an ASCII letter, digit or hyphen is written ``_hex_`` (``[^x:y]``: ``fn-x_3a_y``)."""
 
     def makeFootnoteId(self, id: str) -> str:
-        return str(super().makeFootnoteId(_NOT_IN_NAMES.sub(lambda m: f"_{ord(m[0]):x}_", id)))
+        return str(super().makeFootnoteId(_name(id)))
 
     def makeFootnoteRefId(self, id: str, found: bool = False) -> str:
-        return str(super().makeFootnoteRefId(_NOT_IN_NAMES.sub(lambda m: f"_{ord(m[0]):x}_", id), found))
+        return str(super().makeFootnoteRefId(_name(id), found))
+
+
+def _name(label: str) -> str:
+    """*label* with each character an XML name may not hold written ``_hex_``."""
+    return _NOT_IN_NAMES.sub(lambda m: f"_{ord(m[0]):x}_", label)
 
 
 def note_label(note_id: str) -> str:
