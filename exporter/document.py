@@ -154,6 +154,8 @@ def build_document(source: Source, options: Options) -> Document:
 def _mark_notes(root: etree._Element, back: str, text: str, source: Source) -> tuple[Diagnostic, ...]:
     """Title each note's back links with *back*; a note no call cites loses them (there is nothing
     to go back to) and earns a warning, as the PDF prints it after the text, not on a page's foot."""
+    from .markdown_ext import note_label
+
     cited = {link.get("href", "")[1:] for link in root.iter("a") if link.get("class") == "footnote-ref"}
     found = []
     for link in list(root.iter("a")):  # (titled with the note's number by the converter)
@@ -167,8 +169,6 @@ def _mark_notes(root: etree._Element, back: str, text: str, source: Source) -> t
             link.set("title", back % int(number))
             continue
         drop_keeping_tail(link)
-        from .markdown_ext import note_label
-
         label = note_label(note)
         position = text.find(f"[^{label}]:")
         found.append(Diagnostic("NOTE-UNCITED", f"note [^{label}] has no call in the text: the editions "

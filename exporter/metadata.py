@@ -75,11 +75,10 @@ _RIGHT_TO_LEFT = {"ar", "arc", "ckb", "dv", "fa", "he", "ps", "sd", "syr", "ug",
 _RIGHT_TO_LEFT_SCRIPTS = {"adlm", "arab", "hebr", "nkoo", "syrc", "thaa"}
 
 
-def dir_attribute(language: str) -> str:
-    """`` dir="rtl"`` for a language written right to left, else nothing (left to right)."""
+def right_to_left(language: str) -> bool:
+    """Whether the language tag *language* names a language or script written right to left."""
     primary, *rest = language.lower().split("-")
-    right_to_left = primary in _RIGHT_TO_LEFT or bool(_RIGHT_TO_LEFT_SCRIPTS.intersection(rest))
-    return ' dir="rtl"' if right_to_left else ""
+    return primary in _RIGHT_TO_LEFT or bool(_RIGHT_TO_LEFT_SCRIPTS.intersection(rest))
 
 
 def labels(language: str) -> Labels:

@@ -15,7 +15,7 @@ from ..book import Book
 from ..cover import CoverText, draw_cover
 from ..document import Document, Heading
 from ..errors import RenderError
-from ..metadata import dir_attribute, labels
+from ..metadata import labels, right_to_left
 from ..options import Options
 from ..resources import join_stylesheets, stylesheets_for
 from ..session import Session
@@ -50,7 +50,7 @@ def render_epub(book: Book, options: Options, session: Session,
     package.set_identifier(book.identifier)
     package.set_title(meta.title)
     package.set_language(meta.language)
-    if dir_attribute(meta.language):  # (the spine's page-progression-direction)
+    if right_to_left(meta.language):  # (the spine's page-progression-direction)
         package.set_direction("rtl")
     for number, author in enumerate(meta.authors, start=1):
         package.add_author(author, uid=f"creator{number}")
@@ -136,9 +136,10 @@ def accessibility_metadata(paged: bool) -> list[tuple[str, str]]:
 def _xhtml(title: str, language: str, head: str, body: str, body_type: str,
            pages: list[PageStart] | None = None, path: Path | None = None) -> bytes:
     """A content document from its parts, checked to be well-formed, footnotes and pages marked."""
+    direction = ' dir="rtl"' if right_to_left(language) else ""
     markup = (
         '<?xml version="1.0" encoding="utf-8"?>\n<!DOCTYPE html>\n'
-        f'<html xmlns="{XHTML}" xmlns:epub="{OPS}" lang="{escape(language)}"{dir_attribute(language)} '
+        f'<html xmlns="{XHTML}" xmlns:epub="{OPS}" lang="{escape(language)}"{direction} '
         f'xml:lang="{escape(language)}">\n<head>\n<meta charset="utf-8"/>\n'
         f"<title>{escape(title)}</title>\n{head}</head>\n"
         f'<body epub:type="{body_type}">\n{body}\n</body>\n</html>\n'

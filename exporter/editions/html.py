@@ -8,7 +8,7 @@ from html import escape
 
 from .. import __version__
 from ..book import Book
-from ..metadata import Metadata, dir_attribute, labels
+from ..metadata import Metadata, labels, right_to_left
 from ..options import Options
 from ..resources import join_stylesheets, stylesheets_for
 from ..xhtml import inline_footnotes, parse_fragment, prefix_ids, serialize_fragment
@@ -53,8 +53,9 @@ def compose_html(book: Book, options: Options, *, css: str | None, paged: bool,
             f'<div class="body">\n{_body(book, index, paged)}\n</div>\n</article>'
         )
     kind = "collection" if book.collection else "single"
+    direction = ' dir="rtl"' if right_to_left(meta.language) else ""
     return (
-        f'<!DOCTYPE html>\n<html lang="{escape(meta.language)}"{dir_attribute(meta.language)} '
+        f'<!DOCTYPE html>\n<html lang="{escape(meta.language)}"{direction} '
         f'class="{kind}">\n<head>\n'
         + "\n".join(head) + "\n</head>\n<body>\n<main>\n" + "\n".join(parts)
         + "\n</main>\n</body>\n</html>\n"
